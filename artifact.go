@@ -1,0 +1,645 @@
+package metatrack
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"mime"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// Artifact kinds. Reports logged by LogDataProfile, LogChecks and
+// LogDataComparison are artifacts of their own kind, so they can be listed
+// and read back by kind.
+const (
+	KindArtifact       = "artifact"
+	KindDataProfile    = "data_profile"
+	KindChecks         = "checks"
+	KindDataComparison = "data_comparison"
+)
+
+// ChunkSize is the size of the pieces artifact bytes are stored and read
+// in: a file of any size streams through memory one chunk at a time.
+const ChunkSize = 1 << 20
+
+// chunksPerTx is how many chunks one transaction writes when an artifact is
+// stored outside a batch, so that other writers get the lock in between.
+const chunksPerTx = 16
+
+// Artifact is the record of a file stored for a resource.
+type Artifact struct {
+	ID         string
+	ResourceID string
+	// Name is unique per resource, a relative slash-separated path such as
+	// model.json or checks/data/report.json.
+	Name string
+	// Kind is KindArtifact or a report kind.
+	Kind string
+	// CheckType is the check type of a KindChecks report (data, model,
+	// prediction, ...).
+	CheckType string
+	MediaType string
+	Size      int64
+	// SHA256 is the hex SHA-256 of the bytes ("" for an external artifact
+	// recorded without one).
+	SHA256 string
+	// URI is set for external artifacts, whose bytes are not in the
+	// database.
+	URI string
+	// SourcePath is the path the file was logged from.
+	SourcePath string
+	RunID      string
+	CreatedAt  time.Time
+}
+
+// External reports whether the artifact's bytes live outside the database.
+func (a Artifact) External() bool { return a.URI != "" }
+
+type artifactRow struct {
+	Seq        int64          `db:"seq"`
+	ID         string         `db:"id"`
+	ResourceID string         `db:"resource_id"`
+	Name       string         `db:"name"`
+	Kind       string         `db:"kind"`
+	CheckType  string         `db:"check_type"`
+	MediaType  string         `db:"media_type"`
+	Size       int64          `db:"size"`
+	SHA256     string         `db:"sha256"`
+	BlobSeq    sql.NullInt64  `db:"blob_seq"`
+	ChunkSize  sql.NullInt64  `db:"chunk_size"`
+	URI        string         `db:"uri"`
+	SourcePath string         `db:"source_path"`
+	RunID      sql.NullString `db:"run_id"`
+	CreatedAt  int64          `db:"created_at"`
+}
+
+func (r artifactRow) artifact() Artifact {
+	return Artifact{ID: r.ID, ResourceID: r.ResourceID, Name: r.Name, Kind: r.Kind, CheckType: r.CheckType,
+		MediaType: r.MediaType, Size: r.Size, SHA256: r.SHA256, URI: r.URI, SourcePath: r.SourcePath,
+		RunID: r.RunID.String, CreatedAt: fromMillis(r.CreatedAt)}
+}
+
+var artifactSelect = sq.Select("a.seq", "a.id", "r.id AS resource_id", "a.name", "a.kind", "a.check_type",
+	"a.media_type", "a.size", "a.sha256", "a.blob_seq", "b.chunk_size", "a.uri", "a.source_path",
+	"run.id AS run_id", "a.created_at").
+	From("artifacts a").
+	Join("resources r ON r.seq = a.resource_seq").
+	LeftJoin("blobs b ON b.seq = a.blob_seq").
+	LeftJoin("runs run ON run.seq = a.run_seq")
+
+var (
+	sqlArtifactByName = mustSQL(artifactSelect.Where("a.resource_seq = ? AND a.name = ?"))
+	sqlLatestOfKind   = mustSQL(artifactSelect.Where("a.resource_seq = ? AND a.kind = ? AND a.check_type = ?").
+				OrderBy("a.seq DESC").Limit(1))
+	sqlBlobBySHA      = mustSQL(sq.Select("seq").From("blobs").Where("sha256 = ?"))
+	sqlInsertBlob     = mustSQL(sq.Insert("blobs").Columns("chunk_size", "created_at").Values(nil, nil))
+	sqlInsertChunk    = mustSQL(sq.Insert("blob_chunks").Columns("blob_seq", "idx", "data").Values(nil, nil, nil))
+	sqlFinishBlob     = mustSQL(sq.Update("blobs").Set("sha256", nil).Set("size", nil).Where("seq = ?"))
+	sqlDeleteBlob     = mustSQL(sq.Delete("blobs").Where("seq = ? AND sha256 IS NULL"))
+	sqlChunk          = mustSQL(sq.Select("data").From("blob_chunks").Where("blob_seq = ? AND idx = ?"))
+	sqlUpsertArtifact = mustSQL(sq.Insert("artifacts").
+				Columns("id", "resource_seq", "name", "kind", "check_type", "media_type", "size", "sha256",
+			"blob_seq", "uri", "source_path", "run_seq", "created_at").
+		Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil).
+		Suffix(`ON CONFLICT (resource_seq, name) DO UPDATE SET kind = excluded.kind, check_type = excluded.check_type,
+			media_type = excluded.media_type, size = excluded.size, sha256 = excluded.sha256,
+			blob_seq = excluded.blob_seq, uri = excluded.uri, source_path = excluded.source_path,
+			run_seq = excluded.run_seq, created_at = excluded.created_at`))
+)
+
+// validateArtifactName accepts a clean, relative, slash-separated path:
+// no empty, "." or ".." element, no leading slash, no backslash, no NUL.
+func validateArtifactName(name string) error {
+	if err := validateText("artifact name", name, MaxNameBytes, false); err != nil {
+		return err
+	}
+	if strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) ||
+		!filepath.IsLocal(filepath.FromSlash(name)) {
+		return fmt.Errorf("%w: artifact name %q must be a relative path without . or .. elements", ErrInvalidArgument, name)
+	}
+	return nil
+}
+
+// LogArtifact stores the file at path as artifact name of res (name
+// defaults to the file's base name) and returns its record. The bytes go
+// into the database file, streamed in chunks so that a file of any size
+// never has to fit in memory, and are deduplicated by SHA-256 across the
+// whole database. Logging a name again replaces the record (the history
+// keeps the old hash). With WithExternalURI only the URI (and the file's
+// hash and size, if path is given) is recorded.
+func (t *Tracker) LogArtifact(ctx context.Context, res Resource, name, path string, opts ...ArtifactOption) (Artifact, error) {
+	cfg := artifactConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return t.logArtifact(ctx, res, name, path, KindArtifact, "", cfg)
+}
+
+// LogDataProfile stores a data profile report of res (kind data_profile,
+// named data_profile/<file name> unless WithArtifactName says otherwise).
+func (t *Tracker) LogDataProfile(ctx context.Context, res Resource, path string, opts ...ArtifactOption) (Artifact, error) {
+	return t.logReport(ctx, res, path, KindDataProfile, "", opts)
+}
+
+// LogChecks stores a check report of res of the given check type (data,
+// model, prediction, ...), named checks/<type>/<file name> by default.
+func (t *Tracker) LogChecks(ctx context.Context, res Resource, path, checkType string, opts ...ArtifactOption) (Artifact, error) {
+	if err := validateType(checkType); err != nil {
+		return Artifact{}, fmt.Errorf("check type: %w", err)
+	}
+	return t.logReport(ctx, res, path, KindChecks, checkType, opts)
+}
+
+// LogDataComparison stores a data comparison report of res, named
+// data_comparison/<file name> by default.
+func (t *Tracker) LogDataComparison(ctx context.Context, res Resource, path string, opts ...ArtifactOption) (Artifact, error) {
+	return t.logReport(ctx, res, path, KindDataComparison, "", opts)
+}
+
+func (t *Tracker) logReport(ctx context.Context, res Resource, path, kind, checkType string, opts []ArtifactOption) (Artifact, error) {
+	cfg := artifactConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	name := cfg.name
+	if name == "" {
+		prefix := kind + "/"
+		if checkType != "" {
+			prefix += checkType + "/"
+		}
+		name = prefix + filepath.Base(path)
+	}
+	return t.logArtifact(ctx, res, name, path, kind, checkType, cfg)
+}
+
+// storedBlob is what storing a file's bytes produced.
+type storedBlob struct {
+	seq    any // int64, or nil for an external artifact
+	sha256 string
+	size   int64
+}
+
+func (t *Tracker) logArtifact(ctx context.Context, res Resource, name, srcPath, kind, checkType string, cfg artifactConfig) (Artifact, error) {
+	if name == "" && srcPath != "" {
+		name = filepath.Base(srcPath)
+	}
+	if err := validateArtifactName(name); err != nil {
+		return Artifact{}, err
+	}
+	if cfg.sha256 != "" {
+		if b, err := hex.DecodeString(cfg.sha256); err != nil || len(b) != sha256.Size {
+			return Artifact{}, fmt.Errorf("%w: %q is not a hex SHA-256", ErrInvalidArgument, cfg.sha256)
+		}
+		cfg.sha256 = strings.ToLower(cfg.sha256)
+	}
+	if cfg.uri == "" && srcPath == "" {
+		return Artifact{}, fmt.Errorf("%w: artifact %q: no file path given", ErrInvalidArgument, name)
+	}
+	var abs string
+	if srcPath != "" {
+		var err error
+		if abs, err = filepath.Abs(srcPath); err != nil {
+			return Artifact{}, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		}
+		info, err := os.Stat(srcPath)
+		if err != nil {
+			return Artifact{}, fmt.Errorf("%w: artifact %q: %w", ErrInvalidArgument, name, err)
+		}
+		if !info.Mode().IsRegular() {
+			return Artifact{}, fmt.Errorf("%w: artifact %q: %s is a directory or special file, not a regular file", ErrInvalidArgument, name, srcPath)
+		}
+	}
+	// Find the resource before any bytes move, so a bad reference fails fast.
+	var row resourceRow
+	if err := t.readOne(ctx, func(x *txn) (err error) { row, err = x.resolveRes(ctx, res); return err }); err != nil {
+		return Artifact{}, err
+	}
+
+	var blob storedBlob
+	var staged int64 // a staged blob to finish in the record's transaction
+	var err error
+	switch {
+	case cfg.uri != "":
+		blob.sha256, blob.size = cfg.sha256, cfg.size
+		if srcPath != "" {
+			if blob.sha256, blob.size, err = hashFile(srcPath); err != nil {
+				return Artifact{}, err
+			}
+			if cfg.sha256 != "" && cfg.sha256 != blob.sha256 {
+				return Artifact{}, fmt.Errorf("%w: %s has SHA-256 %s, not the expected %s", ErrInvalidArgument, srcPath, blob.sha256, cfg.sha256)
+			}
+		}
+	default:
+		blob, staged, err = t.storeFile(ctx, srcPath, cfg.sha256)
+		if err != nil {
+			return Artifact{}, err
+		}
+	}
+	mediaType := cfg.mediaType
+	if mediaType == "" {
+		mediaType = mime.TypeByExtension(path.Ext(name))
+	}
+
+	var out Artifact
+	err = t.write(ctx, func(x *txn) error {
+		if staged != 0 {
+			seq, err := x.finishBlob(ctx, staged, blob.sha256, blob.size)
+			if err != nil {
+				return err
+			}
+			blob.seq = seq
+		}
+		var old artifactRow
+		err := x.get(ctx, &old, sqlArtifactByName, row.Seq, name)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		id := old.ID
+		if id == "" {
+			id = newID()
+		}
+		if _, err := x.exec(ctx, sqlUpsertArtifact, id, row.Seq, name, kind, checkType, mediaType, blob.size,
+			blob.sha256, blob.seq, cfg.uri, abs, x.runSeq(), x.now); err != nil {
+			return err
+		}
+		var oldV any
+		if old.ID != "" {
+			oldV = map[string]any{"sha256": old.SHA256, "size": old.Size, "uri": old.URI}
+		}
+		newV := map[string]any{"sha256": blob.sha256, "size": blob.size, "kind": kind, "uri": cfg.uri}
+		if err := x.history(ctx, row.Seq, ChangeArtifact, name, oldV, newV); err != nil {
+			return err
+		}
+		var rec artifactRow
+		if err := x.get(ctx, &rec, sqlArtifactByName, row.Seq, name); err != nil {
+			return err
+		}
+		out = rec.artifact()
+		return nil
+	})
+	if err != nil && staged != 0 {
+		// The staged chunks were never made visible; remove them.
+		t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, sqlDeleteBlob, staged)
+			return err
+		})
+	}
+	return out, err
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// storeFile puts the bytes of the file at p into the database unless a blob
+// with the same hash is there already. It returns the blob and, when it
+// wrote new bytes, the staged blob's seq, which the caller finishes in the
+// transaction that records the artifact: until then the bytes are invisible.
+func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob, int64, error) {
+	sum, size, err := hashFile(p)
+	if err != nil {
+		return storedBlob{}, 0, err
+	}
+	if wantSHA != "" && wantSHA != sum {
+		return storedBlob{}, 0, fmt.Errorf("%w: %s has SHA-256 %s, not the expected %s", ErrInvalidArgument, p, sum, wantSHA)
+	}
+	var existing int64
+	err = t.readOne(ctx, func(x *txn) error { return x.get(ctx, &existing, sqlBlobBySHA, sum) })
+	if err == nil {
+		return storedBlob{seq: existing, sha256: sum, size: size}, 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return storedBlob{}, 0, err
+	}
+
+	f, err := os.Open(p)
+	if err != nil {
+		return storedBlob{}, 0, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	defer f.Close()
+	staged, written, err := t.stageBlob(ctx, f)
+	if err != nil {
+		return storedBlob{}, 0, err
+	}
+	if written.sha256 != sum || written.size != size {
+		t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, sqlDeleteBlob, staged)
+			return err
+		})
+		return storedBlob{}, 0, fmt.Errorf("%w: %s changed while it was being stored", ErrInvalidArgument, p)
+	}
+	return written, staged, nil
+}
+
+// stageBlob writes r's bytes as a staged blob (sha256 NULL), in
+// transactions of chunksPerTx chunks (or in the batch's transaction).
+func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob, error) {
+	h := sha256.New()
+	buf := make([]byte, ChunkSize)
+	var blobSeq int64
+	var size int64
+	idx := 0
+	eof := false
+	for !eof {
+		err := t.write(ctx, func(x *txn) error {
+			if blobSeq == 0 {
+				res, err := x.exec(ctx, sqlInsertBlob, ChunkSize, x.now)
+				if err != nil {
+					return err
+				}
+				if blobSeq, err = res.LastInsertId(); err != nil {
+					return err
+				}
+			}
+			for n := 0; n < chunksPerTx && !eof; n++ {
+				k, err := io.ReadFull(r, buf)
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					eof = true
+				} else if err != nil {
+					return err
+				}
+				if k == 0 {
+					break
+				}
+				h.Write(buf[:k])
+				if _, err := x.exec(ctx, sqlInsertChunk, blobSeq, idx, buf[:k]); err != nil {
+					return err
+				}
+				idx++
+				size += int64(k)
+			}
+			return nil
+		})
+		if err != nil {
+			if blobSeq != 0 && t.tx == nil {
+				t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+					_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
+					return err
+				})
+			}
+			return 0, storedBlob{}, err
+		}
+	}
+	return blobSeq, storedBlob{seq: blobSeq, sha256: hex.EncodeToString(h.Sum(nil)), size: size}, nil
+}
+
+// finishBlob makes the staged blob visible under its hash, or, when another
+// writer stored the same bytes meanwhile, drops it and returns theirs.
+func (x *txn) finishBlob(ctx context.Context, staged int64, sum string, size int64) (int64, error) {
+	var existing int64
+	err := x.get(ctx, &existing, sqlBlobBySHA, sum)
+	if err == nil {
+		_, err = x.exec(ctx, sqlDeleteBlob, staged)
+		return existing, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	_, err = x.exec(ctx, sqlFinishBlob, sum, size, staged)
+	return staged, err
+}
+
+// GetArtifact returns the record of artifact name of res and a reader of its
+// bytes. The reader streams the bytes chunk by chunk and checks them
+// against the recorded SHA-256: a mismatch makes Read fail with ErrCorrupt
+// at the end instead of returning io.EOF. Close the reader when done. An
+// external artifact is opened when its URI is a local file (file:// or a
+// path); otherwise GetArtifact returns the record with ErrExternalArtifact.
+func (t *Tracker) GetArtifact(ctx context.Context, res Resource, name string) (Artifact, io.ReadCloser, error) {
+	var row artifactRow
+	err := t.read(ctx, func(x *txn) error {
+		r, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		err = x.get(ctx, &row, sqlArtifactByName, r.Seq, name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: artifact %q of %s", ErrNotFound, name, r.ref())
+		}
+		return err
+	})
+	if err != nil {
+		return Artifact{}, nil, err
+	}
+	return t.openArtifact(ctx, row)
+}
+
+func (t *Tracker) openArtifact(ctx context.Context, row artifactRow) (Artifact, io.ReadCloser, error) {
+	a := row.artifact()
+	if row.URI != "" {
+		p, ok := localPath(row.URI)
+		if !ok {
+			return a, nil, fmt.Errorf("%w: %s", ErrExternalArtifact, row.URI)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return a, nil, fmt.Errorf("%w: %s: %w", ErrExternalArtifact, row.URI, err)
+		}
+		return a, &verifyingReader{r: f, c: f, h: sha256.New(), want: row.SHA256, size: row.Size, name: a.Name}, nil
+	}
+	if !row.BlobSeq.Valid {
+		return a, nil, fmt.Errorf("%w: artifact %q has neither bytes nor URI", ErrCorrupt, a.Name)
+	}
+	br := &blobReader{ctx: ctx, t: t, blob: row.BlobSeq.Int64, chunkSize: row.ChunkSize.Int64, size: row.Size}
+	return a, &verifyingReader{r: br, c: br, h: sha256.New(), want: row.SHA256, size: row.Size, name: a.Name}, nil
+}
+
+func localPath(uri string) (string, bool) {
+	if strings.HasPrefix(uri, "/") {
+		return uri, true
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "file" {
+		return "", false
+	}
+	return u.Path, true
+}
+
+// blobReader reads a blob's chunks one query at a time.
+type blobReader struct {
+	ctx       context.Context
+	t         *Tracker
+	blob      int64
+	chunkSize int64
+	size      int64
+	idx       int64
+	read      int64
+	buf       []byte
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if len(b.buf) == 0 {
+		if b.read >= b.size {
+			return 0, io.EOF
+		}
+		var data []byte
+		err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &data, sqlChunk, b.blob, b.idx) })
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("%w: chunk %d of blob %d is missing", ErrCorrupt, b.idx, b.blob)
+		}
+		if err != nil {
+			return 0, err
+		}
+		want := min(b.chunkSize, b.size-b.read)
+		if int64(len(data)) != want {
+			return 0, fmt.Errorf("%w: chunk %d of blob %d has %d bytes, expected %d", ErrCorrupt, b.idx, b.blob, len(data), want)
+		}
+		b.buf = data
+		b.idx++
+	}
+	n := copy(p, b.buf)
+	b.buf = b.buf[n:]
+	b.read += int64(n)
+	return n, nil
+}
+
+func (b *blobReader) Close() error { return nil }
+
+// verifyingReader hashes what passes through and checks it at the end.
+type verifyingReader struct {
+	r    io.Reader
+	c    io.Closer
+	h    hash.Hash
+	want string
+	size int64
+	n    int64
+	name string
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if err == io.EOF {
+		if v.want != "" && hex.EncodeToString(v.h.Sum(nil)) != v.want {
+			return n, fmt.Errorf("%w: artifact %q: SHA-256 of the bytes read is %x, recorded %s", ErrCorrupt, v.name, v.h.Sum(nil), v.want)
+		}
+		if v.size > 0 && v.n != v.size {
+			return n, fmt.Errorf("%w: artifact %q: read %d bytes, recorded %d", ErrCorrupt, v.name, v.n, v.size)
+		}
+	}
+	return n, err
+}
+
+func (v *verifyingReader) Close() error { return v.c.Close() }
+
+// SaveArtifact writes the bytes of artifact name of res to dst (into it,
+// under the artifact's base name, when dst is a directory). The bytes go to
+// a temporary file beside dst that is renamed into place only after the
+// hash checked out, so a failed or corrupt read never leaves a partial file.
+func (t *Tracker) SaveArtifact(ctx context.Context, res Resource, name, dst string) (Artifact, error) {
+	a, rc, err := t.GetArtifact(ctx, res, name)
+	if err != nil {
+		return a, err
+	}
+	defer rc.Close()
+	if info, err := os.Stat(dst); err == nil && info.IsDir() {
+		dst = filepath.Join(dst, path.Base(a.Name))
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return a, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.CopyBuffer(tmp, rc, make([]byte, ChunkSize)); err != nil {
+		tmp.Close()
+		return a, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return a, err
+	}
+	if err := tmp.Close(); err != nil {
+		return a, err
+	}
+	return a, os.Rename(tmp.Name(), dst)
+}
+
+// Artifacts lists the artifacts of res, oldest first; with kind not empty,
+// only those of that kind.
+func (t *Tracker) Artifacts(ctx context.Context, res Resource, kind string) ([]Artifact, error) {
+	var out []Artifact
+	err := t.read(ctx, func(x *txn) error {
+		r, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		b := artifactSelect.Where("a.resource_seq = ?", r.Seq)
+		if kind != "" {
+			b = b.Where("a.kind = ?", kind)
+		}
+		var rows []artifactRow
+		if err := x.selDyn(ctx, &rows, b.OrderBy("a.seq")); err != nil {
+			return err
+		}
+		for _, row := range rows {
+			out = append(out, row.artifact())
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetDataProfile returns the newest data profile report of res and a
+// verified reader of it.
+func (t *Tracker) GetDataProfile(ctx context.Context, res Resource) (Artifact, io.ReadCloser, error) {
+	return t.latestReport(ctx, res, KindDataProfile, "")
+}
+
+// GetChecks returns the newest check report of res of the given type.
+func (t *Tracker) GetChecks(ctx context.Context, res Resource, checkType string) (Artifact, io.ReadCloser, error) {
+	return t.latestReport(ctx, res, KindChecks, checkType)
+}
+
+// GetDataComparison returns the newest data comparison report of res.
+func (t *Tracker) GetDataComparison(ctx context.Context, res Resource) (Artifact, io.ReadCloser, error) {
+	return t.latestReport(ctx, res, KindDataComparison, "")
+}
+
+func (t *Tracker) latestReport(ctx context.Context, res Resource, kind, checkType string) (Artifact, io.ReadCloser, error) {
+	var row artifactRow
+	err := t.read(ctx, func(x *txn) error {
+		r, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		err = x.get(ctx, &row, sqlLatestOfKind, r.Seq, kind, checkType)
+		if errors.Is(err, sql.ErrNoRows) {
+			what := kind
+			if checkType != "" {
+				what += " (" + checkType + ")"
+			}
+			return fmt.Errorf("%w: no %s report on %s", ErrNotFound, what, r.ref())
+		}
+		return err
+	})
+	if err != nil {
+		return Artifact{}, nil, err
+	}
+	return t.openArtifact(ctx, row)
+}

@@ -1,0 +1,382 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// Deployment is one interval during which a model version was the deployed
+// version of its model in an environment.
+type Deployment struct {
+	ID           string
+	Model        Resource
+	ModelVersion Resource
+	Environment  string
+	DeployedAt   time.Time
+	// UndeployedAt is zero while the deployment is current.
+	UndeployedAt time.Time
+	RunID        string
+}
+
+// Current reports whether the deployment has not ended.
+func (d Deployment) Current() bool { return d.UndeployedAt.IsZero() }
+
+type deploymentRow struct {
+	Seq             int64          `db:"seq"`
+	ID              string         `db:"id"`
+	ModelSeq        int64          `db:"model_seq"`
+	ModelVersionSeq int64          `db:"model_version_seq"`
+	Environment     string         `db:"environment"`
+	DeployedAt      int64          `db:"deployed_at"`
+	UndeployedAt    sql.NullInt64  `db:"undeployed_at"`
+	RunID           sql.NullString `db:"run_id"`
+}
+
+var deploymentSelect = sq.Select("d.seq", "d.id", "d.model_seq", "d.model_version_seq", "d.environment",
+	"d.deployed_at", "d.undeployed_at", "run.id AS run_id").
+	From("deployments d").LeftJoin("runs run ON run.seq = d.run_seq")
+
+var (
+	sqlCurrentDeployment = mustSQL(deploymentSelect.Where("d.model_seq = ? AND d.environment = ? AND d.undeployed_at IS NULL"))
+	sqlOpenDeploymentsOf = mustSQL(deploymentSelect.Where("d.model_version_seq = ? AND d.undeployed_at IS NULL"))
+	sqlEndDeployment     = mustSQL(sq.Update("deployments").Set("undeployed_at", nil).Where("seq = ?"))
+	sqlInsertDeployment  = mustSQL(sq.Insert("deployments").
+				Columns("id", "model_seq", "model_version_seq", "environment", "deployed_at", "run_seq").
+				Values(nil, nil, nil, nil, nil, nil))
+	sqlDeployedAt = mustSQL(sq.Select("model_version_seq").From("deployments").
+			Where("model_seq = ? AND environment = ? AND deployed_at <= ? AND (undeployed_at IS NULL OR undeployed_at > ?)").
+			OrderBy("seq DESC").Limit(1))
+	// sqlCurrentlyDeployed answers GetCurrentlyDeployedModelVersion in one
+	// statement: the current deployment, else the latest PROMOTED earlier
+	// version, else the previous version.
+	sqlCurrentlyDeployed = mustSQL(resourceSelect.Where(`r.seq = (
+		SELECT seq FROM (
+			SELECT 1 AS rank, d.model_version_seq AS seq, 0 AS version FROM deployments d
+				WHERE d.model_seq = ? AND d.environment = ? AND d.undeployed_at IS NULL
+			UNION ALL
+			SELECT 2, m.seq, m.version FROM resources m
+				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.status = 'PROMOTED'
+			UNION ALL
+			SELECT 3, m.seq, m.version FROM resources m
+				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ?
+		) ORDER BY rank, version DESC LIMIT 1)`))
+)
+
+// Deploy makes mv the deployed version of its model in the environment
+// (WithEnvironment, default "default"): the previous deployment there ends
+// at this moment and its version is DEMOTED (unless it is still deployed in
+// another environment), and mv becomes DEPLOYED. Both the deployment
+// interval and the status changes are recorded. Deploying the deployed
+// version again changes nothing.
+func (t *Tracker) Deploy(ctx context.Context, mv Resource, opts ...DeployOption) (Deployment, error) {
+	cfg := deployOptions(opts)
+	if err := validateText("environment", cfg.environment, MaxKeyBytes, false); err != nil {
+		return Deployment{}, err
+	}
+	var out Deployment
+	err := t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, mv, TypeModelVersion)
+		if err != nil {
+			return err
+		}
+		if err := x.deploy(ctx, row, cfg.environment); err != nil {
+			return err
+		}
+		var d deploymentRow
+		if err := x.get(ctx, &d, sqlCurrentDeployment, row.ParentSeq.Int64, cfg.environment); err != nil {
+			return err
+		}
+		out, err = x.deployment(ctx, d)
+		return err
+	})
+	return out, err
+}
+
+func (x *txn) deploy(ctx context.Context, row resourceRow, env string) error {
+	model := row.ParentSeq.Int64
+	var cur deploymentRow
+	err := x.get(ctx, &cur, sqlCurrentDeployment, model, env)
+	switch {
+	case err == nil && cur.ModelVersionSeq == row.Seq:
+		if row.Status != StatusDeployed {
+			return x.setStatus(ctx, row, StatusDeployed)
+		}
+		return nil
+	case err == nil:
+		prev, err := x.bySeq(ctx, cur.ModelVersionSeq)
+		if err != nil {
+			return err
+		}
+		if err := x.endDeployment(ctx, cur, prev); err != nil {
+			return err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	id := newID()
+	if _, err := x.exec(ctx, sqlInsertDeployment, id, model, row.Seq, env, x.now, x.runSeq()); err != nil {
+		return err
+	}
+	rec := map[string]any{"environment": env, "model_version": row.ID, "deployment": id}
+	if err := x.history(ctx, row.Seq, ChangeDeployed, env, nil, rec); err != nil {
+		return err
+	}
+	if err := x.history(ctx, model, ChangeDeployed, env, nil, rec); err != nil {
+		return err
+	}
+	if row.Status != StatusDeployed {
+		return x.setStatus(ctx, row, StatusDeployed)
+	}
+	return nil
+}
+
+// endDeployment closes d, whose version is mv, and demotes mv unless it is
+// still deployed elsewhere.
+func (x *txn) endDeployment(ctx context.Context, d deploymentRow, mv resourceRow) error {
+	if _, err := x.exec(ctx, sqlEndDeployment, x.now, d.Seq); err != nil {
+		return err
+	}
+	rec := map[string]any{"environment": d.Environment, "model_version": mv.ID, "deployment": d.ID}
+	if err := x.history(ctx, mv.Seq, ChangeUndeployed, d.Environment, nil, rec); err != nil {
+		return err
+	}
+	if err := x.history(ctx, d.ModelSeq, ChangeUndeployed, d.Environment, nil, rec); err != nil {
+		return err
+	}
+	var still []deploymentRow
+	if err := x.sel(ctx, &still, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+		return err
+	}
+	if len(still) == 0 && mv.Status != StatusDemoted {
+		return x.setStatus(ctx, mv, StatusDemoted)
+	}
+	return nil
+}
+
+func (x *txn) undeployEverywhere(ctx context.Context, mv resourceRow) error {
+	var open []deploymentRow
+	if err := x.sel(ctx, &open, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+		return err
+	}
+	for _, d := range open {
+		if _, err := x.exec(ctx, sqlEndDeployment, x.now, d.Seq); err != nil {
+			return err
+		}
+		rec := map[string]any{"environment": d.Environment, "model_version": mv.ID, "deployment": d.ID}
+		if err := x.history(ctx, mv.Seq, ChangeUndeployed, d.Environment, nil, rec); err != nil {
+			return err
+		}
+		if err := x.history(ctx, d.ModelSeq, ChangeUndeployed, d.Environment, nil, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Undeploy ends the deployment of mv in the environment; mv is DEMOTED
+// unless it is still deployed in another environment. It returns ErrNotFound
+// when mv is not deployed there.
+func (t *Tracker) Undeploy(ctx context.Context, mv Resource, opts ...DeployOption) error {
+	cfg := deployOptions(opts)
+	return t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, mv, TypeModelVersion)
+		if err != nil {
+			return err
+		}
+		var cur deploymentRow
+		err = x.get(ctx, &cur, sqlCurrentDeployment, row.ParentSeq.Int64, cfg.environment)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && cur.ModelVersionSeq != row.Seq) {
+			return fmt.Errorf("%w: %s is not deployed in %q", ErrNotFound, row.ref(), cfg.environment)
+		}
+		if err != nil {
+			return err
+		}
+		return x.endDeployment(ctx, cur, row)
+	})
+}
+
+// GetCurrentlyDeployedModelVersion returns the version of mv's model that is
+// deployed in the environment (WithEnvironment, default "default"). With no
+// deployment it falls back as the seed's pipelines expect: the latest
+// PROMOTED version before mv, else the version just before mv. mv may also
+// be the model itself (the fallbacks then consider every version). It
+// returns ErrNotFound when there is nothing to fall back to.
+func (t *Tracker) GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resource, opts ...DeployOption) (Resource, error) {
+	cfg := deployOptions(opts)
+	var out Resource
+	err := t.read(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, mv, TypeModelVersion, TypeModel)
+		if err != nil {
+			return err
+		}
+		model, name, before := row.Seq, row.Name, int64(1<<62)
+		if row.Type == TypeModelVersion {
+			model, before = row.ParentSeq.Int64, row.Version.Int64
+		}
+		var found resourceRow
+		err = x.get(ctx, &found, sqlCurrentlyDeployed, model, cfg.environment, name, before, name, before)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s has no deployed, promoted or previous version", ErrNotFound, row.ref())
+		}
+		out = found.resource()
+		return err
+	})
+	return out, err
+}
+
+// DeployedAt returns the version of model (a model or one of its versions)
+// that was deployed in the environment at time at, or ErrNotFound.
+func (t *Tracker) DeployedAt(ctx context.Context, model Resource, at time.Time, opts ...DeployOption) (Resource, error) {
+	cfg := deployOptions(opts)
+	var out Resource
+	err := t.read(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, model, TypeModelVersion, TypeModel)
+		if err != nil {
+			return err
+		}
+		if row.Type == TypeModelVersion {
+			if row, err = x.bySeq(ctx, row.ParentSeq.Int64); err != nil {
+				return err
+			}
+		}
+		var seq int64
+		ms := at.UnixMilli()
+		err = x.get(ctx, &seq, sqlDeployedAt, row.Seq, cfg.environment, ms, ms)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: no version of %s was deployed in %q at %s", ErrNotFound, row.ref(), cfg.environment, at.UTC().Format(time.RFC3339Nano))
+		}
+		if err != nil {
+			return err
+		}
+		found, err := x.bySeq(ctx, seq)
+		out = found.resource()
+		return err
+	})
+	return out, err
+}
+
+// Deployments returns the deployment history of model (a model or one of its
+// versions), oldest first, in every environment.
+func (t *Tracker) Deployments(ctx context.Context, model Resource) ([]Deployment, error) {
+	var out []Deployment
+	err := t.read(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, model, TypeModelVersion, TypeModel)
+		if err != nil {
+			return err
+		}
+		b := deploymentSelect.Where("d.model_seq = ?", row.Seq)
+		if row.Type == TypeModelVersion {
+			b = deploymentSelect.Where("d.model_version_seq = ?", row.Seq)
+		}
+		var rows []deploymentRow
+		if err := x.selDyn(ctx, &rows, b.OrderBy("d.seq")); err != nil {
+			return err
+		}
+		for _, d := range rows {
+			dep, err := x.deployment(ctx, d)
+			if err != nil {
+				return err
+			}
+			out = append(out, dep)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (x *txn) deployment(ctx context.Context, d deploymentRow) (Deployment, error) {
+	m, err := x.bySeq(ctx, d.ModelSeq)
+	if err != nil {
+		return Deployment{}, err
+	}
+	mv, err := x.bySeq(ctx, d.ModelVersionSeq)
+	if err != nil {
+		return Deployment{}, err
+	}
+	dep := Deployment{ID: d.ID, Model: m.resource(), ModelVersion: mv.resource(), Environment: d.Environment,
+		DeployedAt: fromMillis(d.DeployedAt), RunID: d.RunID.String}
+	if d.UndeployedAt.Valid {
+		dep.UndeployedAt = fromMillis(d.UndeployedAt.Int64)
+	}
+	return dep, nil
+}
+
+// Promotion describes a request to promote a model version.
+type Promotion struct {
+	// Reason is why, for example UPLIFT.
+	Reason string
+	// Metric names the improvement metric; Value is mv's, Baseline the
+	// compared version's.
+	Metric   string
+	Value    float64
+	Baseline float64
+	// Approved approves the promotion at once (automatic approval).
+	Approved bool
+}
+
+// Promotion statuses.
+const (
+	PromotionPending  = "PENDING"
+	PromotionApproved = "APPROVED"
+)
+
+// Promote records a promotion resource under mv with the reason and metrics,
+// PENDING or APPROVED, and marks mv PROMOTED.
+func (t *Tracker) Promote(ctx context.Context, mv Resource, p Promotion) (Resource, error) {
+	if err := validateText("promotion reason", p.Reason, MaxNameBytes, false); err != nil {
+		return Resource{}, err
+	}
+	status := PromotionPending
+	if p.Approved {
+		status = PromotionApproved
+	}
+	var out Resource
+	err := t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, mv, TypeModelVersion)
+		if err != nil {
+			return err
+		}
+		promo, err := x.createResource(ctx, TypePromotion, "", createConfig{
+			parent: row.ID,
+			status: status,
+			attrs: map[string]any{"reason": p.Reason, "metric": p.Metric, "value": p.Value,
+				"baseline": p.Baseline},
+		})
+		if err != nil {
+			return err
+		}
+		if row.Status != StatusPromoted {
+			if err := x.setStatus(ctx, row, StatusPromoted); err != nil {
+				return err
+			}
+		}
+		out = promo.resource()
+		return nil
+	})
+	return out, err
+}
+
+// ApprovePromotion marks a promotion APPROVED.
+func (t *Tracker) ApprovePromotion(ctx context.Context, promotion Resource) (Resource, error) {
+	var out Resource
+	err := t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, promotion, TypePromotion)
+		if err != nil {
+			return err
+		}
+		if row.Status != PromotionApproved {
+			if err := x.setStatus(ctx, row, PromotionApproved); err != nil {
+				return err
+			}
+		}
+		row, err = x.bySeq(ctx, row.Seq)
+		out = row.resource()
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,45 @@
+package metatrack
+
+import (
+	"errors"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// Sentinel errors. Every error a caller can cause wraps one of these, so
+// callers match them with errors.Is and never by message. The message of the
+// wrapping error names the resource and what was wrong.
+var (
+	// ErrNotFound: the resource, tag, metadata key, artifact, version-control
+	// record, run, deployment or previous version asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidArgument: an argument is malformed or not allowed (empty or
+	// unknown type, bad name, unknown update field, a directory given as a
+	// file, a parent of the wrong type, ...).
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrAlreadyExists: a resource that must be unique exists already.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrCorrupt: stored bytes failed verification (an artifact whose SHA-256
+	// no longer matches) or the file is damaged.
+	ErrCorrupt = db.ErrCorrupt
+	// ErrNotDatabase: the file is not a SQLite database, or is a SQLite
+	// database of another application.
+	ErrNotDatabase = db.ErrNotDatabase
+	// ErrSchemaTooNew: the file was written by a newer metatrack whose schema
+	// this library does not know. The file is left untouched.
+	ErrSchemaTooNew = db.ErrSchemaTooNew
+	// ErrReadOnly: a write was attempted on a tracker opened read-only, or on
+	// a file the process may not write.
+	ErrReadOnly = db.ErrReadOnly
+	// ErrDiskFull: a write failed because the disk is full. Nothing
+	// acknowledged before it is lost; writes resume once space is freed.
+	ErrDiskFull = db.ErrDiskFull
+	// ErrClosed: the tracker was stopped or closed.
+	ErrClosed = errors.New("tracker is closed")
+	// ErrNoModelLoader: LoadModel found a trainer name with no registered
+	// loader.
+	ErrNoModelLoader = errors.New("no model loader registered")
+	// ErrExternalArtifact: the artifact is recorded by URI only and its bytes
+	// are not in the database.
+	ErrExternalArtifact = errors.New("artifact is stored externally")
+)

@@ -1,0 +1,243 @@
+package lineage
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/lineage/lineagetest"
+)
+
+// Benchmarks walk a generated graph (lineagetest.DefaultSpec: about 10k
+// resources, 11k edges, 60 levels deep) with each strategy, at depth 1, 3,
+// 10 and unlimited, downstream from a raw dataset version and upstream from
+// the last prediction job:
+//
+//	go test -run '^$' -bench . -benchmem ./lineage/
+//
+// -lineage.scale=N generates N times the datasets and models (N x 10k
+// resources); scale runs of the whole tracker belong in benchmarks/.
+var benchScale = flag.Int("lineage.scale", 1, "size of the benchmark graph, in units of lineagetest.DefaultSpec (10k resources)")
+
+// benchDB is a generated benchmark database, made once per test binary.
+type benchDB struct {
+	once sync.Once
+	db   *sqlx.DB
+	gen  *lineagetest.Generated
+	err  error
+}
+
+var (
+	benchDir string
+	// benchDAG is the generated graph; benchCyclic is the same graph with
+	// one edge more, from the last prediction job back to the first raw
+	// input of the first model version, which closes a cycle through every
+	// stacked model.
+	benchDAG, benchCyclic benchDB
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	for _, b := range []*benchDB{&benchDAG, &benchCyclic} {
+		if b.db != nil {
+			b.db.Close()
+		}
+	}
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// benchGraph returns the benchmark database, generating it on first use.
+func benchGraph(b *testing.B) (*sqlx.DB, *lineagetest.Generated) {
+	b.Helper()
+	return benchDAG.open(b, "dag.db", false)
+}
+
+// benchCycleGraph returns the cyclic benchmark database.
+func benchCycleGraph(b *testing.B) (*sqlx.DB, *lineagetest.Generated) {
+	b.Helper()
+	return benchCyclic.open(b, "cyclic.db", true)
+}
+
+func (d *benchDB) open(b *testing.B, name string, cycle bool) (*sqlx.DB, *lineagetest.Generated) {
+	b.Helper()
+	d.once.Do(func() {
+		if benchDir == "" {
+			if benchDir, d.err = os.MkdirTemp("", "lineage-bench-"); d.err != nil {
+				return
+			}
+		}
+		d.db, d.err = sqlx.Open("sqlite", filepath.Join(benchDir, name)+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)")
+		if d.err != nil {
+			return
+		}
+		schema, err := os.ReadFile(filepath.Join("..", "schema", "sqlite", "0001_init.up.sql"))
+		if err != nil {
+			d.err = err
+			return
+		}
+		ctx := context.Background()
+		if _, d.err = d.db.ExecContext(ctx, "BEGIN;\n"+string(schema)+"\nCOMMIT;"); d.err != nil {
+			return
+		}
+		if d.gen, d.err = lineagetest.Generate(ctx, d.db, lineagetest.DefaultSpec().Scaled(*benchScale)); d.err != nil || !cycle {
+			return
+		}
+		down, up := benchStarts(b, d.db, d.gen)
+		_, d.err = d.db.ExecContext(ctx, "INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'output', 1)", up, down)
+	})
+	if d.err != nil {
+		b.Fatal(d.err)
+	}
+	return d.db, d.gen
+}
+
+// benchStarts returns the start of the downstream benchmarks, a raw dataset
+// version read by the first model version (so that its downstream runs
+// through every stacked model), and that of the upstream ones, the last
+// prediction job.
+func benchStarts(b *testing.B, db *sqlx.DB, gen *lineagetest.Generated) (down, up int64) {
+	b.Helper()
+	if err := db.Get(&down, "SELECT min(src_seq) FROM edges WHERE dst_seq = ? AND relation = 'input'", gen.ModelVersions[0]); err != nil {
+		b.Fatal(err)
+	}
+	return down, gen.PredictionJobs[len(gen.PredictionJobs)-1]
+}
+
+func BenchmarkWalk(b *testing.B) {
+	db, gen := benchGraph(b)
+	down, up := benchStarts(b, db, gen)
+	ctx := context.Background()
+	for _, dir := range []struct {
+		d     Direction
+		start int64
+	}{{Downstream, down}, {Upstream, up}} {
+		for _, depth := range []int{1, 3, 10, 0} {
+			for _, s := range []Strategy{CTE, LevelWalk} {
+				name := fmt.Sprintf("%v/depth=%d/%v", dir.d, depth, s)
+				if depth == 0 {
+					name = fmt.Sprintf("%v/depth=full/%v", dir.d, s)
+				}
+				b.Run(name, func(b *testing.B) {
+					opts := Options{Direction: dir.d, MaxDepth: depth, Strategy: s}
+					b.ReportAllocs()
+					var nodes int
+					for b.Loop() {
+						g, err := Walk(ctx, db, []int64{dir.start}, opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						nodes = len(g.Nodes)
+					}
+					b.ReportMetric(float64(nodes), "nodes")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkWalkCycle walks the graph with one cycle through every stacked
+// model: unlimited, the depth-tracking CTE expands each resource once for
+// every length of path that reaches it, up to the number of reachable
+// resources.
+func BenchmarkWalkCycle(b *testing.B) {
+	db, gen := benchCycleGraph(b)
+	down, _ := benchStarts(b, db, gen)
+	ctx := context.Background()
+	for _, depth := range []int{10, 0} {
+		for _, s := range []Strategy{CTE, LevelWalk} {
+			b.Run(fmt.Sprintf("depth=%d/%v", depth, s), func(b *testing.B) {
+				opts := Options{Direction: Downstream, MaxDepth: depth, Strategy: s}
+				b.ReportAllocs()
+				var nodes int
+				for b.Loop() {
+					g, err := Walk(ctx, db, []int64{down}, opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					nodes = len(g.Nodes)
+				}
+				b.ReportMetric(float64(nodes), "nodes")
+			})
+		}
+	}
+}
+
+// BenchmarkWalkManyStarts walks from every raw dataset version of the first
+// five datasets at once.
+func BenchmarkWalkManyStarts(b *testing.B) {
+	db, gen := benchGraph(b)
+	ctx := context.Background()
+	starts := gen.DatasetVersions[:5*lineagetest.DefaultSpec().VersionsPerDataset]
+	for _, depth := range []int{1, 3, 0} {
+		for _, s := range []Strategy{CTE, LevelWalk} {
+			b.Run(fmt.Sprintf("depth=%d/%v", depth, s), func(b *testing.B) {
+				opts := Options{Direction: Downstream, MaxDepth: depth, Strategy: s}
+				b.ReportAllocs()
+				var nodes int
+				for b.Loop() {
+					g, err := Walk(ctx, db, starts, opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					nodes = len(g.Nodes)
+				}
+				b.ReportMetric(float64(nodes), "nodes")
+			})
+		}
+	}
+}
+
+// BenchmarkShortestPath finds the path from the last version of the first
+// model down the stacked chain to the last prediction job of the last
+// model, 58 edges long.
+func BenchmarkShortestPath(b *testing.B) {
+	db, gen := benchGraph(b)
+	from := gen.ModelVersions[lineagetest.DefaultSpec().VersionsPerModel-1]
+	to := gen.PredictionJobs[len(gen.PredictionJobs)-1]
+	ctx := context.Background()
+	b.ReportAllocs()
+	var length int
+	for b.Loop() {
+		p, err := ShortestPath(ctx, db, from, to, PathOptions{Direction: Downstream})
+		if err != nil {
+			b.Fatal(err)
+		}
+		length = len(p.Edges)
+	}
+	b.ReportMetric(float64(length), "edges")
+}
+
+func BenchmarkImpact(b *testing.B) {
+	db, gen := benchGraph(b)
+	down, _ := benchStarts(b, db, gen)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Impact(ctx, db, down, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	spec := lineagetest.DefaultSpec()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		db := MustOpen(b)
+		b.StartTimer()
+		if _, err := lineagetest.Generate(context.Background(), db, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

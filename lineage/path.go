@@ -1,0 +1,183 @@
+package lineage
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// PathOptions configure ShortestPath.
+type PathOptions struct {
+	// Direction is required. Downstream finds a path along which data flows
+	// from from to to (every edge src to dst); Upstream one along which it
+	// flows from to to from (to is upstream of from); Both ignores the
+	// direction of edges.
+	Direction Direction
+	// MaxDepth is the longest path, in edges, to look for; 0 is no limit.
+	MaxDepth int
+	// Relations and ExcludeRelations restrict the edges a path may use, as
+	// in Options.
+	Relations        []string
+	ExcludeRelations []string
+}
+
+// Path is a shortest path between two resources.
+type Path struct {
+	// Nodes run from the from resource to the to resource; the Depth of
+	// each is its position.
+	Nodes []Node
+	// Edges[i] joins Nodes[i] and Nodes[i+1], in its stored direction: for
+	// an Upstream path it points from Nodes[i+1] to Nodes[i].
+	Edges []Edge
+}
+
+// Graph returns p as a Graph, to export it.
+func (p *Path) Graph() *Graph {
+	return &Graph{Nodes: p.Nodes, Edges: p.Edges, Total: len(p.Nodes)}
+}
+
+// ShortestPath returns a shortest path from from to to, by number of edges.
+// When there are several, the choice is deterministic: each resource on the
+// path is preceded by the lowest-seq resource one step nearer to from that
+// has an edge to it (by the lowest relation name when several edges join
+// them), so the answer is the same on every call. from == to is the path of one
+// resource. It returns ErrNoPath when to is not reachable within the
+// options, ErrNotFound when from or to is not a resource.
+//
+// The walk is breadth first, one query per level for the whole frontier,
+// and stops at the level that reaches to.
+func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptions) (*Path, error) {
+	if err := validDirection(opts.Direction); err != nil {
+		return nil, err
+	}
+	if opts.MaxDepth < 0 {
+		return nil, fmt.Errorf("%w: MaxDepth is %d, must be 0 (unlimited) or more", ErrInvalid, opts.MaxDepth)
+	}
+	ends, err := loadNodes(ctx, q, uniqueSeqs([]int64{from, to}))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []int64{from, to} {
+		if !hasSeq(ends, s) {
+			return nil, fmt.Errorf("%w: resource seq %d", ErrNotFound, s)
+		}
+	}
+
+	f := follow{dir: opts.Direction, maxDepth: opts.MaxDepth, include: opts.Relations, exclude: opts.ExcludeRelations}
+	query, args := f.pathQuery()
+	levelQuery, done := repeated(ctx, q, query, true)
+	defer done()
+	// via maps every reached resource but from to the step that reached it.
+	via := map[int64]step{}
+	reached := map[int64]bool{from: true}
+	frontier := []int64{from}
+	for d := 0; from != to && !reached[to]; d++ {
+		if len(frontier) == 0 || f.maxDepth > 0 && d >= f.maxDepth {
+			return nil, fmt.Errorf("%w: from resource seq %d %s to %d", ErrNoPath, from, opts.Direction, to)
+		}
+		args[0] = jsonInts(frontier)
+		frontier = frontier[:0]
+		rows, err := levelQuery(args...)
+		if err != nil {
+			return nil, fmt.Errorf("lineage: shortest path level %d: %w", d+1, err)
+		}
+		level := map[int64]step{}
+		for rows.Next() {
+			var st step
+			var far int64
+			if err := rows.Scan(&st.near, &far, &st.relation, &st.forward); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("lineage: shortest path level %d: %w", d+1, err)
+			}
+			if reached[far] {
+				continue
+			}
+			if old, ok := level[far]; !ok || st.less(old) {
+				level[far] = st
+			}
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, fmt.Errorf("lineage: shortest path level %d: %w", d+1, err)
+		}
+		for seq, st := range level {
+			via[seq] = st
+			reached[seq] = true
+			frontier = append(frontier, seq)
+		}
+	}
+
+	// Follow the steps back from to.
+	seqs := []int64{to}
+	var edges []Edge
+	for s := to; s != from; {
+		st := via[s]
+		e := Edge{Src: st.near, Dst: s, Relation: st.relation}
+		if !st.forward {
+			e.Src, e.Dst = s, st.near
+		}
+		edges = append(edges, e)
+		s = st.near
+		seqs = append(seqs, s)
+	}
+	slices.Reverse(seqs)
+	slices.Reverse(edges)
+	loaded, err := loadNodes(ctx, q, seqs)
+	if err != nil {
+		return nil, err
+	}
+	bySeq := make(map[int64]Node, len(loaded))
+	for _, n := range loaded {
+		bySeq[n.Seq] = n
+	}
+	p := &Path{Nodes: make([]Node, len(seqs)), Edges: edges}
+	for i, s := range seqs {
+		n, ok := bySeq[s]
+		if !ok { // deleted by a concurrent writer outside our transaction
+			return nil, fmt.Errorf("%w: resource seq %d", ErrNotFound, s)
+		}
+		n.Depth = i
+		p.Nodes[i] = n
+	}
+	return p, nil
+}
+
+// step is how a resource was reached: from near, by an edge of relation
+// that points away from near (forward) or towards it.
+type step struct {
+	near     int64
+	relation string
+	forward  bool
+}
+
+func (a step) less(b step) bool {
+	if c := cmp.Or(cmp.Compare(a.near, b.near), strings.Compare(a.relation, b.relation)); c != 0 {
+		return c < 0
+	}
+	return a.forward && !b.forward
+}
+
+// pathQuery returns the query of one level of ShortestPath, whose rows are
+// (near, far, relation, forward); args[0] is the frontier.
+func (f follow) pathQuery() (string, []any) {
+	s := stmt{args: []any{nil}}
+	rel := f.relationSQL(&s, "e.relation")
+	var parts []string
+	if f.dir == Downstream || f.dir == Both {
+		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))"+rel)
+	}
+	if f.dir == Upstream || f.dir == Both {
+		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))"+rel)
+	}
+	return strings.Join(parts, " UNION ALL "), s.args
+}
+
+func hasSeq(nodes []Node, seq int64) bool {
+	for _, n := range nodes {
+		if n.Seq == seq {
+			return true
+		}
+	}
+	return false
+}

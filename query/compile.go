@@ -1,0 +1,600 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// Options configure Compile and Where.
+type Options struct {
+	// Now is the clock for relative times (now-7d). Nil means time.Now.
+	Now func() time.Time
+	// Resolve turns the reference given to upstream_of or downstream_of (an
+	// id or a human reference) into the seq of a resource. Its error is
+	// wrapped in an *Error that errors.Is matches against both ErrInvalid
+	// and the error itself. Nil makes lineage predicates an error.
+	Resolve func(ref string) (int64, error)
+	// Limit is the page size when the query has no LIMIT, and the largest
+	// page when it has one. Zero means no limit.
+	Limit int64
+	// Cursor continues a listing after the last row of the previous page; it
+	// comes from Compiled.Cursor or Compiled.Seqs run on the same ORDER BY.
+	// Compile only.
+	Cursor string
+}
+
+// Compiled is a compiled query.
+type Compiled struct {
+	// Select is
+	//
+	//	SELECT r.seq[, <sort key> AS sort_0, ...] FROM resources r
+	//	[WHERE ...] ORDER BY ..., r.seq [LIMIT n]
+	//
+	// with ? placeholders. SortKeys sort-key columns follow r.seq (one for
+	// each ORDER BY term, two for a metadata or attrs term: its type rank
+	// and its value), so that Cursor can be given the values of the last
+	// row. Columns added with Select.Columns come after them.
+	Select sq.SelectBuilder
+	// SortKeys is the number of sort-key columns after r.seq.
+	SortKeys int
+	// Limit is the LIMIT of Select, or 0 if it has none.
+	Limit int64
+
+	order uint32 // fingerprint of the ORDER BY, checked by cursors
+}
+
+// Compile compiles q into a SELECT of resource seqs. Errors are *Error and
+// match ErrInvalid.
+func Compile(q *Query, opts Options) (*Compiled, error) {
+	c := newCompiler(q, opts)
+	sb := sq.Select("r.seq").From("resources r").PlaceholderFormat(sq.Question)
+	var where []frag
+	if q.where != nil {
+		w, err := c.node(q.where)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, w)
+	}
+	var sorts []sortCol
+	for _, k := range q.order {
+		sorts = append(sorts, c.sortCols(k)...)
+	}
+	for i := range sorts {
+		sorts[i].alias = "sort_" + strconv.Itoa(i)
+		sb = sb.Column(sq.Expr(sorts[i].sql+" AS "+sorts[i].alias, sorts[i].args...))
+	}
+	out := &Compiled{SortKeys: len(sorts), order: fingerprint(q.orderString())}
+	if opts.Cursor != "" {
+		cur, err := decodeCursor(opts.Cursor, out.order, len(sorts))
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, keyset(sorts, cur))
+	}
+	if len(where) > 0 {
+		w := joinFrags(where, " AND ")
+		sb = sb.Where(sq.Expr(w.sql, w.args...))
+	}
+	for _, s := range sorts {
+		sb = sb.OrderBy(s.orderBy())
+	}
+	sb = sb.OrderBy("r.seq")
+	out.Limit = q.limit
+	if opts.Limit > 0 && (out.Limit == 0 || opts.Limit < out.Limit) {
+		out.Limit = opts.Limit
+	}
+	if out.Limit > 0 {
+		sb = sb.Limit(uint64(out.Limit))
+	}
+	out.Select = sb
+	return out, nil
+}
+
+// Where compiles the filter of q into a condition on the resources table
+// aliased r, for callers that build their own SELECT. It uses Options.Now and
+// Options.Resolve only. A query with ORDER BY or LIMIT is an error; an empty
+// one gives a condition that is always true.
+func Where(q *Query, opts Options) (sq.Sqlizer, error) {
+	if len(q.order) > 0 || q.limit > 0 {
+		return nil, errorAt(q.src, q.tailPos, "ORDER BY and LIMIT are not allowed in this filter")
+	}
+	if q.where == nil {
+		return sq.And{}, nil
+	}
+	w, err := newCompiler(q, opts).node(q.where)
+	if err != nil {
+		return nil, err
+	}
+	return sq.Expr(w.sql, w.args...), nil
+}
+
+// Querier runs a query; *sql.DB, *sql.Tx, *sql.Conn, *sqlx.DB and *sqlx.Tx
+// are Queriers.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Seqs runs the query and returns the seqs of one page of resources, in
+// order, and the cursor of the next page, which is empty when this page is
+// the last one. It reads one row more than the limit to know that.
+func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next string, err error) {
+	sb := c.Select
+	if c.Limit > 0 && c.Limit < math.MaxInt64 {
+		sb = sb.Limit(uint64(c.Limit) + 1)
+	}
+	text, args, err := sb.ToSql()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var last []any
+	dest := make([]any, 1+c.SortKeys)
+	keys := make([]any, c.SortKeys)
+	for rows.Next() {
+		var seq int64
+		dest[0] = &seq
+		for i := range keys {
+			dest[i+1] = &keys[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, "", err
+		}
+		if c.Limit > 0 && int64(len(seqs)) == c.Limit {
+			next, err = c.Cursor(seqs[len(seqs)-1], last)
+			if err != nil {
+				return nil, "", err
+			}
+			break
+		}
+		seqs = append(seqs, seq)
+		last = append(last[:0], keys...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	return seqs, next, nil
+}
+
+// compiler compiles the filter of one query.
+type compiler struct {
+	q    *Query
+	opts Options
+	now  func() time.Time
+}
+
+func newCompiler(q *Query, opts Options) *compiler {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &compiler{q: q, opts: opts, now: now}
+}
+
+// frag is a fragment of SQL with its arguments. Every fragment can be
+// combined with AND, OR and NOT without more parentheses. nullable says it
+// may be NULL instead of false.
+type frag struct {
+	sql      string
+	args     []any
+	nullable bool
+}
+
+// fb builds a frag.
+type fb struct {
+	b    strings.Builder
+	args []any
+}
+
+func (f *fb) s(parts ...string) *fb {
+	for _, p := range parts {
+		f.b.WriteString(p)
+	}
+	return f
+}
+
+func (f *fb) arg(v any) *fb {
+	f.b.WriteByte('?')
+	f.args = append(f.args, v)
+	return f
+}
+
+func (f *fb) frag(x frag) *fb {
+	f.b.WriteString(x.sql)
+	f.args = append(f.args, x.args...)
+	return f
+}
+
+func (f *fb) done(nullable bool) frag {
+	return frag{sql: f.b.String(), args: f.args, nullable: nullable}
+}
+
+func joinFrags(xs []frag, sep string) frag {
+	if len(xs) == 1 {
+		return xs[0]
+	}
+	var f fb
+	nullable := false
+	f.s("(")
+	for i, x := range xs {
+		if i > 0 {
+			f.s(sep)
+		}
+		f.frag(x)
+		nullable = nullable || x.nullable
+	}
+	f.s(")")
+	return f.done(nullable)
+}
+
+// node compiles a boolean expression.
+func (c *compiler) node(n node) (frag, error) {
+	switch n := n.(type) {
+	case *orNode:
+		return c.nodes(n.xs, " OR ")
+	case *andNode:
+		return c.nodes(n.xs, " AND ")
+	case *notNode:
+		x, err := c.node(n.x)
+		if err != nil {
+			return frag{}, err
+		}
+		// NOT p is true whenever p is not true, also where p is NULL
+		// because a column or a JSON value is missing.
+		var f fb
+		if x.nullable {
+			return f.s("NOT IFNULL(").frag(x).s(", 0)").done(false), nil
+		}
+		return f.s("NOT (").frag(x).s(")").done(false), nil
+	case *cmpNode:
+		return c.cmp(n)
+	case *existsNode:
+		return c.exists(n.field), nil
+	case *lineageNode:
+		return c.lineage(n)
+	}
+	panic(fmt.Sprintf("query: unknown node %T", n))
+}
+
+func (c *compiler) nodes(xs []node, sep string) (frag, error) {
+	fs := make([]frag, len(xs))
+	for i, x := range xs {
+		f, err := c.node(x)
+		if err != nil {
+			return frag{}, err
+		}
+		fs[i] = f
+	}
+	return joinFrags(fs, sep), nil
+}
+
+// accessors give a stored value as each type it can have: each accessor is
+// NULL when the value does not have its type, so a comparison only matches
+// values of the literal's type. An empty accessor means the type is not
+// stored.
+type accessors struct {
+	str, num, boolean frag
+}
+
+// Accessors of a top-level metadata value: the indexed num and str columns.
+var metaTop = accessors{
+	str:     frag{sql: "m.str"},
+	num:     frag{sql: "m.num"},
+	boolean: frag{sql: "CASE json_type(m.value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"},
+}
+
+// tagNum is a tag's value as a number, when it is a JSON number.
+const tagNum = "CASE WHEN NOT json_valid(t.value) THEN NULL " +
+	"WHEN json_type(t.value) IN ('integer', 'real') THEN CAST(t.value AS NUMERIC) END"
+
+// jsonAccessors gives the value at a JSON path of the document doc (a fixed
+// column name); the path is a bound parameter.
+func jsonAccessors(doc, path string) accessors {
+	return accessors{
+		str: frag{sql: "CASE WHEN json_type(" + doc + ", ?) = 'text' THEN json_extract(" + doc + ", ?) END",
+			args: []any{path, path}},
+		num: frag{sql: "CASE WHEN json_type(" + doc + ", ?) IN ('integer', 'real') THEN json_extract(" + doc + ", ?) END",
+			args: []any{path, path}},
+		boolean: frag{sql: "CASE json_type(" + doc + ", ?) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END",
+			args: []any{path}},
+	}
+}
+
+// sqlOps are the SQL operators of the comparison operators.
+var sqlOps = [...]string{opEq: " = ", opNe: " != ", opLt: " < ", opLe: " <= ", opGt: " > ", opGe: " >= "}
+
+// typedArg returns the accessor of the value's type and the value as an
+// argument.
+func (c *compiler) typedArg(acc accessors, v value) (frag, any, error) {
+	var a frag
+	var arg any
+	switch {
+	case v.t != nil:
+		a, arg = acc.num, v.t.at(c.now)
+	case v.kind == valString:
+		a, arg = acc.str, v.s
+	case v.kind == valInt:
+		a, arg = acc.num, v.i
+	case v.kind == valFloat:
+		a, arg = acc.num, v.f
+	case v.kind == valBool:
+		a, arg = acc.boolean, int64(0)
+		if v.b {
+			arg = int64(1)
+		}
+		if a.sql == "" && acc.str.sql != "" {
+			// Tags hold text: true compares with the text 'true'.
+			a, arg = acc.str, fmt.Sprint(v.b)
+		}
+	}
+	if a.sql == "" {
+		return frag{}, nil, errorAt(c.q.src, v.pos, "value cannot be compared with this field")
+	}
+	return a, arg, nil
+}
+
+// typed compiles a comparison, IN or LIKE of n against accessors.
+func (c *compiler) typed(acc accessors, n *cmpNode) (frag, error) {
+	var f fb
+	switch n.op {
+	case opEq, opNe, opLt, opLe, opGt, opGe:
+		a, arg, err := c.typedArg(acc, n.vals[0])
+		if err != nil {
+			return frag{}, err
+		}
+		return f.frag(a).s(sqlOps[n.op]).arg(arg).done(true), nil
+	case opIn, opNotIn:
+		// Group the values by accessor, keeping their order: a value
+		// matches when it has the type of a group and is (not) in it.
+		var groups []frag
+		var lists [][]any
+		for _, v := range n.vals {
+			a, arg, err := c.typedArg(acc, v)
+			if err != nil {
+				return frag{}, err
+			}
+			i := 0
+			for i < len(groups) && groups[i].sql != a.sql {
+				i++
+			}
+			if i == len(groups) {
+				groups, lists = append(groups, a), append(lists, nil)
+			}
+			lists[i] = append(lists[i], arg)
+		}
+		parts := make([]frag, len(groups))
+		kw := " IN ("
+		if n.op == opNotIn {
+			kw = " NOT IN ("
+		}
+		for i, a := range groups {
+			var p fb
+			p.frag(a).s(kw)
+			for j, arg := range lists[i] {
+				if j > 0 {
+					p.s(", ")
+				}
+				p.arg(arg)
+			}
+			parts[i] = p.s(")").done(true)
+		}
+		return joinFrags(parts, " OR "), nil
+	case opLike, opNotLike:
+		if acc.str.sql == "" {
+			return frag{}, errorAt(c.q.src, n.pos, "LIKE applies to text")
+		}
+		kw := " GLOB "
+		if n.op == opNotLike {
+			kw = " NOT GLOB "
+		}
+		return f.frag(acc.str).s(kw).arg(likeToGlob(n.vals[0].s)).done(true), nil
+	case opILike, opNotILike:
+		if acc.str.sql == "" {
+			return frag{}, errorAt(c.q.src, n.pos, "ILIKE applies to text")
+		}
+		kw := " LIKE "
+		if n.op == opNotILike {
+			kw = " NOT LIKE "
+		}
+		return f.s("lower(").frag(acc.str).s(")", kw, "lower(").arg(n.vals[0].s).s(`) ESCAPE '\'`).done(true), nil
+	}
+	panic("query: unexpected operator " + n.op.String())
+}
+
+// cmp compiles a predicate.
+func (c *compiler) cmp(n *cmpNode) (frag, error) {
+	spec := fieldSpecs[n.field.name]
+	isNull := n.op == opIsNull || n.op == opIsNotNull
+	var f fb
+	switch spec.kind {
+	case kindText, kindNumber, kindTime:
+		if isNull {
+			return f.s(spec.col, " ", n.op.String()).done(false), nil
+		}
+		acc := accessors{str: frag{sql: spec.col}}
+		if spec.kind != kindText {
+			acc = accessors{num: frag{sql: spec.col}}
+		}
+		p, err := c.typed(acc, n)
+		p.nullable = spec.nullable
+		return p, err
+
+	case kindRef:
+		if isNull {
+			return f.s(spec.col, " ", n.op.String()).done(false), nil
+		}
+		p, err := c.typed(accessors{str: frag{sql: spec.refCol}}, n)
+		if err != nil {
+			return frag{}, err
+		}
+		return f.s(spec.col, " IN (SELECT ", spec.target, " FROM ", spec.from, " WHERE ").frag(p).s(")").done(true), nil
+
+	case kindTag:
+		if isNull {
+			return c.exists(n.field).negate(n.op == opIsNull), nil
+		}
+		p, err := c.typed(accessors{str: frag{sql: "t.value"}, num: frag{sql: tagNum}}, n)
+		if err != nil {
+			return frag{}, err
+		}
+		return f.s("r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ").arg(n.field.keys[0]).
+			s(" AND ").frag(p).s(")").done(false), nil
+
+	case kindMeta:
+		key, path := n.field.keys[0], n.field.keys[1:]
+		if isNull {
+			f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key)
+			if len(path) == 0 {
+				f.s(" AND json_type(m.value) != 'null')")
+			} else {
+				f.s(" AND json_type(m.value, ").arg(jsonPath(path)).s(") != 'null')")
+			}
+			return f.done(false).negate(n.op == opIsNull), nil
+		}
+		if len(path) > 0 {
+			p, err := c.typed(jsonAccessors("m.value", jsonPath(path)), n)
+			if err != nil {
+				return frag{}, err
+			}
+			return f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).
+				s(" AND ").frag(p).s(")").done(false), nil
+		}
+		p, err := c.typed(metaTop, n)
+		if err != nil {
+			return frag{}, err
+		}
+		if hasBool(n.vals) {
+			// Booleans have no index; look them up by resource.
+			return f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).
+				s(" AND ").frag(p).s(")").done(false), nil
+		}
+		// Numbers and strings: driven by metadata_key_num and metadata_key_str.
+		return f.s("r.seq IN (SELECT m.resource_seq FROM metadata m WHERE m.key = ").arg(key).
+			s(" AND ").frag(p).s(")").done(false), nil
+
+	case kindAttr:
+		path := jsonPath(n.field.keys)
+		if isNull {
+			eq := " = "
+			if n.op == opIsNotNull {
+				eq = " != "
+			}
+			return f.s("IFNULL(json_type(r.attrs, ").arg(path).s("), 'null')", eq, "'null'").done(false), nil
+		}
+		p, err := c.typed(jsonAccessors("r.attrs", path), n)
+		p.nullable = true
+		return p, err
+	}
+	panic("query: unexpected field kind")
+}
+
+func hasBool(vals []value) bool {
+	for _, v := range vals {
+		if v.kind == valBool {
+			return true
+		}
+	}
+	return false
+}
+
+// negate returns NOT f when not is true, else f; f must not be nullable.
+func (f frag) negate(not bool) frag {
+	if !not {
+		return f
+	}
+	return frag{sql: "NOT (" + f.sql + ")", args: f.args}
+}
+
+// exists compiles EXISTS field: the tag or metadata key is set (even to JSON
+// null), or the attribute path exists.
+func (c *compiler) exists(fl field) frag {
+	var f fb
+	switch fieldSpecs[fl.name].kind {
+	case kindTag:
+		return f.s("r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ").arg(fl.keys[0]).s(")").done(false)
+	case kindMeta:
+		f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(fl.keys[0])
+		if len(fl.keys) > 1 {
+			f.s(" AND json_type(m.value, ").arg(jsonPath(fl.keys[1:])).s(") IS NOT NULL")
+		}
+		return f.s(")").done(false)
+	default:
+		return f.s("json_type(r.attrs, ").arg(jsonPath(fl.keys)).s(") IS NOT NULL").done(false)
+	}
+}
+
+// lineage compiles upstream_of and downstream_of into a recursive walk of
+// the edges table from the resolved resource. Without a depth, UNION drops
+// rows already seen, so cycles end the walk; with one, the depth column caps
+// it. The start resource itself is never part of the result.
+func (c *compiler) lineage(n *lineageNode) (frag, error) {
+	name := "upstream_of"
+	from, to := "e.dst_seq", "e.src_seq" // upstream: walk edges from dst back to src
+	if n.down {
+		name = "downstream_of"
+		from, to = "e.src_seq", "e.dst_seq"
+	}
+	if c.opts.Resolve == nil {
+		return frag{}, errorAt(c.q.src, n.refPos, "%s needs a resolver (Options.Resolve)", name)
+	}
+	seq, err := c.opts.Resolve(n.ref)
+	if err != nil {
+		e := errorAt(c.q.src, n.refPos, "cannot resolve %s: %v", shorten(fmt.Sprintf("%q", n.ref)), err)
+		e.Err = err
+		return frag{}, e
+	}
+	var f fb
+	if n.depth == 0 {
+		f.s("r.seq IN (WITH RECURSIVE lineage(seq) AS (SELECT ", to, " FROM edges e WHERE ", from, " = ").arg(seq).
+			s(" UNION SELECT ", to, " FROM edges e JOIN lineage l ON ", from, " = l.seq)",
+				" SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
+	} else {
+		f.s("r.seq IN (WITH RECURSIVE lineage(seq, depth) AS (SELECT ", to, ", 1 FROM edges e WHERE ", from, " = ").arg(seq).
+			s(" UNION SELECT ", to, ", l.depth + 1 FROM edges e JOIN lineage l ON ", from, " = l.seq WHERE l.depth < ").arg(n.depth).
+			s(") SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
+	}
+	return f.done(false), nil
+}
+
+// likeToGlob turns a LIKE pattern (% any text, _ one character, \ escapes
+// the next character) into the GLOB pattern that matches the same strings,
+// case-sensitively.
+func likeToGlob(pat string) string {
+	var b strings.Builder
+	for i := 0; i < len(pat); i++ {
+		ch := pat[i]
+		switch ch {
+		case '%':
+			b.WriteByte('*')
+			continue
+		case '_':
+			b.WriteByte('?')
+			continue
+		case '\\':
+			if i+1 < len(pat) {
+				i++
+				ch = pat[i]
+			}
+		}
+		switch ch {
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteByte(ch)
+			b.WriteByte(']')
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,232 @@
+package query
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+)
+
+// sortCol is one compiled ORDER BY term.
+type sortCol struct {
+	frag   // the sort expression; nullable says it may be NULL
+	alias  string
+	desc   bool
+	column bool // the expression is a plain column of r
+}
+
+// orderBy returns the ORDER BY term. NULLs sort last in both directions.
+func (s sortCol) orderBy() string {
+	expr := s.alias
+	if s.column {
+		expr = s.sql // lets SQLite walk an index in order
+	}
+	dir := " ASC"
+	if s.desc {
+		dir = " DESC"
+	}
+	if s.nullable {
+		return expr + dir + " NULLS LAST"
+	}
+	return expr + dir
+}
+
+// sortCols compiles an ORDER BY term into one or two sort columns:
+// resource columns as they are, runs and parents by their text field, tags
+// as text. Metadata and attrs sort by two columns: the type rank (numbers,
+// then strings) ascending, then the value in the asked direction, so that
+// numbers come before strings in both directions; booleans, null, objects,
+// arrays and missing values are NULL and sort last.
+func (c *compiler) sortCols(k sortKey) []sortCol {
+	s := sortCol{desc: k.desc}
+	spec := fieldSpecs[k.field.name]
+	var f, rank fb
+	switch spec.kind {
+	case kindText, kindNumber, kindTime:
+		s.frag, s.column = frag{sql: spec.col, nullable: spec.nullable}, true
+	case kindRef:
+		s.frag = f.s("(SELECT ", spec.refCol, " FROM ", spec.from, " WHERE ", spec.target, " = ", spec.col, ")").done(true)
+	case kindTag:
+		s.frag = f.s("(SELECT t.value FROM tags t WHERE t.resource_seq = r.seq AND t.key = ").arg(k.field.keys[0]).s(")").done(true)
+	case kindMeta:
+		key := k.field.keys[0]
+		if len(k.field.keys) == 1 {
+			rank.s("(SELECT CASE WHEN m.num IS NOT NULL THEN 0 WHEN m.str IS NOT NULL THEN 1 END")
+			f.s("(SELECT COALESCE(m.num, m.str)")
+		} else {
+			path := jsonPath(k.field.keys[1:])
+			rank.s("(SELECT ").frag(jsonRank("m.value", path))
+			f.s("(SELECT ").frag(jsonSortValue("m.value", path))
+		}
+		rank.s(" FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).s(")")
+		f.s(" FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).s(")")
+		return []sortCol{{frag: rank.done(true)}, {frag: f.done(true), desc: k.desc}}
+	case kindAttr:
+		path := jsonPath(k.field.keys)
+		rank.frag(jsonRank("r.attrs", path))
+		f.frag(jsonSortValue("r.attrs", path))
+		return []sortCol{{frag: rank.done(true)}, {frag: f.done(true), desc: k.desc}}
+	}
+	return []sortCol{s}
+}
+
+// jsonRank is the sort rank of the value at path in doc (a fixed column):
+// 0 for numbers, 1 for strings, NULL otherwise.
+func jsonRank(doc, path string) frag {
+	var f fb
+	return f.s("CASE json_type(", doc, ", ").arg(path).
+		s(") WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 END").done(true)
+}
+
+// jsonSortValue is the value at path in doc when it is a number or a string,
+// else NULL.
+func jsonSortValue(doc, path string) frag {
+	var f fb
+	return f.s("CASE WHEN json_type(", doc, ", ").arg(path).
+		s(") IN ('integer', 'real', 'text') THEN json_extract(", doc, ", ").arg(path).s(") END").done(true)
+}
+
+// cursor is the position after which the next page starts: the sort values
+// and seq of the last row of the previous page.
+type cursor struct {
+	keys []any
+	seq  int64
+}
+
+// cursorJSON is the encoded form of a cursor, base64url of this JSON.
+type cursorJSON struct {
+	V int    `json:"v"`           // format version, 1
+	O uint32 `json:"o"`           // fingerprint of the ORDER BY
+	K []any  `json:"k,omitempty"` // sort values: string, number or null
+	S int64  `json:"s"`           // seq
+}
+
+// fingerprint identifies an ORDER BY clause, so that a cursor is not used
+// with another ordering.
+func fingerprint(order string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(order))
+	return h.Sum32()
+}
+
+// Cursor returns the cursor of the page after the row with the given seq
+// and sort-key values (the columns after r.seq in Select, as scanned into
+// any: int64, float64, string, []byte or nil).
+func (c *Compiled) Cursor(seq int64, keys []any) (string, error) {
+	if len(keys) != c.SortKeys {
+		return "", errorNoPos(nil, "cursor needs %d sort values, got %d", c.SortKeys, len(keys))
+	}
+	cj := cursorJSON{V: 1, O: c.order, S: seq, K: make([]any, len(keys))}
+	for i, k := range keys {
+		switch k := k.(type) {
+		case nil, string, int64:
+			cj.K[i] = k
+		case []byte:
+			cj.K[i] = string(k)
+		case int:
+			cj.K[i] = int64(k)
+		case float64:
+			if math.IsInf(k, 0) || math.IsNaN(k) {
+				return "", errorNoPos(nil, "cannot make a cursor from the sort value %v", k)
+			}
+			cj.K[i] = k
+		default:
+			return "", errorNoPos(nil, "cannot make a cursor from a sort value of type %T", k)
+		}
+	}
+	b, err := json.Marshal(cj)
+	if err != nil {
+		return "", errorNoPos(err, "cannot make a cursor: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// decodeCursor decodes a cursor made for the ORDER BY with the given
+// fingerprint and number of terms.
+func decodeCursor(s string, order uint32, n int) (cursor, error) {
+	bad := func(why string) (cursor, error) { return cursor{}, errorNoPos(nil, "invalid cursor: %s", why) }
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return bad("not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	var cj cursorJSON
+	if err := dec.Decode(&cj); err != nil || dec.More() {
+		return bad("not a cursor")
+	}
+	if cj.V != 1 {
+		return bad("unknown version")
+	}
+	if cj.O != order || len(cj.K) != n {
+		return bad("it was made for a different ORDER BY")
+	}
+	cur := cursor{seq: cj.S, keys: make([]any, n)}
+	for i, k := range cj.K {
+		switch k := k.(type) {
+		case nil, string:
+			cur.keys[i] = k
+		case json.Number:
+			if !strings.ContainsAny(k.String(), ".eE") {
+				if v, err := k.Int64(); err == nil {
+					cur.keys[i] = v
+					break
+				}
+				// A float beyond int64, printed without exponent.
+			}
+			v, err := k.Float64()
+			if err != nil {
+				return bad("bad number")
+			}
+			cur.keys[i] = v
+		default:
+			return bad(fmt.Sprintf("bad sort value of type %T", k))
+		}
+	}
+	return cur, nil
+}
+
+// keyset returns the condition that a row comes after the cursor in the
+// order of sorts then r.seq ascending, with NULLs last in both directions:
+//
+//	k1 after v1 OR (k1 tie v1 AND k2 after v2) OR ... OR (ties AND r.seq > s)
+func keyset(sorts []sortCol, cur cursor) frag {
+	var terms []frag
+	var ties []frag
+	for i, s := range sorts {
+		v := cur.keys[i]
+		if v != nil {
+			// NULLs come after every value, in both directions.
+			var after fb
+			op := " > "
+			if s.desc {
+				op = " < "
+			}
+			after.frag(s.frag).s(op).arg(v)
+			if s.nullable {
+				after.s(" OR ").frag(s.frag).s(" IS NULL")
+			}
+			terms = append(terms, joinFrags(append(append([]frag(nil), ties...), wrap(after.done(false))), " AND "))
+			var tie fb
+			ties = append(ties, tie.frag(s.frag).s(" = ").arg(v).done(false))
+		} else {
+			// Nothing sorts after NULL but other NULLs.
+			var tie fb
+			ties = append(ties, tie.frag(s.frag).s(" IS NULL").done(false))
+		}
+	}
+	var last fb
+	last.s("r.seq > ").arg(cur.seq)
+	terms = append(terms, joinFrags(append(ties, last.done(false)), " AND "))
+	return joinFrags(terms, " OR ")
+}
+
+// wrap parenthesizes f.
+func wrap(f frag) frag {
+	f.sql = "(" + f.sql + ")"
+	return f
+}

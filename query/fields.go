@@ -1,0 +1,92 @@
+package query
+
+import "strings"
+
+// fieldKind says how a field is stored and so how it compiles.
+type fieldKind int
+
+const (
+	kindText   fieldKind = iota // a TEXT column of resources
+	kindNumber                  // an INTEGER column of resources (version)
+	kindTime                    // an INTEGER column of UTC milliseconds
+	kindRef                     // a text column of a row that a resources column points to
+	kindTag                     // tags.<key>
+	kindMeta                    // metadata.<key>[.<path>...]
+	kindAttr                    // attrs.<key>[.<path>...]
+)
+
+// fieldSpec is an entry of the allow-list of fields. Every SQL fragment in it
+// is fixed text of this package.
+type fieldSpec struct {
+	kind     fieldKind
+	col      string // the resources column; for kindRef the link column
+	nullable bool   // the column may be NULL
+	// For kindRef: the table the link points into, its key column and the
+	// column compared with the value.
+	from, target, refCol string
+}
+
+var fieldSpecs = map[string]fieldSpec{
+	"id":         {kind: kindText, col: "r.id"},
+	"type":       {kind: kindText, col: "r.type"},
+	"name":       {kind: kindText, col: "r.name"},
+	"status":     {kind: kindText, col: "r.status"},
+	"version":    {kind: kindNumber, col: "r.version", nullable: true},
+	"created_at": {kind: kindTime, col: "r.created_at"},
+	"updated_at": {kind: kindTime, col: "r.updated_at"},
+	"started_at": {kind: kindTime, col: "r.started_at", nullable: true},
+	"ended_at":   {kind: kindTime, col: "r.ended_at", nullable: true},
+	"parent":     {kind: kindRef, col: "r.parent_seq", nullable: true, from: "resources p", target: "p.seq", refCol: "p.id"},
+	"run":        {kind: kindRef, col: "r.run_seq", nullable: true, from: "runs s", target: "s.seq", refCol: "s.id"},
+	"run.name":   {kind: kindRef, col: "r.run_seq", nullable: true, from: "runs s", target: "s.seq", refCol: "s.name"},
+	"run.status": {kind: kindRef, col: "r.run_seq", nullable: true, from: "runs s", target: "s.seq", refCol: "s.status"},
+	"tags":       {kind: kindTag},
+	"metadata":   {kind: kindMeta},
+	"attrs":      {kind: kindAttr},
+}
+
+// fieldList is the list of fields for error messages.
+const fieldList = "id, type, name, version, status, parent, run, run.name, run.status, " +
+	"created_at, updated_at, started_at, ended_at, tags.<key>, metadata.<key>, attrs.<key>"
+
+// kindName names what a field holds, for error messages.
+func (s fieldSpec) kindName() string {
+	switch s.kind {
+	case kindNumber:
+		return "a number"
+	case kindTime:
+		return "a time"
+	case kindTag:
+		return "a tag"
+	case kindMeta:
+		return "a metadata value"
+	case kindAttr:
+		return "an attribute"
+	}
+	return "text"
+}
+
+// jsonPath returns the SQLite JSON path of keys, each key double-quoted:
+// $."params"."lr". Keys must not contain a double quote (checked by the
+// parser); backslashes and control characters are escaped as in JSON.
+func jsonPath(keys []string) string {
+	var b strings.Builder
+	b.WriteByte('$')
+	for _, k := range keys {
+		b.WriteString(`."`)
+		for _, r := range k {
+			switch {
+			case r == '\\':
+				b.WriteString(`\\`)
+			case r < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte("0123456789abcdef"[r>>4])
+				b.WriteByte("0123456789abcdef"[r&15])
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
+}

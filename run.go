@@ -1,0 +1,191 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// Run statuses.
+const (
+	RunRunning  = "RUNNING"
+	RunFinished = "FINISHED"
+	RunFailed   = "FAILED"
+)
+
+// Run is one execution of a workflow: what a tracker records everything
+// under. Open starts one; Stop ends it.
+type Run struct {
+	ID     string
+	Name   string
+	Host   string
+	User   string
+	PID    int
+	Status string
+	// Error is the message of the error Stop was given, for FAILED runs.
+	Error     string
+	StartedAt time.Time
+	// EndedAt is zero while the run is RUNNING.
+	EndedAt time.Time
+}
+
+type runRow struct {
+	Seq       int64         `db:"seq"`
+	ID        string        `db:"id"`
+	Name      string        `db:"name"`
+	Host      string        `db:"host"`
+	User      string        `db:"username"`
+	PID       int           `db:"pid"`
+	Status    string        `db:"status"`
+	Error     string        `db:"error"`
+	StartedAt int64         `db:"started_at"`
+	EndedAt   sql.NullInt64 `db:"ended_at"`
+}
+
+func (r runRow) run() Run {
+	run := Run{ID: r.ID, Name: r.Name, Host: r.Host, User: r.User, PID: r.PID, Status: r.Status,
+		Error: r.Error, StartedAt: fromMillis(r.StartedAt)}
+	if r.EndedAt.Valid {
+		run.EndedAt = fromMillis(r.EndedAt.Int64)
+	}
+	return run
+}
+
+var runSelect = sq.Select("seq", "id", "name", "host", "username", "pid", "status", "error", "started_at", "ended_at").From("runs")
+
+var (
+	sqlInsertRun = mustSQL(sq.Insert("runs").
+			Columns("id", "name", "host", "username", "pid", "status", "started_at").
+			Values(nil, nil, nil, nil, nil, nil, nil))
+	sqlRunByID   = mustSQL(runSelect.Where("id = ?"))
+	sqlRunByName = mustSQL(runSelect.Where("name = ?").OrderBy("seq DESC").Limit(1))
+	sqlEndRun    = mustSQL(sq.Update("runs").Set("status", nil).Set("error", nil).Set("ended_at", nil).Where("seq = ?"))
+	sqlReopenRun = mustSQL(sq.Update("runs").Set("status", RunRunning).Set("error", "").Set("ended_at", nil).Where("seq = ?"))
+)
+
+func (t *Tracker) startRun(ctx context.Context) error {
+	if t.cfg.noRun || t.cfg.readOnly {
+		return nil
+	}
+	if t.cfg.attachRun != "" {
+		return t.write(ctx, func(x *txn) error {
+			var row runRow
+			err := x.get(ctx, &row, sqlRunByID, t.cfg.attachRun)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = x.get(ctx, &row, sqlRunByName, t.cfg.attachRun)
+			}
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: run %q", ErrNotFound, t.cfg.attachRun)
+			}
+			if err != nil {
+				return err
+			}
+			if row.Status != RunRunning {
+				if _, err := x.exec(ctx, sqlReopenRun, row.Seq); err != nil {
+					return err
+				}
+				row.Status, row.Error, row.EndedAt = RunRunning, "", sql.NullInt64{}
+			}
+			t.setRun(row)
+			return nil
+		})
+	}
+	host, _ := os.Hostname()
+	username := ""
+	if u, err := user.Current(); err == nil {
+		username = u.Username
+	}
+	name := t.cfg.runName
+	if name == "" {
+		name = filepath.Base(os.Args[0])
+	}
+	if err := validateText("run name", name, MaxNameBytes, false); err != nil {
+		return err
+	}
+	return t.write(ctx, func(x *txn) error {
+		row := runRow{ID: newID(), Name: name, Host: host, User: username, PID: os.Getpid(),
+			Status: RunRunning, StartedAt: x.now}
+		res, err := x.exec(ctx, sqlInsertRun, row.ID, row.Name, row.Host, row.User, row.PID, row.Status, row.StartedAt)
+		if err != nil {
+			return err
+		}
+		if row.Seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		t.setRun(row)
+		return nil
+	})
+}
+
+func (t *Tracker) setRun(row runRow) {
+	t.shared.mu.Lock()
+	defer t.shared.mu.Unlock()
+	t.shared.run, t.shared.runSeq = row.run(), row.Seq
+}
+
+// endRun marks the run FINISHED or FAILED. It runs after the tracker is
+// marked closed, so it writes directly.
+func (t *Tracker) endRun(ctx context.Context, runErr error) error {
+	t.shared.mu.Lock()
+	seq := t.shared.runSeq
+	t.shared.mu.Unlock()
+	if seq == 0 {
+		return nil
+	}
+	status, msg := RunFinished, ""
+	if runErr != nil {
+		status, msg = RunFailed, runErr.Error()
+	}
+	now := t.now().UnixMilli()
+	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, sqlEndRun, status, msg, now, seq)
+		if err == nil {
+			t.shared.mu.Lock()
+			t.shared.run.Status, t.shared.run.Error, t.shared.run.EndedAt = status, msg, fromMillis(now)
+			t.shared.mu.Unlock()
+		}
+		return err
+	})
+}
+
+// Runs returns every run, newest first.
+func (t *Tracker) Runs(ctx context.Context) ([]Run, error) {
+	var rows []runRow
+	err := t.readOne(ctx, func(x *txn) error {
+		return x.selDyn(ctx, &rows, runSelect.OrderBy("seq DESC"))
+	})
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]Run, len(rows))
+	for i, r := range rows {
+		runs[i] = r.run()
+	}
+	return runs, nil
+}
+
+// GetRun returns the run with the given id (or name: the newest of that
+// name).
+func (t *Tracker) GetRun(ctx context.Context, idOrName string) (Run, error) {
+	var row runRow
+	err := t.readOne(ctx, func(x *txn) error {
+		err := x.get(ctx, &row, sqlRunByID, idOrName)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = x.get(ctx, &row, sqlRunByName, idOrName)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: run %q", ErrNotFound, idOrName)
+		}
+		return err
+	})
+	return row.run(), err
+}

@@ -1,0 +1,343 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// txn is what the lower-case helpers run their SQL on: a write transaction
+// (tx), a read snapshot (rtx), or neither (the reader pool, for lookups of
+// one statement). Fixed statements on the writer and the reader pool are
+// prepared once per database and reused.
+type txn struct {
+	t   *Tracker
+	tx  *db.Tx
+	rtx *sqlx.Tx
+	now int64
+}
+
+// write runs fn in the batch's transaction, or in a new write transaction.
+func (t *Tracker) write(ctx context.Context, fn func(x *txn) error) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	if t.cfg.readOnly {
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Path)
+	}
+	if t.tx != nil {
+		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+	}
+	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
+		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
+	})
+}
+
+// read runs fn on the batch's transaction, or on one read snapshot.
+func (t *Tracker) read(ctx context.Context, fn func(x *txn) error) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	if t.tx != nil {
+		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+	}
+	return t.db.ReadTx(ctx, func(tx *sqlx.Tx) error {
+		return fn(&txn{t: t, rtx: tx, now: t.now().UnixMilli()})
+	})
+}
+
+// readOne runs fn on the reader pool without a transaction: for lookups that
+// are one statement, so they pay for no BEGIN and COMMIT.
+func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	if t.tx != nil {
+		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+	}
+	return db.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))
+}
+
+// stmt returns the cached prepared statement for a fixed query, or nil
+// inside a read snapshot, where statements run as text.
+func (x *txn) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	switch {
+	case x.tx != nil:
+		return x.tx.Stmt(ctx, query)
+	case x.rtx != nil:
+		return nil, nil
+	}
+	return x.t.db.Stmt(ctx, false, query)
+}
+
+// get runs a fixed statement that returns one row into dest.
+func (x *txn) get(ctx context.Context, dest any, query string, args ...any) error {
+	s, err := x.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return x.rtx.GetContext(ctx, dest, query, args...)
+	}
+	return s.GetContext(ctx, dest, args...)
+}
+
+// sel runs a fixed statement that returns rows into the slice dest.
+func (x *txn) sel(ctx context.Context, dest any, query string, args ...any) error {
+	s, err := x.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		return x.rtx.SelectContext(ctx, dest, query, args...)
+	}
+	return s.SelectContext(ctx, dest, args...)
+}
+
+// exec runs a fixed statement inside a write transaction.
+func (x *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if x.tx == nil {
+		return nil, fmt.Errorf("%w: write outside a write transaction", ErrReadOnly)
+	}
+	s, err := x.tx.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// q returns the handle for dynamic (not cached) statements.
+func (x *txn) q() sqlx.QueryerContext {
+	switch {
+	case x.tx != nil:
+		return x.tx
+	case x.rtx != nil:
+		return x.rtx
+	}
+	return x.t.db.Reader
+}
+
+// selDyn runs a statement built at call time into the slice dest.
+func (x *txn) selDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
+	query, args, err := b.ToSql()
+	if err != nil {
+		return err
+	}
+	return sqlx.SelectContext(ctx, x.q(), dest, query, args...)
+}
+
+// getDyn runs a statement built at call time that returns one row.
+func (x *txn) getDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
+	query, args, err := b.ToSql()
+	if err != nil {
+		return err
+	}
+	return sqlx.GetContext(ctx, x.q(), dest, query, args...)
+}
+
+func (x *txn) runSeq() any {
+	x.t.shared.mu.Lock()
+	defer x.t.shared.mu.Unlock()
+	if x.t.shared.runSeq == 0 {
+		return nil
+	}
+	return x.t.shared.runSeq
+}
+
+// mustSQL renders a fixed statement once, at package initialisation.
+func mustSQL(b sq.Sqlizer) string {
+	query, _, err := b.ToSql()
+	if err != nil {
+		panic(err)
+	}
+	return query
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// resourceRow is a resources row joined with its parent's and run's ids.
+type resourceRow struct {
+	Seq       int64          `db:"seq"`
+	ID        string         `db:"id"`
+	Type      string         `db:"type"`
+	Name      string         `db:"name"`
+	Version   sql.NullInt64  `db:"version"`
+	ParentSeq sql.NullInt64  `db:"parent_seq"`
+	ParentID  sql.NullString `db:"parent_id"`
+	Status    string         `db:"status"`
+	Attrs     string         `db:"attrs"`
+	RunID     sql.NullString `db:"run_id"`
+	CreatedAt int64          `db:"created_at"`
+	UpdatedAt int64          `db:"updated_at"`
+	StartedAt sql.NullInt64  `db:"started_at"`
+	EndedAt   sql.NullInt64  `db:"ended_at"`
+}
+
+func (r resourceRow) resource() Resource {
+	res := Resource{
+		ID:        r.ID,
+		Type:      r.Type,
+		Name:      r.Name,
+		Version:   int(r.Version.Int64),
+		ParentID:  r.ParentID.String,
+		Status:    r.Status,
+		RunID:     r.RunID.String,
+		CreatedAt: fromMillis(r.CreatedAt),
+		UpdatedAt: fromMillis(r.UpdatedAt),
+	}
+	if r.StartedAt.Valid {
+		res.StartedAt = fromMillis(r.StartedAt.Int64)
+	}
+	if r.EndedAt.Valid {
+		res.EndedAt = fromMillis(r.EndedAt.Int64)
+	}
+	if r.Attrs != "" && r.Attrs != "{}" {
+		_ = json.Unmarshal([]byte(r.Attrs), &res.Attrs)
+	}
+	return res
+}
+
+// resourceSelect selects resourceRow columns from resources r.
+var resourceSelect = sq.Select(
+	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
+	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
+).From("resources r").
+	LeftJoin("resources p ON p.seq = r.parent_seq").
+	LeftJoin("runs run ON run.seq = r.run_seq")
+
+var (
+	sqlResourceBySeq  = mustSQL(resourceSelect.Where("r.seq = ?"))
+	sqlResourceByID   = mustSQL(resourceSelect.Where("r.id = ?"))
+	sqlResourceByVer  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version = ?"))
+	sqlResourceLatest = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ?").OrderBy("r.seq DESC").Limit(1))
+)
+
+// resolve finds the resource that key (an id or a human reference) names.
+// what describes the argument in errors.
+func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
+	var row resourceRow
+	if key == "" {
+		return row, fmt.Errorf("%w: no resource given (empty id)", ErrInvalidArgument)
+	}
+	r, isRef, err := parseRef(key)
+	if err != nil {
+		return row, err
+	}
+	if !isRef {
+		err = x.get(ctx, &row, sqlResourceByID, key)
+	} else if r.version > 0 {
+		err = x.get(ctx, &row, sqlResourceByVer, r.typ, r.name, r.version)
+	} else {
+		// Latest: the highest version of a chain, or the newest resource of
+		// that type and name. The database's sequence decides, never clocks.
+		err = x.get(ctx, &row, sqlResourceLatest, r.typ, r.name)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, fmt.Errorf("%w: resource %q", ErrNotFound, key)
+	}
+	return row, err
+}
+
+// resolveRes resolves res and, when typ is not empty, checks its type.
+func (x *txn) resolveRes(ctx context.Context, res Resource, types ...string) (resourceRow, error) {
+	row, err := x.resolve(ctx, res.key())
+	if err != nil {
+		return row, err
+	}
+	if len(types) > 0 {
+		for _, t := range types {
+			if row.Type == t {
+				return row, nil
+			}
+		}
+		return row, fmt.Errorf("%w: %s is a %s, expected %s", ErrInvalidArgument, row.ref(), row.Type, joinOr(types))
+	}
+	return row, nil
+}
+
+func (r resourceRow) ref() string { return r.resource().Ref() }
+
+func (x *txn) bySeq(ctx context.Context, seq int64) (resourceRow, error) {
+	var row resourceRow
+	err := x.get(ctx, &row, sqlResourceBySeq, seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, fmt.Errorf("%w: resource #%d", ErrNotFound, seq)
+	}
+	return row, err
+}
+
+func joinOr(types []string) string {
+	switch len(types) {
+	case 1:
+		return types[0]
+	case 2:
+		return types[0] + " or " + types[1]
+	}
+	s := ""
+	for i, t := range types {
+		if i > 0 {
+			s += ", "
+		}
+		if i == len(types)-1 {
+			s += "or "
+		}
+		s += t
+	}
+	return s
+}
+
+var sqlInsertHistory = mustSQL(sq.Insert("history").
+	Columns("resource_seq", "at", "run_seq", "kind", "key", "old_value", "new_value").
+	Values(nil, nil, nil, nil, nil, nil, nil))
+
+// Kinds of change recorded in the history table.
+const (
+	ChangeCreated    = "created"
+	ChangeStatus     = "status"
+	ChangeField      = "field"
+	ChangeAttr       = "attr"
+	ChangeTag        = "tag"
+	ChangeMetadata   = "metadata"
+	ChangeArtifact   = "artifact"
+	ChangeVCInfo     = "vc_info"
+	ChangeEdge       = "edge"
+	ChangeDeployed   = "deployed"
+	ChangeUndeployed = "undeployed"
+)
+
+// history appends one change of resource seq. oldV and newV are encoded as
+// JSON; nil is stored as NULL (absent).
+func (x *txn) history(ctx context.Context, seq int64, kind, key string, oldV, newV any) error {
+	o, err := jsonOrNull(oldV)
+	if err != nil {
+		return err
+	}
+	n, err := jsonOrNull(newV)
+	if err != nil {
+		return err
+	}
+	_, err = x.exec(ctx, sqlInsertHistory, seq, x.now, x.runSeq(), kind, key, o, n)
+	return err
+}
+
+func jsonOrNull(v any) (any, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return string(v), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}

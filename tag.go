@@ -1,0 +1,124 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+var (
+	sqlTagOf  = mustSQL(sq.Select("value").From("tags").Where("resource_seq = ? AND key = ?"))
+	sqlGetTag = mustSQL(sq.Select("t.value").From("tags t").Join("resources r ON r.seq = t.resource_seq").
+			Where("r.id = ? AND t.key = ?"))
+	sqlUpsertTag = mustSQL(sq.Insert("tags").Columns("resource_seq", "key", "value", "run_seq", "updated_at").
+			Values(nil, nil, nil, nil, nil).
+			Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET value = excluded.value, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
+	sqlDeleteTag = mustSQL(sq.Delete("tags").Where("resource_seq = ? AND key = ?"))
+	sqlTagsOf    = mustSQL(sq.Select("key", "value").From("tags").Where("resource_seq = ?").OrderBy("key"))
+)
+
+// LogTag sets the tag key of res to value, replacing an earlier value. Tags
+// are strings; use LogMetadata for typed values. The change is recorded in
+// the resource's history.
+func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) error {
+	if err := validateText("tag key", key, MaxKeyBytes, false); err != nil {
+		return err
+	}
+	if err := validateText("tag value", value, MaxTagValueBytes, true); err != nil {
+		return err
+	}
+	return t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		return x.setTag(ctx, row, key, value)
+	})
+}
+
+func (x *txn) setTag(ctx context.Context, row resourceRow, key, value string) error {
+	var old sql.NullString
+	if err := x.get(ctx, &old, sqlTagOf, row.Seq, key); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if old.Valid && old.String == value {
+		return nil
+	}
+	if _, err := x.exec(ctx, sqlUpsertTag, row.Seq, key, value, x.runSeq(), x.now); err != nil {
+		return err
+	}
+	var oldV any
+	if old.Valid {
+		oldV = old.String
+	}
+	return x.history(ctx, row.Seq, ChangeTag, key, oldV, value)
+}
+
+// GetTag returns the value of tag key of res, or ErrNotFound.
+func (t *Tracker) GetTag(ctx context.Context, res Resource, key string) (string, error) {
+	var value string
+	err := t.readOne(ctx, func(x *txn) error {
+		err := x.get(ctx, &value, sqlGetTag, res.ID, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			// res may carry a reference instead of an id, or not exist.
+			row, rerr := x.resolveRes(ctx, res)
+			if rerr != nil {
+				return rerr
+			}
+			err = x.get(ctx, &value, sqlTagOf, row.Seq, key)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: tag %q of %s", ErrNotFound, key, row.ref())
+			}
+		}
+		return err
+	})
+	return value, err
+}
+
+// DeleteTag removes tag key from res (recorded in its history). Removing a
+// tag that is not there is not an error.
+func (t *Tracker) DeleteTag(ctx context.Context, res Resource, key string) error {
+	return t.write(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		var old sql.NullString
+		if err := x.get(ctx, &old, sqlTagOf, row.Seq, key); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		if _, err := x.exec(ctx, sqlDeleteTag, row.Seq, key); err != nil {
+			return err
+		}
+		return x.history(ctx, row.Seq, ChangeTag, key, old.String, nil)
+	})
+}
+
+// Tags returns every tag of res.
+func (t *Tracker) Tags(ctx context.Context, res Resource) (map[string]string, error) {
+	tags := map[string]string{}
+	err := t.read(ctx, func(x *txn) error {
+		row, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		var kv []struct {
+			Key   string `db:"key"`
+			Value string `db:"value"`
+		}
+		if err := x.sel(ctx, &kv, sqlTagsOf, row.Seq); err != nil {
+			return err
+		}
+		for _, e := range kv {
+			tags[e.Key] = e.Value
+		}
+		return nil
+	})
+	return tags, err
+}

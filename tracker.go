@@ -1,0 +1,275 @@
+// Package metatrack tracks the metadata of machine-learning workflows (runs,
+// datasets and their versions, models and their versions, experiments,
+// promotions, prediction jobs, tags, typed metadata, artifacts and the lineage
+// graph that connects them) in one cgo-free SQLite file.
+//
+// Open a tracker, create resources, log to them, and look things up:
+//
+//	t, err := metatrack.Open(ctx, "metatrack.db")
+//	dv, err := t.CreateResource(ctx, metatrack.TypeDatasetVersion, "titanic_train")
+//	err = t.LogTag(ctx, dv, "source", "s3://bucket/titanic.csv")
+//	prev, err := t.GetPrevResourceVersion(ctx, dv)
+//	err = t.Stop(ctx, nil)
+//
+// MetadataTracker is the interface of the workflow framework this library
+// serves; *Tracker implements it and adds what that interface lacks (history,
+// deployments, artifact listing, batches).
+package metatrack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// MetadataTracker is the tracker interface that ML pipelines call, one Go
+// method for each method of the framework's BaseMetadataTracker. Resources
+// are passed as Resource values; a Resource whose ID holds a human reference
+// (model_version/titanic_model@3) works too.
+type MetadataTracker interface {
+	// URL returns where the tracker stores its data, for links in
+	// notifications.
+	URL() string
+
+	// LogArtifact stores the file at path as the artifact name of res.
+	LogArtifact(ctx context.Context, res Resource, name, path string, opts ...ArtifactOption) (Artifact, error)
+	// GetArtifact returns the record of artifact name of res and a reader of
+	// its bytes, verified against the stored SHA-256 as they are read.
+	GetArtifact(ctx context.Context, res Resource, name string) (Artifact, io.ReadCloser, error)
+	// LogTag sets the string tag key of res to value.
+	LogTag(ctx context.Context, res Resource, key, value string) error
+	// GetTag returns the tag key of res.
+	GetTag(ctx context.Context, res Resource, key string) (string, error)
+	// LogMetadata stores value (any JSON-encodable value) under key on res.
+	LogMetadata(ctx context.Context, res Resource, key string, value any) error
+	// GetMetadata returns the value under key on res, decoded from JSON with
+	// numbers as float64 or int64, objects as map[string]any.
+	GetMetadata(ctx context.Context, res Resource, key string) (any, error)
+	// CreateResource creates a resource of type typ named name.
+	CreateResource(ctx context.Context, typ, name string, opts ...CreateOption) (Resource, error)
+	// GetResource returns the resource with the given id or reference. A
+	// non-empty typ must match its type.
+	GetResource(ctx context.Context, idOrRef, typ string) (Resource, error)
+	// UpdateResource changes fields of res (see Updates) and returns it.
+	UpdateResource(ctx context.Context, res Resource, updates Updates) (Resource, error)
+	// CleanResource closes res: it records its end time and marks it
+	// FINISHED if it was running or had no status.
+	CleanResource(ctx context.Context, res Resource, typ string) error
+	// GetPrevResourceVersion returns the version before res in its chain, or
+	// the latest earlier one that matches the given filters.
+	GetPrevResourceVersion(ctx context.Context, res Resource, opts ...PrevOption) (Resource, error)
+	// GetCurrentlyDeployedModelVersion returns the deployed version of the
+	// model of mv, falling back to the latest PROMOTED earlier version and
+	// then to the previous version.
+	GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resource, opts ...DeployOption) (Resource, error)
+	// GetPredictionJobModelVersion returns the model version of a
+	// prediction job.
+	GetPredictionJobModelVersion(ctx context.Context, job Resource) (Resource, error)
+	// GetLatestModelResource returns the newest resource of type typ under
+	// any version of model (a model or one of its versions).
+	GetLatestModelResource(ctx context.Context, model Resource, typ string) (Resource, error)
+	// GetWinningExperiment returns the winning experiment of mv.
+	GetWinningExperiment(ctx context.Context, mv Resource) (Resource, error)
+	// BuildModelLineage records that mv was trained on datasetVersions; with
+	// none, it reuses those of the previous model version.
+	BuildModelLineage(ctx context.Context, mv Resource, datasetVersions []Resource) error
+	// GetResourceID returns the unique id of res.
+	GetResourceID(ctx context.Context, res Resource) (string, error)
+	// GetParentID returns the id of the parent of res, or "" if it has none.
+	// A non-empty typ must match the parent's type.
+	GetParentID(ctx context.Context, res Resource, typ string) (string, error)
+	// RegisterVCResource stores the version-control info returned for res.
+	RegisterVCResource(ctx context.Context, res Resource, info map[string]any, opts ...VCOption) error
+	// GetVCInfo returns the version-control info stored under key.
+	GetVCInfo(ctx context.Context, res Resource, key string) (map[string]any, error)
+	// LogDataProfile stores a data profile report.
+	LogDataProfile(ctx context.Context, res Resource, path string, opts ...ArtifactOption) (Artifact, error)
+	// LogChecks stores a check report of the given check type (data, model,
+	// prediction, ...).
+	LogChecks(ctx context.Context, res Resource, path, checkType string, opts ...ArtifactOption) (Artifact, error)
+	// LogDataComparison stores a data comparison report.
+	LogDataComparison(ctx context.Context, res Resource, path string, opts ...ArtifactOption) (Artifact, error)
+	// Stop ends the tracker's run, FINISHED, or FAILED when runErr is not
+	// nil, and closes the tracker.
+	Stop(ctx context.Context, runErr error) error
+	// LoadModel rebuilds the model of mv's winning experiment with the
+	// loader registered for its recorded trainer.
+	LoadModel(ctx context.Context, mv Resource, opts ...LoadOption) (any, error)
+}
+
+var _ MetadataTracker = (*Tracker)(nil)
+
+// DefaultPath is the database file used when Open is given an empty URL.
+const DefaultPath = "./metatrack.db"
+
+// Tracker is a MetadataTracker on a SQLite database file. It is safe for
+// concurrent use by many goroutines, and many processes may open the same
+// file at once.
+type Tracker struct {
+	db     *db.DB
+	url    string
+	cfg    config
+	shared *shared
+	// tx is set on the Tracker that Batch hands to its function.
+	tx *db.Tx
+}
+
+// shared is the state that a Tracker and its batch views have in common.
+type shared struct {
+	mu     sync.Mutex
+	closed bool
+	run    Run
+	runSeq int64
+}
+
+// Open opens the tracker database at url, creating the file and its schema
+// if needed, and starts a run (see WithRun and WithoutRun). url is a file
+// path, a sqlite: or file: URL, or empty for DefaultPath.
+func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if url == "" {
+		url = DefaultPath
+	}
+	path, err := PathFromURL(url)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, path, db.Options{
+		Synchronous: cfg.synchronous,
+		BusyTimeout: cfg.busyTimeout,
+		ReadOnly:    cfg.readOnly,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := &Tracker{db: d, url: url, cfg: cfg, shared: &shared{}}
+	if err := t.startRun(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// PathFromURL returns the file path of a tracker URL: a plain path,
+// sqlite:path, sqlite://path, sqlite:///abs/path, file:path or
+// file:///abs/path.
+func PathFromURL(s string) (string, error) {
+	for _, scheme := range []string{"sqlite:", "sqlite3:", "file:"} {
+		rest, ok := strings.CutPrefix(s, scheme)
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(rest, "//") {
+			u, err := url.Parse(s)
+			if err != nil {
+				return "", fmt.Errorf("%w: tracker URL %q: %v", ErrInvalidArgument, s, err)
+			}
+			if u.Host != "" && u.Host != "localhost" {
+				// sqlite://relative/path: the "host" is the first segment.
+				return u.Host + u.Path, nil
+			}
+			return u.Path, nil
+		}
+		rest, _, _ = strings.Cut(rest, "?")
+		if rest == "" {
+			return "", fmt.Errorf("%w: tracker URL %q has no path", ErrInvalidArgument, s)
+		}
+		return rest, nil
+	}
+	if strings.Contains(s, "://") {
+		return "", fmt.Errorf("%w: tracker URL %q: only sqlite: and file: URLs and plain paths are supported", ErrInvalidArgument, s)
+	}
+	return s, nil
+}
+
+// URL returns the URL the tracker was opened with.
+func (t *Tracker) URL() string { return t.url }
+
+// Path returns the database file's path.
+func (t *Tracker) Path() string { return t.db.Path }
+
+// Run returns the tracker's run (zero when opened WithoutRun).
+func (t *Tracker) Run() Run {
+	t.shared.mu.Lock()
+	defer t.shared.mu.Unlock()
+	return t.shared.run
+}
+
+// Stop ends the tracker's run, FINISHED when runErr is nil and FAILED with
+// runErr's message otherwise, and closes the tracker. Stop on a closed
+// tracker returns ErrClosed.
+func (t *Tracker) Stop(ctx context.Context, runErr error) error {
+	if t.tx != nil {
+		return fmt.Errorf("%w: Stop inside Batch", ErrInvalidArgument)
+	}
+	t.shared.mu.Lock()
+	if t.shared.closed {
+		t.shared.mu.Unlock()
+		return ErrClosed
+	}
+	t.shared.closed = true
+	t.shared.mu.Unlock()
+	err := t.endRun(ctx, runErr)
+	return errors.Join(err, t.db.Close())
+}
+
+// Close ends the run as FINISHED if Stop was not called, checkpoints the
+// write-ahead log into the database file and closes it, so that the file
+// alone holds everything. Close is idempotent.
+func (t *Tracker) Close() error {
+	err := t.Stop(context.Background(), nil)
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Backup writes a consistent copy of the live database to path, which must
+// not exist. Writers in this and other processes go on while it runs; the
+// copy holds every write acknowledged before Backup began.
+func (t *Tracker) Backup(ctx context.Context, path string) error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	return t.db.Backup(ctx, path)
+}
+
+// Batch runs fn with a Tracker whose calls all go into one write
+// transaction, committed when fn returns nil and rolled back otherwise.
+// Each call keeps its meaning; only the commit is shared, which makes
+// logging inside a training loop many times faster. Calls on the outer
+// tracker from inside fn would wait for the batch: use the one given.
+func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
+	if t.tx != nil {
+		return fn(t)
+	}
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
+		inner := *t
+		inner.tx = tx
+		return fn(&inner)
+	})
+}
+
+func (t *Tracker) checkOpen() error {
+	t.shared.mu.Lock()
+	defer t.shared.mu.Unlock()
+	if t.shared.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (t *Tracker) now() time.Time { return t.cfg.now().UTC() }
