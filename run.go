@@ -69,7 +69,7 @@ var (
 	sqlRunByID   = mustSQL(runSelect.Where("id = ?"))
 	sqlRunByName = mustSQL(runSelect.Where("name = ?").OrderBy("seq DESC").Limit(1))
 	sqlEndRun    = mustSQL(sq.Update("runs").Set("status", nil).Set("error", nil).Set("ended_at", nil).Where("seq = ?"))
-	sqlReopenRun = mustSQL(sq.Update("runs").Set("status", RunRunning).Set("error", "").Set("ended_at", nil).Where("seq = ?"))
+	sqlReopenRun = mustSQL(sq.Update("runs").Set("status", nil).Set("error", nil).Set("ended_at", nil).Where("seq = ?"))
 )
 
 func (t *Tracker) startRun(ctx context.Context) error {
@@ -90,7 +90,7 @@ func (t *Tracker) startRun(ctx context.Context) error {
 				return err
 			}
 			if row.Status != RunRunning {
-				if _, err := x.exec(ctx, sqlReopenRun, row.Seq); err != nil {
+				if _, err := x.exec(ctx, sqlReopenRun, RunRunning, "", nil, row.Seq); err != nil {
 					return err
 				}
 				row.Status, row.Error, row.EndedAt = RunRunning, "", sql.NullInt64{}

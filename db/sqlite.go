@@ -245,9 +245,15 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 	return nil
 }
 
-// probe inspects the file read-only.
+// probe inspects the file without changing any byte of it. Without a
+// write-ahead log beside it the file is opened immutable, which creates no
+// -shm file and takes no lock; with one, read-only.
 func probe(ctx context.Context, path string, o Options) (schema.State, error) {
-	conn, err := sql.Open("sqlite", DSN(path, o, true))
+	dsn := DSN(path, o, true)
+	if info, err := os.Stat(path + "-wal"); err != nil || info.Size() == 0 {
+		dsn += "&immutable=1"
+	}
+	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return schema.State{}, err
 	}

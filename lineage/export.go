@@ -66,7 +66,8 @@ func (g *Graph) WriteMermaid(w io.Writer) error {
 //	}
 //
 // The field names are a stable format: new fields may be added, none renamed.
-// Internal seqs are not written; nodes are identified by their ids.
+// Nodes are identified by their ids; internal seqs are not written but in
+// the opaque next cursor, to pass back through ParseCursor.
 func (g *Graph) WriteJSON(w io.Writer) error {
 	ids, err := g.index()
 	if err != nil {

@@ -32,13 +32,15 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Sentinel errors, matched with errors.Is. They are this package's own (the
-// root package imports lineage, not the reverse); the tracker wraps them in
-// its own sentinels where it exposes them.
+// Sentinel errors, matched with errors.Is. They are this package's own
+// because the root package, which imports lineage, cannot be imported by
+// it; the tracker wraps them in its own sentinels where it exposes them
+// (fmt.Errorf("%w: %w", ErrInvalidArgument, err) keeps both matchable).
 var (
 	// ErrInvalid: the options or arguments are malformed (no start, negative
 	// depth or limit, unknown direction or strategy, a cursor that does not
-	// parse, an exported graph whose edge names a node it does not hold).
+	// parse, a graph to export whose edge names a node it does not hold or
+	// that holds a node twice).
 	ErrInvalid = errors.New("invalid lineage options")
 	// ErrNotFound: a start, from or to resource seq is not in resources.
 	ErrNotFound = errors.New("resource not found")

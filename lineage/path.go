@@ -42,12 +42,13 @@ func (p *Path) Graph() *Graph {
 // When there are several, the choice is deterministic: each resource on the
 // path is preceded by the lowest-seq resource one step nearer to from that
 // has an edge to it (by the lowest relation name when several edges join
-// them), so the answer is the same on every call. from == to is the path of one
-// resource. It returns ErrNoPath when to is not reachable within the
+// them), so the answer is the same on every call. from == to is the path of
+// one resource. It returns ErrNoPath when to is not reachable within the
 // options, ErrNotFound when from or to is not a resource.
 //
-// The walk is breadth first, one query per level for the whole frontier,
-// and stops at the level that reaches to.
+// The search is breadth first from from, one query per level for the whole
+// frontier (prepared once when q can prepare), and stops at the level that
+// reaches to.
 func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptions) (*Path, error) {
 	if err := validDirection(opts.Direction); err != nil {
 		return nil, err

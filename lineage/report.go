@@ -53,7 +53,7 @@ func Impact(ctx context.Context, q Queryer, start int64, opts Options) (*ImpactR
 		return nil, err
 	}
 	opts.Types = []string{typeModelVersion, typePredictionJob}
-	g, err := Walk(ctx, q, []int64{start}, opts)
+	g, err := walk(ctx, q, []int64{start}, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func Provenance(ctx context.Context, q Queryer, start int64, opts Options) (*Pro
 		return nil, err
 	}
 	opts.Types = []string{typeDatasetVersion, typeExperiment}
-	g, err := Walk(ctx, q, []int64{start}, opts)
+	g, err := walk(ctx, q, []int64{start}, opts, false)
 	if err != nil {
 		return nil, err
 	}

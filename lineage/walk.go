@@ -23,6 +23,12 @@ import (
 // between calls may overlap or skip; walk inside one read transaction when
 // that matters.
 func Walk(ctx context.Context, q Queryer, starts []int64, opts Options) (*Graph, error) {
+	return walk(ctx, q, starts, opts, true)
+}
+
+// walk is Walk, loading the edges among the nodes only when withEdges is set
+// (the reports need the nodes alone).
+func walk(ctx context.Context, q Queryer, starts []int64, opts Options, withEdges bool) (*Graph, error) {
 	if err := opts.validate(starts); err != nil {
 		return nil, err
 	}
@@ -71,8 +77,10 @@ func Walk(ctx context.Context, q Queryer, starts []int64, opts Options) (*Graph,
 		nodes = nodes[:opts.Limit]
 	}
 	g.Nodes = slices.Clip(nodes)
-	if g.Edges, err = edgesAmong(ctx, q, g.Nodes, f); err != nil {
-		return nil, err
+	if withEdges {
+		if g.Edges, err = edgesAmong(ctx, q, g.Nodes, f); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
 }
@@ -81,20 +89,22 @@ func (o Options) follow() follow {
 	return follow{dir: o.Direction, maxDepth: o.MaxDepth, include: o.Relations, exclude: o.ExcludeRelations}
 }
 
-// chooseStrategy resolves Auto from the benchmarks in bench_test.go, run on
-// the generated graph of lineagetest.DefaultSpec (10k resources, 11k edges,
-// 60 levels deep; medians of 5 runs, the numbers in bench_test.go):
+// chooseStrategy resolves Auto from the benchmarks in bench_test.go (the
+// table there), run on the graph of lineagetest.DefaultSpec: 10k resources,
+// 11k edges, 60 levels deep.
 //
 //   - Downstream, where each level fans out, the level walk is faster at
-//     every depth: by 10-40% up to depth 10 and by half unlimited, where the
-//     CTE must re-run with a doubled cap on a deep graph and expands a
-//     resource once per length of path that reaches it. From many starts
-//     the gap grows to three times, and on a graph with a cycle to ten.
+//     every depth: by 7-16% up to depth 10 (78 against 93 us at depth 1,
+//     3.76 against 4.05 ms at 10) and by half unlimited (9.3 against 17.8
+//     ms), where the CTE re-runs with a doubled cap on a deep graph and
+//     expands a resource once per length of path that reaches it. From 25
+//     starts unlimited it is 3.5 times faster (52 against 185 ms), and on
+//     the graph with a cycle 10 times (9.3 against 92 ms).
 //   - Upstream, where few resources feed each one and the walk is long and
-//     narrow, the level walk pays about 15 us a level for its separate
-//     queries: the one-statement CTE is faster by up to 15% for depth caps
-//     between 5 and 10, equal at 3, 20 and 40, and slower at depth 1 and
-//     unlimited.
+//     narrow, the level walk pays some 15 us a level for its separate
+//     queries: the one-statement CTE is about 10% faster at caps 5 and 10
+//     (218 against 239 us at 10), even at 3, 20 and 40, and slower at 1
+//     and unlimited (1.60 against 1.18 ms).
 //
 // So Auto takes the CTE only for an upstream walk of bounded depth 4 to 16
 // from a few starts, with no MaxNodes (the level walk stops early at
