@@ -279,7 +279,6 @@ func probe(ctx context.Context, path string, o Options) (schema.State, error) {
 	return st, nil
 }
 
-
 // retry runs fn until it returns an error other than busy, or ctx ends.
 func retry(ctx context.Context, fn func() error) error {
 	delay := time.Millisecond
