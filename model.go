@@ -345,7 +345,7 @@ func (t *Tracker) LoadModel(ctx context.Context, mv Resource, opts ...LoadOption
 		}
 	}
 	if spec.Trainer == "" {
-		return nil, fmt.Errorf("%w: neither %s nor %s records a %s", ErrNotFound, exp.Ref(), spec.ModelVersion.Ref(), MetadataModelTrainer)
+		return nil, fmt.Errorf("%w: neither %s nor %s records %s", ErrNotFound, exp.Ref(), spec.ModelVersion.Ref(), MetadataModelTrainer)
 	}
 	loader, ok := t.loader(spec.Trainer)
 	if !ok {

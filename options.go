@@ -156,7 +156,13 @@ type PrevOption func(*prevConfig)
 type prevConfig struct {
 	status string
 	tags   map[string]string
+	filter string
 }
+
+// WithPrevFilter makes GetPrevResourceVersion return the latest earlier
+// version that matches filter, a query in the language of package query
+// (for example "tags.quality = 'gold' AND metadata.rows > 1000").
+func WithPrevFilter(filter string) PrevOption { return func(c *prevConfig) { c.filter = filter } }
 
 // WithPrevStatus makes GetPrevResourceVersion return the latest earlier
 // version with this status.

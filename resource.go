@@ -15,6 +15,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/query"
 )
 
 // Built-in resource types. Any other lower-case type name is accepted too; a
@@ -279,7 +280,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	switch {
 	case isChain:
 		if cfg.parent != "" {
-			return resourceRow{}, fmt.Errorf("%w: a %s's parent is its %s, which is found by name: do not pass WithParent", ErrInvalidArgument, typ, head)
+			return resourceRow{}, fmt.Errorf("%w: the parent of a new %s is its %s, found by name: do not pass WithParent", ErrInvalidArgument, typ, head)
 		}
 		if err := validateText(typ+" name", name, MaxNameBytes, false); err != nil {
 			return resourceRow{}, err
@@ -300,11 +301,11 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 			return resourceRow{}, fmt.Errorf("parent of new %s: %w", typ, err)
 		}
 		if needsModelVersionParent(typ) && p.Type != TypeModelVersion {
-			return resourceRow{}, fmt.Errorf("%w: a %s hangs under a model_version, and %s is a %s", ErrInvalidArgument, typ, p.ref(), p.Type)
+			return resourceRow{}, fmt.Errorf("%w: a new %s hangs under a model_version, and %s is of type %s", ErrInvalidArgument, typ, p.ref(), p.Type)
 		}
 		parent = &p
 	case needsModelVersionParent(typ):
-		return resourceRow{}, fmt.Errorf("%w: a %s needs its model_version: pass WithParent", ErrInvalidArgument, typ)
+		return resourceRow{}, fmt.Errorf("%w: a new %s needs its model_version: pass WithParent", ErrInvalidArgument, typ)
 	}
 
 	id := newID()
@@ -423,7 +424,7 @@ func (t *Tracker) GetResource(ctx context.Context, idOrRef, typ string) (Resourc
 			return err
 		}
 		if typ != "" && row.Type != typ {
-			return fmt.Errorf("%w: %s is a %s, not a %s", ErrNotFound, row.ref(), row.Type, typ)
+			return fmt.Errorf("%w: %s is of type %s, not %s", ErrNotFound, row.ref(), row.Type, typ)
 		}
 		out = row.resource()
 		return nil
@@ -468,7 +469,7 @@ func (t *Tracker) GetParentID(ctx context.Context, res Resource, typ string) (st
 			return err
 		}
 		if typ != "" && p.Type != typ {
-			return fmt.Errorf("%w: the parent of %s is a %s, not a %s", ErrNotFound, row.ref(), p.Type, typ)
+			return fmt.Errorf("%w: the parent of %s is of type %s, not %s", ErrNotFound, row.ref(), p.Type, typ)
 		}
 		id = p.ID
 		return nil
@@ -762,6 +763,13 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 	for _, o := range opts {
 		o(&cfg)
 	}
+	var filter *query.Query
+	if cfg.filter != "" {
+		var err error
+		if filter, err = query.Parse(cfg.filter); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+	}
 	var out []Resource
 	err := t.read(ctx, func(x *txn) error {
 		row, err := x.resolveRes(ctx, res)
@@ -769,7 +777,7 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 			return err
 		}
 		if !row.Version.Valid {
-			return fmt.Errorf("%w: %s is a %s, which has no versions", ErrInvalidArgument, row.ref(), row.Type)
+			return fmt.Errorf("%w: %s is of type %s, which has no versions", ErrInvalidArgument, row.ref(), row.Type)
 		}
 		b := resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?", row.Type, row.Name, row.Version.Int64)
 		if cfg.status != "" {
@@ -777,6 +785,13 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 		}
 		for k, v := range cfg.tags {
 			b = b.Where("EXISTS (SELECT 1 FROM tags t WHERE t.resource_seq = r.seq AND t.key = ? AND t.value = ?)", k, v)
+		}
+		if filter != nil {
+			cond, err := query.Where(filter, query.Options{Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx)})
+			if err != nil {
+				return invalidQuery(err)
+			}
+			b = b.Where(cond)
 		}
 		var rows []resourceRow
 		if err := x.selDyn(ctx, &rows, b.OrderBy("r.version DESC").Limit(uint64(n))); err != nil {

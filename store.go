@@ -258,7 +258,7 @@ func (x *txn) resolveRes(ctx context.Context, res Resource, types ...string) (re
 				return row, nil
 			}
 		}
-		return row, fmt.Errorf("%w: %s is a %s, expected %s", ErrInvalidArgument, row.ref(), row.Type, joinOr(types))
+		return row, fmt.Errorf("%w: %s is of type %s, expected %s", ErrInvalidArgument, row.ref(), row.Type, joinOr(types))
 	}
 	return row, nil
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/lineage"
 )
 
 // Opener returns a new, empty tracker for one test; it registers its own
@@ -51,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("History", s.testHistory)
 	t.Run("Runs", s.testRuns)
 	t.Run("Batch", s.testBatch)
+	t.Run("Search", s.testSearch)
+	t.Run("LineageGraph", s.testLineageGraph)
 }
 
 type suite struct{ open Opener }
@@ -894,4 +897,117 @@ func (s suite) testBatch(t *testing.T) {
 	if v := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "d")).of(t); v.Version != 1 {
 		t.Fatalf("version after rollback = %d", v.Version)
 	}
+}
+
+func (s suite) testSearch(t *testing.T) {
+	tr := s.open(t)
+	var mvs []metatrack.Resource
+	for i := 0; i < 12; i++ {
+		mv := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "m")).of(t)
+		noErr(t, tr.LogMetadata(ctx, mv, "auc", 0.5+float64(i)/100))
+		noErr(t, tr.LogTag(ctx, mv, "env", []string{"dev", "prod"}[i%2]))
+		mvs = append(mvs, mv)
+	}
+	evil := `x' OR '1'='1`
+	noErr(t, tr.LogTag(ctx, mvs[3], "note", evil))
+	refs := func(rs []metatrack.Resource) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Ref())
+		}
+		return out
+	}
+	got := must(tr.SearchAll(ctx, "type = 'model_version' AND metadata.auc >= 0.58 AND tags.env = 'prod' ORDER BY metadata.auc DESC")).of(t)
+	want := []string{"model_version/m@12", "model_version/m@10"}
+	if !reflect.DeepEqual(refs(got), want) {
+		t.Fatalf("search = %v, want %v", refs(got), want)
+	}
+	got = must(tr.SearchAll(ctx, `tags.note = 'x\' OR \'1\'=\'1'`)).of(t)
+	if len(got) != 1 || got[0].ID != mvs[3].ID {
+		t.Fatalf("escaped-quote search = %v", refs(got))
+	}
+	got = must(tr.SearchAll(ctx, `tags.note = "x' OR '1'='1"`)).of(t)
+	if len(got) != 1 || got[0].ID != mvs[3].ID {
+		t.Fatalf("injection string search = %v", refs(got))
+	}
+	// Paging walks every result once, in order.
+	var paged []string
+	cursor := ""
+	for {
+		page := must(tr.Search(ctx, "type = 'model_version' ORDER BY version DESC", metatrack.WithPageSize(5), metatrack.WithCursor(cursor))).of(t)
+		paged = append(paged, refs(page.Resources)...)
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	if len(paged) != 12 || paged[0] != "model_version/m@12" || paged[11] != "model_version/m@1" {
+		t.Fatalf("paged = %v", paged)
+	}
+	_, err := tr.Search(ctx, "metadata.auc >>> 3")
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+	wantErr(t, err, metatrack.ErrInvalidQuery)
+	// The previous-version filter uses the same language.
+	prev := must(tr.GetPrevResourceVersion(ctx, mvs[11], metatrack.WithPrevFilter("tags.env = 'dev' AND metadata.auc < 0.57"))).of(t)
+	if prev.Ref() != "model_version/m@7" {
+		t.Fatalf("prev with filter = %s", prev.Ref())
+	}
+	_, err = tr.GetPrevResourceVersion(ctx, mvs[11], metatrack.WithPrevFilter("((("))
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+}
+
+func (s suite) testLineageGraph(t *testing.T) {
+	tr := s.open(t)
+	dv := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "train")).of(t)
+	mv := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "m")).of(t)
+	noErr(t, tr.BuildModelLineage(ctx, mv, []metatrack.Resource{dv}))
+	exp := must(tr.CreateResource(ctx, metatrack.TypeExperiment, "", metatrack.WithParent(mv.ID))).of(t)
+	noErr(t, tr.SetWinningExperiment(ctx, mv, exp))
+	job := must(tr.CreateResource(ctx, metatrack.TypePredictionJob, "", metatrack.WithParent(mv.ID))).of(t)
+	must(tr.Deploy(ctx, mv)).of(t)
+
+	down := must(tr.Downstream(ctx, dv, 0)).of(t)
+	seen := map[string]int{}
+	for _, n := range down.Nodes {
+		seen[n.ID] = n.Depth
+	}
+	if seen[dv.ID] != 0 || seen[mv.ID] != 1 || seen[exp.ID] != 2 || seen[job.ID] != 2 {
+		t.Fatalf("downstream depths = %v", seen)
+	}
+	up := must(tr.Upstream(ctx, job, 0)).of(t)
+	var types []string
+	for _, n := range up.Nodes {
+		types = append(types, n.Type)
+	}
+	if len(up.Nodes) != 5 { // job, model_version, model, dataset_version, dataset
+		t.Fatalf("upstream of job = %v", types)
+	}
+	one := must(tr.Upstream(ctx, job, 1)).of(t)
+	if len(one.Nodes) != 2 {
+		t.Fatalf("upstream depth 1 = %d nodes", len(one.Nodes))
+	}
+	impact := must(tr.Impact(ctx, dv)).of(t)
+	if len(impact.Deployed) != 1 || impact.Deployed[0].ID != mv.ID || len(impact.PredictionJobs) != 1 {
+		t.Fatalf("impact = %+v", impact)
+	}
+	prov := must(tr.Provenance(ctx, job)).of(t)
+	if len(prov.DatasetVersions) != 1 || prov.DatasetVersions[0].ID != dv.ID || len(prov.Runs) == 0 {
+		t.Fatalf("provenance = %+v", prov)
+	}
+	path := must(tr.ShortestPath(ctx, dv, job, lineage.PathOptions{Direction: lineage.Downstream})).of(t)
+	if len(path.Nodes) != 3 {
+		t.Fatalf("path = %+v", path.Nodes)
+	}
+	other := must(tr.CreateResource(ctx, metatrack.TypeDataset, "unrelated")).of(t)
+	_, err := tr.ShortestPath(ctx, dv, other, lineage.PathOptions{Direction: lineage.Downstream})
+	wantErr(t, err, metatrack.ErrNoPath)
+	// A query can say "deployed model versions trained on this dataset version".
+	got := must(tr.SearchAll(ctx, "type = 'model_version' AND status = 'DEPLOYED' AND downstream_of('"+dv.Ref()+"')")).of(t)
+	if len(got) != 1 || got[0].ID != mv.ID {
+		t.Fatalf("lineage query = %v", got)
+	}
+	_, err = tr.Lineage(ctx, nil, lineage.Options{Direction: lineage.Upstream})
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+	_, err = tr.Lineage(ctx, []metatrack.Resource{dv}, lineage.Options{})
+	wantErr(t, err, metatrack.ErrInvalidArgument)
 }

@@ -1,0 +1,134 @@
+package metatrack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/query"
+)
+
+// ErrInvalidQuery is matched, besides ErrInvalidArgument, by every error of
+// a malformed filter; errors.As with *query.Error gives its position.
+var ErrInvalidQuery = query.ErrInvalid
+
+// DefaultPageSize is how many resources Search returns when neither the
+// query's LIMIT nor WithPageSize says.
+const DefaultPageSize = 100
+
+// SearchOption configures Search.
+type SearchOption func(*searchConfig)
+
+type searchConfig struct {
+	pageSize int64
+	cursor   string
+}
+
+// WithPageSize sets how many resources one page holds (a query's LIMIT
+// wins when smaller).
+func WithPageSize(n int) SearchOption { return func(c *searchConfig) { c.pageSize = int64(n) } }
+
+// WithCursor continues a search after the page whose Next it was.
+func WithCursor(cursor string) SearchOption { return func(c *searchConfig) { c.cursor = cursor } }
+
+// Page is one page of search results.
+type Page struct {
+	Resources []Resource
+	// Next is the cursor of the following page, "" on the last one.
+	Next string
+}
+
+// Search returns the resources that match filter, a query in the language of
+// package query (for example `type = 'model_version' AND metadata.auc > 0.9
+// ORDER BY metadata.auc DESC`), one page at a time: pass Page.Next back with
+// WithCursor for the next. Pages are stable: a resource created while paging
+// does not shift the later pages. An empty filter matches everything.
+func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOption) (Page, error) {
+	cfg := searchConfig{pageSize: DefaultPageSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.pageSize <= 0 {
+		return Page{}, fmt.Errorf("%w: page size must be positive", ErrInvalidArgument)
+	}
+	q, err := query.Parse(filter)
+	if err != nil {
+		return Page{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	var page Page
+	err = t.read(ctx, func(x *txn) error {
+		c, err := query.Compile(q, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
+			Limit: cfg.pageSize, Cursor: cfg.cursor})
+		if err != nil {
+			return invalidQuery(err)
+		}
+		seqs, next, err := c.Seqs(ctx, x.q())
+		if err != nil {
+			return err
+		}
+		page.Next = next
+		page.Resources, err = x.resourcesBySeq(ctx, seqs)
+		return err
+	})
+	return page, err
+}
+
+// SearchAll returns every resource that matches filter, walking all pages.
+func (t *Tracker) SearchAll(ctx context.Context, filter string) ([]Resource, error) {
+	var all []Resource
+	var cursor string
+	for {
+		page, err := t.Search(ctx, filter, WithCursor(cursor), WithPageSize(1000))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Resources...)
+		if page.Next == "" {
+			return all, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// invalidQuery marks query errors as ErrInvalidArgument too; errors of a
+// reference inside the query (ErrNotFound) keep their own sentinel.
+func invalidQuery(err error) error {
+	if errors.Is(err, query.ErrInvalid) && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	return err
+}
+
+// resolveSeq adapts resolve to the query and lineage packages.
+func (x *txn) resolveSeq(ctx context.Context) func(ref string) (int64, error) {
+	return func(ref string) (int64, error) {
+		row, err := x.resolve(ctx, ref)
+		return row.Seq, err
+	}
+}
+
+// resourcesBySeq loads the resources with the given seqs, in that order.
+func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, error) {
+	out := make([]Resource, 0, len(seqs))
+	const batch = 500
+	for len(seqs) > 0 {
+		n := min(batch, len(seqs))
+		var rows []resourceRow
+		if err := x.selDyn(ctx, &rows, resourceSelect.Where(sq.Eq{"r.seq": seqs[:n]})); err != nil {
+			return nil, err
+		}
+		bySeq := make(map[int64]resourceRow, len(rows))
+		for _, r := range rows {
+			bySeq[r.Seq] = r
+		}
+		for _, s := range seqs[:n] {
+			if r, ok := bySeq[s]; ok {
+				out = append(out, r.resource())
+			}
+		}
+		seqs = seqs[n:]
+	}
+	return out, nil
+}
