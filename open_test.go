@@ -126,6 +126,7 @@ func TestOpenRefusesNonDatabases(t *testing.T) {
 		want    error
 	}{
 		"Text":          {content: []byte("name,age\nana,31\n"), want: metatrack.ErrNotDatabase},
+		"Empty":         {content: []byte{}, want: metatrack.ErrNotDatabase},
 		"Garbage":       {content: garbage, want: metatrack.ErrNotDatabase},
 		"CorruptHeader": {content: corruptHeader, want: metatrack.ErrNotDatabase},
 		"OtherApp":      {path: otherApp, want: metatrack.ErrNotDatabase},

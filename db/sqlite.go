@@ -202,6 +202,12 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 		return fmt.Errorf("db: lock %s: %w", path, err)
 	}
 	defer unlock()
+	// Under the lock every earlier opener has finished creating the schema,
+	// so an empty file here was not made by metatrack: it may be a database
+	// truncated to nothing, and starting afresh in it would hide the loss.
+	if info, err := os.Stat(path); err == nil && info.Size() == 0 {
+		return fmt.Errorf("db: %s: %w: the file is empty (delete it to start a new database)", path, ErrNotDatabase)
+	}
 	w, err := sqlx.Open("sqlite", DSN(path, o, false))
 	if err != nil {
 		return err
