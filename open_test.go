@@ -252,6 +252,32 @@ func TestStopRecordsRunOutcome(t *testing.T) {
 	}
 }
 
+func TestStopWithCancelledContextEndsTheRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	tr, err := metatrack.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tr.Run().ID
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := tr.Stop(ctx, context.Canceled); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := metatrack.Open(context.Background(), path, metatrack.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if run, _ := ro.GetRun(context.Background(), id); run.Status != metatrack.RunFailed {
+		t.Fatalf("run after Stop with a cancelled context = %+v", run)
+	}
+	_, err = metatrack.Open(context.Background(), filepath.Join(t.TempDir(), "missing.db"), metatrack.WithReadOnly())
+	if !errors.Is(err, metatrack.ErrNotFound) {
+		t.Fatalf("read-only open of a missing file = %v", err)
+	}
+}
+
 func TestBackupOfLiveDatabase(t *testing.T) {
 	ctx := context.Background()
 	tr := MustOpen(t)

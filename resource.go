@@ -155,31 +155,47 @@ type ref struct {
 	version   int // 0: latest
 }
 
-// parseRef parses type/name, type/name@N and type/name@latest. ok is false
-// when s has no type/ prefix (it is then taken as an id).
+// parseRef parses type/name, and for chain types type/name@N and
+// type/name@latest. ok is false when s has no type/ prefix (it is then taken
+// as an id). In a reference to a resource of another type everything after
+// the slash is the name, so names of such resources may contain '@'.
 func parseRef(s string) (ref, bool, error) {
 	typ, rest, found := strings.Cut(s, "/")
 	if !found || !typePattern.MatchString(typ) {
 		return ref{}, false, nil
 	}
 	r := ref{typ: typ, name: rest}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		v := rest[i+1:]
-		switch {
-		case v == "latest":
-			r.name = rest[:i]
-		case v != "" && strings.Trim(v, "0123456789") == "":
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return ref{}, true, fmt.Errorf("%w: reference %q: version must be a positive number", ErrInvalidArgument, s)
+	if _, chain := ChainHead(typ); chain {
+		if name, v, ok := cutVersion(rest); ok {
+			if v == "latest" {
+				r.name = name
+			} else {
+				n, err := strconv.Atoi(v)
+				if err != nil || n <= 0 {
+					return ref{}, true, fmt.Errorf("%w: reference %q: version must be a positive number", ErrInvalidArgument, s)
+				}
+				r.name, r.version = name, n
 			}
-			r.name, r.version = rest[:i], n
 		}
 	}
 	if r.name == "" {
 		return ref{}, true, fmt.Errorf("%w: reference %q has no name", ErrInvalidArgument, s)
 	}
 	return r, true, nil
+}
+
+// cutVersion splits name@N or name@latest; ok is false for any other
+// string, @ included elsewhere.
+func cutVersion(s string) (name, version string, ok bool) {
+	i := strings.LastIndexByte(s, '@')
+	if i < 0 {
+		return s, "", false
+	}
+	v := s[i+1:]
+	if v == "latest" || (v != "" && strings.Trim(v, "0123456789") == "") {
+		return s[:i], v, true
+	}
+	return s, "", false
 }
 
 // millis converts t to UTC milliseconds; the zero time is NULL (nil).
@@ -284,6 +300,9 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		}
 		if err := validateText(typ+" name", name, MaxNameBytes, false); err != nil {
 			return resourceRow{}, err
+		}
+		if _, v, ok := cutVersion(name); ok {
+			return resourceRow{}, fmt.Errorf("%w: %s name %q ends in @%s, which references would read as a version", ErrInvalidArgument, typ, name, v)
 		}
 		h, err := x.ensureRoot(ctx, head, name)
 		if err != nil {

@@ -200,7 +200,9 @@ func (r resourceRow) resource() Resource {
 		res.EndedAt = fromMillis(r.EndedAt.Int64)
 	}
 	if r.Attrs != "" && r.Attrs != "{}" {
-		_ = json.Unmarshal([]byte(r.Attrs), &res.Attrs)
+		if v, err := decodeJSON([]byte(r.Attrs)); err == nil {
+			res.Attrs, _ = v.(map[string]any)
+		}
 	}
 	return res
 }

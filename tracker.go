@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"strings"
 	"sync"
@@ -149,6 +150,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 		BusyTimeout: cfg.busyTimeout,
 		ReadOnly:    cfg.readOnly,
 	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +223,10 @@ func (t *Tracker) Stop(ctx context.Context, runErr error) error {
 	}
 	t.shared.closed = true
 	t.shared.mu.Unlock()
+	// The run must end even when ctx is already cancelled (Stop is often
+	// called on the way out of a cancelled job), but not wait for ever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	err := t.endRun(ctx, runErr)
 	return errors.Join(err, t.db.Close())
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Batch", s.testBatch)
 	t.Run("Search", s.testSearch)
 	t.Run("LineageGraph", s.testLineageGraph)
+	t.Run("StatsAndChains", s.testStatsAndChains)
 }
 
 type suite struct{ open Opener }
@@ -114,7 +115,7 @@ func (s suite) testResources(t *testing.T) {
 	})
 	t.Run("CustomType", func(t *testing.T) {
 		fs := must(tr.CreateResource(ctx, "feature_set", "fs1", metatrack.WithAttr("columns", 12))).of(t)
-		if fs.Attrs["columns"] != float64(12) {
+		if fs.Attrs["columns"] != int64(12) {
 			t.Fatalf("attrs = %#v", fs.Attrs)
 		}
 		child := must(tr.CreateResource(ctx, "feature", "age", metatrack.WithParent(fs.ID))).of(t)
@@ -209,7 +210,14 @@ func (s suite) testRefs(t *testing.T) {
 	if got := must(tr.GetResource(ctx, odd.Ref(), "")).of(t); got.ID != odd.ID {
 		t.Errorf("odd name ref %s -> %s", odd.Ref(), got.Ref())
 	}
-	_, err := tr.GetResource(ctx, "model_version/titanic_model@0", "")
+	job := must(tr.CreateResource(ctx, metatrack.TypePredictionJob, "batch@3", metatrack.WithParent(v1.ID))).of(t)
+	if got := must(tr.GetResource(ctx, job.Ref(), "")).of(t); got.ID != job.ID {
+		t.Errorf("non-chain name with @digits: %s -> %s", job.Ref(), got.Ref())
+	}
+	// A chain name that a reference would read as a version is refused.
+	_, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "m@2")
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+	_, err = tr.GetResource(ctx, "model_version/titanic_model@0", "")
 	wantErr(t, err, metatrack.ErrInvalidArgument)
 	_, err = tr.GetResource(ctx, "model_version/titanic_model@9", "")
 	wantErr(t, err, metatrack.ErrNotFound)
@@ -271,7 +279,7 @@ func (s suite) testUpdateAndClean(t *testing.T) {
 		"attrs": map[string]any{"trial": 3}, "attrs.sampler": "tpe",
 	})).of(t)
 	if !got.StartedAt.Equal(start) || !got.EndedAt.Equal(end) || got.Status != "RUNNING" ||
-		got.Attrs["trial"] != float64(3) || got.Attrs["sampler"] != "tpe" {
+		got.Attrs["trial"] != int64(3) || got.Attrs["sampler"] != "tpe" {
 		t.Fatalf("updated = %+v", got)
 	}
 	got = must(tr.UpdateResource(ctx, exp, metatrack.Updates{"attrs.sampler": nil, "ended_at": nil})).of(t)
@@ -736,7 +744,7 @@ func (s suite) testLatestModelResource(t *testing.T) {
 	// The newest across versions, by the database's sequence.
 	for _, from := range []metatrack.Resource{model, mv1, mv2} {
 		got := must(tr.GetLatestModelResource(ctx, from, metatrack.TypePredictionJob)).of(t)
-		if got.ID != last.ID || got.Attrs["prediction_count"] != float64(20) {
+		if got.ID != last.ID || got.Attrs["prediction_count"] != int64(20) {
 			t.Fatalf("latest from %s = %+v", from.Ref(), got)
 		}
 	}
@@ -1010,4 +1018,27 @@ func (s suite) testLineageGraph(t *testing.T) {
 	wantErr(t, err, metatrack.ErrInvalidArgument)
 	_, err = tr.Lineage(ctx, []metatrack.Resource{dv}, lineage.Options{})
 	wantErr(t, err, metatrack.ErrInvalidArgument)
+}
+
+func (s suite) testStatsAndChains(t *testing.T) {
+	tr := s.open(t)
+	for i := 0; i < 3; i++ {
+		must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "m")).of(t)
+	}
+	dv := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "d")).of(t)
+	p := writeFile(t, "a.bin", []byte("same bytes"))
+	must(tr.LogArtifact(ctx, dv, "a", p)).of(t)
+	must(tr.LogArtifact(ctx, dv, "b", p)).of(t)
+	must(tr.Deploy(ctx, metatrack.Resource{ID: "model_version/m@2"})).of(t)
+	st := must(tr.Stats(ctx)).of(t)
+	if st.Resources != 6 || st.ByType[metatrack.TypeModelVersion] != 3 || st.Runs != 1 ||
+		st.Artifacts != 2 || st.ArtifactBytes != 20 || st.StoredBytes != 10 || st.CurrentDeployments != 1 || st.FileBytes == 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+	chains := must(tr.Chains(ctx)).of(t)
+	if len(chains) != 2 || chains[0].Head.Ref() != "model/m" || len(chains[0].Versions) != 3 ||
+		chains[0].Latest().Version != 3 || chains[0].Deployed[metatrack.DefaultEnvironment].Version != 2 ||
+		chains[1].Latest().ID != dv.ID {
+		t.Fatalf("chains = %+v", chains)
+	}
 }

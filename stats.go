@@ -1,0 +1,131 @@
+package metatrack
+
+import (
+	"context"
+	"os"
+)
+
+// Stats summarises what a database holds.
+type Stats struct {
+	// FileBytes is the size of the database file and its write-ahead log.
+	FileBytes    int64
+	Runs         int
+	RunsByStatus map[string]int
+	Resources    int
+	ByType       map[string]int
+	Edges        int
+	Changes      int
+	// Deployments counts deployment intervals; CurrentDeployments the open
+	// ones.
+	Deployments        int
+	CurrentDeployments int
+	Artifacts          int
+	ExternalArtifacts  int
+	// ArtifactBytes adds up the sizes of the stored artifacts as logged;
+	// StoredBytes is what their bytes take after deduplication.
+	ArtifactBytes int64
+	StoredBytes   int64
+}
+
+// Stats counts what the database holds, in one read snapshot.
+func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{RunsByStatus: map[string]int{}, ByType: map[string]int{}}
+	err := t.read(ctx, func(x *txn) error {
+		var groups []struct {
+			Key string `db:"k"`
+			N   int    `db:"n"`
+		}
+		if err := x.sel(ctx, &groups, `SELECT type AS k, count(*) AS n FROM resources GROUP BY type`); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			st.ByType[g.Key], st.Resources = g.N, st.Resources+g.N
+		}
+		groups = nil
+		if err := x.sel(ctx, &groups, `SELECT status AS k, count(*) AS n FROM runs GROUP BY status`); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			st.RunsByStatus[g.Key], st.Runs = g.N, st.Runs+g.N
+		}
+		var c struct {
+			Edges       int   `db:"edges"`
+			Changes     int   `db:"changes"`
+			Deployments int   `db:"deployments"`
+			Current     int   `db:"current"`
+			Artifacts   int   `db:"artifacts"`
+			External    int   `db:"external"`
+			Logical     int64 `db:"logical"`
+			Stored      int64 `db:"stored"`
+		}
+		err := x.get(ctx, &c, `SELECT
+			(SELECT count(*) FROM edges) AS edges,
+			(SELECT count(*) FROM history) AS changes,
+			(SELECT count(*) FROM deployments) AS deployments,
+			(SELECT count(*) FROM deployments WHERE undeployed_at IS NULL) AS current,
+			(SELECT count(*) FROM artifacts) AS artifacts,
+			(SELECT count(*) FROM artifacts WHERE uri != '') AS external,
+			(SELECT coalesce(sum(size), 0) FROM artifacts WHERE uri = '') AS logical,
+			(SELECT coalesce(sum(size), 0) FROM blobs WHERE sha256 IS NOT NULL) AS stored`)
+		st.Edges, st.Changes, st.Deployments, st.CurrentDeployments = c.Edges, c.Changes, c.Deployments, c.Current
+		st.Artifacts, st.ExternalArtifacts, st.ArtifactBytes, st.StoredBytes = c.Artifacts, c.External, c.Logical, c.Stored
+		return err
+	})
+	for _, suffix := range []string{"", "-wal"} {
+		if info, err := os.Stat(t.db.Path + suffix); err == nil {
+			st.FileBytes += info.Size()
+		}
+	}
+	return st, err
+}
+
+// Chain is a chain head (a dataset or model) with its versions.
+type Chain struct {
+	Head     Resource
+	Versions []Resource
+	// Deployed maps each environment to the version deployed there now.
+	Deployed map[string]Resource
+}
+
+// Latest returns the newest version of the chain (zero if it has none).
+func (c Chain) Latest() Resource {
+	if len(c.Versions) == 0 {
+		return Resource{}
+	}
+	return c.Versions[len(c.Versions)-1]
+}
+
+// Chains returns every version chain, heads in creation order, versions
+// oldest first, with their current deployments.
+func (t *Tracker) Chains(ctx context.Context) ([]Chain, error) {
+	var out []Chain
+	err := t.read(ctx, func(x *txn) error {
+		var heads []resourceRow
+		if err := x.selDyn(ctx, &heads, resourceSelect.Where(
+			"r.seq IN (SELECT DISTINCT parent_seq FROM resources WHERE version IS NOT NULL)").OrderBy("r.seq")); err != nil {
+			return err
+		}
+		for _, h := range heads {
+			c := Chain{Head: h.resource(), Deployed: map[string]Resource{}}
+			var vs []resourceRow
+			if err := x.selDyn(ctx, &vs, resourceSelect.Where("r.parent_seq = ? AND r.version IS NOT NULL", h.Seq).OrderBy("r.version")); err != nil {
+				return err
+			}
+			bySeq := map[int64]Resource{}
+			for _, v := range vs {
+				c.Versions = append(c.Versions, v.resource())
+				bySeq[v.Seq] = v.resource()
+			}
+			var deps []deploymentRow
+			if err := x.selDyn(ctx, &deps, deploymentSelect.Where("d.model_seq = ? AND d.undeployed_at IS NULL", h.Seq)); err != nil {
+				return err
+			}
+			for _, d := range deps {
+				c.Deployed[d.Environment] = bySeq[d.ModelVersionSeq]
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
