@@ -226,7 +226,7 @@ func TestRun(t *testing.T) {
 		if job.ID != sum.Rounds[2].PredictionJob.ID || mv.ID != newest.ID {
 			t.Errorf("latest job %s of %s, want %s of %s", job.Name, mv.Ref(), sum.Rounds[2].PredictionJob.Name, newest.Ref())
 		}
-		if n, ok := job.Attrs["prediction_count"].(float64); !ok || n != 300 {
+		if n, ok := job.Attrs["prediction_count"].(int64); !ok || n != 300 {
 			t.Errorf("prediction_count = %v (%T)", job.Attrs["prediction_count"], job.Attrs["prediction_count"])
 		}
 		var ev map[string]any
