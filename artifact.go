@@ -111,6 +111,8 @@ var (
 	sqlInsertChunk    = mustSQL(sq.Insert("blob_chunks").Columns("blob_seq", "idx", "data").Values(nil, nil, nil))
 	sqlFinishBlob     = mustSQL(sq.Update("blobs").Set("sha256", nil).Set("size", nil).Where("seq = ?"))
 	sqlDeleteBlob     = mustSQL(sq.Delete("blobs").Where("seq = ? AND sha256 IS NULL"))
+	sqlTouchBlob      = mustSQL(sq.Update("blobs").Set("created_at", nil).Where("seq = ? AND sha256 IS NULL"))
+	sqlBlobExists     = mustSQL(sq.Select("count(*)").From("blobs").Where("seq = ? AND sha256 IS NOT NULL"))
 	sqlChunk          = mustSQL(sq.Select("data").From("blob_chunks").Where("blob_seq = ? AND idx = ?"))
 	sqlUpsertArtifact = mustSQL(sq.Insert("artifacts").
 				Columns("id", "resource_seq", "name", "kind", "check_type", "media_type", "size", "sha256",
@@ -194,7 +196,15 @@ type storedBlob struct {
 	size   int64
 }
 
+// errBlobGone: a deduplicated blob vanished (gc) between finding it and
+// recording the artifact; logArtifact then stores the bytes again.
+var errBlobGone = errors.New("blob removed concurrently")
+
 func (t *Tracker) logArtifact(ctx context.Context, res Resource, name, srcPath, kind, checkType string, cfg artifactConfig) (Artifact, error) {
+	return t.logArtifactOnce(ctx, res, name, srcPath, kind, checkType, cfg, false)
+}
+
+func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPath, kind, checkType string, cfg artifactConfig, retried bool) (Artifact, error) {
 	if name == "" && srcPath != "" {
 		name = filepath.Base(srcPath)
 	}
@@ -263,6 +273,16 @@ func (t *Tracker) logArtifact(ctx context.Context, res Resource, name, srcPath, 
 				return err
 			}
 			blob.seq = seq
+		} else if seq, ok := blob.seq.(int64); ok {
+			// The blob was found before this transaction; gc in another
+			// process may have removed it since.
+			var n int
+			if err := x.get(ctx, &n, sqlBlobExists, seq); err != nil {
+				return err
+			}
+			if n == 0 {
+				return errBlobGone
+			}
 		}
 		var old artifactRow
 		err := x.get(ctx, &old, sqlArtifactByName, row.Seq, name)
@@ -292,14 +312,26 @@ func (t *Tracker) logArtifact(ctx context.Context, res Resource, name, srcPath, 
 		out = rec.artifact()
 		return nil
 	})
+	if errors.Is(err, errBlobGone) && !retried {
+		return t.logArtifactOnce(ctx, res, name, srcPath, kind, checkType, cfg, true)
+	}
 	if err != nil && staged != 0 {
 		// The staged chunks were never made visible; remove them.
-		t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-			_, err := tx.ExecContext(ctx, sqlDeleteBlob, staged)
-			return err
-		})
+		t.dropStaged(ctx, staged)
 	}
 	return out, err
+}
+
+// dropStaged deletes a staged blob that will never be finished. It runs
+// even when ctx is cancelled (that is often why the blob is abandoned), for
+// a bounded time; gc removes what a dead process leaves behind.
+func (t *Tracker) dropStaged(ctx context.Context, blobSeq int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	t.db.WriteTx(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
+		return err
+	})
 }
 
 func hashFile(p string) (string, int64, error) {
@@ -347,10 +379,7 @@ func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob,
 		return storedBlob{}, 0, err
 	}
 	if written.sha256 != sum || written.size != size {
-		t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-			_, err := tx.ExecContext(ctx, sqlDeleteBlob, staged)
-			return err
-		})
+		t.dropStaged(ctx, staged)
 		return storedBlob{}, 0, fmt.Errorf("%w: %s changed while it was being stored", ErrInvalidArgument, p)
 	}
 	return written, staged, nil
@@ -375,6 +404,10 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 				if blobSeq, err = res.LastInsertId(); err != nil {
 					return err
 				}
+			} else if _, err := x.exec(ctx, sqlTouchBlob, x.now, blobSeq); err != nil {
+				// A staged blob's created_at is when it last grew, so gc can
+				// tell an abandoned upload from one in progress.
+				return err
 			}
 			for n := 0; n < chunksPerTx && !eof; n++ {
 				k, err := io.ReadFull(r, buf)
@@ -397,10 +430,7 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 		})
 		if err != nil {
 			if blobSeq != 0 && t.tx == nil {
-				t.db.WriteTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-					_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
-					return err
-				})
+				t.dropStaged(ctx, blobSeq)
 			}
 			return 0, storedBlob{}, err
 		}
