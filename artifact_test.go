@@ -36,7 +36,7 @@ func TestCancelledLogArtifactLeavesNoStagedBytes(t *testing.T) {
 		f.Write(buf)
 	}
 	f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err = tr.LogArtifact(ctx, ds, "big.bin", big)
 	if err == nil {
