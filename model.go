@@ -33,7 +33,7 @@ var (
 	sqlPrevVersion  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
 			OrderBy("r.version DESC").Limit(1))
 	sqlLatestVersion = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ?").
-				OrderBy("r.seq DESC").Limit(1))
+				OrderBy("r.version DESC").Limit(1))
 	sqlLatestUnderVersions = mustSQL(resourceSelect.Where(`r.type = ? AND r.parent_seq IN
 		(SELECT v.seq FROM resources v WHERE v.parent_seq = ? AND v.type = 'model_version')`).
 		OrderBy("r.seq DESC").Limit(1))

@@ -220,6 +220,10 @@ var (
 	sqlResourceByID   = mustSQL(resourceSelect.Where("r.id = ?"))
 	sqlResourceByVer  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version = ?"))
 	sqlResourceLatest = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ?").OrderBy("r.seq DESC").Limit(1))
+	// A chain's latest is its highest number: after a merge renumbered a
+	// chain, numbers and row order may differ.
+	sqlResourceLatestVersion = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version IS NOT NULL").
+					OrderBy("r.version DESC").Limit(1))
 )
 
 // resolve finds the resource that key (an id or a human reference) names.
@@ -237,9 +241,11 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		err = x.get(ctx, &row, sqlResourceByID, key)
 	} else if r.version > 0 {
 		err = x.get(ctx, &row, sqlResourceByVer, r.typ, r.name, r.version)
+	} else if _, chain := ChainHead(r.typ); chain {
+		err = x.get(ctx, &row, sqlResourceLatestVersion, r.typ, r.name)
 	} else {
-		// Latest: the highest version of a chain, or the newest resource of
-		// that type and name. The database's sequence decides, never clocks.
+		// The newest resource of that type and name: the database's
+		// sequence decides, never clocks.
 		err = x.get(ctx, &row, sqlResourceLatest, r.typ, r.name)
 	}
 	if errors.Is(err, sql.ErrNoRows) {

@@ -1,0 +1,248 @@
+package db_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+func openMaintain(tb testing.TB) *db.DB {
+	tb.Helper()
+	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "m.db"), db.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
+// execAll runs statements in one write transaction.
+func execAll(tb testing.TB, d *db.DB, stmts ...string) {
+	tb.Helper()
+	err := d.WriteTx(context.Background(), func(tx *db.Tx) error {
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(context.Background(), s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// addBlob stores data as a complete blob of chunks of chunkSize bytes
+// under the hash sum (pass "" for the true one) and returns its seq.
+func addBlob(tb testing.TB, d *db.DB, data []byte, chunkSize int, sum string, createdAt int64) int64 {
+	tb.Helper()
+	if sum == "" {
+		sum = sha(data)
+	}
+	var seq int64
+	err := d.WriteTx(context.Background(), func(tx *db.Tx) error {
+		res, err := tx.ExecContext(context.Background(), `INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
+			sum, len(data), chunkSize, createdAt)
+		if err != nil {
+			return err
+		}
+		seq, _ = res.LastInsertId()
+		for i := 0; i*chunkSize < len(data); i++ {
+			chunk := data[i*chunkSize : min(len(data), (i+1)*chunkSize)]
+			if _, err := tx.ExecContext(context.Background(), `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`, seq, i, chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return seq
+}
+
+func TestVerifyEmptyIsOK(t *testing.T) {
+	rep, err := db.Verify(context.Background(), openMaintain(t), nil)
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, rep.Problems)
+	}
+}
+
+func TestVerifyFindsEachProblem(t *testing.T) {
+	ctx := context.Background()
+	d := openMaintain(t)
+	execAll(t, d,
+		// A chain with a gap (1, 3), a member under the wrong parent, one
+		// without its version edge, a non-chain type with a version.
+		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (1, 'd', 'dataset', 'd', 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (2, 'd1', 'dataset_version', 'd', 1, 1, 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (3, 'd3', 'dataset_version', 'd', 3, 1, 0, 0)`,
+		`INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (1, 2, 'version', 0), (1, 3, 'version', 0)`,
+		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (4, 'e', 'dataset', 'e', 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (5, 'x1', 'dataset_version', 'x', 1, 4, 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (6, 'f', 'dataset', 'f', 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (7, 'f1', 'dataset_version', 'f', 1, 6, 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, created_at, updated_at) VALUES (8, 't', 'thing', 't', 1, 0, 0)`,
+		// Bad JSON.
+		`INSERT INTO resources (seq, id, type, name, attrs, created_at, updated_at) VALUES (9, 'j', 'thing', 'j', '{oops', 0, 0)`,
+		// Two models; a deployment of a version of the other model, and one
+		// that ends before it starts.
+		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (10, 'm', 'model', 'm', 0, 0), (11, 'n', 'model', 'n', 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (12, 'm1', 'model_version', 'm', 1, 10, 0, 0)`,
+		`INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (10, 12, 'version', 0), (4, 5, 'version', 0)`,
+		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-other', 11, 12, 'default', 5, NULL)`,
+		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-back', 10, 12, 'default', 9, 3)`,
+	)
+	good := []byte(strings.Repeat("0123456789", 50))
+	goodSeq := addBlob(t, d, good, 64, "", 0)
+	badSeq := addBlob(t, d, []byte("hello world"), 4, sha([]byte("hello there")), 0)
+	holeSeq := addBlob(t, d, []byte("abcdefgh"), 4, "", 0)
+	execAll(t, d,
+		`DELETE FROM blob_chunks WHERE blob_seq = `+itoa(holeSeq)+` AND idx = 0`,
+		`INSERT INTO blobs (seq, chunk_size, created_at) VALUES (100, 4, 0)`, // staged
+		`INSERT INTO artifacts (id, resource_seq, name, kind, size, sha256, blob_seq, created_at) VALUES
+			('a-good', 2, 'good', 'artifact', 500, '`+sha(good)+`', `+itoa(goodSeq)+`, 0),
+			('a-staged', 2, 'staged', 'artifact', 0, '', 100, 0),
+			('a-size', 2, 'size', 'artifact', 499, '`+sha(good)+`', `+itoa(goodSeq)+`, 0),
+			('a-none', 2, 'none', 'artifact', 0, '', NULL, 0),
+			('a-bad', 2, 'bad', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0)`,
+	)
+	// A dangling reference, written past the foreign-key check.
+	raw, err := sql.Open("sqlite", "file:"+d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO tags (resource_seq, key, value, updated_at) VALUES (999, 'k', 'v', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	var calls int
+	var last, total int64
+	rep, err := db.Verify(ctx, d, func(done, tot int64) { calls++; last, total = done, tot })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 3 || last != total {
+		t.Errorf("progress: %d calls, ended at %d of %d", calls, last, total)
+	}
+	var got []string
+	for _, p := range rep.Problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"foreign_key: tags",
+		"json: resource j: the attrs is not valid JSON",
+		"chain: resource t: the thing \"t\" has a version number but is not a chain type",
+		"chain: chain dataset_version/d: 2 members numbered up to 3: missing version 2",
+		"chain: dataset_version/x@1 (x1): its parent is the dataset \"e\", not the chain head dataset/x",
+		"chain: dataset_version/f@1 (f1): the version edge from its chain head is missing",
+		"deployment: deployment dep-other: deploys a version of another model than its own",
+		"deployment: deployment dep-back: ends before it starts",
+		"artifact: artifact staged of d1 (a-staged): its blob is an unfinished upload",
+		"artifact: artifact size of d1 (a-size): records SHA-256",
+		"artifact: artifact none of d1 (a-none): has neither stored bytes nor a URI",
+		"blob: blob " + sha([]byte("hello there")) + ": the SHA-256 of its bytes is " + sha([]byte("hello world")),
+		"blob: blob " + sha([]byte("abcdefgh")) + ": chunk 0 is missing",
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+			t.Errorf("missing problem %q", w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	if rep.OK() || rep.Blobs != 3 {
+		t.Errorf("OK %v, %d blobs", rep.OK(), rep.Blobs)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestGCStagedAgeAndDryRun(t *testing.T) {
+	ctx := context.Background()
+	d := openMaintain(t)
+	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	execAll(t, d, `INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (1, 'r', 'thing', 'r', 0, 0)`)
+	used := addBlob(t, d, []byte("used bytes"), 4, "", 0)
+	addBlob(t, d, []byte("orphan bytes"), 4, "", 0)
+	execAll(t, d,
+		`INSERT INTO artifacts (id, resource_seq, name, kind, size, sha256, blob_seq, created_at) VALUES ('a', 1, 'a', 'artifact', 10, '`+sha([]byte("used bytes"))+`', `+itoa(used)+`, 0)`,
+		`INSERT INTO blobs (seq, chunk_size, created_at) VALUES (50, 4, `+itoa(now.Add(-2*time.Hour).UnixMilli())+`)`,
+		`INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (50, 0, x'00010203')`,
+		`INSERT INTO blobs (seq, chunk_size, created_at) VALUES (51, 4, `+itoa(now.Add(-30*time.Minute).UnixMilli())+`)`,
+		`INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (51, 0, x'00010203')`,
+	)
+	opts := db.GCOptions{StagedAge: time.Hour, Now: func() time.Time { return now }, DryRun: true}
+	dry, err := db.GC(ctx, d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := db.GCStats{Blobs: 1, Staged: 1, KeptStaged: 1, Chunks: 3 + 1, Bytes: 12 + 4}
+	dry.FreeBytes = 0
+	if dry != want {
+		t.Errorf("dry run: %+v, want %+v", dry, want)
+	}
+	var blobs int
+	d.Reader.Get(&blobs, `SELECT count(*) FROM blobs`)
+	if blobs != 4 {
+		t.Errorf("the dry run removed blobs: %d left", blobs)
+	}
+	opts.DryRun = false
+	st, err := db.GC(ctx, d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.FreeBytes = 0
+	if st != want {
+		t.Errorf("gc: %+v, want %+v", st, want)
+	}
+	var left []int64
+	d.Reader.Select(&left, `SELECT seq FROM blobs ORDER BY seq`)
+	if !slices.Equal(left, []int64{used, 51}) {
+		t.Errorf("blobs left: %v", left)
+	}
+	var chunks int
+	d.Reader.Get(&chunks, `SELECT count(*) FROM blob_chunks WHERE blob_seq NOT IN (SELECT seq FROM blobs)`)
+	if chunks != 0 {
+		t.Errorf("%d chunks of removed blobs left", chunks)
+	}
+}
+
+func TestVacuumShrinksAfterGC(t *testing.T) {
+	ctx := context.Background()
+	d := openMaintain(t)
+	addBlob(t, d, make([]byte, 4<<20), 1<<20, "", 0)
+	st, err := db.GC(ctx, d, db.GCOptions{})
+	if err != nil || st.Blobs != 1 || st.Bytes != 4<<20 || st.FreeBytes < 4<<20 {
+		t.Fatalf("gc: %+v %v", st, err)
+	}
+	if err := d.Vacuum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() > 1<<20 {
+		t.Errorf("file is %d bytes after vacuum", info.Size())
+	}
+	// Writes go on after it.
+	execAll(t, d, `INSERT INTO resources (id, type, name, created_at, updated_at) VALUES ('r', 'thing', 'r', 0, 0)`)
+}

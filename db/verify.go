@@ -1,0 +1,425 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Kinds of Problem that Verify reports.
+const (
+	// ProblemIntegrity: SQLite's integrity check failed, or the file is too
+	// damaged to read.
+	ProblemIntegrity = "integrity"
+	// ProblemForeignKey: a row refers to a row that does not exist.
+	ProblemForeignKey = "foreign_key"
+	// ProblemBlob: stored artifact bytes do not match their SHA-256 or
+	// size, or chunks are missing or of the wrong size.
+	ProblemBlob = "blob"
+	// ProblemArtifact: an artifact has no bytes and no URI, or its blob is
+	// missing, incomplete or of another hash or size.
+	ProblemArtifact = "artifact"
+	// ProblemChain: a version chain is not numbered 1..n without gaps, a
+	// chain member's parent is not its chain head, or the version edge
+	// from the head is missing.
+	ProblemChain = "chain"
+	// ProblemDeployment: more than one open deployment of a model in an
+	// environment, a deployment of a version of another model, or one that
+	// ends before it starts.
+	ProblemDeployment = "deployment"
+	// ProblemJSON: a stored JSON value (attributes, metadata, a
+	// version-control record, a history value) is not valid JSON.
+	ProblemJSON = "json"
+)
+
+// MaxProblems is how many problems a Report lists; it counts the rest.
+const MaxProblems = 1000
+
+// Problem is one thing Verify found wrong.
+type Problem struct {
+	// Kind is one of the Problem* constants.
+	Kind string
+	// What names the record: "blob <sha256>", "chain model_version/m",
+	// "artifact model.json of <resource id>", ...
+	What string
+	// Detail says what is wrong with it.
+	Detail string
+}
+
+func (p Problem) String() string { return p.Kind + ": " + p.What + ": " + p.Detail }
+
+// Report is the result of Verify.
+type Report struct {
+	// Problems lists up to MaxProblems problems, in the order found.
+	Problems []Problem
+	// Omitted counts the problems beyond MaxProblems.
+	Omitted int
+	// What was checked: resources, complete blobs and their bytes.
+	Resources, Blobs, Bytes int64
+}
+
+// OK reports whether Verify found nothing wrong.
+func (r Report) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
+
+func (r *Report) add(kind, what, format string, args ...any) {
+	if len(r.Problems) >= MaxProblems {
+		r.Omitted++
+		return
+	}
+	r.Problems = append(r.Problems, Problem{Kind: kind, What: what, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Verify checks the database d: SQLite's integrity check and foreign keys,
+// every stored JSON value, every complete blob's chunks re-hashed against
+// its SHA-256 and size, every artifact's blob, every version chain
+// (numbered 1..n, parents right, version edges present) and that at most
+// one deployment is open per model and environment. It reads one snapshot;
+// writers go on meanwhile.
+//
+// What it finds is in the Report; the error is for failures to check
+// (a cancelled ctx, an unreadable file). progress, if not nil, is called
+// with the bytes checked so far and in all: the file once for the
+// integrity check, then the artifact bytes.
+func Verify(ctx context.Context, d *DB, progress func(done, total int64)) (Report, error) {
+	v := &verifier{ctx: ctx, progress: progress}
+	err := d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+		v.tx = tx
+		return v.run()
+	})
+	if err != nil && ctx.Err() == nil && (errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotDatabase)) {
+		v.report.add(ProblemIntegrity, d.Path, "%v", err)
+		return v.report, nil
+	}
+	return v.report, err
+}
+
+type verifier struct {
+	ctx         context.Context
+	tx          *sqlx.Tx
+	progress    func(done, total int64)
+	done, total int64
+	report      Report
+}
+
+func (v *verifier) advance(n int64) {
+	v.done += n
+	if v.progress != nil {
+		v.progress(v.done, v.total)
+	}
+}
+
+// rows runs query and calls scan for each row.
+func (v *verifier) rows(query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := v.tx.QueryContext(v.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (v *verifier) run() error {
+	var pages, pageSize, blobBytes int64
+	if err := v.tx.GetContext(v.ctx, &pages, `PRAGMA page_count`); err != nil {
+		return err
+	}
+	if err := v.tx.GetContext(v.ctx, &pageSize, `PRAGMA page_size`); err != nil {
+		return err
+	}
+	if err := v.tx.GetContext(v.ctx, &blobBytes, `SELECT coalesce(sum(size), 0) FROM blobs WHERE sha256 IS NOT NULL`); err != nil {
+		return err
+	}
+	v.total = pages*pageSize + blobBytes
+	v.advance(0)
+
+	if err := v.integrity(); err != nil {
+		return err
+	}
+	if !v.report.OK() {
+		// On a damaged file the checks below would report consequences
+		// of what is already reported, or fail.
+		return nil
+	}
+	v.advance(pages * pageSize)
+	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.artifacts, v.blobs} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	if v.done < v.total {
+		// Missing chunks were counted but not read.
+		v.advance(v.total - v.done)
+	}
+	return v.tx.GetContext(v.ctx, &v.report.Resources, `SELECT count(*) FROM resources`)
+}
+
+func (v *verifier) integrity() error {
+	return v.rows(`PRAGMA integrity_check(`+strconv.Itoa(MaxProblems)+`)`, nil, func(rows *sql.Rows) error {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return err
+		}
+		if msg != "ok" {
+			v.report.add(ProblemIntegrity, "database file", "%s", msg)
+		}
+		return nil
+	})
+}
+
+func (v *verifier) foreignKeys() error {
+	return v.rows(`PRAGMA foreign_key_check`, nil, func(rows *sql.Rows) error {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		what := table
+		if rowid.Valid {
+			what += " row " + strconv.FormatInt(rowid.Int64, 10)
+		}
+		v.report.add(ProblemForeignKey, what, "refers to a missing row of %s", parent)
+		return nil
+	})
+}
+
+func (v *verifier) json() error {
+	return v.rows(`
+		SELECT 'resource ' || id, 'attrs' FROM resources WHERE NOT json_valid(attrs)
+		UNION ALL SELECT 'metadata ' || m.key || ' of ' || r.id, 'value' FROM metadata m JOIN resources r ON r.seq = m.resource_seq WHERE NOT json_valid(m.value)
+		UNION ALL SELECT 'vc_info ' || c.key || ' of ' || r.id, 'info' FROM vc_info c JOIN resources r ON r.seq = c.resource_seq WHERE NOT json_valid(c.info)
+		UNION ALL SELECT 'vc_info ' || c.key || ' of ' || r.id, 'extra' FROM vc_info c JOIN resources r ON r.seq = c.resource_seq WHERE NOT json_valid(c.extra)
+		UNION ALL SELECT 'history entry ' || coalesce(id, seq), 'old value' FROM history WHERE old_value IS NOT NULL AND NOT json_valid(old_value)
+		UNION ALL SELECT 'history entry ' || coalesce(id, seq), 'new value' FROM history WHERE new_value IS NOT NULL AND NOT json_valid(new_value)`,
+		nil, func(rows *sql.Rows) error {
+			var what, field string
+			if err := rows.Scan(&what, &field); err != nil {
+				return err
+			}
+			v.report.add(ProblemJSON, what, "the %s is not valid JSON", field)
+			return nil
+		})
+}
+
+func (v *verifier) chains() error {
+	// Chain types (<kind>_version) and only they have versions.
+	err := v.rows(`SELECT id, type, name FROM resources
+		WHERE (version IS NULL AND type GLOB '?*_version') OR (version IS NOT NULL AND NOT type GLOB '?*_version')`, nil,
+		func(rows *sql.Rows) error {
+			var id, typ, name string
+			if err := rows.Scan(&id, &typ, &name); err != nil {
+				return err
+			}
+			if strings.HasSuffix(typ, "_version") {
+				v.report.add(ProblemChain, "resource "+id, "the %s %q has no version number", typ, name)
+			} else {
+				v.report.add(ProblemChain, "resource "+id, "the %s %q has a version number but is not a chain type", typ, name)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	// Numbers 1..n without gaps.
+	type chain struct{ typ, name string }
+	var bad []chain
+	err = v.rows(`SELECT type, name FROM resources WHERE version IS NOT NULL GROUP BY type, name
+		HAVING min(version) <> 1 OR max(version) <> count(*) OR count(DISTINCT version) <> count(*)`, nil,
+		func(rows *sql.Rows) error {
+			var c chain
+			if err := rows.Scan(&c.typ, &c.name); err != nil {
+				return err
+			}
+			bad = append(bad, c)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	for _, c := range bad {
+		var versions []int64
+		if err := v.tx.SelectContext(v.ctx, &versions, `SELECT version FROM resources WHERE type = ? AND name = ? AND version IS NOT NULL ORDER BY version`, c.typ, c.name); err != nil {
+			return err
+		}
+		v.report.add(ProblemChain, "chain "+c.typ+"/"+c.name, "%s", gapDetail(versions))
+	}
+	// Each member hangs under its head, which names the chain, with a
+	// version edge from it.
+	err = v.rows(`SELECT r.id, r.type, r.name, r.version, coalesce(p.type, ''), coalesce(p.name, ''), p.seq IS NULL, p.parent_seq IS NOT NULL,
+			EXISTS (SELECT 1 FROM edges e WHERE e.src_seq = r.parent_seq AND e.relation = 'version' AND e.dst_seq = r.seq)
+		FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq WHERE r.version IS NOT NULL AND r.type GLOB '?*_version'`, nil,
+		func(rows *sql.Rows) error {
+			var id, typ, name, ptyp, pname string
+			var version int64
+			var noParent, parentHasParent, edge bool
+			if err := rows.Scan(&id, &typ, &name, &version, &ptyp, &pname, &noParent, &parentHasParent, &edge); err != nil {
+				return err
+			}
+			what := fmt.Sprintf("%s/%s@%d (%s)", typ, name, version, id)
+			switch {
+			case noParent:
+				v.report.add(ProblemChain, what, "has no parent")
+			case ptyp+"_version" != typ || pname != name || parentHasParent:
+				v.report.add(ProblemChain, what, "its parent is the %s %q, not the chain head %s/%s", ptyp, pname, strings.TrimSuffix(typ, "_version"), name)
+			case !edge:
+				v.report.add(ProblemChain, what, "the version edge from its chain head is missing")
+			}
+			return nil
+		})
+	return err
+}
+
+// gapDetail describes what is wrong with a chain's sorted numbers.
+func gapDetail(versions []int64) string {
+	var missing, dup []string
+	want := int64(1)
+	for i, n := range versions {
+		if i > 0 && n == versions[i-1] {
+			dup = append(dup, strconv.FormatInt(n, 10))
+			continue
+		}
+		for ; want < n && len(missing) < 20; want++ {
+			missing = append(missing, strconv.FormatInt(want, 10))
+		}
+		want = n + 1
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing version "+strings.Join(missing, ", "))
+	}
+	if len(dup) > 0 {
+		parts = append(parts, "version "+strings.Join(dup, ", ")+" twice")
+	}
+	return fmt.Sprintf("%d members numbered up to %d: %s", len(versions), versions[len(versions)-1], strings.Join(parts, "; "))
+}
+
+func (v *verifier) deployments() error {
+	err := v.rows(`SELECT m.id, d.environment, count(*) FROM deployments d JOIN resources m ON m.seq = d.model_seq
+		WHERE d.undeployed_at IS NULL GROUP BY d.model_seq, d.environment HAVING count(*) > 1`, nil,
+		func(rows *sql.Rows) error {
+			var model, env string
+			var n int64
+			if err := rows.Scan(&model, &env, &n); err != nil {
+				return err
+			}
+			v.report.add(ProblemDeployment, "model "+model, "%d deployments are open in environment %q", n, env)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return v.rows(`SELECT d.id, mv.type, mv.parent_seq IS d.model_seq, d.undeployed_at < d.deployed_at
+		FROM deployments d JOIN resources mv ON mv.seq = d.model_version_seq
+		WHERE mv.type <> 'model_version' OR mv.parent_seq IS NOT d.model_seq OR d.undeployed_at < d.deployed_at`, nil,
+		func(rows *sql.Rows) error {
+			var id, typ string
+			var sameModel bool
+			var backwards sql.NullBool
+			if err := rows.Scan(&id, &typ, &sameModel, &backwards); err != nil {
+				return err
+			}
+			switch {
+			case typ != "model_version":
+				v.report.add(ProblemDeployment, "deployment "+id, "deploys a %s, not a model_version", typ)
+			case !sameModel:
+				v.report.add(ProblemDeployment, "deployment "+id, "deploys a version of another model than its own")
+			default:
+				v.report.add(ProblemDeployment, "deployment "+id, "ends before it starts")
+			}
+			return nil
+		})
+}
+
+func (v *verifier) artifacts() error {
+	return v.rows(`SELECT a.id, a.name, r.id, a.sha256, a.size, a.blob_seq IS NULL, a.uri, b.seq IS NULL, coalesce(b.sha256, ''), coalesce(b.size, 0)
+		FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq
+		WHERE (a.blob_seq IS NULL AND a.uri = '') OR (a.blob_seq IS NOT NULL AND (b.seq IS NULL OR b.sha256 IS NULL OR b.sha256 <> a.sha256 OR b.size <> a.size))`, nil,
+		func(rows *sql.Rows) error {
+			var id, name, res, sum, uri, blobSum string
+			var size, blobSize int64
+			var noBlob, blobMissing bool
+			if err := rows.Scan(&id, &name, &res, &sum, &size, &noBlob, &uri, &blobMissing, &blobSum, &blobSize); err != nil {
+				return err
+			}
+			what := fmt.Sprintf("artifact %s of %s (%s)", name, res, id)
+			switch {
+			case noBlob:
+				v.report.add(ProblemArtifact, what, "has neither stored bytes nor a URI")
+			case blobMissing:
+				v.report.add(ProblemArtifact, what, "its blob is missing")
+			case blobSum == "":
+				v.report.add(ProblemArtifact, what, "its blob is an unfinished upload")
+			default:
+				v.report.add(ProblemArtifact, what, "records SHA-256 %s and %d bytes, its blob holds %s and %d bytes", sum, size, blobSum, blobSize)
+			}
+			return nil
+		})
+}
+
+func (v *verifier) blobs() error {
+	type blob struct {
+		Seq       int64  `db:"seq"`
+		SHA       string `db:"sha256"`
+		Size      int64  `db:"size"`
+		ChunkSize int64  `db:"chunk_size"`
+	}
+	var blobs []blob
+	if err := v.tx.SelectContext(v.ctx, &blobs, `SELECT seq, sha256, size, chunk_size FROM blobs WHERE sha256 IS NOT NULL ORDER BY seq`); err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		if err := v.ctx.Err(); err != nil {
+			return err
+		}
+		what := "blob " + b.SHA
+		h := sha256.New()
+		var size, next int64
+		var problem string
+		err := v.rows(`SELECT idx, data FROM blob_chunks WHERE blob_seq = ? ORDER BY idx`, []any{b.Seq}, func(rows *sql.Rows) error {
+			var idx int64
+			var data []byte
+			if err := rows.Scan(&idx, &data); err != nil {
+				return err
+			}
+			switch {
+			case problem != "":
+			case idx != next:
+				problem = fmt.Sprintf("chunk %d is missing", next)
+			case int64(len(data)) > b.ChunkSize || (int64(len(data)) < b.ChunkSize && size+int64(len(data)) < b.Size):
+				problem = fmt.Sprintf("chunk %d has %d bytes; chunks are %d bytes but the last", idx, len(data), b.ChunkSize)
+			}
+			next = idx + 1
+			h.Write(data)
+			size += int64(len(data))
+			v.advance(int64(len(data)))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sum := hex.EncodeToString(h.Sum(nil))
+		switch {
+		case problem != "":
+			v.report.add(ProblemBlob, what, "%s", problem)
+		case size != b.Size:
+			v.report.add(ProblemBlob, what, "holds %d bytes, recorded %d", size, b.Size)
+		case sum != b.SHA:
+			v.report.add(ProblemBlob, what, "the SHA-256 of its bytes is %s", sum)
+		}
+		v.report.Blobs++
+		v.report.Bytes += size
+	}
+	return nil
+}

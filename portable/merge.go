@@ -1,0 +1,126 @@
+package portable
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/metatrack/metatrack/db"
+)
+
+// ErrSameDatabase: Merge was given the database it merges into.
+var ErrSameDatabase = errors.New("cannot merge a database into itself")
+
+// MergeOptions configure Merge.
+type MergeOptions struct {
+	// Progress, if set, is called after each record with the number of
+	// records merged and the number the other database holds. It is
+	// called from another goroutine than Merge's.
+	Progress Progress
+	// Now is the clock of the staging time of artifact bytes. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Merge brings every record and artifact of the database file at
+// otherPath into d: it is Export of the other file piped into Import, so
+// it streams, follows the rules of Import, and is atomic in the same way.
+// Merging again changes nothing, and merging A into B gives B the same
+// content as merging B into A gives A.
+//
+// The other file is opened read-only and never changed. A file of an
+// older schema is copied beside d's file and the copy migrated; a file of
+// a newer schema is refused with db.ErrSchemaTooNew.
+func Merge(ctx context.Context, d *db.DB, otherPath string, opts MergeOptions) (Stats, error) {
+	if a, err := os.Stat(d.Path); err == nil {
+		if b, err := os.Stat(otherPath); err == nil && os.SameFile(a, b) {
+			return Stats{}, fmt.Errorf("%w: %s", ErrSameDatabase, otherPath)
+		}
+	}
+	other, cleanup, err := openOther(ctx, otherPath, filepath.Dir(d.Path))
+	if err != nil {
+		return Stats{}, err
+	}
+	defer cleanup()
+
+	pr, pw := io.Pipe()
+	var exportErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, exportErr = Export(ctx, other, pw, ExportOptions{Progress: opts.Progress})
+		pw.CloseWithError(exportErr)
+	}()
+	stats, err := Import(ctx, d, pr, ImportOptions{Now: opts.Now})
+	// If the import stopped early, this ends the export's next write.
+	pr.CloseWithError(errImportStopped)
+	<-done
+	if exportErr != nil && !errors.Is(exportErr, errImportStopped) {
+		return stats, fmt.Errorf("merge %s: %w", otherPath, exportErr)
+	}
+	if err != nil {
+		return stats, fmt.Errorf("merge %s: %w", otherPath, err)
+	}
+	return stats, nil
+}
+
+var errImportStopped = errors.New("portable: the import stopped")
+
+// openOther opens the database at path read-only. A file that needs a
+// migration is copied into dir first and the copy is migrated.
+func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
+	other, err := db.Open(ctx, path, db.Options{ReadOnly: true})
+	if err == nil {
+		return other, func() { other.Close() }, nil
+	}
+	if !errors.Is(err, db.ErrReadOnly) {
+		return nil, nil, err
+	}
+	// ErrReadOnly: the file's schema is older than ours (or the file has
+	// a dirty migration). Migrate a copy.
+	tmp, err := os.CreateTemp(dir, ".metatrack-merge-*.db")
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	remove := func() {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmpPath + suffix)
+		}
+	}
+	os.Remove(tmpPath) // VACUUM INTO needs a path that does not exist
+	if err := copyDatabase(ctx, path, tmpPath); err != nil {
+		remove()
+		return nil, nil, err
+	}
+	other, err = db.Open(ctx, tmpPath, db.Options{})
+	if err != nil {
+		remove()
+		return nil, nil, err
+	}
+	return other, func() { other.Close(); remove() }, nil
+}
+
+// copyDatabase writes a consistent copy of the database at src to dst
+// without writing to src. Without a write-ahead log beside it no process
+// has the file open, and it is read immutable, which creates no -wal and
+// -shm files beside it.
+func copyDatabase(ctx context.Context, src, dst string) error {
+	dsn := db.DSN(src, db.Options{}, true)
+	if _, err := os.Stat(src + "-wal"); errors.Is(err, os.ErrNotExist) {
+		dsn += "&immutable=1"
+	}
+	conn, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, dst)
+	return db.Classify(err)
+}
