@@ -9,10 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
 )
 
 // Exit codes of Run.
@@ -43,23 +45,34 @@ type app struct {
 	dbURL string
 	// output is -o/--output: table or json.
 	output string
+
+	// now is the clock of relative times (now-2h) and of durations of
+	// running runs; tests fix it.
+	now func() time.Time
+	// hostname and alive tell whether a RUNNING run's process still
+	// exists (see runs); tests replace them.
+	hostname func() (string, error)
+	alive    func(pid int) bool
 }
 
 // Run runs the metatrack command line with args (without the program
 // name) and returns the exit code: 0 on success, 1 on failure, 2 on a
 // usage error. It reads the environment only for METATRACK_URL.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, hostname: os.Hostname, alive: processAlive}
+	return a.execute(ctx, args)
+}
+
+// execute runs the command line args on a and returns the exit code.
+func (a *app) execute(ctx context.Context, args []string) int {
+	stderr := a.stderr
 	root := newRootCmd(a, os.Getenv(envURL))
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "metatrack: %v\n", err)
+	fmt.Fprintf(stderr, "metatrack: %s\n", describe(err))
 	var uerr usageError
 	if errors.As(err, &uerr) {
 		if cmd == nil {
@@ -85,17 +98,45 @@ SQLite database file, and shows what is in it.
 
 The database is --db, a file path or a sqlite: or file: URL; its default
 comes from the environment variable ` + envURL + `, else ` + metatrack.DefaultPath + `.
+Commands that only look open it read-only, so they are safe beside running
+pipelines.
+
+Every listing prints a table by default and one JSON document with
+-o json, with stable snake_case field names and times in RFC 3339 UTC.
+
+A resource is named by its id or by a reference: type/name for a dataset,
+model or other resource (dataset/titanic_train), type/name@N for version N of
+a chain (model_version/titanic_model@3) and type/name@latest, or the bare
+type/name, for its newest version.
+
+Times (for at, and in queries) are RFC 3339 (2024-05-01T12:00:00Z), a date
+(2024-05-01, midnight UTC) or relative to now: now, now-30s, now-90m,
+now-2h, now-7d, now-1w (s, m, h, d, w; one number and unit).
+
+Long operations show a progress bar on stderr when it is a terminal, and
+print no progress otherwise.
 
 Exit status:
   0  success
-  1  failure (the database is missing or unreadable, a pipeline failed, ...)
+  1  failure: the database is missing or unreadable, a reference names
+     nothing, a query or time is malformed (the message points at the
+     error), an artifact fails its SHA-256, verify found problems, a
+     demo pipeline failed, ...
   2  usage error (unknown command or flag, bad flag value, extra arguments)`,
 		Example: `  # fill a database with the example workflow, then look at it
   metatrack demo --db titanic.db
   metatrack show --db titanic.db
 
   # the same, as JSON, with the database named by the environment
-  METATRACK_URL=titanic.db metatrack show -o json`,
+  METATRACK_URL=titanic.db metatrack show -o json
+
+  # what is deployed, what was it trained on, what would a bad dataset break
+  metatrack ls "status = 'DEPLOYED'" --db titanic.db
+  metatrack lineage model_version/titanic_model@latest --up --db titanic.db
+  metatrack impact dataset_version/titanic_train@2 --db titanic.db
+
+  # completion for the current bash session
+  source <(metatrack completion bash)`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
@@ -122,16 +163,67 @@ Exit status:
 		SilenceUsage:               true,
 		SuggestionsMinimumDistance: 2,
 	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL (env "+envURL+")")
-	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table or json (not a file: commands that write files take --out)")
+	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+	root.MarkPersistentFlagFilename("db", "db", "sqlite", "sqlite3")
 
 	root.AddCommand(
 		newDemoCmd(a),
 		newShowCmd(a),
+		newStatsCmd(a),
+		newLsCmd(a),
+		newGetCmd(a),
+		newHistoryCmd(a),
+		newAtCmd(a),
+		newLineageCmd(a),
+		newImpactCmd(a),
+		newArtifactsCmd(a),
+		newRunsCmd(a),
+		newBackupCmd(a),
+		newExportCmd(a),
+		newImportCmd(a),
+		newMergeCmd(a),
+		newVerifyCmd(a),
+		newGCCmd(a),
 	)
+	initCompletionCmd(root)
 	return root
+}
+
+// initCompletionCmd adds cobra's completion command (it would add it
+// itself on Execute) and makes its misuse a usage error: cobra's prints
+// help and succeeds on an unknown shell or none.
+func initCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Long += `
+References (model_version/titanic_model@3), artifact names and flag values
+complete from the database of --db or ` + envURL + `.`
+		c.Example = `  # bash, for this shell; add the line to ~/.bashrc to keep it
+  source <(metatrack completion bash)
+  # zsh
+  metatrack completion zsh > "${fpath[1]}/_metatrack"
+  # fish
+  metatrack completion fish > ~/.config/fish/completions/metatrack.fish`
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown shell %q: bash, zsh, fish or powershell", args[0])
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			return usageErrorf("%s needs a shell: bash, zsh, fish or powershell", cmd.CommandPath())
+		}
+	}
 }
 
 // usageError marks an error as the caller's misuse of the command line
@@ -162,6 +254,34 @@ func (a *app) dbPath() (string, error) {
 	return p, nil
 }
 
+// describe returns the message of err for stderr. A query error from the
+// library is shown as the query package writes it, with its position and a
+// caret under the offending spot, without the sentinel that wraps it.
+func describe(err error) string {
+	var qerr *query.Error
+	if errors.As(err, &qerr) && errors.Is(err, metatrack.ErrInvalidArgument) {
+		return qerr.Error()
+	}
+	return err.Error()
+}
+
+// openRead opens the database of --db, which must exist, read-only: the
+// inspection commands never write, and start no run.
+func (a *app) openRead(ctx context.Context) (*metatrack.Tracker, error) {
+	t, _, err := a.openExisting(ctx, metatrack.WithReadOnly(), metatrack.WithClock(a.now))
+	return t, err
+}
+
+// resolve returns the resource an id or reference names, with a message
+// that says where it looked when there is none.
+func (a *app) resolve(ctx context.Context, t *metatrack.Tracker, ref string) (metatrack.Resource, error) {
+	r, err := t.GetResource(ctx, ref, "")
+	if errors.Is(err, metatrack.ErrNotFound) {
+		return r, fmt.Errorf("no resource %s in %s (list what there is with 'metatrack ls')", ref, t.Path())
+	}
+	return r, err
+}
+
 // openExisting opens the database of --db, which must exist, with opts.
 func (a *app) openExisting(ctx context.Context, opts ...metatrack.Option) (*metatrack.Tracker, string, error) {
 	path, err := a.dbPath()
@@ -183,6 +303,7 @@ func (a *app) json() bool { return a.output == outputJSON }
 // writeJSON prints v as one indented JSON document.
 func (a *app) writeJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
@@ -210,4 +331,26 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// exactArgs is the Args of commands that take n positional arguments,
+// described by what in the usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s takes %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+// minArgs is the Args of commands that take at least n positional
+// arguments.
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageErrorf("%s takes %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // result is what one in-process run of the CLI printed and returned.
@@ -36,15 +38,38 @@ func mustRun(t *testing.T, args ...string) result {
 func TestUsageErrors(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "none.db")
 	for name, args := range map[string][]string{
-		"NoCommand":       {},
-		"UnknownCommand":  {"shwo"},
-		"UnknownFlag":     {"show", "--nope"},
-		"ExtraArgument":   {"show", "--db", db, "extra"},
-		"BadOutput":       {"show", "--db", db, "-o", "xml"},
-		"BadFlagValue":    {"demo", "--db", db, "--rounds", "many"},
-		"ZeroRounds":      {"demo", "--db", db, "--rounds", "0"},
-		"UnsupportedURL":  {"show", "--db", "postgres://host/db"},
-		"NegativeRunsArg": {"show", "--db", db, "--runs", "-1"},
+		"NoCommand":        {},
+		"UnknownCommand":   {"shwo"},
+		"UnknownFlag":      {"show", "--nope"},
+		"ExtraArgument":    {"show", "--db", db, "extra"},
+		"BadOutput":        {"show", "--db", db, "-o", "xml"},
+		"BadFlagValue":     {"demo", "--db", db, "--rounds", "many"},
+		"ZeroRounds":       {"demo", "--db", db, "--rounds", "0"},
+		"UnsupportedURL":   {"show", "--db", "postgres://host/db"},
+		"NegativeRunsArg":  {"show", "--db", db, "--runs", "-1"},
+		"GetNoRef":         {"get", "--db", db},
+		"GetTwoRefs":       {"get", "--db", db, "a/b", "c/d"},
+		"HistoryNoRef":     {"history", "--db", db},
+		"AtNoTime":         {"at", "--db", db},
+		"AtEnvWithRefs":    {"at", "now", "model/m", "--env", "prod", "--db", db},
+		"LineageNoDir":     {"lineage", "model/m", "--db", db},
+		"LineageTwoDirs":   {"lineage", "model/m", "--up", "--down", "--db", db},
+		"LineageFormat":    {"lineage", "model/m", "--up", "--format", "png", "--db", db},
+		"LineageJSONDot":   {"lineage", "model/m", "--up", "--format", "dot", "-o", "json", "--db", db},
+		"LineageSVGStdout": {"lineage", "model/m", "--up", "--svg", "-", "--format", "dot", "--db", db},
+		"LineageDepth":     {"lineage", "model/m", "--up", "--depth", "-1", "--db", db},
+		"LsLimit":          {"ls", "--limit", "0", "--db", db},
+		"ArtifactsNoSub":   {"artifacts", "--db", db},
+		"ArtifactsGetJSON": {"artifacts", "get", "model/m", "x", "-o", "json", "--db", db},
+		"ArtifactsGetArgs": {"artifacts", "get", "model/m", "--db", db},
+		"RunsLimit":        {"runs", "--limit", "-2", "--db", db},
+		"BackupNoFile":     {"backup", "--db", db},
+		"ExportJSON":       {"export", "-o", "json", "--db", db},
+		"ImportNoFile":     {"import", "--db", db},
+		"MergeNoFile":      {"merge", "--db", db},
+		"GCDryVacuum":      {"gc", "--dry-run", "--vacuum", "--db", db},
+		"GCStagedAge":      {"gc", "--staged-age", "0s", "--db", db},
+		"CompletionShell":  {"completion", "tcsh"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := run(t, args...)
@@ -66,15 +91,39 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	r := mustRun(t, "--help")
-	for _, want := range []string{"Exit status:", "2  usage error", "demo", "show", envURL, "Examples:"} {
+	for _, want := range []string{"Exit status:", "2  usage error", "demo", "show", envURL, "Examples:", "completion"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("root help lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	for _, cmd := range []string{"demo", "show"} {
-		r := mustRun(t, cmd, "--help")
-		if !strings.Contains(r.stdout, "Examples:\n  metatrack "+cmd) && !strings.Contains(r.stdout, "metatrack "+cmd+" --db") {
-			t.Errorf("%s help has no example:\n%s", cmd, r.stdout)
+	// Every command's help has an example that runs it.
+	var cmds [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			p := append(append([]string{}, path...), sub.Name())
+			cmds = append(cmds, p)
+			walk(sub, p)
+		}
+	}
+	walk(newRootCmd(&app{}, ""), nil)
+	if len(cmds) < 15 {
+		t.Fatalf("found only %d commands: %v", len(cmds), cmds)
+	}
+	for _, cmd := range cmds {
+		r := mustRun(t, append(cmd, "--help")...)
+		name := strings.Join(cmd, " ")
+		if !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "metatrack "+name) {
+			t.Errorf("%s help has no example:\n%s", name, r.stdout)
+		}
+	}
+	// -o is the format; commands that write files say so.
+	for _, cmd := range [][]string{{"artifacts", "get"}, {"export"}} {
+		if r := mustRun(t, append(cmd, "--help")...); !strings.Contains(r.stdout, "--out") || !strings.Contains(r.stdout, "not -o") {
+			t.Errorf("%s help does not explain --out:\n%s", strings.Join(cmd, " "), r.stdout)
 		}
 	}
 }
@@ -84,5 +133,28 @@ func TestHumanBytes(t *testing.T) {
 		if got := humanBytes(n); got != want {
 			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestMissingDatabase runs every command that reads a database on one that
+// does not exist: each fails (exit 1) with a message naming it, and creates
+// nothing.
+func TestMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "missing.db")
+	for _, args := range [][]string{
+		{"show"}, {"stats"}, {"ls"}, {"search", "type = 'model'"}, {"get", "model/m"}, {"history", "model/m"},
+		{"at", "now"}, {"lineage", "model/m", "--up"}, {"impact", "dataset_version/d@1"},
+		{"artifacts", "ls", "model/m"}, {"artifacts", "get", "model/m", "x"}, {"runs"},
+		{"backup", filepath.Join(dir, "b.db")}, {"export"}, {"merge", filepath.Join(dir, "other.db")},
+		{"verify"}, {"gc"}, {"gc", "--dry-run"},
+	} {
+		r := run(t, append(args, "--db", db)...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "does not exist") || r.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the commands created %v", entries)
 	}
 }

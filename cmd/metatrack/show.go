@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,13 +55,16 @@ type showJSON struct {
 }
 
 type runJSON struct {
-	ID              string     `json:"id"`
-	Name            string     `json:"name"`
-	Status          string     `json:"status"`
-	Host            string     `json:"host"`
-	User            string     `json:"user"`
-	PID             int        `json:"pid"`
-	Error           string     `json:"error"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Host   string `json:"host"`
+	User   string `json:"user"`
+	PID    int    `json:"pid"`
+	Error  string `json:"error"`
+	// State is Status, or for a RUNNING run whether its process is alive
+	// (RUNNING), gone (DIED) or on another host (RUNNING?); see runs.
+	State           string     `json:"state"`
 	StartedAt       time.Time  `json:"started_at"`
 	EndedAt         *time.Time `json:"ended_at"`
 	DurationSeconds *float64   `json:"duration_seconds"`
@@ -107,7 +109,7 @@ func (a *app) runShow(ctx context.Context, maxRuns int) error {
 		return err
 	}
 	defer t.Close()
-	out, err := gatherShow(ctx, t, path, maxRuns)
+	out, err := gatherShow(ctx, t, path, maxRuns, a.runState)
 	if err != nil {
 		return err
 	}
@@ -117,13 +119,15 @@ func (a *app) runShow(ctx context.Context, maxRuns int) error {
 	return printShow(a.stdout, out)
 }
 
-func gatherShow(ctx context.Context, t *metatrack.Tracker, path string, maxRuns int) (showJSON, error) {
-	out := showJSON{
-		Database:        databaseJSON{Path: path, SizeBytes: fileSize(path)},
-		Runs:            []runJSON{},
-		ResourcesByType: map[string]int{},
-		Chains:          []chainJSON{},
+func gatherShow(ctx context.Context, t *metatrack.Tracker, path string, maxRuns int, state func(metatrack.Run) string) (showJSON, error) {
+	out := showJSON{Runs: []runJSON{}, Chains: []chainJSON{}}
+	st, err := t.Stats(ctx)
+	if err != nil {
+		return out, err
 	}
+	out.Database = databaseJSON{Path: path, SizeBytes: st.FileBytes, ArtifactCount: st.Artifacts, ArtifactBytes: st.ArtifactBytes}
+	out.ResourceCount, out.ResourcesByType = st.Resources, st.ByType
+
 	runs, err := t.Runs(ctx)
 	if err != nil {
 		return out, err
@@ -133,83 +137,55 @@ func gatherShow(ctx context.Context, t *metatrack.Tracker, path string, maxRuns 
 		runs = runs[:maxRuns]
 	}
 	for _, r := range runs {
-		rj := runJSON{ID: r.ID, Name: r.Name, Status: r.Status, Host: r.Host, User: r.User, PID: r.PID,
-			Error: r.Error, StartedAt: r.StartedAt}
-		if !r.EndedAt.IsZero() {
-			end, d := r.EndedAt, r.EndedAt.Sub(r.StartedAt).Seconds()
-			rj.EndedAt, rj.DurationSeconds = &end, &d
-		}
-		out.Runs = append(out.Runs, rj)
+		out.Runs = append(out.Runs, toRunJSON(r, state(r)))
 	}
 
-	all, err := t.ListResources(ctx, "")
+	chains, err := t.Chains(ctx)
 	if err != nil {
 		return out, err
 	}
-	out.ResourceCount = len(all)
-	byID := map[string]metatrack.Resource{}
-	chains := map[string]*chainJSON{} // by head id
-	for _, r := range all {
-		out.ResourcesByType[r.Type]++
-		byID[r.ID] = r
-		// Artifacts: the API lists them per resource (see the report).
-		arts, err := t.Artifacts(ctx, r, "")
-		if err != nil {
-			return out, err
-		}
-		for _, art := range arts {
-			out.Database.ArtifactCount++
-			out.Database.ArtifactBytes += art.Size
-		}
-	}
-	for _, r := range all {
-		if r.Version == 0 || r.ParentID == "" {
-			continue
-		}
-		c := chains[r.ParentID]
-		if c == nil {
-			head := byID[r.ParentID]
-			c = &chainJSON{Type: r.Type, HeadType: head.Type, Name: r.Name, HeadID: head.ID,
-				Deployments: []deploymentJSON{}}
-			chains[r.ParentID] = c
-		}
-		c.Versions = append(c.Versions, versionJSON{Version: r.Version, ID: r.ID, Status: r.Status, CreatedAt: r.CreatedAt})
-		c.VersionCount++
-		c.LatestVersion = max(c.LatestVersion, r.Version)
-	}
 	for _, c := range chains {
-		sort.Slice(c.Versions, func(i, j int) bool { return c.Versions[i].Version < c.Versions[j].Version })
-		if c.HeadType != metatrack.TypeModel {
-			continue
+		latest := c.Latest()
+		cj := chainJSON{Type: latest.Type, HeadType: c.Head.Type, Name: c.Head.Name, HeadID: c.Head.ID,
+			VersionCount: len(c.Versions), LatestVersion: latest.Version, Deployments: []deploymentJSON{}}
+		for _, v := range c.Versions {
+			cj.Versions = append(cj.Versions, versionJSON{Version: v.Version, ID: v.ID, Status: v.Status, CreatedAt: v.CreatedAt})
 		}
-		deps, err := t.Deployments(ctx, byID[c.HeadID])
-		if err != nil {
-			return out, err
-		}
-		c.DeploymentCount = len(deps)
-		for _, d := range deps {
-			if !d.Current() {
-				continue
+		if c.Head.Type == metatrack.TypeModel {
+			// Chains gives the current versions; the deployment times and
+			// the count of every deployment ever come from the history.
+			deps, err := t.Deployments(ctx, c.Head)
+			if err != nil {
+				return out, err
 			}
-			c.Deployments = append(c.Deployments, deploymentJSON{Environment: d.Environment, Version: d.ModelVersion.Version,
-				ModelVersionID: d.ModelVersion.ID, DeployedAt: d.DeployedAt})
-			if d.Environment == metatrack.DefaultEnvironment {
-				v := d.ModelVersion.Version
-				c.DeployedVersion = &v
+			cj.DeploymentCount = len(deps)
+			for _, d := range deps {
+				if !d.Current() {
+					continue
+				}
+				cj.Deployments = append(cj.Deployments, deploymentJSON{Environment: d.Environment, Version: d.ModelVersion.Version,
+					ModelVersionID: d.ModelVersion.ID, DeployedAt: d.DeployedAt})
+			}
+			if v, ok := c.Deployed[metatrack.DefaultEnvironment]; ok {
+				n := v.Version
+				cj.DeployedVersion = &n
 			}
 		}
+		out.Chains = append(out.Chains, cj)
 	}
-	for _, c := range chains {
-		out.Chains = append(out.Chains, *c)
-	}
-	sort.Slice(out.Chains, func(i, j int) bool {
-		a, b := out.Chains[i], out.Chains[j]
-		if a.HeadType != b.HeadType {
-			return a.HeadType < b.HeadType
-		}
-		return a.Name < b.Name
-	})
+	sortChains(out.Chains, func(c chainJSON) (string, string) { return c.HeadType, c.Name })
 	return out, nil
+}
+
+// toRunJSON is the JSON form of a run in the given state.
+func toRunJSON(r metatrack.Run, state string) runJSON {
+	rj := runJSON{ID: r.ID, Name: r.Name, Status: r.Status, Host: r.Host, User: r.User, PID: r.PID,
+		Error: r.Error, State: state, StartedAt: r.StartedAt.UTC()}
+	if !r.EndedAt.IsZero() {
+		end, d := r.EndedAt.UTC(), r.EndedAt.Sub(r.StartedAt).Seconds()
+		rj.EndedAt, rj.DurationSeconds = &end, &d
+	}
+	return rj
 }
 
 func printShow(w io.Writer, out showJSON) error {
@@ -225,11 +201,13 @@ func printShow(w io.Writer, out showJSON) error {
 	if len(out.Runs) > 0 {
 		fmt.Fprintln(tw, "  NAME\tSTATUS\tHOST\tSTARTED (UTC)\tDURATION")
 		for _, r := range out.Runs {
-			dur := "running"
+			dur := "-"
 			if r.DurationSeconds != nil {
 				dur = (time.Duration(*r.DurationSeconds * float64(time.Second))).Round(time.Millisecond).String()
+			} else if r.State != stateDied {
+				dur = "running"
 			}
-			status := r.Status
+			status := r.State
 			if r.Error != "" {
 				status += ": " + truncate(r.Error, 60)
 			}

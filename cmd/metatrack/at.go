@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metatrack/metatrack"
+)
+
+func newAtCmd(a *app) *cobra.Command {
+	var env string
+	cmd := &cobra.Command{
+		Use:   "at <time> [<ref>...]",
+		Short: "Show what was deployed, or what resources looked like, at a moment in the past",
+		Long: `at answers "what was true then?".
+
+Without references it lists every model and the version that was deployed
+in each of its environments at that time (--env keeps one environment).
+With references it prints each resource as it was then: its status, tags,
+metadata, attributes and deployments, rebuilt from its history.
+
+The time is RFC 3339 (2024-05-01T12:00:00Z, or with an offset), a date
+(2024-05-01, midnight UTC) or relative to now: now, now-30s, now-90m,
+now-2h, now-7d, now-1w. A resource that did not exist yet at that time is
+reported as such.`,
+		Example: `  # what was deployed two hours ago
+  metatrack at now-2h --db titanic.db
+
+  # the model version and the dataset as they were on 1 May
+  metatrack at 2024-05-01T12:00:00Z model_version/titanic_model@2 dataset_version/titanic_train@2
+  metatrack at 2024-05-01 model/titanic_model -o json`,
+		Args:              minArgs(1, "a time and optionally resource references"),
+		ValidArgsFunction: a.completeRefsAfter(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			at, err := parseTime(args[0], a.now())
+			if err != nil {
+				return err
+			}
+			return a.runAt(cmd.Context(), at, args[1:], env)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "only this deployment environment (without references)")
+	return cmd
+}
+
+// parseTime parses the time argument of at: RFC 3339, a date, or now with
+// an optional offset of one number and unit (s, m, h, d, w), the forms of
+// the query language.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.UTC(), nil
+	}
+	if strings.EqualFold(s, "now") {
+		return now.UTC(), nil
+	}
+	if len(s) > 5 && strings.EqualFold(s[:3], "now") && (s[3] == '-' || s[3] == '+') {
+		units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+		unit, ok := units[s[len(s)-1]]
+		n, err := strconv.ParseUint(s[4:len(s)-1], 10, 32)
+		if ok && err == nil {
+			d := time.Duration(n) * unit
+			if s[3] == '-' {
+				d = -d
+			}
+			return now.Add(d).UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad time %q: give RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01) or now-<n><unit> (now-2h, now-7d; units s, m, h, d, w)", s)
+}
+
+// atJSON is the -o json document of at: Deployments without references
+// (States null), States with them (Deployments null).
+type atJSON struct {
+	At          time.Time      `json:"at"`
+	Environment *string        `json:"environment"`
+	Deployments []atDeployJSON `json:"deployments"`
+	States      []stateJSON    `json:"states"`
+}
+
+// atDeployJSON is the version of a model deployed in an environment at the
+// time; ModelVersion is null when none was.
+type atDeployJSON struct {
+	Model        resourceRefJSON  `json:"model"`
+	Environment  string           `json:"environment"`
+	ModelVersion *resourceRefJSON `json:"model_version"`
+	// DeployedAt is when that deployment began.
+	DeployedAt *time.Time `json:"deployed_at"`
+}
+
+// stateJSON is a resource as it was at the time. Existed is false when it
+// was created later; the other fields are then empty.
+type stateJSON struct {
+	Resource resourceRefJSON   `json:"resource"`
+	Existed  bool              `json:"existed"`
+	Status   string            `json:"status"`
+	Tags     map[string]string `json:"tags"`
+	Metadata map[string]any    `json:"metadata"`
+	Attrs    map[string]any    `json:"attrs"`
+	// Deployed maps each environment to the id of the model version
+	// deployed there (for a model), or to the version's own id (for a
+	// model version deployed there).
+	Deployed map[string]string `json:"deployed"`
+}
+
+func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string) error {
+	if len(refs) > 0 && env != "" {
+		return usageErrorf("--env applies only without references")
+	}
+	t, err := a.openRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	out := atJSON{At: at, Environment: optString(env)}
+	if len(refs) == 0 {
+		out.Deployments = []atDeployJSON{}
+		if err := deployedAt(ctx, t, at, env, &out); err != nil {
+			return err
+		}
+	} else {
+		out.States = []stateJSON{}
+		for _, ref := range refs {
+			r, err := a.resolve(ctx, t, ref)
+			if err != nil {
+				return err
+			}
+			st, err := t.StateAt(ctx, r, at)
+			sj := stateJSON{Resource: *refJSON(r), Tags: map[string]string{}, Metadata: map[string]any{},
+				Attrs: map[string]any{}, Deployed: map[string]string{}}
+			sj.Resource.Status = "" // the current status; the state has the one at the time
+			switch {
+			case errors.Is(err, metatrack.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				sj.Existed, sj.Status, sj.Tags, sj.Metadata, sj.Attrs, sj.Deployed = true, st.Status, st.Tags, st.Metadata, st.Attrs, st.Deployed
+			}
+			out.States = append(out.States, sj)
+		}
+	}
+	if a.json() {
+		return a.writeJSON(out)
+	}
+	if len(refs) == 0 {
+		return printDeployedAt(a.stdout, out)
+	}
+	return printStatesAt(a.stdout, out, idRefs(ctx, t, out.States))
+}
+
+// deployedAt fills out.Deployments: for every model and every environment
+// it was ever deployed in (or env), the version deployed there at time at.
+func deployedAt(ctx context.Context, t *metatrack.Tracker, at time.Time, env string, out *atJSON) error {
+	models, err := t.ListResources(ctx, metatrack.TypeModel)
+	if err != nil {
+		return err
+	}
+	for _, m := range models {
+		deps, err := t.Deployments(ctx, m)
+		if err != nil {
+			return err
+		}
+		var envs []string
+		seen := map[string]bool{}
+		for _, d := range deps {
+			if !seen[d.Environment] && (env == "" || d.Environment == env) {
+				seen[d.Environment] = true
+				envs = append(envs, d.Environment)
+			}
+		}
+		for _, e := range envs {
+			dj := atDeployJSON{Model: *refJSON(m), Environment: e}
+			dj.Model.Status = ""
+			mv, err := t.DeployedAt(ctx, m, at, metatrack.WithEnvironment(e))
+			if errors.Is(err, metatrack.ErrNotFound) {
+				out.Deployments = append(out.Deployments, dj)
+				continue
+			} else if err != nil {
+				return err
+			}
+			dj.ModelVersion = refJSON(mv)
+			dj.ModelVersion.Status = ""
+			for _, d := range deps {
+				if d.Environment == e && d.ModelVersion.ID == mv.ID && !d.DeployedAt.After(at) &&
+					(d.Current() || d.UndeployedAt.After(at)) {
+					dj.DeployedAt = optTime(d.DeployedAt)
+				}
+			}
+			out.Deployments = append(out.Deployments, dj)
+		}
+	}
+	return nil
+}
+
+func printDeployedAt(w io.Writer, out atJSON) error {
+	fmt.Fprintf(w, "Deployed at %s UTC:\n", tableTime(out.At))
+	if len(out.Deployments) == 0 {
+		if out.Environment != nil {
+			fmt.Fprintf(w, "  no model was ever deployed in environment %q\n", *out.Environment)
+		} else {
+			fmt.Fprintln(w, "  no model was ever deployed")
+		}
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "MODEL\tENVIRONMENT\tVERSION\tDEPLOYED SINCE (UTC)")
+	for _, d := range out.Deployments {
+		version, since := "nothing deployed", "-"
+		if d.ModelVersion != nil {
+			version = fmt.Sprintf("@%d", d.ModelVersion.Version)
+			since = tablePtrTime(d.DeployedAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Model.Ref, d.Environment, version, since)
+	}
+	return tw.Flush()
+}
+
+// idRefs maps the ids that the states' deployments name to references.
+func idRefs(ctx context.Context, t *metatrack.Tracker, states []stateJSON) map[string]string {
+	refs := map[string]string{}
+	for _, st := range states {
+		for _, id := range st.Deployed {
+			if _, ok := refs[id]; !ok {
+				if r, err := t.GetResource(ctx, id, ""); err == nil {
+					refs[id] = r.Ref()
+				} else {
+					refs[id] = id
+				}
+			}
+		}
+	}
+	return refs
+}
+
+func printStatesAt(w io.Writer, out atJSON, refs map[string]string) error {
+	fmt.Fprintf(w, "As of %s UTC:\n", tableTime(out.At))
+	tw := newTable(w)
+	for _, st := range out.States {
+		fmt.Fprintf(w, "\n%s\n", st.Resource.Ref)
+		if !st.Existed {
+			fmt.Fprintln(w, "  did not exist yet")
+			continue
+		}
+		fmt.Fprintf(tw, "  status\t%s\n", orDash(st.Status))
+		if len(st.Deployed) > 0 {
+			var envs []string
+			for _, env := range sortedKeys(st.Deployed) {
+				if id := st.Deployed[env]; id == st.Resource.ID {
+					envs = append(envs, env)
+				} else {
+					envs = append(envs, refs[id]+" in "+env)
+				}
+			}
+			fmt.Fprintf(tw, "  deployed\t%s\n", strings.Join(envs, ", "))
+		}
+		for _, k := range sortedKeys(st.Tags) {
+			fmt.Fprintf(tw, "  tags.%s\t%s\n", k, tableValue(st.Tags[k], 80))
+		}
+		for _, k := range sortedKeys(st.Metadata) {
+			fmt.Fprintf(tw, "  metadata.%s\t%s\n", k, tableValue(st.Metadata[k], 80))
+		}
+		for _, k := range sortedKeys(st.Attrs) {
+			fmt.Fprintf(tw, "  attrs.%s\t%s\n", k, tableValue(st.Attrs[k], 80))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metatrack/metatrack"
+)
+
+func newExportCmd(a *app) *cobra.Command {
+	var (
+		out    string
+		filter string
+	)
+	cmd := &cobra.Command{
+		Use:   "export [--out <file>]",
+		Short: "Write the database, or the part a query selects, in the portable export format",
+		Long: `export writes the database in metatrack's line-oriented export format (one
+JSON record per line, artifact bytes included; documented in the Go package
+github.com/metatrack/metatrack/portable), to --out or to stdout. It reads one
+consistent snapshot while pipelines go on writing, and checks artifact bytes
+against their SHA-256 as it reads them (a mismatch fails the export).
+
+--filter exports only the resources a query selects (see 'metatrack ls
+--help'; no ORDER BY or LIMIT), with what they need: their ancestors, runs,
+tags, metadata, version-control records, history, artifacts and the
+deployments and edges among them. 'metatrack import' reads the file into
+another database; 'metatrack merge' does both at once from a database file.
+
+Note that -o is the output format: the file to write is --out. It is
+written beside its final name and renamed into place at the end, so a
+failed export leaves no partial file. The summary (JSON with -o json) goes
+to stdout when the export goes to a file. A progress bar shows on stderr
+when it is a terminal.`,
+		Example: `  metatrack export --db titanic.db --out titanic.jsonl
+  metatrack export --filter "name = 'titanic_model'" --out model.jsonl -o json
+  metatrack export --db titanic.db | gzip > titanic.jsonl.gz`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.json() && (out == "" || out == "-") {
+				return usageErrorf("-o json prints a summary, so the export needs --out <file>")
+			}
+			return a.runExport(cmd.Context(), out, filter)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "write the export to this file instead of stdout (not -o: that is the output format)")
+	f.StringVar(&filter, "filter", "", "export only the resources this query selects, with what they need")
+	return cmd
+}
+
+// transferJSON is the -o json document of export, import and merge.
+type transferJSON struct {
+	Database string `json:"database"`
+	// File is the export file written or read ("-": stdin or stdout), or
+	// the database merged from.
+	File    string           `json:"file"`
+	Records int64            `json:"records"`
+	Kinds   map[string]int64 `json:"kinds"`
+	Bytes   int64            `json:"artifact_bytes"`
+	// Import and merge only.
+	Added      int64 `json:"added"`
+	Updated    int64 `json:"updated"`
+	Renumbered int64 `json:"renumbered"`
+	Unified    int64 `json:"unified"`
+	Closed     int64 `json:"deployments_closed"`
+}
+
+func toTransferJSON(db, file string, st metatrack.TransferStats) transferJSON {
+	kinds := st.Kinds
+	if kinds == nil {
+		kinds = map[string]int64{}
+	}
+	return transferJSON{Database: db, File: file, Records: st.Records, Kinds: kinds, Bytes: st.Bytes,
+		Added: st.Added, Updated: st.Updated, Renumbered: st.Renumbered, Unified: st.Unified, Closed: st.Closed}
+}
+
+func (a *app) runExport(ctx context.Context, out, filter string) error {
+	t, err := a.openRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	toStdout := out == "" || out == "-"
+	bar := &progress{} // silent
+	if !toStdout || !terminal(a.stdout) {
+		// (A bar between the records on the same terminal would garble them.)
+		bar = a.newProgress("exporting", unitRecords, 0)
+	}
+	defer bar.done()
+	opts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set)}
+	if filter != "" {
+		opts = append(opts, metatrack.WithExportFilter(filter))
+	}
+	if toStdout {
+		st, err := t.Export(ctx, a.stdout, opts...)
+		bar.done()
+		if err != nil {
+			return err
+		}
+		if terminal(a.stderr) {
+			printTransfer(a.stderr, "Exported", toTransferJSON(t.Path(), "stdout", st))
+		}
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	st, err := t.Export(ctx, tmp, opts...)
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	bar.done()
+	tj := toTransferJSON(t.Path(), out, st)
+	if a.json() {
+		return a.writeJSON(tj)
+	}
+	printTransfer(a.stdout, "Exported", tj)
+	return nil
+}
+
+// printTransfer prints what export, import or merge moved.
+func printTransfer(w io.Writer, verb string, t transferJSON) {
+	switch verb {
+	case "Exported":
+		fmt.Fprintf(w, "Exported %s to %s: %s, %s of artifact bytes.\n", t.Database, t.File, plural(int(t.Records), "record"), humanBytes(t.Bytes))
+	case "Imported":
+		fmt.Fprintf(w, "Imported %s into %s: %s, %s of artifact bytes.\n", t.File, t.Database, plural(int(t.Records), "record"), humanBytes(t.Bytes))
+	default:
+		fmt.Fprintf(w, "Merged %s into %s: %s, %s of artifact bytes.\n", t.File, t.Database, plural(int(t.Records), "record"), humanBytes(t.Bytes))
+	}
+	if verb != "Exported" {
+		fmt.Fprintf(w, "  %d added, %d updated, %d already there", t.Added, t.Updated, max(0, t.Records-t.Added-t.Updated))
+		if t.Renumbered > 0 || t.Unified > 0 || t.Closed > 0 {
+			fmt.Fprintf(w, "; %d versions renumbered, %d resources unified, %d deployments closed", t.Renumbered, t.Unified, t.Closed)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(t.Kinds) > 0 {
+		tw := newTable(w)
+		for _, k := range sortedKeys(t.Kinds) {
+			fmt.Fprintf(tw, "  %s\t%d\n", k, t.Kinds[k])
+		}
+		tw.Flush()
+	}
+}

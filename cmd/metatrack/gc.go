@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/db"
+)
+
+func newGCCmd(a *app) *cobra.Command {
+	var (
+		dryRun    bool
+		vacuum    bool
+		stagedAge time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove artifact bytes that nothing refers to any more",
+		Long: `gc removes stored artifact bytes that no artifact record refers to: the old
+bytes of artifacts logged again under the same name, and uploads that were
+abandoned half-way (a process died while logging a file) longer ago than
+--staged-age, so that uploads in progress elsewhere survive. Pipelines may
+go on writing meanwhile.
+
+--dry-run only counts what would go, and opens the database read-only.
+The freed space is reused by later writes; --vacuum then rebuilds the file
+so that it shrinks (it holds the write lock while it runs). A progress bar
+shows on stderr when it is a terminal.`,
+		Example: `  metatrack gc --db titanic.db --dry-run
+  metatrack gc --db titanic.db --vacuum
+  metatrack gc --staged-age 1h -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if stagedAge <= 0 {
+				return usageErrorf("--staged-age must be positive, got %s", stagedAge)
+			}
+			if dryRun && vacuum {
+				return usageErrorf("--dry-run and --vacuum contradict each other")
+			}
+			return a.runGC(cmd.Context(), dryRun, vacuum, stagedAge)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&dryRun, "dry-run", false, "count what would be removed; remove nothing")
+	f.BoolVar(&vacuum, "vacuum", false, "then rebuild the file so that it shrinks")
+	f.DurationVar(&stagedAge, "staged-age", db.DefaultStagedAge, "remove abandoned uploads begun longer ago than this")
+	return cmd
+}
+
+// gcJSON is the -o json document of gc.
+type gcJSON struct {
+	Database   string `json:"database"`
+	DryRun     bool   `json:"dry_run"`
+	Blobs      int64  `json:"blobs"`
+	Staged     int64  `json:"staged"`
+	KeptStaged int64  `json:"kept_staged"`
+	Chunks     int64  `json:"chunks"`
+	Bytes      int64  `json:"bytes"`
+	FreeBytes  int64  `json:"free_bytes"`
+	Vacuumed   bool   `json:"vacuumed"`
+	// SizeBytes is the size of the file at the end.
+	SizeBytes int64 `json:"size_bytes"`
+}
+
+func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Duration) error {
+	opts := []metatrack.Option{metatrack.WithClock(a.now), metatrack.WithoutRun()}
+	if dryRun {
+		opts = append(opts, metatrack.WithReadOnly())
+	}
+	t, path, err := a.openExisting(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	bar := a.newProgress("collecting garbage", unitBlobs, 0)
+	gopts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set), metatrack.WithStagedAge(stagedAge)}
+	if dryRun {
+		gopts = append(gopts, metatrack.WithDryRun())
+	}
+	st, err := t.GC(ctx, gopts...)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	out := gcJSON{Database: path, DryRun: dryRun, Blobs: st.Blobs, Staged: st.Staged, KeptStaged: st.KeptStaged,
+		Chunks: st.Chunks, Bytes: st.Bytes, FreeBytes: st.FreeBytes}
+	if vacuum {
+		spin := a.newProgress("vacuuming", unitBytes, 0)
+		err := t.Vacuum(ctx)
+		spin.done()
+		if err != nil {
+			return err
+		}
+		out.Vacuumed = true
+	}
+	if err := t.Close(); err != nil {
+		return err
+	}
+	out.SizeBytes = fileSize(path)
+	if a.json() {
+		return a.writeJSON(out)
+	}
+	printGC(a.stdout, out)
+	return nil
+}
+
+func printGC(w io.Writer, g gcJSON) {
+	verb := "Removed"
+	if g.DryRun {
+		verb = "Would remove"
+	}
+	fmt.Fprintf(w, "%s %s of artifacts nothing refers to and %s (%s in %s).\n", verb,
+		plural(int(g.Blobs), "stored file"), plural(int(g.Staged), "abandoned upload"),
+		humanBytes(g.Bytes), plural(int(g.Chunks), "chunk"))
+	if g.KeptStaged > 0 {
+		fmt.Fprintf(w, "Kept %s younger than --staged-age.\n", plural(int(g.KeptStaged), "upload"))
+	}
+	switch {
+	case g.Vacuumed:
+		fmt.Fprintf(w, "Vacuumed: %s is now %s.\n", g.Database, humanBytes(g.SizeBytes))
+	case g.FreeBytes > 0:
+		fmt.Fprintf(w, "%s holds %s of free space (%s); --vacuum gives it back to the file system.\n",
+			g.Database, humanBytes(g.FreeBytes), humanBytes(g.SizeBytes))
+	}
+}

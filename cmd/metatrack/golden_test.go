@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestGolden runs the CLI on the fixture and compares what it prints with
+// testdata/<case>/stdout (and stderr, for the cases that fail). Rewrite the
+// files with: go test ./cmd/metatrack/ -run TestGolden -update
+func TestGolden(t *testing.T) {
+	dir := t.TempDir()
+	db := buildFixture(t, dir)
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The commands only look: they open the file read-only and start no
+	// run, so it is the same byte for byte afterwards.
+	defer func() {
+		after, err := os.ReadFile(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Error("the inspection commands changed the database file")
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"show", []string{"show"}, exitOK},
+		{"show_json", []string{"show", "-o", "json"}, exitOK},
+		{"stats", []string{"stats"}, exitOK},
+		{"stats_json", []string{"stats", "-o", "json"}, exitOK},
+
+		{"ls", []string{"ls"}, exitOK},
+		{"ls_query", []string{"ls", "type = 'model_version' AND metadata.test_auc > 0.8", "--order", "metadata.test_auc DESC"}, exitOK},
+		{"ls_page", []string{"search", "type = 'experiment'", "--limit", "2"}, exitOK},
+		{"ls_lineage_query", []string{"ls", "upstream_of('prediction_job/batch-2024-05-02') AND type = 'dataset_version'"}, exitOK},
+		{"ls_json", []string{"ls", "tags.quality = 'gold' OR status = 'DEPLOYED'", "-o", "json"}, exitOK},
+		{"ls_none", []string{"ls", "name = 'nothing'"}, exitOK},
+		{"ls_bad_query", []string{"ls", "type = 'model_version' AND metadata.auc >"}, exitFailure},
+		{"ls_bad_order", []string{"ls", "--order", "metadata.auc SIDEWAYS"}, exitFailure},
+
+		{"get", []string{"get", "model_version/titanic_model@2"}, exitOK},
+		{"get_json", []string{"get", "model_version/titanic_model@2", "-o", "json"}, exitOK},
+		{"get_chain_head", []string{"get", "model/titanic_model", "--history", "3"}, exitOK},
+		{"get_dataset_version", []string{"get", "dataset_version/titanic_train@latest"}, exitOK},
+		{"get_unknown", []string{"get", "model_version/titanic_model@9"}, exitFailure},
+
+		{"history", []string{"history", "model_version/titanic_model@1"}, exitOK},
+		{"history_kind", []string{"history", "model/titanic_model", "--kind", "deployed"}, exitOK},
+		{"history_json", []string{"history", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
+
+		{"at_deployed", []string{"at", "2024-05-02T12:00:00Z"}, exitOK},
+		{"at_relative", []string{"at", "now-2d"}, exitOK},
+		{"at_env", []string{"at", "2024-05-02T12:00:00Z", "--env", "staging"}, exitOK},
+		{"at_env_none", []string{"at", "2024-05-02T12:00:00Z", "--env", "prod"}, exitOK},
+		{"at_deployed_json", []string{"at", "2024-05-02T15:00:00Z", "-o", "json"}, exitOK},
+		{"at_refs", []string{"at", "2024-05-01T12:00:00Z", "model_version/titanic_model@1", "model_version/titanic_model@2", "model/titanic_model"}, exitOK},
+		{"at_refs_json", []string{"at", "2024-05-02T12:00:00Z", "model_version/titanic_model@1", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
+		{"at_bad_time", []string{"at", "yesterday"}, exitFailure},
+
+		{"lineage_up", []string{"lineage", "prediction_job/batch-2024-05-02", "--up"}, exitOK},
+		{"lineage_down", []string{"lineage", "dataset_version/titanic_train@2", "--down"}, exitOK},
+		{"lineage_both", []string{"lineage", "model/titanic_model", "--both", "--depth", "2"}, exitOK},
+		{"lineage_dot", []string{"lineage", "model_version/titanic_model@2", "--up", "--format", "dot"}, exitOK},
+		{"lineage_mermaid", []string{"lineage", "dataset/titanic_train", "--down", "--depth", "2", "--format", "mermaid"}, exitOK},
+		{"lineage_json", []string{"lineage", "model_version/titanic_model@2", "--up", "-o", "json"}, exitOK},
+
+		{"impact", []string{"impact", "dataset_version/titanic_train@2"}, exitOK},
+		{"impact_json", []string{"impact", "dataset_version/titanic_train@1", "-o", "json"}, exitOK},
+
+		{"artifacts_ls", []string{"artifacts", "ls", "model_version/titanic_model@2"}, exitOK},
+		{"artifacts_ls_json", []string{"artifacts", "ls", "model_version/titanic_model@2", "-o", "json"}, exitOK},
+		{"artifacts_get_stdout", []string{"artifacts", "get", "model_version/titanic_model@2", "model.json"}, exitOK},
+		{"artifacts_get_unknown", []string{"artifacts", "get", "model_version/titanic_model@2", "weights.bin"}, exitFailure},
+
+		{"runs", []string{"runs"}, exitOK},
+		{"runs_json", []string{"runs", "-o", "json"}, exitOK},
+		{"runs_died", []string{"runs", "--state", "died"}, exitOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runFixture(t, append(tc.args, "--db", db)...)
+			if r.code != tc.code {
+				t.Fatalf("metatrack %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.stdout, r.stderr)
+			}
+			size := fileSize(db)
+			repl := []string{dir + string(filepath.Separator), "<dir>/", humanBytes(size), "<db size>",
+				fmt.Sprintf(`"size_bytes": %d`, size), `"size_bytes": "<db size>"`}
+			golden(t, tc.name+"/stdout", normalize(r.stdout, repl...))
+			if tc.code != exitOK {
+				golden(t, tc.name+"/stderr", normalize(r.stderr, repl...))
+			} else if r.stderr != "" {
+				t.Errorf("stderr is not empty:\n%s", r.stderr)
+			}
+			if strings.HasSuffix(tc.name, "_json") && !json.Valid([]byte(r.stdout)) {
+				t.Errorf("-o json printed invalid JSON:\n%s", r.stdout)
+			}
+		})
+	}
+}

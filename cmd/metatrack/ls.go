@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
+)
+
+// defaultLimit is the page size of ls.
+const defaultLimit = 50
+
+func newLsCmd(a *app) *cobra.Command {
+	var (
+		order  string
+		limit  int
+		cursor string
+		all    bool
+	)
+	cmd := &cobra.Command{
+		Use:     "ls [<query>]",
+		Aliases: []string{"search"},
+		Short:   "List the resources that match a query, one page at a time",
+		Long: `ls (or search) lists the resources that match a query in metatrack's query
+language, oldest first unless the query or --order sorts them. Without a
+query it lists every resource. Arguments are joined by spaces into one query,
+so quote it for the shell as a whole: metatrack ls "status = 'DEPLOYED'".
+
+The language (see the Go package github.com/metatrack/metatrack/query):
+
+  type = 'model_version' AND metadata.auc > 0.9 AND tags.env = 'prod'
+  name LIKE 'titanic%' OR attrs.trainer IN ('xgboost', 'lightgbm')
+  created_at > now-7d AND NOT status = 'FAILED' ORDER BY created_at DESC
+  upstream_of('model_version/titanic_model@3') AND type = 'dataset_version'
+  EXISTS tags.quality
+
+Fields: id, type, name, status, version, created_at, updated_at,
+started_at, ended_at, parent, run, run.name, run.status, tags.<key>,
+metadata.<key>[.<key>...], attrs.<key>[.<key>...].
+
+Results come in pages of --limit (a LIMIT in the query makes pages
+smaller). When there are more, the table ends with the --cursor that
+continues after this page, and -o json holds it as next_cursor (null on the
+last page); --all walks every page. A malformed query is reported with its
+position and a caret under the error (exit status 1).`,
+		Example: `  metatrack ls --db titanic.db
+  metatrack ls "type = 'model_version'" --order 'metadata.auc DESC' --limit 5
+  metatrack search "tags.quality = 'gold' AND created_at > now-7d" -o json
+  metatrack ls "type = 'experiment'" --limit 10 --cursor eyJrIjpbXSwicyI6MTJ9
+  metatrack ls "downstream_of('dataset_version/titanic_train@1')" --all`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 {
+				return usageErrorf("--limit must be at least 1, not %d", limit)
+			}
+			return a.runLs(cmd.Context(), strings.Join(args, " "), order, limit, cursor, all)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&order, "order", "", "sort keys, as after ORDER BY: 'created_at DESC', 'metadata.auc DESC, name'")
+	f.IntVar(&limit, "limit", defaultLimit, "resources per page")
+	f.StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor (same query and --order)")
+	f.BoolVar(&all, "all", false, "list every page, not only the first")
+	cmd.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{
+		"created_at DESC", "created_at", "name", "version DESC", "status", "updated_at DESC",
+	}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// lsJSON is the -o json document of ls.
+type lsJSON struct {
+	Query     string         `json:"query"`
+	Count     int            `json:"count"`
+	Resources []resourceJSON `json:"resources"`
+	// NextCursor continues after this page; null on the last.
+	NextCursor *string `json:"next_cursor"`
+}
+
+func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor string, all bool) error {
+	filter, err := withOrder(filter, order)
+	if err != nil {
+		return err
+	}
+	t, err := a.openRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	var found []metatrack.Resource
+	var bar *progress
+	if all {
+		bar = a.newProgress("searching", "resources", 0)
+	}
+	for {
+		page, err := t.Search(ctx, filter, metatrack.WithPageSize(limit), metatrack.WithCursor(cursor))
+		if err != nil {
+			bar.done()
+			return err
+		}
+		found = append(found, page.Resources...)
+		bar.add(int64(len(page.Resources)))
+		cursor = page.Next
+		if !all || cursor == "" {
+			break
+		}
+	}
+	bar.done()
+	out := lsJSON{Query: filter, Count: len(found), Resources: toResourcesJSON(found), NextCursor: optString(cursor)}
+	if a.json() {
+		return a.writeJSON(out)
+	}
+	return printLs(a.stdout, out)
+}
+
+// withOrder appends --order to the query as its ORDER BY. Each part is
+// parsed alone first, so that a caret points into the text the user wrote
+// (an --order error shows it after ORDER BY).
+func withOrder(filter, order string) (string, error) {
+	if _, err := query.Parse(filter); err != nil {
+		return "", err
+	}
+	if order == "" {
+		return filter, nil
+	}
+	if _, err := query.Parse("ORDER BY " + order); err != nil {
+		return "", fmt.Errorf("--order: %w", err)
+	}
+	combined := strings.TrimSpace(filter + " ORDER BY " + order)
+	if _, err := query.Parse(combined); err != nil {
+		return "", usageErrorf("--order cannot be combined with a query that has its own ORDER BY or LIMIT; put the sort keys in one place")
+	}
+	return combined, nil
+}
+
+func printLs(w io.Writer, out lsJSON) error {
+	if len(out.Resources) == 0 {
+		fmt.Fprintln(w, "No resources match.")
+	} else {
+		tw := newTable(w)
+		fmt.Fprintln(tw, "REF\tSTATUS\tCREATED (UTC)\tID")
+		for _, r := range out.Resources {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Ref, orDash(r.Status), tableTime(r.CreatedAt), r.ID)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if out.NextCursor != nil {
+		fmt.Fprintf(w, "\n%s shown; more with --cursor %s (or --all)\n", plural(out.Count, "resource"), *out.NextCursor)
+	} else if out.Count > 0 {
+		fmt.Fprintf(w, "\n%s\n", plural(out.Count, "resource"))
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestLsPaging walks the pages by their cursors and checks that they hold
+// every resource once, in the order --all lists them.
+func TestLsPaging(t *testing.T) {
+	db := buildFixture(t, t.TempDir())
+	list := func(args ...string) lsJSON {
+		t.Helper()
+		r := runFixture(t, append([]string{"ls", "--db", db, "-o", "json"}, args...)...)
+		if r.code != exitOK {
+			t.Fatalf("ls %v: exit %d: %s", args, r.code, r.stderr)
+		}
+		var out lsJSON
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := list("--all", "--limit", "4")
+	if all.Count != 16 || len(all.Resources) != 16 || all.NextCursor != nil {
+		t.Fatalf("--all: %d resources, next %v", all.Count, all.NextCursor)
+	}
+	var walked []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("the cursors do not end")
+		}
+		args := []string{"--limit", "5"}
+		if cursor != "" {
+			args = append(args, "--cursor", cursor)
+		}
+		page := list(args...)
+		if len(page.Resources) > 5 {
+			t.Fatalf("page of %d, limit 5", len(page.Resources))
+		}
+		for _, r := range page.Resources {
+			walked = append(walked, r.ID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if len(walked) != len(all.Resources) {
+		t.Fatalf("the pages hold %d resources, --all %d", len(walked), len(all.Resources))
+	}
+	for i, id := range walked {
+		if all.Resources[i].ID != id {
+			t.Fatalf("resource %d: pages %s, --all %s", i, id, all.Resources[i].ID)
+		}
+	}
+
+	// A LIMIT in the query makes pages smaller; --order sorts.
+	if got := list("type = 'experiment' LIMIT 2"); len(got.Resources) != 2 || got.NextCursor == nil {
+		t.Errorf("LIMIT 2: %d resources, next %v", len(got.Resources), got.NextCursor)
+	}
+	byAUC := list("type = 'experiment'", "--order", "metadata.valid_auc DESC")
+	if len(byAUC.Resources) != 5 || byAUC.Query != "type = 'experiment' ORDER BY metadata.valid_auc DESC" {
+		t.Fatalf("--order: %+v", byAUC)
+	}
+	if r := runFixture(t, "ls", "--db", db, "type = 'experiment' ORDER BY name", "--order", "name"); r.code != exitUsage {
+		t.Errorf("ORDER BY and --order: exit %d, want %d", r.code, exitUsage)
+	}
+	if r := runFixture(t, "ls", "--db", db, "--cursor", "not-a-cursor"); r.code != exitFailure {
+		t.Errorf("bad cursor: exit %d, want %d: %s", r.code, exitFailure, r.stderr)
+	}
+}
