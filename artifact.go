@@ -130,7 +130,7 @@ func validateArtifactName(name string) error {
 	if err := validateText("artifact name", name, MaxNameBytes, false); err != nil {
 		return err
 	}
-	if strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) ||
+	if name == "." || strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) ||
 		!filepath.IsLocal(filepath.FromSlash(name)) {
 		return fmt.Errorf("%w: artifact name %q must be a relative path without . or .. elements", ErrInvalidArgument, name)
 	}
@@ -369,6 +369,13 @@ func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob,
 		return storedBlob{}, 0, err
 	}
 
+	// The bytes go to the write-ahead log first, up to one staging
+	// transaction ahead of the database file. Refuse what cannot fit before
+	// writing any of it: staged bytes that fill the disk cannot be removed
+	// from a disk with no room left to remove them.
+	if free, ok := db.FreeSpace(t.db.Path); ok && size+min(size, chunksPerTx*ChunkSize) > free {
+		return storedBlob{}, 0, fmt.Errorf("%w: %s is %d bytes, and the disk of %s has %d bytes free", ErrDiskFull, p, size, t.db.Path, free)
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return storedBlob{}, 0, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
@@ -588,26 +595,32 @@ func (t *Tracker) SaveArtifact(ctx context.Context, res Resource, name, dst stri
 		return a, err
 	}
 	defer rc.Close()
+	// The name comes from the file, which may have been edited or forged:
+	// check it again before it names anything on disk.
+	if err := validateArtifactName(a.Name); err != nil {
+		return a, fmt.Errorf("%w: stored artifact name: %w", ErrCorrupt, err)
+	}
 	if info, err := os.Stat(dst); err == nil && info.IsDir() {
 		dst = filepath.Join(dst, path.Base(a.Name))
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
 	if err != nil {
-		return a, err
+		return a, db.Classify(err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := io.CopyBuffer(tmp, rc, make([]byte, ChunkSize)); err != nil {
 		tmp.Close()
-		return a, err
+		return a, db.Classify(err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return a, err
+		return a, db.Classify(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return a, err
+		return a, db.Classify(err)
 	}
-	return a, os.Rename(tmp.Name(), dst)
+	// rename replaces a symlink named like the artifact; it never follows it.
+	return a, db.Classify(os.Rename(tmp.Name(), dst))
 }
 
 // Artifacts lists the artifacts of res, oldest first; with kind not empty,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	sq "github.com/Masterminds/squirrel"
 )
@@ -64,6 +65,9 @@ func encodeMetadata(key string, value any) (encodedValue, error) {
 	b, err := json.Marshal(value)
 	if err != nil {
 		return encodedValue{}, fmt.Errorf("%w: metadata %q is not JSON-encodable: %v", ErrInvalidArgument, key, err)
+	}
+	if replacedUTF8(b) {
+		return encodedValue{}, fmt.Errorf("%w: metadata %q holds a string that is not valid UTF-8", ErrInvalidArgument, key)
 	}
 	if len(b) > MaxMetadataBytes {
 		return encodedValue{}, fmt.Errorf("%w: metadata %q is %d bytes, the limit is %d", ErrInvalidArgument, key, len(b), MaxMetadataBytes)
@@ -207,4 +211,25 @@ func normalizeNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// replacedUTF8 reports whether encoding/json, encoding a value into b,
+// replaced invalid UTF-8 in one of its strings (a value, a map key, a struct
+// field, at any depth): it writes each bad byte as the escape \ufffd, while a
+// real U+FFFD is written as itself. Bytes a json.Marshaler or
+// json.RawMessage wrote are copied as they are, so b must also be valid
+// UTF-8. Storing the replacement silently would lose the caller's bytes.
+func replacedUTF8(b []byte) bool {
+	if !utf8.Valid(b) {
+		return true
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' {
+			if bytes.HasPrefix(b[i+1:], []byte("ufffd")) {
+				return true
+			}
+			i++ // the escaped character
+		}
+	}
+	return false
 }

@@ -278,6 +278,9 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		if err != nil {
 			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q are not JSON-encodable: %v", ErrInvalidArgument, typ, name, err)
 		}
+		if replacedUTF8(b) {
+			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q hold a string that is not valid UTF-8", ErrInvalidArgument, typ, name)
+		}
 		if len(b) > MaxMetadataBytes {
 			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q are %d bytes, the limit is %d", ErrInvalidArgument, typ, name, len(b), MaxMetadataBytes)
 		}
@@ -588,8 +591,12 @@ func (p *updatePlan) setAttr(k string, v any) error {
 	if err := validateText("attribute key", k, MaxKeyBytes, false); err != nil {
 		return err
 	}
-	if _, err := json.Marshal(v); err != nil {
+	b, err := json.Marshal(v)
+	if err != nil {
 		return fmt.Errorf("%w: attribute %q is not JSON-encodable: %v", ErrInvalidArgument, k, err)
+	}
+	if replacedUTF8(b) {
+		return fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", ErrInvalidArgument, k)
 	}
 	if p.attrs == nil {
 		p.attrs = map[string]any{}

@@ -3,6 +3,7 @@ package metatrack
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,9 +86,9 @@ func (x *txn) get(ctx context.Context, dest any, query string, args ...any) erro
 		return err
 	}
 	if s == nil {
-		return x.rtx.GetContext(ctx, dest, query, args...)
+		return scanned(x.rtx.GetContext(ctx, dest, query, args...))
 	}
-	return s.GetContext(ctx, dest, args...)
+	return scanned(s.GetContext(ctx, dest, args...))
 }
 
 // sel runs a fixed statement that returns rows into the slice dest.
@@ -97,9 +98,9 @@ func (x *txn) sel(ctx context.Context, dest any, query string, args ...any) erro
 		return err
 	}
 	if s == nil {
-		return x.rtx.SelectContext(ctx, dest, query, args...)
+		return scanned(x.rtx.SelectContext(ctx, dest, query, args...))
 	}
-	return s.SelectContext(ctx, dest, args...)
+	return scanned(s.SelectContext(ctx, dest, args...))
 }
 
 // exec runs a fixed statement inside a write transaction.
@@ -131,7 +132,7 @@ func (x *txn) selDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
 	if err != nil {
 		return err
 	}
-	return sqlx.SelectContext(ctx, x.q(), dest, query, args...)
+	return scanned(sqlx.SelectContext(ctx, x.q(), dest, query, args...))
 }
 
 // getDyn runs a statement built at call time that returns one row.
@@ -140,7 +141,21 @@ func (x *txn) getDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
 	if err != nil {
 		return err
 	}
-	return sqlx.GetContext(ctx, x.q(), dest, query, args...)
+	return scanned(sqlx.GetContext(ctx, x.q(), dest, query, args...))
+}
+
+// scanned marks an error of reading rows that is not SQLite's, not "no
+// rows" and not the context's or the pool's as ErrCorrupt: database/sql
+// failed to convert a stored value (a NULL, or text in a number column,
+// where the schema allows neither), which only a damaged file produces.
+func scanned(err error) error {
+	switch {
+	case err == nil, errors.Is(err, sql.ErrNoRows), db.Code(err) != 0,
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone), errors.Is(err, driver.ErrBadConn):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
 }
 
 func (x *txn) runSeq() any {

@@ -156,6 +156,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.ReadOnly {
+		// The file cannot be written (a read-only mount, no permission):
+		// serve reads, start no run, and fail every write with ErrReadOnly.
+		cfg.readOnly = true
+	}
 	t := &Tracker{db: d, url: url, cfg: cfg, shared: &shared{}}
 	if err := t.startRun(ctx); err != nil {
 		d.Close()

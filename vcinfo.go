@@ -39,6 +39,9 @@ func (t *Tracker) RegisterVCResource(ctx context.Context, res Resource, info map
 	if err != nil {
 		return fmt.Errorf("%w: version-control info is not JSON-encodable: %v", ErrInvalidArgument, err)
 	}
+	if replacedUTF8(infoJSON) {
+		return fmt.Errorf("%w: version-control info holds a string that is not valid UTF-8", ErrInvalidArgument)
+	}
 	if len(infoJSON) > MaxMetadataBytes {
 		return fmt.Errorf("%w: version-control info is %d bytes, the limit is %d", ErrInvalidArgument, len(infoJSON), MaxMetadataBytes)
 	}

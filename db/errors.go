@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"syscall"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -41,10 +42,15 @@ func IsConstraint(err error) bool {
 }
 
 // Classify wraps err with the sentinel that matches its SQLite result code
-// (read-only, corrupt, not a database), keeping the driver error in the chain.
+// (read-only, corrupt, not a database, full), keeping the driver error in the
+// chain. An operating-system "no space left on device" (from writing an
+// artifact to disk, say) is ErrDiskFull too.
 func Classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
+		return errors.Join(ErrDiskFull, err)
 	}
 	switch Code(err) {
 	case sqlite3.SQLITE_READONLY:

@@ -21,6 +21,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/metatrack/metatrack/schema"
 )
@@ -143,18 +144,25 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("db: %w", err)
 	}
+	if info != nil && info.Size() < minFileSize && (info.Size() > 0 || o.ReadOnly) {
+		// SQLite takes a file of one byte for an empty database and would
+		// start a new one in it; no database is smaller than one page.
+		return nil, fmt.Errorf("db: %s: %w: %d bytes is smaller than any SQLite database", path, ErrNotDatabase, info.Size())
+	}
 	latest, err := schema.Latest(schema.SQLite())
 	if err != nil {
 		return nil, err
 	}
-	if !o.ReadOnly && err == nil && info != nil && !writable(path) {
+	if !o.ReadOnly && info != nil && (!writable(path) || !writable(filepath.Dir(path))) {
+		// SQLite cannot write the file, or cannot create its -wal and -shm
+		// beside it (a read-only mount): serve reads only.
 		o.ReadOnly = true
 	}
 
 	// Look before touching: the read-only probe writes nothing, so a file we
 	// refuse is left byte-for-byte as it was.
 	if info != nil && info.Size() > 0 {
-		st, err := probe(ctx, path, o)
+		st, err := probe(ctx, path, o, latest)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +183,11 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	reader, err := sqlx.Open("sqlite", DSN(path, o, o.ReadOnly))
+	readerDSN := DSN(path, o, o.ReadOnly)
+	if o.ReadOnly && immutable(path) {
+		readerDSN += "&immutable=1"
+	}
+	reader, err := sqlx.Open("sqlite", readerDSN)
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -222,6 +234,9 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 		return fmt.Errorf("db: open %s: %w", path, Classify(err))
 	}
 	st, err := schema.Inspect(ctx, w)
+	if err == nil {
+		err = checkBookkeeping(ctx, w, st, latest)
+	}
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("db: open %s: %w", path, Classify(err))
@@ -253,11 +268,17 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 
 // probe inspects the file without changing any byte of it. Without a
 // write-ahead log beside it the file is opened immutable, which creates no
-// -shm file and takes no lock; with one, read-only.
-func probe(ctx context.Context, path string, o Options) (schema.State, error) {
+// -shm file and takes no lock; with one, read-only, and with its -shm mapped
+// read-only when there is one (a reader would otherwise write its read mark
+// into it). Without a -shm SQLite must create one to read the log.
+func probe(ctx context.Context, path string, o Options, latest uint) (schema.State, error) {
 	dsn := DSN(path, o, true)
+	wal := true
 	if info, err := os.Stat(path + "-wal"); err != nil || info.Size() == 0 {
 		dsn += "&immutable=1"
+		wal = false
+	} else if _, err := os.Stat(path + "-shm"); err == nil {
+		dsn += "&readonly_shm=1"
 	}
 	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -267,12 +288,17 @@ func probe(ctx context.Context, path string, o Options) (schema.State, error) {
 	var st schema.State
 	err = retry(ctx, func() error {
 		var err error
-		st, err = schema.Inspect(ctx, conn)
-		return err
+		if st, err = schema.Inspect(ctx, conn); err != nil {
+			return err
+		}
+		if err = checkHeader(ctx, conn, path, wal, o.ReadOnly); err != nil {
+			return err
+		}
+		return checkBookkeeping(ctx, conn, st, latest)
 	})
 	if err != nil {
 		err = Classify(err)
-		if errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) {
+		if errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrSchemaTooNew) {
 			return st, fmt.Errorf("db: %s: %w", path, err)
 		}
 		// A WAL file may need its -shm created by a writer first; the
@@ -280,9 +306,106 @@ func probe(ctx context.Context, path string, o Options) (schema.State, error) {
 		if !o.ReadOnly {
 			return schema.State{}, nil
 		}
+		if Code(err) == sqlite3.SQLITE_CANTOPEN && !writable(filepath.Dir(path)) {
+			return st, fmt.Errorf("db: %s: %w: its write-ahead log cannot be read without a -shm file, "+
+				"which cannot be created here (open it once where it can be written)", path, ErrReadOnly)
+		}
 		return st, fmt.Errorf("db: %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// minFileSize is the size of the smallest SQLite database: one page of the
+// smallest page size.
+const minFileSize = 512
+
+// queryRower is a connection pool, a connection or a transaction.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// checkHeader refuses a file whose header SQLite accepts but which cannot
+// be a whole metatrack database. Without a write-ahead log the file must be
+// a whole number of pages: SQLite itself notices a file cut at a page
+// boundary (the header records the page count), but reads a file cut inside
+// its last page as if the missing bytes were zeros. A file format that this
+// SQLite may read but not write (header byte 18 above 2) is refused for
+// writing, where SQLite would open it and fail only at the first write.
+func checkHeader(ctx context.Context, q queryRower, path string, wal, readOnly bool) error {
+	var pageSize int64
+	if err := q.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return err
+	}
+	if !wal && pageSize > 0 {
+		if info, err := os.Stat(path); err == nil && info.Size()%pageSize != 0 {
+			return fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages: the file is truncated",
+				ErrCorrupt, info.Size(), pageSize)
+		}
+	}
+	if readOnly {
+		return nil
+	}
+	var page1 []byte
+	err := q.QueryRowContext(ctx, `SELECT data FROM sqlite_dbpage WHERE pgno = 1`).Scan(&page1)
+	if err != nil {
+		// Without the sqlite_dbpage table (a driver built without it),
+		// SQLite's own read-only fallback applies.
+		return nil
+	}
+	if len(page1) > 19 && page1[18] > 2 {
+		return fmt.Errorf("%w: its file format (write version %d) is newer than this library's SQLite, which may read it but not write it",
+			ErrSchemaTooNew, page1[18])
+	}
+	return nil
+}
+
+// checkBookkeeping refuses a file whose two records of its schema version
+// contradict each other: golang-migrate's schema_migrations, and
+// schema_applied, which every migration writes inside its own transaction.
+// Migrating such a file would run migrations over tables that exist (or
+// skip ones that do not) and write to a damaged file. Either record above
+// latest is a newer schema.
+func checkBookkeeping(ctx context.Context, q queryRower, st schema.State, latest uint) error {
+	if st.Empty || st.Foreign {
+		return nil
+	}
+	var tables int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_applied'`).Scan(&tables)
+	if err != nil {
+		return err
+	}
+	var applied int64
+	if tables > 0 {
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_applied`).Scan(&applied); err != nil {
+			return err
+		}
+	}
+	switch {
+	case st.Version > latest || uint(applied) > latest:
+		return fmt.Errorf("%w: it has schema version %d, this library knows up to %d", ErrSchemaTooNew, max(st.Version, uint(applied)), latest)
+	case st.Dirty && int64(st.Version) >= applied:
+		// A migration was cut short; Migrate repairs it.
+		return nil
+	case !st.Dirty && int64(st.Version) == applied:
+		return nil
+	}
+	return fmt.Errorf("%w: its schema bookkeeping says version %d (dirty %v), but migrations up to %d were applied",
+		ErrCorrupt, st.Version, st.Dirty, applied)
+}
+
+// immutable reports whether a read-only open of path must tell SQLite that
+// the file cannot change: on a read-only filesystem SQLite can open a WAL
+// database read-only only if its -shm exists or can be created. With no
+// -wal content and no -shm no process has the file open, so none is needed.
+func immutable(path string) bool {
+	if writable(filepath.Dir(path)) {
+		return false
+	}
+	if info, err := os.Stat(path + "-wal"); err == nil && info.Size() > 0 {
+		return false
+	}
+	_, err := os.Stat(path + "-shm")
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // retry runs fn until it returns an error other than busy, or ctx ends.
@@ -339,12 +462,24 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		return err
 	})
 	if err != nil {
+		// When ctx ends while BEGIN runs, the driver reports ctx's error
+		// even if SQLite began the transaction: end it, or the connection
+		// would keep the write lock and fail every later BEGIN.
+		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return Classify(err)
 	}
 	defer func() {
 		if err != nil {
 			// A cancelled ctx must not keep the rollback from running.
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			if errors.Is(err, ErrDiskFull) {
+				// The rolled-back pages keep their room in the -wal file,
+				// which SQLite reuses but does not shrink: on a full disk
+				// that is the room the next writes need. Checkpoint and
+				// truncate the log to give it back (best effort: the
+				// checkpoint needs room in the database file).
+				c.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(TRUNCATE)")
+			}
 		}
 	}()
 	if err = fn(&Tx{Conn: c, d: d}); err != nil {
@@ -360,7 +495,17 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // ReadTx runs fn in a read transaction on a reader connection, so that its
 // queries see one consistent snapshot. Writers are never blocked by it.
 func (d *DB) ReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := d.Reader.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	c, err := d.Reader.Connx(ctx)
+	if err != nil {
+		return Classify(err)
+	}
+	defer c.Close()
+	// BEGIN without ctx: the driver reports a ctx that ends while BEGIN runs
+	// as an error even if SQLite began the transaction, and database/sql
+	// would put the connection back in the pool inside it, pinning its
+	// snapshot. A read BEGIN takes no lock, so it never waits; taking the
+	// connection and fn's queries still end with ctx.
+	tx, err := c.BeginTxx(context.WithoutCancel(ctx), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Classify(err)
 	}
