@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sample = `fixture 10k: 9916 resources, 10982 edges, 17520 tags, 40920 metadata, 8 MiB, built in 257ms
+goos: linux
+BenchmarkLineage/ancestors/depth=3/lib-2         	    3000	    339155 ns/op	        12.00 nodes	         1.234 peak-heap-MiB	        18.46 peak-rss-MiB	   18031 B/op	     421 allocs/op
+BenchmarkLineage/ancestors/depth=3/bare-cte-2    	    3000	     80698 ns/op	         1.156 peak-heap-MiB	        18.67 peak-rss-MiB	   11232 B/op	     248 allocs/op
+BenchmarkLineage/ancestors/depth=3/bare-level-2  	    3000	     87119 ns/op	         1.164 peak-heap-MiB	        18.62 peak-rss-MiB	   12932 B/op	     330 allocs/op
+BenchmarkLineage/ancestors/depth=3/lib-2         	    3000	    300000 ns/op	        12.00 nodes	         1.234 peak-heap-MiB	        18.46 peak-rss-MiB	   18031 B/op	     421 allocs/op
+BenchmarkLineage/ancestors/depth=3/lib-2         	    3000	    310000 ns/op	        12.00 nodes	         1.234 peak-heap-MiB	        18.46 peak-rss-MiB	   18031 B/op	     421 allocs/op
+BenchmarkPoint/GetTag/lib-2                      	   70000	     17215 ns/op	         1.133 peak-heap-MiB	        21.50 peak-rss-MiB	     868 B/op	      28 allocs/op
+BenchmarkPoint/GetTag/bare-2                     	   90000	     15000 ns/op	         1.133 peak-heap-MiB	        21.51 peak-rss-MiB	     953 B/op	      25 allocs/op
+BenchmarkBatch/LogTag/lib-2                      	  100000	      4000 ns/op	         1.242 peak-heap-MiB	        27.89 peak-rss-MiB	    4943 B/op	     127 allocs/op
+BenchmarkBatch/LogTag/bare-2                     	  100000	      3500 ns/op	         1.211 peak-heap-MiB	        27.90 peak-rss-MiB	    2662 B/op	      71 allocs/op
+BenchmarkBatch/LogTag/ref-bulk-insert-2          	  100000	      2000 ns/op	         1.188 peak-heap-MiB	        27.94 peak-rss-MiB	     384 B/op	      13 allocs/op
+PASS
+`
+
+func TestParseAndMarkdown(t *testing.T) {
+	sr := Parse("10k", sample)
+	if !strings.HasPrefix(sr.Fixture, "9916 resources") {
+		t.Errorf("fixture %q", sr.Fixture)
+	}
+	rows := Rows(sr.Results)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	lin := rows[0]
+	if lin.Case != "Lineage/ancestors/depth=3" || lin.Lib.NsPerOp != 310000 || lin.BaseImpl != "bare-cte" {
+		t.Errorf("lineage row: %s lib %v (median of 3) baseline %s", lin.Case, lin.Lib.NsPerOp, lin.BaseImpl)
+	}
+	if got := verdict(lin, targetFor(lin.Case)); got != "**miss** (ratio 3.84x)" {
+		t.Errorf("lineage verdict %q", got)
+	}
+	if got := verdict(rows[1], targetFor(rows[1].Case)); got != "pass" {
+		t.Errorf("GetTag verdict %q", got)
+	}
+	if len(rows[2].Refs) != 1 {
+		t.Errorf("batch refs %v", rows[2].Refs)
+	}
+	var b bytes.Buffer
+	(&Report{Date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Command: "go run ./benchmarks/report",
+		Machine: []string{"CPU: test"}, Scales: []ScaleResults{sr}}).Markdown(&b)
+	for _, want := range []string{
+		"| Lineage/ancestors/depth=3 | 10k | 12 nodes | 310 µs | 80.7 µs (cte) | 3.84x | 421 / 248 |",
+		"| Batch/LogTag | 10k |  | 4.00 µs (250k/s) | 3.50 µs | 1.14x |",
+		"- 10k: 1 targets missed",
+		"| Batch/LogTag | 10k | ref-bulk-insert | 2.00 µs (500k/s) | 2.00x |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Run is the whole command: it parses args, runs the benchmarks and writes
+// the report. It returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		scales    = fs.String("scale", "10k,100k", "comma-separated scales to run: 10k, 100k, 1m")
+		out       = fs.String("out", "benchmarks/RESULTS.md", "Markdown file to write")
+		pkg       = fs.String("pkg", "./benchmarks/", "package of the benchmarks")
+		bench     = fs.String("bench", ".", "benchmarks to run (go test -bench)")
+		benchtime = fs.String("benchtime", "1s", "go test -benchtime")
+		count     = fs.Int("count", 1, "go test -count; the report takes the median")
+		timeout   = fs.Duration("timeout", 60*time.Minute, "limit of one scale's go test run")
+		fixtures  = fs.String("fixture.dir", "", "keep the generated fixtures in this directory and reuse them")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./benchmarks/report [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	rep := &Report{Date: time.Now().UTC(), Command: commandLine(args), Machine: machine(ctx), Count: *count}
+	failed := false
+	for _, s := range strings.Split(*scales, ",") {
+		s = strings.TrimSpace(strings.ToLower(s))
+		if s == "" {
+			continue
+		}
+		testArgs := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem", "-benchtime", *benchtime,
+			"-count", fmt.Sprint(*count), "-timeout", timeout.String(), *pkg, "-scale=" + s}
+		if *fixtures != "" {
+			testArgs = append(testArgs, "-fixture.dir="+*fixtures)
+		}
+		fmt.Fprintf(stderr, "== go %s\n", strings.Join(testArgs, " "))
+		start, loadBefore := time.Now(), loadavg()
+		var buf bytes.Buffer
+		cmd := exec.CommandContext(ctx, "go", testArgs...)
+		cmd.Stdout = io.MultiWriter(&buf, stderr)
+		cmd.Stderr = io.MultiWriter(&buf, stderr)
+		err := cmd.Run()
+		sr := Parse(s, buf.String())
+		sr.Elapsed = time.Since(start)
+		sr.Load = loadBefore + " before, " + loadavg() + " after"
+		if err != nil {
+			sr.Err = err.Error()
+			failed = true
+		}
+		rep.Scales = append(rep.Scales, sr)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	var md bytes.Buffer
+	rep.Markdown(&md)
+	if *out == "-" {
+		stdout.Write(md.Bytes())
+	} else if err := os.WriteFile(*out, md.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(stderr, "report:", err)
+		return 1
+	} else {
+		fmt.Fprintf(stderr, "== wrote %s\n", *out)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// loadavg returns the 1, 5 and 15 minute load averages: other processes
+// on the machine skew the figures.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
+// commandLine is how the report was made, for its header.
+func commandLine(args []string) string {
+	s := "go run ./benchmarks/report"
+	for _, a := range args {
+		if strings.ContainsAny(a, " |*'\"") {
+			a = "'" + a + "'"
+		}
+		s += " " + a
+	}
+	return s
+}
