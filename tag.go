@@ -31,7 +31,7 @@ func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) e
 		return err
 	}
 	return t.write(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func (t *Tracker) GetTag(ctx context.Context, res Resource, key string) (string,
 // tag that is not there is not an error.
 func (t *Tracker) DeleteTag(ctx context.Context, res Resource, key string) error {
 	return t.write(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (t *Tracker) RegisterVCResource(ctx context.Context, res Resource, info map
 		extraJSON = []byte("{}")
 	}
 	return t.write(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -65,9 +66,17 @@ type DB struct {
 	writeSlot chan *sqlx.Conn
 	wconn     *sqlx.Conn
 
-	mu     sync.Mutex
-	stmts  map[stmtKey]*sqlx.Stmt
-	closed bool
+	// commits counts write transactions; every checkpointEvery-th asks the
+	// checkpointer to run.
+	commits      atomic.Int64
+	checkpointCh chan struct{}
+	stopCh       chan struct{}
+	stoppedCh    chan struct{}
+
+	mu        sync.Mutex
+	stmts     map[stmtKey]*sqlx.Stmt
+	preparing map[string]bool // reader statements being prepared in the background
+	closed    bool
 }
 
 type stmtKey struct {
@@ -91,6 +100,10 @@ func DSN(path string, o Options, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 		// Keep the WAL from growing without bound after a large write.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		// Commits never checkpoint: that copy of the log into the file ran
+		// inside whichever call happened to cross the threshold and tripled
+		// its latency. A background checkpointer does it (see checkpointer).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	return "file:" + escapePath(path) + "?" + q.Encode()
 }
@@ -204,8 +217,54 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		// The writer is the reader: every write through it fails with
 		// SQLITE_READONLY, which Classify turns into ErrReadOnly.
 		d.Writer = reader
+	} else {
+		d.checkpointCh = make(chan struct{}, 1)
+		d.stopCh, d.stoppedCh = make(chan struct{}), make(chan struct{})
+		go d.checkpointer()
 	}
 	return d, nil
+}
+
+// checkpointEvery is how many commits may pass between checkpoints: a
+// typical small commit writes a handful of pages, so the log stays near
+// SQLite's default threshold of 1000 pages.
+const checkpointEvery = 128
+
+// RequestCheckpoint asks the background checkpointer to copy the log into
+// the database file soon (after a large transaction, say). It never blocks.
+func (d *DB) RequestCheckpoint() {
+	if d.checkpointCh == nil {
+		return
+	}
+	select {
+	case d.checkpointCh <- struct{}{}:
+	default:
+	}
+}
+
+// checkpointer runs PASSIVE checkpoints on a reader connection when asked,
+// and once a second while there were commits, so that the write-ahead log
+// stays small without any write call paying for the copy.
+func (d *DB) checkpointer() {
+	defer close(d.stoppedCh)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last int64
+	for {
+		select {
+		case <-d.stopCh:
+			return
+		case <-d.checkpointCh:
+		case <-tick.C:
+			if d.commits.Load() == last {
+				continue
+			}
+		}
+		last = d.commits.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		d.Reader.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") // best effort; Close truncates
+		cancel()
+	}
 }
 
 func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint) error {
@@ -489,6 +548,9 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		_, err := c.ExecContext(context.WithoutCancel(ctx), "COMMIT")
 		return err
 	})
+	if err == nil && d.commits.Add(1)%checkpointEvery == 0 {
+		d.RequestCheckpoint()
+	}
 	return Classify(err)
 }
 
@@ -515,18 +577,22 @@ func (d *DB) ReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 
 // Stmt returns a prepared statement for query on the writer connection
 // (writer true; use it only inside WriteTx) or on the reader pool, prepared
-// once and cached for the life of d. Reader statements must not be used
-// inside a ReadTx.
+// once and cached for the life of d. A reader statement is prepared on a
+// pooled connection, which may mean waiting for one: inside a ReadTx use
+// CachedReaderStmt instead. The cache lock is never held while preparing,
+// so a preparer waiting for a connection blocks no one's cache lookup.
 func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, error) {
 	k := stmtKey{writer, query}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return nil, sql.ErrConnDone
 	}
 	if s, ok := d.stmts[k]; ok {
+		d.mu.Unlock()
 		return s, nil
 	}
+	d.mu.Unlock()
 	var s *sqlx.Stmt
 	var err error
 	if writer {
@@ -537,8 +603,46 @@ func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, e
 	if err != nil {
 		return nil, Classify(err)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		s.Close()
+		return nil, sql.ErrConnDone
+	}
+	if prev, ok := d.stmts[k]; ok {
+		s.Close() // another goroutine prepared it meanwhile
+		return prev, nil
+	}
 	d.stmts[k] = s
 	return s, nil
+}
+
+// CachedReaderStmt returns the cached reader statement for query, or nil
+// when it is not prepared yet; then it prepares it in the background, so
+// that a ReadTx, which holds a pooled connection, never waits for another
+// one (a pool full of such waiters would deadlock). Use the result inside
+// a ReadTx with tx.StmtxContext, which reuses its preparation on the
+// transaction's connection.
+func (d *DB) CachedReaderStmt(query string) *sqlx.Stmt {
+	k := stmtKey{false, query}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.stmts[k]; ok || d.closed {
+		return s
+	}
+	if d.preparing == nil {
+		d.preparing = map[string]bool{}
+	}
+	if !d.preparing[query] {
+		d.preparing[query] = true
+		go func() {
+			d.Stmt(context.Background(), false, query)
+			d.mu.Lock()
+			delete(d.preparing, query)
+			d.mu.Unlock()
+		}()
+	}
+	return nil
 }
 
 // Backup writes a consistent copy of the live database to dst (which must
@@ -563,6 +667,10 @@ func (d *DB) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
+	if d.stopCh != nil {
+		close(d.stopCh)
+		<-d.stoppedCh
+	}
 	var wconn *sqlx.Conn
 	if d.writeSlot != nil {
 		// Wait for a running write transaction to finish; later ones find

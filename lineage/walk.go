@@ -106,7 +106,11 @@ func (o Options) follow() follow {
 //     (218 against 239 us at 10), even at 3, 20 and 40, and slower at 1
 //     and unlimited (1.60 against 1.18 ms).
 //
-// So Auto takes the CTE only for an upstream walk of bounded depth 4 to 16
+// The scale benchmarks (benchmarks/, families of five stacked models, 17
+// levels) found the CTE faster upstream at depth 1 and 3 too, at 10k, 100k
+// and 1M resources, so the lower bound went from 4 to 1.
+//
+// So Auto takes the CTE only for an upstream walk of bounded depth 1 to 16
 // from a few starts, with no MaxNodes (the level walk stops early at
 // MaxNodes, the CTE cannot), and the level walk everywhere else, where it
 // also never expands a resource twice whatever the shape of the graph.
@@ -114,7 +118,7 @@ func chooseStrategy(o Options, starts int) Strategy {
 	if o.Strategy != Auto {
 		return o.Strategy
 	}
-	if o.Direction == Upstream && o.MaxDepth >= 4 && o.MaxDepth <= 16 && starts <= 8 && o.MaxNodes == 0 {
+	if o.Direction == Upstream && o.MaxDepth >= 1 && o.MaxDepth <= 16 && starts <= 8 && o.MaxNodes == 0 {
 		return CTE
 	}
 	return LevelWalk
