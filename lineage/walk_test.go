@@ -386,7 +386,7 @@ func TestChooseStrategy(t *testing.T) {
 		{"ExplicitLevelWalk", Options{Direction: Upstream, MaxDepth: 8, Strategy: LevelWalk}, 1, LevelWalk},
 		{"Downstream", Options{Direction: Downstream, MaxDepth: 8}, 1, LevelWalk},
 		{"UpstreamBounded", Options{Direction: Upstream, MaxDepth: 8}, 1, CTE},
-		{"UpstreamShallow", Options{Direction: Upstream, MaxDepth: 1}, 1, LevelWalk},
+		{"UpstreamShallow", Options{Direction: Upstream, MaxDepth: 1}, 1, CTE},
 		{"UpstreamUnlimited", Options{Direction: Upstream}, 1, LevelWalk},
 		{"UpstreamManyStarts", Options{Direction: Upstream, MaxDepth: 8}, 100, LevelWalk},
 		{"UpstreamMaxNodes", Options{Direction: Upstream, MaxDepth: 8, MaxNodes: 100}, 1, LevelWalk},
