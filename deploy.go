@@ -209,8 +209,8 @@ func (t *Tracker) Undeploy(ctx context.Context, mv Resource, opts ...DeployOptio
 func (t *Tracker) GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resource, opts ...DeployOption) (Resource, error) {
 	cfg := deployOptions(opts)
 	var out Resource
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, mv, TypeModelVersion, TypeModel)
+	err := t.readOne(ctx, func(x *txn) error {
+		row, err := x.targetOf(ctx, mv, TypeModelVersion, TypeModel)
 		if err != nil {
 			return err
 		}

@@ -180,8 +180,8 @@ func (x *txn) setWinnerFromMetadata(ctx context.Context, mv resourceRow, v encod
 // GetWinningExperiment returns the winning experiment of mv, or ErrNotFound.
 func (t *Tracker) GetWinningExperiment(ctx context.Context, mv Resource) (Resource, error) {
 	var out Resource
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, mv, TypeModelVersion)
+	err := t.readOne(ctx, func(x *txn) error {
+		row, err := x.targetOf(ctx, mv, TypeModelVersion)
 		if err != nil {
 			return err
 		}
@@ -200,8 +200,8 @@ func (t *Tracker) GetWinningExperiment(ctx context.Context, mv Resource) (Resour
 // job ran.
 func (t *Tracker) GetPredictionJobModelVersion(ctx context.Context, job Resource) (Resource, error) {
 	var out Resource
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, job, TypePredictionJob)
+	err := t.readOne(ctx, func(x *txn) error {
+		row, err := x.targetOf(ctx, job, TypePredictionJob)
 		if err != nil {
 			return err
 		}
@@ -221,8 +221,8 @@ func (t *Tracker) GetLatestModelResource(ctx context.Context, model Resource, ty
 		return Resource{}, err
 	}
 	var out Resource
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, model, TypeModel, TypeModelVersion)
+	err := t.readOne(ctx, func(x *txn) error {
+		row, err := x.targetOf(ctx, model, TypeModel, TypeModelVersion)
 		if err != nil {
 			return err
 		}

@@ -225,6 +225,8 @@ const (
 )
 
 var (
+	sqlPrevVersions = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
+			OrderBy("r.version DESC").Suffix("LIMIT ?"))
 	sqlMaxVersion = mustSQL(sq.Select("coalesce(max(version), 0)").From("resources").
 			Where("type = ? AND name = ? AND version IS NOT NULL"))
 	sqlRootByName     = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.parent_seq IS NULL"))
@@ -797,13 +799,23 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 		}
 	}
 	var out []Resource
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+	err := t.readOne(ctx, func(x *txn) error {
+		row, err := x.targetOf(ctx, res)
 		if err != nil {
 			return err
 		}
 		if !row.Version.Valid {
 			return fmt.Errorf("%w: %s is of type %s, which has no versions", ErrInvalidArgument, row.ref(), row.Type)
+		}
+		var rows []resourceRow
+		if cfg.status == "" && len(cfg.tags) == 0 && filter == nil {
+			if err := x.sel(ctx, &rows, sqlPrevVersions, row.Type, row.Name, row.Version.Int64, n); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				out = append(out, r.resource())
+			}
+			return nil
 		}
 		b := resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?", row.Type, row.Name, row.Version.Int64)
 		if cfg.status != "" {
@@ -819,7 +831,6 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 			}
 			b = b.Where(cond)
 		}
-		var rows []resourceRow
 		if err := x.selDyn(ctx, &rows, b.OrderBy("r.version DESC").Limit(uint64(n))); err != nil {
 			return err
 		}

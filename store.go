@@ -313,6 +313,20 @@ func (x *txn) target(ctx context.Context, res Resource) (resourceRow, error) {
 	return x.resolveRes(ctx, res)
 }
 
+// targetOf is target with the type check of resolveRes.
+func (x *txn) targetOf(ctx context.Context, res Resource, types ...string) (resourceRow, error) {
+	row, err := x.target(ctx, res)
+	if err != nil || len(types) == 0 {
+		return row, err
+	}
+	for _, t := range types {
+		if row.Type == t {
+			return row, nil
+		}
+	}
+	return row, fmt.Errorf("%w: %s is of type %s, expected %s", ErrInvalidArgument, row.ref(), row.Type, joinOr(types))
+}
+
 // resolveRes resolves res and, when typ is not empty, checks its type.
 func (x *txn) resolveRes(ctx context.Context, res Resource, types ...string) (resourceRow, error) {
 	row, err := x.resolve(ctx, res.key())

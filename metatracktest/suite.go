@@ -765,6 +765,8 @@ type fakeModel struct {
 }
 
 func (s suite) testLoadModel(t *testing.T) {
+	// A name of its own: loaders registered globally outlive the test.
+	trainer := fmt.Sprintf("fake_trainer_%d", time.Now().UnixNano())
 	var seen metatrack.ModelSpec
 	loader := func(ctx context.Context, spec metatrack.ModelSpec) (any, error) {
 		seen = spec
@@ -782,7 +784,7 @@ func (s suite) testLoadModel(t *testing.T) {
 	noErr(t, tr.RegisterVCResource(ctx, exp, map[string]any{"hexsha": "abc", "uri": "vc://model"},
 		metatrack.WithAdditionalMetadata(map[string]any{
 			metatrack.MetadataTrainingParams:           map[string]any{"lr": 0.1},
-			metatrack.MetadataModelTrainer:             "fake_trainer",
+			metatrack.MetadataModelTrainer:             trainer,
 			metatrack.MetadataFeatureTransformer:       "standard_scaler",
 			metatrack.MetadataFeatureTransformerConfig: map[string]any{"mean": []any{1.0}},
 		})))
@@ -792,13 +794,13 @@ func (s suite) testLoadModel(t *testing.T) {
 	noErr(t, tr.SetWinningExperiment(ctx, mv, exp))
 	_, err = tr.LoadModel(ctx, mv)
 	wantErr(t, err, metatrack.ErrNoModelLoader)
-	if !strings.Contains(err.Error(), "fake_trainer") {
+	if !strings.Contains(err.Error(), trainer) {
 		t.Fatalf("error does not name the trainer: %v", err)
 	}
-	metatrack.RegisterModelLoader("fake_trainer", loader)
+	metatrack.RegisterModelLoader(trainer, loader)
 	m := must(tr.LoadModel(ctx, mv, metatrack.WithPipelineConfig(map[string]any{"env": "test"}))).of(t)
 	fm, ok := m.(fakeModel)
-	if !ok || fm.Weights != "0.5 0.25" || fm.Params["lr"] != 0.1 || fm.Trainer != "fake_trainer" {
+	if !ok || fm.Weights != "0.5 0.25" || fm.Params["lr"] != 0.1 || fm.Trainer != trainer {
 		t.Fatalf("model = %#v", m)
 	}
 	if seen.FeatureTransformer != "standard_scaler" || seen.VCInfo["hexsha"] != "abc" ||
