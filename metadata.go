@@ -157,29 +157,17 @@ func (t *Tracker) GetMetadataJSON(ctx context.Context, res Resource, key string)
 
 // Metadata returns every metadata value of res, decoded as GetMetadata does.
 func (t *Tracker) Metadata(ctx context.Context, res Resource) (map[string]any, error) {
-	out := map[string]any{}
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
-		if err != nil {
-			return err
+	kv, err := t.keyValues(ctx, res, sqlAllMetadataOf)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(kv))
+	for _, e := range kv {
+		if out[e.Key], err = decodeJSON([]byte(e.Value)); err != nil {
+			return nil, err
 		}
-		var kv []struct {
-			Key   string `db:"key"`
-			Value string `db:"value"`
-		}
-		if err := x.sel(ctx, &kv, sqlAllMetadataOf, row.Seq); err != nil {
-			return err
-		}
-		for _, e := range kv {
-			v, err := decodeJSON([]byte(e.Value))
-			if err != nil {
-				return err
-			}
-			out[e.Key] = v
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // decodeJSON decodes a stored value, keeping integers exact.

@@ -102,23 +102,30 @@ func (t *Tracker) DeleteTag(ctx context.Context, res Resource, key string) error
 
 // Tags returns every tag of res.
 func (t *Tracker) Tags(ctx context.Context, res Resource) (map[string]string, error) {
-	tags := map[string]string{}
+	kv, err := t.keyValues(ctx, res, sqlTagsOf)
+	tags := make(map[string]string, len(kv))
+	for _, e := range kv {
+		tags[e.Key] = e.Value
+	}
+	return tags, err
+}
+
+// keyValue is one row of a per-resource key/value table.
+type keyValue struct {
+	Key   string `db:"key"`
+	Value string `db:"value"`
+}
+
+// keyValues returns the rows that query (with the resource's seq as its
+// one parameter) selects as key and value.
+func (t *Tracker) keyValues(ctx context.Context, res Resource, query string) ([]keyValue, error) {
+	var kv []keyValue
 	err := t.read(ctx, func(x *txn) error {
 		row, err := x.resolveRes(ctx, res)
 		if err != nil {
 			return err
 		}
-		var kv []struct {
-			Key   string `db:"key"`
-			Value string `db:"value"`
-		}
-		if err := x.sel(ctx, &kv, sqlTagsOf, row.Seq); err != nil {
-			return err
-		}
-		for _, e := range kv {
-			tags[e.Key] = e.Value
-		}
-		return nil
+		return x.sel(ctx, &kv, query, row.Seq)
 	})
-	return tags, err
+	return kv, err
 }

@@ -16,7 +16,7 @@ var (
 	sqlUpsertVC = mustSQL(sq.Insert("vc_info").Columns("resource_seq", "key", "info", "extra", "run_seq", "updated_at").
 			Values(nil, nil, nil, nil, nil, nil).
 			Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET info = excluded.info, extra = excluded.extra, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
-	sqlAllVCOf = mustSQL(sq.Select("key", "info").From("vc_info").Where("resource_seq = ?").OrderBy("key"))
+	sqlAllVCOf = mustSQL(sq.Select("key", "info AS value").From("vc_info").Where("resource_seq = ?").OrderBy("key"))
 )
 
 // RegisterVCResource stores info, the dict a version-control component
@@ -131,27 +131,17 @@ func vcKeyCandidates(key string) []string {
 // VCInfos returns every version-control record of res by key ("" is the
 // resource's own record).
 func (t *Tracker) VCInfos(ctx context.Context, res Resource) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	err := t.read(ctx, func(x *txn) error {
-		row, err := x.resolveRes(ctx, res)
+	kv, err := t.keyValues(ctx, res, sqlAllVCOf)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]map[string]any, len(kv))
+	for _, e := range kv {
+		v, err := decodeJSON([]byte(e.Value))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		var kv []struct {
-			Key  string `db:"key"`
-			Info string `db:"info"`
-		}
-		if err := x.sel(ctx, &kv, sqlAllVCOf, row.Seq); err != nil {
-			return err
-		}
-		for _, e := range kv {
-			v, err := decodeJSON([]byte(e.Info))
-			if err != nil {
-				return err
-			}
-			out[e.Key], _ = v.(map[string]any)
-		}
-		return nil
-	})
-	return out, err
+		out[e.Key], _ = v.(map[string]any)
+	}
+	return out, nil
 }

@@ -210,61 +210,34 @@ func (im *importer) run() error {
 func (im *importer) record(kind string, line []byte) error {
 	switch kind {
 	case KindRun:
-		var r runRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.runRecord(r)
+		return decodeThen(im, line, im.runRecord)
 	case KindResource:
-		var r resourceRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.resource(r)
+		return decodeThen(im, line, im.resource)
 	case KindTag:
-		var r tagRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.tag(r)
+		return decodeThen(im, line, im.tag)
 	case KindMetadata:
-		var r metadataRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.metadata(r)
+		return decodeThen(im, line, im.metadata)
 	case KindVCInfo:
-		var r vcInfoRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.vcInfo(r)
+		return decodeThen(im, line, im.vcInfo)
 	case KindArtifact:
-		var r artifactRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.artifact(r)
+		return decodeThen(im, line, im.artifact)
 	case KindEdge:
-		var r edgeRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.edge(r)
+		return decodeThen(im, line, im.edge)
 	case KindDeployment:
-		var r deploymentRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.deployment(r)
+		return decodeThen(im, line, im.deployment)
 	case KindHistory:
-		var r historyRec
-		if err := im.decode(line, &r); err != nil {
-			return err
-		}
-		return im.history(r)
+		return decodeThen(im, line, im.history)
 	}
 	return im.errf("a %s record after the artifact bytes", kind)
+}
+
+// decodeThen decodes line into a record of type T and hands it to apply.
+func decodeThen[T any](im *importer, line []byte, apply func(T) error) error {
+	var r T
+	if err := im.decode(line, &r); err != nil {
+		return err
+	}
+	return apply(r)
 }
 
 // end checks the end record and that nothing follows it, then reconciles
