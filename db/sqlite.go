@@ -76,6 +76,7 @@ type DB struct {
 	mu        sync.Mutex
 	stmts     map[stmtKey]*sqlx.Stmt
 	preparing map[string]bool // reader statements being prepared in the background
+	bg        sync.WaitGroup  // those preparations, which Close waits for
 	closed    bool
 }
 
@@ -330,31 +331,20 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 // -shm file and takes no lock; with one, read-only, and with its -shm mapped
 // read-only when there is one (a reader would otherwise write its read mark
 // into it). Without a -shm SQLite must create one to read the log.
+//
+// Its reads run in one read transaction, so that they see one state of the
+// file even while another process migrates it. An immutable read takes no
+// lock, so nothing keeps another process from writing the file under it (a
+// checkpoint rewrites its pages): when the file or its log changed during
+// the read, the probe reads again, read-only with locks.
 func probe(ctx context.Context, path string, o Options, latest uint) (schema.State, error) {
-	dsn := DSN(path, o, true)
-	wal := true
-	if info, err := os.Stat(path + "-wal"); err != nil || info.Size() == 0 {
-		dsn += "&immutable=1"
-		wal = false
-	} else if _, err := os.Stat(path + "-shm"); err == nil {
-		dsn += "&readonly_shm=1"
+	dbBefore, walBefore := statOrNil(path), statOrNil(path+"-wal")
+	wal := walBefore != nil && walBefore.Size() > 0
+	st, err := probeOnce(ctx, path, o, latest, wal)
+	if !wal && (changedSince(path, dbBefore) || changedSince(path+"-wal", walBefore)) {
+		wal = true
+		st, err = probeOnce(ctx, path, o, latest, wal)
 	}
-	conn, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return schema.State{}, err
-	}
-	defer conn.Close()
-	var st schema.State
-	err = retry(ctx, func() error {
-		var err error
-		if st, err = schema.Inspect(ctx, conn); err != nil {
-			return err
-		}
-		if err = checkHeader(ctx, conn, path, wal, o.ReadOnly); err != nil {
-			return err
-		}
-		return checkBookkeeping(ctx, conn, st, latest)
-	})
 	if err != nil {
 		err = Classify(err)
 		if errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrSchemaTooNew) {
@@ -372,6 +362,57 @@ func probe(ctx context.Context, path string, o Options, latest uint) (schema.Sta
 		return st, fmt.Errorf("db: %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// probeOnce is one read of probe, immutable unless wal, in one read
+// transaction.
+func probeOnce(ctx context.Context, path string, o Options, latest uint, wal bool) (schema.State, error) {
+	dsn := DSN(path, o, true)
+	if !wal {
+		dsn += "&immutable=1"
+	} else if _, err := os.Stat(path + "-shm"); err == nil {
+		dsn += "&readonly_shm=1"
+	}
+	conn, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return schema.State{}, err
+	}
+	defer conn.Close()
+	var st schema.State
+	err = retry(ctx, func() error {
+		tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if st, err = schema.Inspect(ctx, tx); err != nil {
+			return err
+		}
+		if err = checkHeader(ctx, tx, path, wal, o.ReadOnly); err != nil {
+			return err
+		}
+		return checkBookkeeping(ctx, tx, st, latest)
+	})
+	return st, err
+}
+
+// statOrNil returns the file info of path, or nil when it cannot be read.
+func statOrNil(path string) os.FileInfo {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	return info
+}
+
+// changedSince reports whether the file at path is no longer as before
+// (nil: absent) described it.
+func changedSince(path string, before os.FileInfo) bool {
+	now := statOrNil(path)
+	if now == nil || before == nil {
+		return (now == nil) != (before == nil)
+	}
+	return !os.SameFile(before, now) || now.Size() != before.Size() || !now.ModTime().Equal(before.ModTime())
 }
 
 // minFileSize is the size of the smallest SQLite database: one page of the
@@ -635,7 +676,9 @@ func (d *DB) CachedReaderStmt(query string) *sqlx.Stmt {
 	}
 	if !d.preparing[query] {
 		d.preparing[query] = true
+		d.bg.Add(1)
 		go func() {
+			defer d.bg.Done()
 			d.Stmt(context.Background(), false, query)
 			d.mu.Lock()
 			delete(d.preparing, query)
@@ -671,6 +714,7 @@ func (d *DB) Close() error {
 		close(d.stopCh)
 		<-d.stoppedCh
 	}
+	d.bg.Wait()
 	var wconn *sqlx.Conn
 	if d.writeSlot != nil {
 		// Wait for a running write transaction to finish; later ones find
