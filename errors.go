@@ -28,6 +28,10 @@ var (
 	// ErrSchemaTooNew: the file was written by a newer metatrack whose schema
 	// this library does not know. The file is left untouched.
 	ErrSchemaTooNew = db.ErrSchemaTooNew
+	// ErrSchemaTooOld: a file written by an older metatrack was opened
+	// read-only, so its schema could not be upgraded. Open it once without
+	// WithReadOnly to upgrade it. It comes with ErrReadOnly.
+	ErrSchemaTooOld = db.ErrSchemaTooOld
 	// ErrReadOnly: a write was attempted on a tracker opened read-only, or on
 	// a file the process may not write.
 	ErrReadOnly = db.ErrReadOnly

@@ -16,6 +16,7 @@ var (
 	ErrSchemaTooNew = errors.New("database schema is newer than this library")
 	ErrReadOnly     = errors.New("database is read-only")
 	ErrDiskFull     = errors.New("disk is full")
+	ErrSchemaTooOld = errors.New("database schema is older than this library")
 )
 
 // Code returns the primary SQLite result code of err, read from the driver's

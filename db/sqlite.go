@@ -187,7 +187,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, ErrSchemaTooNew)
 		}
 		if o.ReadOnly && (st.Version < latest || st.Dirty || st.Empty) {
-			return nil, fmt.Errorf("db: %s has schema version %d (latest %d) and cannot be upgraded read-only: %w", path, st.Version, latest, ErrReadOnly)
+			return nil, fmt.Errorf("db: %s has schema version %d (latest %d) and cannot be upgraded read-only: %w: %w", path, st.Version, latest, ErrReadOnly, ErrSchemaTooOld)
 		}
 	}
 

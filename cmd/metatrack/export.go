@@ -18,11 +18,12 @@ func newExportCmd(a *app) *cobra.Command {
 		filter string
 	)
 	cmd := &cobra.Command{
-		Use:   "export [--out <file>]",
+		Use:   "export [<file> | --out <file>]",
 		Short: "Write the database, or the part a query selects, in the portable export format",
 		Long: `export writes the database in metatrack's line-oriented export format (one
 JSON record per line, artifact bytes included; documented in the Go package
-github.com/metatrack/metatrack/portable), to --out or to stdout. It reads one
+github.com/metatrack/metatrack/portable), to the file given (as an argument
+or with --out) or to stdout. It reads one
 consistent snapshot while pipelines go on writing, and checks artifact bytes
 against their SHA-256 as it reads them (a mismatch fails the export).
 
@@ -37,11 +38,23 @@ written beside its final name and renamed into place at the end, so a
 failed export leaves no partial file. The summary (JSON with -o json) goes
 to stdout when the export goes to a file. A progress bar shows on stderr
 when it is a terminal.`,
-		Example: `  metatrack export --db titanic.db --out titanic.jsonl
+		Example: `  metatrack export --db titanic.db titanic.ndjson
+  metatrack export --db titanic.db --out titanic.jsonl
   metatrack export --filter "name = 'titanic_model'" --out model.jsonl -o json
   metatrack export --db titanic.db | gzip > titanic.jsonl.gz`,
-		Args: noArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1:
+				return usageErrorf("%s takes at most one file, got %q", cmd.CommandPath(), args)
+			case len(args) == 1 && out != "":
+				return usageErrorf("give the export file as an argument or as --out, not both")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				out = args[0]
+			}
 			if a.json() && (out == "" || out == "-") {
 				return usageErrorf("-o json prints a summary, so the export needs --out <file>")
 			}

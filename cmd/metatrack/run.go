@@ -187,6 +187,7 @@ Exit status:
 		newRunsCmd(a),
 		newBackupCmd(a),
 		newExportCmd(a),
+		newUpgradeCmd(a),
 		newImportCmd(a),
 		newMergeCmd(a),
 		newVerifyCmd(a),
@@ -294,6 +295,9 @@ func (a *app) openExisting(ctx context.Context, opts ...metatrack.Option) (*meta
 		return nil, path, err
 	}
 	t, err := metatrack.Open(ctx, a.dbURL, opts...)
+	if errors.Is(err, metatrack.ErrSchemaTooOld) {
+		return nil, path, fmt.Errorf("%w (upgrade it with 'metatrack upgrade --db %s')", err, path)
+	}
 	return t, path, err
 }
 
