@@ -302,10 +302,20 @@ var sqlResourceBare = mustSQL(sq.Select("r.seq", "r.id", "r.type", "r.name", "r.
 // artifact is logged to: by id with one index probe on the hot path, by
 // reference (or for the error message) through resolve. ParentID and RunID
 // of the result are not filled in.
+//
+// Inside a Batch the result is cached by id: a training loop logs to the
+// same few resources over and over, and what target returns (seq, type,
+// name, version) never changes during a transaction.
 func (x *txn) target(ctx context.Context, res Resource) (resourceRow, error) {
 	if res.ID != "" && !strings.Contains(res.ID, "/") {
+		if row, ok := x.t.targets[res.ID]; ok {
+			return row, nil
+		}
 		var row resourceRow
 		err := x.get(ctx, &row, sqlResourceBare, res.ID)
+		if err == nil && x.t.targets != nil {
+			x.t.targets[res.ID] = row
+		}
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return row, err
 		}

@@ -118,8 +118,10 @@ type Tracker struct {
 	url    string
 	cfg    config
 	shared *shared
-	// tx is set on the Tracker that Batch hands to its function.
-	tx *db.Tx
+	// tx is set on the Tracker that Batch hands to its function, and
+	// targets caches, for the batch, the resources it logged to by id.
+	tx      *db.Tx
+	targets map[string]resourceRow
 }
 
 // shared is the state that a Tracker and its batch views have in common.
@@ -271,7 +273,7 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 	}
 	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
 		inner := *t
-		inner.tx = tx
+		inner.tx, inner.targets = tx, map[string]resourceRow{}
 		return fn(&inner)
 	})
 }
