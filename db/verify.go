@@ -53,6 +53,7 @@ type Problem struct {
 	Detail string
 }
 
+// String returns the problem as kind: what: detail.
 func (p Problem) String() string { return p.Kind + ": " + p.What + ": " + p.Detail }
 
 // Report is the result of Verify.

@@ -76,6 +76,7 @@ type LineError struct {
 	Err  error
 }
 
+// Error names the line and the record kind.
 func (e *LineError) Error() string {
 	switch {
 	case e.Line == 0:

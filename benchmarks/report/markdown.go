@@ -75,6 +75,7 @@ func targetFor(c string) Target {
 	return Target{}
 }
 
+// String returns the target as it is printed in the table.
 func (t Target) String() string {
 	var parts []string
 	if t.Ratio > 0 {
