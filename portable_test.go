@@ -937,12 +937,14 @@ func TestMergeOlderSchema(t *testing.T) {
 	dir := t.TempDir()
 	old := filepath.Join(dir, "old.db")
 	portFixture(t, old)
-	down, err := fs.ReadFile(schema.SQLite(), "0002_history_ids.down.sql")
-	portCheck(t, err)
 	conn, err := sql.Open("sqlite", "file:"+old)
 	portCheck(t, err)
-	_, err = conn.Exec(string(down))
-	portCheck(t, err)
+	for _, name := range []string{"0003_attr_values.down.sql", "0002_history_ids.down.sql"} {
+		down, err := fs.ReadFile(schema.SQLite(), name)
+		portCheck(t, err)
+		_, err = conn.Exec(string(down))
+		portCheck(t, err)
+	}
 	_, err = conn.Exec(`UPDATE schema_migrations SET version = 1`)
 	portCheck(t, err)
 	portCheck(t, conn.Close())

@@ -28,10 +28,12 @@ func TestSearchPlans(t *testing.T) {
 		{name: "MetadataNumberRangeOrdered", filter: "metadata.prediction_count > 999000 ORDER BY metadata.prediction_count DESC",
 			index: "metadata_key_num"},
 		{name: "MetadataString", filter: "metadata.model_trainer = 'xgboost'", index: "metadata_key_str"},
-		{name: "Attribute", filter: "attrs.prediction_count > 999000", index: "",
-			gap: "attrs has no index: an attribute filter scans every resource (see benchmarks/RESULTS.md)"},
-		{name: "AttributeString", filter: "attrs.trainer = 'xgboost'", index: "",
-			gap: "attrs has no index: an attribute filter scans every resource (see benchmarks/RESULTS.md)"},
+		{name: "Attribute", filter: "attrs.prediction_count > 999000", index: "attr_values_key_num"},
+		{name: "AttributeString", filter: "attrs.trainer = 'xgboost'", index: "attr_values_key_str"},
+		{name: "AttributeTyped", filter: "type = 'prediction_job' AND attrs.prediction_count > 999000", index: "attr_values_key_num"},
+		{name: "Name", filter: "name = 'model_3'", index: "resources_name"},
+		{name: "Status", filter: "status = 'FAILED'", index: "resources_status_only"},
+		{name: "TagOrderedByMetadata", filter: "tags.optimizer = 'adam' ORDER BY metadata.accuracy DESC", index: "metadata_key_num"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q, err := query.Parse(c.filter)
@@ -54,7 +56,7 @@ func TestSearchPlans(t *testing.T) {
 			scan := scansResources(plan)
 			indexed := c.index != "" && strings.Contains(plan, "INDEX "+c.index+" ")
 			if c.gap != "" && scan {
-				t.Skipf("library gap: %s\n%s\n%s", c.gap, text, plan)
+				t.Errorf("library gap: %s\n%s\n%s", c.gap, text, plan)
 			}
 			if scan || (c.index != "" && !indexed) {
 				t.Errorf("%s is not searched by index %s:\n%s\n%s", c.filter, c.index, text, plan)
@@ -70,12 +72,20 @@ func explain(d *bareDB, query string, args []any) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
+	// The probed form's walk branch (CO-ROUTINE s) scans resources by
+	// design: it runs only when the filter matches too many rows for a
+	// list, so it is left out of the plan checked here.
+	walk := map[int]bool{}
 	for rows.Next() {
 		var id, parent, unused int
 		var detail string
 		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
 			rows.Close()
 			return "", err
+		}
+		if detail == "CO-ROUTINE s" || walk[parent] {
+			walk[id] = true
+			continue
 		}
 		b.WriteString(detail + "\n")
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,21 +27,30 @@ type Options struct {
 	// comes from Compiled.Cursor or Compiled.Seqs run on the same ORDER BY.
 	// Compile only.
 	Cursor string
+	// NoDrive compiles the plain form of the query: every predicate a
+	// condition on resources r, sort keys computed for each row, attributes
+	// read from their JSON document. It returns the same rows in the same
+	// order, often much more slowly; it exists so that tests can check
+	// that the optimised forms agree with it.
+	NoDrive bool
 }
 
 // Compiled is a compiled query.
 type Compiled struct {
-	// Select is
+	// Select is a SELECT of resource seqs, one page of them in order, with
+	// ? placeholders. Its first column is the seq and SortKeys sort-key
+	// columns follow (one for each ORDER BY term, two for a metadata or
+	// attrs term: its type rank and its value), so that Cursor can be given
+	// the values of the last row. In its plain form it is
 	//
 	//	SELECT r.seq[, <sort key> AS sort_0, ...] FROM resources r
 	//	[WHERE ...] ORDER BY ..., r.seq [LIMIT n]
 	//
-	// with ? placeholders. SortKeys sort-key columns follow r.seq (one for
-	// each ORDER BY term, two for a metadata or attrs term: its type rank
-	// and its value), so that Cursor can be given the values of the last
-	// row. Columns added with Select.Columns come after them.
+	// but a query may instead be driven by an index of tags or metadata
+	// (FROM tags dt JOIN resources r ...) or be a union of such parts, so
+	// add no clauses to it other than a LIMIT.
 	Select sq.SelectBuilder
-	// SortKeys is the number of sort-key columns after r.seq.
+	// SortKeys is the number of sort-key columns after the seq.
 	SortKeys int
 	// Limit is the LIMIT of Select, or 0 if it has none.
 	Limit int64
@@ -54,54 +62,64 @@ type Compiled struct {
 // match ErrInvalid.
 func Compile(q *Query, opts Options) (*Compiled, error) {
 	c := newCompiler(q, opts)
-	sb := sq.Select("r.seq").From("resources r").PlaceholderFormat(sq.Question)
-	var where []frag
-	if q.where != nil {
-		w, err := c.node(q.where)
+	// The top-level conjuncts, each compiled as a condition on r, in order,
+	// so that errors are those of the whole filter.
+	conj := conjuncts(q.where)
+	frags := make([]frag, len(conj))
+	for i, x := range conj {
+		c.sub = nil
+		f, err := c.node(x)
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, w)
+		frags[i] = f
+		if c.sub != nil && c.probe == nil && isMembership(x) {
+			c.probe = &probe{i: i, sub: *c.sub}
+		}
 	}
-	var sorts []sortCol
+	width := 0
 	for _, k := range q.order {
-		sorts = append(sorts, c.sortCols(k)...)
+		width += sortWidth(k)
 	}
-	for i := range sorts {
-		sorts[i].alias = "sort_" + strconv.Itoa(i)
-		sb = sb.Column(sq.Expr(sorts[i].sql+" AS "+sorts[i].alias, sorts[i].args...))
-	}
-	out := &Compiled{SortKeys: len(sorts), order: fingerprint(q.orderString())}
+	out := &Compiled{SortKeys: width, order: fingerprint(q.orderString())}
+	var cur *cursor
 	if opts.Cursor != "" {
-		cur, err := decodeCursor(opts.Cursor, out.order, len(sorts))
+		cc, err := decodeCursor(opts.Cursor, out.order, width)
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, keyset(sorts, cur))
+		cur = &cc
 	}
-	if len(where) > 0 {
-		w := joinFrags(where, " AND ")
-		sb = sb.Where(sq.Expr(w.sql, w.args...))
-	}
-	for _, s := range sorts {
-		sb = sb.OrderBy(s.orderBy())
-	}
-	sb = sb.OrderBy("r.seq")
 	out.Limit = q.limit
 	if opts.Limit > 0 && (out.Limit == 0 || opts.Limit < out.Limit) {
 		out.Limit = opts.Limit
 	}
-	if out.Limit > 0 {
-		sb = sb.Limit(uint64(out.Limit))
+	var parts []part
+	if !opts.NoDrive {
+		parts = c.drive(conj, frags)
 	}
-	out.Select = sb
+	if parts == nil {
+		parts = []part{c.plain(frags)}
+	}
+	out.Select = c.build(parts, conj, frags, cur, out.Limit)
 	return out, nil
 }
 
+// conjuncts returns the top-level AND terms of a filter.
+func conjuncts(n node) []node {
+	switch n := n.(type) {
+	case nil:
+		return nil
+	case *andNode:
+		return n.xs
+	}
+	return []node{n}
+}
+
 // Where compiles the filter of q into a condition on the resources table
-// aliased r, for callers that build their own SELECT. It uses Options.Now and
-// Options.Resolve only. A query with ORDER BY or LIMIT is an error; an empty
-// one gives a condition that is always true.
+// aliased r, for callers that build their own SELECT. It uses Options.Now,
+// Options.Resolve and Options.NoDrive only. A query with ORDER BY or LIMIT is
+// an error; an empty one gives a condition that is always true.
 func Where(q *Query, opts Options) (sq.Sqlizer, error) {
 	if len(q.order) > 0 || q.limit > 0 {
 		return nil, errorAt(q.src, q.tailPos, "ORDER BY and LIMIT are not allowed in this filter")
@@ -172,6 +190,35 @@ type compiler struct {
 	q    *Query
 	opts Options
 	now  func() time.Time
+	// perRow compiles predicates on tags, metadata and attr_values as
+	// lookups of the row of the resource (see member).
+	perRow bool
+	seqs   map[string]int64 // resolved lineage references
+	// sub is the subquery of the last membership condition compiled
+	// (r.seq IN (sub)); see member.
+	sub *frag
+	// probe is the first top-level conjunct that is a membership
+	// condition, if any: see build.
+	probe *probe
+}
+
+// probe is a top-level conjunct r.seq IN (sub), the i-th.
+type probe struct {
+	i   int
+	sub frag
+}
+
+// isMembership reports whether a top-level conjunct, compiled, is
+// r.seq IN (subquery): a predicate on tags, a top-level metadata value or
+// a top-level attribute that is not negated.
+func isMembership(n node) bool {
+	switch n := n.(type) {
+	case *cmpNode:
+		return n.op != opIsNull
+	case *existsNode:
+		return true
+	}
+	return false
 }
 
 func newCompiler(q *Query, opts Options) *compiler {
@@ -287,11 +334,32 @@ type accessors struct {
 	str, num, boolean frag
 }
 
-// Accessors of a top-level metadata value: the indexed num and str columns.
-var metaTop = accessors{
-	str:     frag{sql: "m.str"},
-	num:     frag{sql: "m.num"},
-	boolean: frag{sql: "CASE json_type(m.value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"},
+// metaTop returns the accessors of a top-level metadata value: the indexed
+// num and str columns.
+func (c *compiler) metaTop() accessors {
+	return accessors{
+		str:     frag{sql: c.col("m.str")},
+		num:     frag{sql: c.col("m.num")},
+		boolean: frag{sql: "CASE json_type(m.value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"},
+	}
+}
+
+// attrTop returns the accessors of a top-level attribute: the indexed num
+// and str columns of attr_values a. Booleans have none; they are read from
+// the JSON.
+func (c *compiler) attrTop() accessors {
+	return accessors{str: frag{sql: c.col("a.str")}, num: frag{sql: c.col("a.num")}}
+}
+
+// col returns a column of an indexed value for a comparison. Compiled per
+// row (see member), it is +col, which no index can search: SQLite must find
+// the row by its primary key (resource_seq, key), not walk the rows of the
+// key in the index of the value for each resource.
+func (c *compiler) col(name string) string {
+	if c.perRow {
+		return "+" + name
+	}
+	return name
 }
 
 // tagNum is a tag's value as a number, when it is a JSON number.
@@ -444,12 +512,11 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 		if isNull {
 			return c.exists(n.field).negate(n.op == opIsNull), nil
 		}
-		p, err := c.typed(accessors{str: frag{sql: "t.value"}, num: frag{sql: tagNum}}, n)
+		p, err := c.typed(accessors{str: frag{sql: c.col("t.value")}, num: frag{sql: tagNum}}, n)
 		if err != nil {
 			return frag{}, err
 		}
-		return f.s("r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ").arg(n.field.keys[0]).
-			s(" AND ").frag(p).s(")").done(false), nil
+		return c.member("tags t", f.s("t.key = ").arg(n.field.keys[0]).s(" AND ").frag(p).done(false)), nil
 
 	case kindMeta:
 		key, path := n.field.keys[0], n.field.keys[1:]
@@ -470,7 +537,7 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 			return f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).
 				s(" AND ").frag(p).s(")").done(false), nil
 		}
-		p, err := c.typed(metaTop, n)
+		p, err := c.typed(c.metaTop(), n)
 		if err != nil {
 			return frag{}, err
 		}
@@ -480,11 +547,23 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 				s(" AND ").frag(p).s(")").done(false), nil
 		}
 		// Numbers and strings: driven by metadata_key_num and metadata_key_str.
-		return f.s("r.seq IN (SELECT m.resource_seq FROM metadata m WHERE m.key = ").arg(key).
-			s(" AND ").frag(p).s(")").done(false), nil
+		return c.member("metadata m", f.s("m.key = ").arg(key).s(" AND ").frag(p).done(false)), nil
 
 	case kindAttr:
 		path := jsonPath(n.field.keys)
+		top := len(n.field.keys) == 1 && !c.opts.NoDrive
+		if isNull && top {
+			return c.attrPresent(n.field.keys[0], path, true).negate(n.op == opIsNull), nil
+		}
+		if top && !hasBool(n.vals) {
+			// Numbers and strings: driven by attr_values_key_num and
+			// attr_values_key_str.
+			p, err := c.typed(c.attrTop(), n)
+			if err != nil {
+				return frag{}, err
+			}
+			return c.member("attr_values a", f.s("a.key = ").arg(n.field.keys[0]).s(" AND ").frag(p).done(false)), nil
+		}
 		if isNull {
 			eq := " = "
 			if n.op == opIsNotNull {
@@ -522,7 +601,7 @@ func (c *compiler) exists(fl field) frag {
 	var f fb
 	switch fieldSpecs[fl.name].kind {
 	case kindTag:
-		return f.s("r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ").arg(fl.keys[0]).s(")").done(false)
+		return c.member("tags t", f.s("t.key = ").arg(fl.keys[0]).done(false))
 	case kindMeta:
 		f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(fl.keys[0])
 		if len(fl.keys) > 1 {
@@ -530,8 +609,59 @@ func (c *compiler) exists(fl field) frag {
 		}
 		return f.s(")").done(false)
 	default:
+		if len(fl.keys) == 1 && !c.opts.NoDrive {
+			return c.attrPresent(fl.keys[0], "", false)
+		}
 		return f.s("json_type(r.attrs, ").arg(jsonPath(fl.keys)).s(") IS NOT NULL").done(false)
 	}
+}
+
+// member is the condition that the resource has a row in table (with its
+// alias: "tags t") that satisfies cond: r.seq IN (SELECT ...), which SQLite
+// can search an index of the table for; or, when c.perRow, the lookup of the
+// resource's rows by the primary key (resource_seq, key), for queries driven
+// by another index, which check a few rows each.
+func (c *compiler) member(table string, cond frag) frag {
+	alias := table[strings.IndexByte(table, ' ')+1:]
+	var f fb
+	if c.perRow {
+		return f.s("EXISTS (SELECT 1 FROM ", table, " WHERE ", alias, ".resource_seq = r.seq AND ").frag(cond).s(")").done(false)
+	}
+	var sub fb
+	return c.in(sub.s("SELECT ", alias, ".resource_seq FROM ", table, " WHERE ").frag(cond).done(false))
+}
+
+// in returns r.seq IN (sub), and notes sub in c.sub.
+func (c *compiler) in(sub frag) frag {
+	c.sub = &sub
+	var f fb
+	return f.s("r.seq IN (").frag(sub).s(")").done(false)
+}
+
+// attrPresent is the condition that the resource has the top-level
+// attribute key, and when notNull that its value is not JSON null (path is
+// then the key's JSON path). Each arm of the union is searched by one of the
+// partial indexes of attr_values; a value that is neither a number nor a
+// string has both columns NULL, and only those are looked up in the JSON.
+func (c *compiler) attrPresent(key, path string, notNull bool) frag {
+	var f fb
+	if c.perRow {
+		f.s("EXISTS (SELECT 1 FROM attr_values a WHERE a.resource_seq = r.seq AND a.key = ").arg(key)
+		if notNull {
+			f.s(" AND (a.num IS NOT NULL OR a.str IS NOT NULL OR json_type(r.attrs, ").arg(path).s(") != 'null')")
+		}
+		return f.s(")").done(false)
+	}
+	f.s("SELECT a.resource_seq FROM attr_values a WHERE a.key = ").arg(key).s(" AND a.num IS NOT NULL",
+		" UNION ALL SELECT a.resource_seq FROM attr_values a WHERE a.key = ").arg(key).s(" AND a.str IS NOT NULL",
+		" UNION ALL SELECT a.resource_seq FROM attr_values a")
+	if notNull {
+		f.s(" JOIN resources x ON x.seq = a.resource_seq WHERE a.key = ").arg(key).
+			s(" AND a.num IS NULL AND a.str IS NULL AND json_type(x.attrs, ").arg(path).s(") != 'null'")
+	} else {
+		f.s(" WHERE a.key = ").arg(key).s(" AND a.num IS NULL AND a.str IS NULL")
+	}
+	return c.in(f.done(false))
 }
 
 // lineage compiles upstream_of and downstream_of into a recursive walk of
@@ -548,12 +678,20 @@ func (c *compiler) lineage(n *lineageNode) (frag, error) {
 	if c.opts.Resolve == nil {
 		return frag{}, errorAt(c.q.src, n.refPos, "%s needs a resolver (Options.Resolve)", name)
 	}
-	seq, err := c.opts.Resolve(n.ref)
+	seq, ok := c.seqs[n.ref]
+	var err error
+	if !ok {
+		seq, err = c.opts.Resolve(n.ref)
+	}
 	if err != nil {
 		e := errorAt(c.q.src, n.refPos, "cannot resolve %s: %v", shorten(fmt.Sprintf("%q", n.ref)), err)
 		e.Err = err
 		return frag{}, e
 	}
+	if c.seqs == nil {
+		c.seqs = map[string]int64{}
+	}
+	c.seqs[n.ref] = seq
 	var f fb
 	if n.depth == 0 {
 		f.s("r.seq IN (WITH RECURSIVE lineage(seq) AS (SELECT ", to, " FROM edges e WHERE ", from, " = ").arg(seq).

@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+// TestCompile checks the plain form of queries (Options.NoDrive);
+// TestCompileDrive the forms driven by an index.
 func TestCompile(t *testing.T) {
 	for _, tt := range []struct {
 		query string
@@ -133,7 +135,7 @@ func TestCompile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := Compile(q, Options{Now: testNow, Resolve: func(string) (int64, error) { return 42, nil }})
+			c, err := Compile(q, Options{Now: testNow, Resolve: func(string) (int64, error) { return 42, nil }, NoDrive: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,6 +153,116 @@ func TestCompile(t *testing.T) {
 				t.Errorf("%d placeholders, %d args", n, len(args))
 			}
 		})
+	}
+}
+
+// TestCompileDrive checks the forms of queries driven by an index, and of
+// filters on top-level attributes (TestDriveAgrees checks that they return
+// what the plain forms return).
+func TestCompileDrive(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		sql   string
+		args  []any
+	}{
+		{"tags.env = 'prod'",
+			"SELECT r.seq FROM tags dt JOIN resources r ON r.seq = dt.resource_seq WHERE dt.key = ? AND dt.value = ? ORDER BY dt.resource_seq LIMIT 10",
+			[]any{"env", "prod"}},
+		{"tags.env = 'prod' AND type = 'model' ORDER BY tags.env DESC",
+			"SELECT r.seq, ? AS sort_0 FROM tags dt JOIN resources r ON r.seq = dt.resource_seq WHERE (dt.key = ? AND dt.value = ? AND r.type = ?) ORDER BY dt.resource_seq LIMIT 10",
+			[]any{"prod", "env", "prod", "model"}},
+		{"tags.ok = true",
+			"SELECT r.seq FROM tags dt JOIN resources r ON r.seq = dt.resource_seq WHERE dt.key = ? AND dt.value = ? ORDER BY dt.resource_seq LIMIT 10",
+			[]any{"ok", "true"}},
+		{"metadata.acc = 0.5",
+			"SELECT r.seq FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE dm.key = ? AND dm.num IS NOT NULL AND dm.num = ? ORDER BY dm.resource_seq LIMIT 10",
+			[]any{"acc", 0.5}},
+		{"metadata.fw = 'x' AND tags.env = 'prod'",
+			"SELECT r.seq FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND dm.str IS NOT NULL AND dm.str = ? AND r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ? AND t.value = ?)) ORDER BY dm.resource_seq LIMIT 10",
+			[]any{"fw", "x", "env", "prod"}},
+		{"attrs.t = 'x'",
+			"SELECT r.seq FROM attr_values da JOIN resources r ON r.seq = da.resource_seq WHERE da.key = ? AND da.str = ? ORDER BY da.resource_seq LIMIT 10",
+			[]any{"t", "x"}},
+		{"attrs.n IS NULL",
+			"SELECT r.seq FROM resources r WHERE NOT (r.seq IN (SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.num IS NOT NULL UNION ALL SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.str IS NOT NULL UNION ALL SELECT a.resource_seq FROM attr_values a JOIN resources x ON x.seq = a.resource_seq WHERE a.key = ? AND a.num IS NULL AND a.str IS NULL AND json_type(x.attrs, ?) != 'null')) ORDER BY r.seq LIMIT 10",
+			[]any{"n", "n", "n", "$.\"n\""}},
+		{"attrs.a.b = 1",
+			"SELECT r.seq FROM resources r WHERE CASE WHEN json_type(r.attrs, ?) IN ('integer', 'real') THEN json_extract(r.attrs, ?) END = ? ORDER BY r.seq LIMIT 10",
+			[]any{"$.\"a\".\"b\"", "$.\"a\".\"b\"", int64(1)}},
+		{"metadata.acc > 0.5 ORDER BY metadata.acc DESC",
+			"SELECT r.seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? ORDER BY dm.num DESC, dm.resource_seq LIMIT 10",
+			[]any{"acc", 0.5}},
+		{"metadata.fw LIKE 'a%' ORDER BY metadata.fw",
+			"SELECT r.seq, 1 AS sort_0, dm.str AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE dm.key = ? AND dm.str IS NOT NULL AND dm.str GLOB ? ORDER BY dm.str ASC, dm.resource_seq LIMIT 10",
+			[]any{"fw", "a*"}},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			q, err := Parse(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Compile(q, Options{Now: testNow, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, args, err := c.Select.ToSql()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != tt.sql {
+				t.Errorf("sql\n got %s\nwant %s", text, tt.sql)
+			}
+			if !reflect.DeepEqual(args, tt.args) {
+				t.Errorf("args\n got %#v\nwant %#v", args, tt.args)
+			}
+		})
+	}
+
+	// Unions of parts, windows with the plain form as fallback, and the
+	// list or the walk of a probed query.
+	for _, tt := range []struct{ query, prefix string }{
+		{"attrs.n > 1", "WITH n AS MATERIALIZED (SELECT count(*) * count(*) >= 2 * 11 * IFNULL((SELECT max(seq) FROM resources), 0) AS scan FROM (SELECT 1 FROM (SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.num > ?) LIMIT 20000)), s AS (SELECT r.seq AS seq FROM resources r WHERE EXISTS (SELECT 1 FROM attr_values a WHERE a.resource_seq = r.seq AND a.key = ? AND +a.num > ?) ORDER BY r.seq LIMIT CASE WHEN (SELECT scan FROM n) THEN 11 ELSE 0 END), l AS (SELECT r.seq AS seq FROM resources r WHERE r.seq IN (SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.num > ?) ORDER BY r.seq LIMIT CASE WHEN (SELECT scan FROM n) THEN 0 ELSE 11 END) SELECT seq FROM (SELECT * FROM s UNION ALL SELECT * FROM l) ORDER BY seq LIMIT 10"},
+		{"EXISTS attrs.t AND type = 'model'", "WITH n AS MATERIALIZED (SELECT count(*) * count(*) >= 2 * 11 * IFNULL((SELECT max(seq) FROM resources), 0) AS scan FROM (SELECT 1 FROM (SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.num IS NOT NULL UNION ALL SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.str IS NOT NULL UNION ALL SELECT a.resource_seq FROM attr_values a WHERE a.key = ? AND a.num IS NULL AND a.str IS NULL) LIMIT 20000)), s AS (SELECT r.seq AS seq FROM resources r WHERE (EXISTS (SELECT 1 FROM attr_values a WHERE a.resource_seq = r.seq AND a.key = ?) AND r.type = ?)"},
+		{"ORDER BY metadata.acc DESC", "WITH p0 AS MATERIALIZED (SELECT r.seq AS seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE dm.key = ? AND dm.num IS NOT NULL ORDER BY dm.num DESC, dm.resource_seq LIMIT 11), p1 AS MATERIALIZED (SELECT r.seq AS seq, 1 AS sort_0, dm.str AS sort_1"},
+		{"type = 'model' ORDER BY metadata.acc", "WITH b AS MATERIALIZED (SELECT dm.num AS v FROM metadata dm WHERE dm.key = ? AND dm.num IS NOT NULL ORDER BY dm.num ASC LIMIT 1 OFFSET 999), p AS MATERIALIZED (SELECT r.seq AS seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND r.type = ? AND dm.num <= IFNULL((SELECT v FROM b), 9e999))"},
+		{"metadata.acc > 0.5 AND type = 'model' ORDER BY metadata.acc DESC", "WITH b AS MATERIALIZED (SELECT dm.num AS v FROM metadata dm WHERE dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? ORDER BY dm.num DESC LIMIT 1 OFFSET 999), p AS MATERIALIZED (SELECT r.seq AS seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND +dm.num > ? AND r.type = ? AND dm.num >= max(IFNULL((SELECT v FROM b), -9e999), ?))"},
+	} {
+		q, _ := Parse(tt.query)
+		c, err := Compile(q, Options{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, args, _ := c.Select.ToSql()
+		if !strings.HasPrefix(text, tt.prefix) || strings.Count(text, "?") != len(args) {
+			t.Errorf("%s:\n got %s\nwant %s...", tt.query, text, tt.prefix)
+		}
+	}
+
+	// A cursor: the keyset is on the driving table, bounded for the index.
+	q, _ := Parse("metadata.acc > 0.5 ORDER BY metadata.acc DESC")
+	c, _ := Compile(q, Options{Limit: 10})
+	cur, err := c.Cursor(7, []any{int64(0), 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = Compile(q, Options{Limit: 10, Cursor: cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, args, _ := c.Select.ToSql()
+	want := "SELECT r.seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? AND (dm.num <= ? AND ((dm.num < ?) OR (dm.num = ? AND dm.resource_seq > ?)))) ORDER BY dm.num DESC, dm.resource_seq LIMIT 10"
+	if text != want || !reflect.DeepEqual(args, []any{"acc", 0.5, 0.9, 0.9, 0.9, int64(7)}) {
+		t.Errorf("with a cursor:\n got %s %#v\nwant %s", text, args, want)
+	}
+	// A cursor among the strings drops the part of the numbers.
+	cur, _ = c.Cursor(7, []any{int64(1), "x"})
+	q, _ = Parse("ORDER BY metadata.acc DESC")
+	c, err = Compile(q, Options{Limit: 10, Cursor: cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _, _ = c.Select.ToSql(); strings.Contains(text, "dm.num AS sort_1") || !strings.Contains(text, "dm.str AS sort_1") {
+		t.Errorf("cursor among the strings: %s", text)
 	}
 }
 

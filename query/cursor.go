@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,7 +16,115 @@ type sortCol struct {
 	frag   // the sort expression; nullable says it may be NULL
 	alias  string
 	desc   bool
-	column bool // the expression is a plain column of r
+	column bool // the expression is a plain column: ORDER BY names it, not its alias
+	// konst says that the term has the value val on every row of the
+	// query (a part of a driven query): it is selected as that value,
+	// left out of ORDER BY, and compared with a cursor in Go.
+	konst bool
+	val   any // nil, int64 or string
+	// class, when set, says that the expression is never NULL and always
+	// of this class, so that a cursor value of another class is compared
+	// in Go and the first such term can bound an index range.
+	class valueClass
+}
+
+// valueClass is the class of a SQLite value in its sort order: NULL, then
+// numbers, then text.
+type valueClass int
+
+const (
+	classNull valueClass = iota
+	classNumber
+	classText
+)
+
+// classOf returns the class of a cursor value (nil, int64, float64 or
+// string).
+func classOf(v any) valueClass {
+	switch v.(type) {
+	case nil:
+		return classNull
+	case string:
+		return classText
+	}
+	return classNumber
+}
+
+// compareValues compares two values of a cursor or a constant sort term as
+// SQLite compares them (BINARY collation): NULL < numbers < text, numbers by
+// value, text byte-wise. It returns -1, 0 or +1.
+func compareValues(a, b any) int {
+	ca, cb := classOf(a), classOf(b)
+	switch {
+	case ca != cb:
+		return cmp.Compare(ca, cb)
+	case ca == classText:
+		return strings.Compare(a.(string), b.(string))
+	case ca == classNumber:
+		return compareNumbers(a, b)
+	}
+	return 0
+}
+
+// compareNumbers compares two int64 or float64 values exactly.
+func compareNumbers(a, b any) int {
+	ai, aInt := a.(int64)
+	bi, bInt := b.(int64)
+	switch {
+	case aInt && bInt:
+		return cmp.Compare(ai, bi)
+	case aInt:
+		return -compareFloatInt(b.(float64), ai)
+	case bInt:
+		return compareFloatInt(a.(float64), bi)
+	}
+	return cmp.Compare(a.(float64), b.(float64))
+}
+
+// compareFloatInt compares f with i without rounding i.
+func compareFloatInt(f float64, i int64) int {
+	switch {
+	case f < -0x1p63:
+		return -1
+	case f >= 0x1p63:
+		return 1
+	}
+	t := math.Trunc(f)
+	if c := cmp.Compare(int64(t), i); c != 0 {
+		return c
+	}
+	return cmp.Compare(f, t)
+}
+
+// after says where the rows of a sort term stand against the cursor value v
+// when the term alone decides: +1 after, -1 before, 0 tied (or undecided
+// for a term that is neither constant nor of another class than v, ok
+// false). NULLs sort last in both directions.
+func (s sortCol) after(v any) (side int, ok bool) {
+	var c int
+	switch {
+	case s.konst:
+		switch {
+		case s.val == nil && v == nil:
+			return 0, true
+		case s.val == nil:
+			return 1, true
+		case v == nil:
+			return -1, true
+		}
+		c = compareValues(s.val, v)
+	case s.class != classNull && classOf(v) != s.class:
+		if v == nil {
+			return -1, true
+		}
+		c = cmp.Compare(s.class, classOf(v))
+	default:
+		return 0, false
+	}
+	if s.desc {
+		c = -c
+	}
+	return c, true
 }
 
 // orderBy returns the ORDER BY term. NULLs sort last in both directions.
@@ -191,14 +300,36 @@ func decodeCursor(s string, order uint32, n int) (cursor, error) {
 }
 
 // keyset returns the condition that a row comes after the cursor in the
-// order of sorts then r.seq ascending, with NULLs last in both directions:
+// order of sorts then the tie-break column tie (the resource seq) ascending,
+// with NULLs last in both directions:
 //
-//	k1 after v1 OR (k1 tie v1 AND k2 after v2) OR ... OR (ties AND r.seq > s)
-func keyset(sorts []sortCol, cur cursor) frag {
-	var terms []frag
-	var ties []frag
+//	k1 after v1 OR (k1 tie v1 AND k2 after v2) OR ... OR (ties AND tie > s)
+//
+// Terms that are constant or of another class than their cursor value are
+// decided here: all says that every row comes after the cursor (no
+// condition is needed), none that no row does. When the first undecided
+// term is never NULL, the condition starts with the bound it implies
+// (k >= v, or k <= v descending), which SQLite can search an index with.
+func keyset(sorts []sortCol, cur cursor, tie string) (f frag, all, none bool) {
+	var terms, ties []frag
+	var bound *frag
+	decided := false
 	for i, s := range sorts {
 		v := cur.keys[i]
+		if side, ok := s.after(v); ok {
+			if side == 0 {
+				continue
+			}
+			if side > 0 {
+				// Every row that ties on the terms before comes after.
+				if len(ties) == 0 {
+					return frag{}, true, false
+				}
+				terms = append(terms, joinFrags(append([]frag(nil), ties...), " AND "))
+			}
+			decided = true
+			break
+		}
 		if v != nil {
 			// NULLs come after every value, in both directions.
 			var after fb
@@ -210,19 +341,34 @@ func keyset(sorts []sortCol, cur cursor) frag {
 			if s.nullable {
 				after.s(" OR ").frag(s.frag).s(" IS NULL")
 			}
+			if len(terms) == 0 && len(ties) == 0 && s.class != classNull {
+				var b fb
+				b.frag(s.frag).s(op[:2] + "= ").arg(v)
+				bf := b.done(false)
+				bound = &bf
+			}
 			terms = append(terms, joinFrags(append(append([]frag(nil), ties...), wrap(after.done(false))), " AND "))
-			var tie fb
-			ties = append(ties, tie.frag(s.frag).s(" = ").arg(v).done(false))
+			var t fb
+			ties = append(ties, t.frag(s.frag).s(" = ").arg(v).done(false))
 		} else {
 			// Nothing sorts after NULL but other NULLs.
-			var tie fb
-			ties = append(ties, tie.frag(s.frag).s(" IS NULL").done(false))
+			var t fb
+			ties = append(ties, t.frag(s.frag).s(" IS NULL").done(false))
 		}
 	}
-	var last fb
-	last.s("r.seq > ").arg(cur.seq)
-	terms = append(terms, joinFrags(append(ties, last.done(false)), " AND "))
-	return joinFrags(terms, " OR ")
+	if !decided {
+		var last fb
+		last.s(tie, " > ").arg(cur.seq)
+		terms = append(terms, joinFrags(append(ties, last.done(false)), " AND "))
+	}
+	if len(terms) == 0 {
+		return frag{}, false, true
+	}
+	f = joinFrags(terms, " OR ")
+	if bound != nil {
+		f = joinFrags([]frag{*bound, f}, " AND ")
+	}
+	return f, false, false
 }
 
 // wrap parenthesizes f.

@@ -133,6 +133,17 @@
 // turns it into a keyset condition, so walking the pages returns every row
 // once, in order, even while rows are added.
 //
+// # Indexes
+//
+// Filters on tags, on top-level metadata values and on top-level attributes
+// (attrs.<key>, kept in the attr_values table) are searched by indexes;
+// nested paths (metadata.k.x, attrs.a.b) read the JSON of each candidate.
+// A query with tags.k = 'v', metadata.k = v or attrs.k = v walks the index
+// of that value in seq order, and one ordered by metadata.k walks the index
+// of k in the order of the page; both stop at the end of the page. How
+// SQLite runs a query never changes what it returns: Options.NoDrive
+// compiles the plain form, which tests compare with.
+//
 // # Safety
 //
 // No text of the user reaches the SQL: values are bound parameters, field

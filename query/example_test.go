@@ -37,7 +37,9 @@ func ExampleParse_error() {
 }
 
 func ExampleCompile() {
-	q, _ := query.Parse("tags.env = 'prod' AND metadata.params.lr < 0.01 ORDER BY created_at DESC")
+	// tags.env = 'prod' drives the query: SQLite walks the index of the tag
+	// in seq order and stops at the end of the page.
+	q, _ := query.Parse("tags.env = 'prod' AND metadata.params.lr < 0.01")
 	c, err := query.Compile(q, query.Options{
 		Now:   func() time.Time { return time.UnixMilli(1_700_000_000_000) },
 		Limit: 20,
@@ -50,7 +52,7 @@ func ExampleCompile() {
 	fmt.Println(sql)
 	fmt.Println(args)
 	// Output:
-	// SELECT r.seq, r.created_at AS sort_0 FROM resources r WHERE (r.seq IN (SELECT t.resource_seq FROM tags t WHERE t.key = ? AND t.value = ?) AND EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ? AND CASE WHEN json_type(m.value, ?) IN ('integer', 'real') THEN json_extract(m.value, ?) END < ?)) ORDER BY r.created_at DESC, r.seq LIMIT 20
+	// SELECT r.seq FROM tags dt JOIN resources r ON r.seq = dt.resource_seq WHERE (dt.key = ? AND dt.value = ? AND EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ? AND CASE WHEN json_type(m.value, ?) IN ('integer', 'real') THEN json_extract(m.value, ?) END < ?)) ORDER BY dt.resource_seq LIMIT 20
 	// [env prod params $."lr" $."lr" 0.01]
 }
 

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,12 @@ var fuzzSeeds = []string{
 	"status =",
 	"tags.`unterminated",
 	"metadata.k.`a\\b`.c != false",
+	"tags.env = 'prod' AND type = 'x' ORDER BY tags.env DESC, tags.env",
+	"metadata.acc > 0.5 AND type = 'x' ORDER BY metadata.acc",
+	"metadata.fw NOT LIKE 'a%' ORDER BY metadata.fw DESC LIMIT 1",
+	"EXISTS metadata.acc ORDER BY metadata.acc DESC, id",
+	"attrs.n = 3 AND attrs.s IS NULL AND NOT EXISTS attrs.t",
+	"metadata.acc = 'x' AND tags.a = true",
 }
 
 func FuzzParse(f *testing.F) {
@@ -156,8 +163,21 @@ func walk(n node, fn func(node)) {
 }
 
 // neutral returns a copy of q with every string, key, reference and number
-// replaced by a fixed one of the same kind.
+// replaced by a fixed one of the same kind. Keys are replaced one for one
+// (k0, k1, ...), since whether two predicates name the same key may choose
+// the form of the query.
 func neutral(q *Query) *Query {
+	keys := map[string]string{}
+	neutralField := func(f field) field {
+		out := field{name: f.name, pos: f.pos}
+		for _, k := range f.keys {
+			if _, ok := keys[k]; !ok {
+				keys[k] = fmt.Sprint("k", len(keys))
+			}
+			out.keys = append(out.keys, keys[k])
+		}
+		return out
+	}
 	out := &Query{src: q.src, limit: q.limit}
 	for _, k := range q.order {
 		out.order = append(out.order, sortKey{field: neutralField(k.field), desc: k.desc})
@@ -212,13 +232,5 @@ func neutral(q *Query) *Query {
 		panic("unknown node")
 	}
 	out.where = rebuild(q.where)
-	return out
-}
-
-func neutralField(f field) field {
-	out := field{name: f.name, pos: f.pos}
-	for range f.keys {
-		out.keys = append(out.keys, "k")
-	}
 	return out
 }

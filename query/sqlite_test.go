@@ -28,22 +28,52 @@ var testNow = func() time.Time { return time.UnixMilli(base + 10*day) }
 // metatrack schema and the test fixture.
 func MustOpen(tb testing.TB) *sqlx.DB {
 	tb.Helper()
+	db := openSchema(tb, "")
+	if _, err := db.Exec(fixture); err != nil {
+		tb.Fatalf("fixture: %v", err)
+	}
+	return db
+}
+
+// openSchema opens a new SQLite file with the migrations up to and
+// including the one named last ("" for all of them).
+func openSchema(tb testing.TB, last string) *sqlx.DB {
+	tb.Helper()
 	db, err := sqlx.Open("sqlite", filepath.Join(tb.TempDir(), "metatrack.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	schema, err := os.ReadFile(filepath.Join("..", "schema", "sqlite", "0001_init.up.sql"))
+	for _, up := range migrations(tb, ".up.sql") {
+		if last != "" && filepath.Base(up) > last {
+			break
+		}
+		applyFile(tb, db, up)
+	}
+	return db
+}
+
+// migrations returns the files of the migrations with the given suffix, in
+// order.
+func migrations(tb testing.TB, suffix string) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "schema", "sqlite", "*"+suffix))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("migrations: %v", err)
+	}
+	slices.Sort(files)
+	return files
+}
+
+func applyFile(tb testing.TB, db *sqlx.DB, path string) {
+	tb.Helper()
+	text, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := db.Exec(string(schema)); err != nil {
-		tb.Fatalf("schema: %v", err)
+	if _, err := db.Exec(string(text)); err != nil {
+		tb.Fatalf("%s: %v", filepath.Base(path), err)
 	}
-	if _, err := db.Exec(fixture); err != nil {
-		tb.Fatalf("fixture: %v", err)
-	}
-	return db
 }
 
 // fixture: a dataset with two versions, a model with two versions, two
