@@ -12,6 +12,18 @@ import (
 	"github.com/metatrack/metatrack"
 )
 
+// exampleTracker opens a tracker on a new file in a fresh directory, for
+// the examples that need nothing else; done closes it and removes the
+// directory.
+func exampleTracker() (t *metatrack.Tracker, dir string, done func()) {
+	dir = exampleDir()
+	t, err := metatrack.Open(context.Background(), filepath.Join(dir, "metatrack.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return t, dir, func() { t.Close(); os.RemoveAll(dir) }
+}
+
 // exampleDir returns a fresh directory for an example's database.
 func exampleDir() string {
 	dir, err := os.MkdirTemp("", "metatrack-example-")
@@ -64,13 +76,8 @@ func Example() {
 // train pipeline asks which version to compare a new one against.
 func ExampleTracker_GetCurrentlyDeployedModelVersion() {
 	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(dir)
-	t, err := metatrack.Open(ctx, filepath.Join(dir, "metatrack.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer t.Close()
+	t, _, done := exampleTracker()
+	defer done()
 
 	v1, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
 	v2, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
@@ -101,13 +108,8 @@ func ExampleTracker_GetCurrentlyDeployedModelVersion() {
 // and read back verified.
 func ExampleTracker_LogArtifact() {
 	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(dir)
-	t, err := metatrack.Open(ctx, filepath.Join(dir, "metatrack.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer t.Close()
+	t, dir, done := exampleTracker()
+	defer done()
 
 	mv, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
 	report := filepath.Join(dir, "drift.json")
@@ -138,13 +140,8 @@ func ExampleTracker_LogArtifact() {
 // tags, metadata and attributes, lineage predicates, ORDER BY and paging.
 func ExampleTracker_Search() {
 	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(dir)
-	t, err := metatrack.Open(ctx, filepath.Join(dir, "metatrack.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer t.Close()
+	t, _, done := exampleTracker()
+	defer done()
 
 	dv, _ := t.CreateResource(ctx, metatrack.TypeDatasetVersion, "titanic_train")
 	for _, auc := range []float64{0.81, 0.86, 0.79} {
@@ -174,17 +171,12 @@ func ExampleTracker_Search() {
 // loop commits once.
 func ExampleTracker_Batch() {
 	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(dir)
-	t, err := metatrack.Open(ctx, filepath.Join(dir, "metatrack.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer t.Close()
+	t, _, done := exampleTracker()
+	defer done()
 
 	mv, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
 	exp, _ := t.CreateResource(ctx, metatrack.TypeExperiment, "", metatrack.WithParent(mv.ID))
-	err = t.Batch(ctx, func(b *metatrack.Tracker) error {
+	err := t.Batch(ctx, func(b *metatrack.Tracker) error {
 		for epoch := 1; epoch <= 100; epoch++ {
 			if err := b.LogMetadata(ctx, exp, fmt.Sprintf("loss/%03d", epoch), 1.0/float64(epoch)); err != nil {
 				return err
@@ -204,15 +196,10 @@ func ExampleTracker_Batch() {
 // Every error a caller can cause matches a sentinel and names what was wrong.
 func ExampleErrNotFound() {
 	ctx := context.Background()
-	dir := exampleDir()
-	defer os.RemoveAll(dir)
-	t, err := metatrack.Open(ctx, filepath.Join(dir, "metatrack.db"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer t.Close()
+	t, _, done := exampleTracker()
+	defer done()
 
-	_, err = t.GetResource(ctx, "model_version/titanic_model@7", "")
+	_, err := t.GetResource(ctx, "model_version/titanic_model@7", "")
 	fmt.Println(errors.Is(err, metatrack.ErrNotFound))
 	fmt.Println(err)
 
