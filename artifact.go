@@ -126,15 +126,102 @@ var (
 
 // validateArtifactName accepts a clean, relative, slash-separated path:
 // no empty, "." or ".." element, no leading slash, no backslash, no NUL.
+// The rules are the same on every operating system, so a name accepted on
+// one machine means the same path on another.
 func validateArtifactName(name string) error {
 	if err := validateText("artifact name", name, MaxNameBytes, false); err != nil {
 		return err
 	}
-	if name == "." || strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) ||
-		!filepath.IsLocal(filepath.FromSlash(name)) {
+	if name == "." || strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) {
 		return fmt.Errorf("%w: artifact name %q must be a relative path without . or .. elements", ErrInvalidArgument, name)
 	}
 	return nil
+}
+
+// checkFileName refuses a file name (one path element) that some operating
+// system would not take as a plain file inside a directory: on Windows a
+// colon names a drive or a data stream, CON, NUL, COM1 and the like are
+// devices in every directory, and trailing dots and spaces are dropped. The
+// check is the same on every operating system, so that what a stored name
+// writes does not depend on where it is read back.
+func checkFileName(base string) error {
+	if strings.ContainsAny(base, `:<>"|?*`) || strings.TrimRight(base, ". ") != base ||
+		strings.ContainsFunc(base, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%w: %q is not a portable file name (no :<>\"|?*, control characters, or trailing dot or space)", ErrInvalidArgument, base)
+	}
+	stem, _, _ := strings.Cut(base, ".")
+	stem = strings.ToUpper(strings.TrimRight(stem, " "))
+	device := stem == "CON" || stem == "PRN" || stem == "AUX" || stem == "NUL" || stem == "CONIN$" || stem == "CONOUT$"
+	if len(stem) > 3 && (stem[:3] == "COM" || stem[:3] == "LPT") {
+		switch stem[3:] {
+		case "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+			device = true
+		}
+	}
+	if device {
+		return fmt.Errorf("%w: %q is a device name on Windows, not a file name", ErrInvalidArgument, base)
+	}
+	return nil
+}
+
+// ArtifactFilePath returns the file that writing artifact name to dst
+// writes: dst itself, or, when dst is a directory, the artifact's base name
+// inside it. The name may come from a file that was edited or forged, so
+// it is checked again: one the API would refuse is ErrCorrupt; one whose
+// base name is not a portable file name (see the README's Guarantees) is
+// ErrInvalidArgument when it would name the file. The checks are the same
+// on every operating system.
+func ArtifactFilePath(dst, name string) (string, error) {
+	if err := validateArtifactName(name); err != nil {
+		return "", fmt.Errorf("%w: stored artifact name: %w", ErrCorrupt, err)
+	}
+	info, err := os.Stat(dst)
+	if err != nil || !info.IsDir() {
+		return dst, nil
+	}
+	base := path.Base(name)
+	if err := checkFileName(base); err != nil {
+		return "", fmt.Errorf("artifact %q cannot be written into %s under its own name: %w (give a file path instead)", name, dst, err)
+	}
+	return filepath.Join(dst, base), nil
+}
+
+// WriteArtifactFile writes r, the bytes of artifact a as GetArtifact
+// returns them, to the file ArtifactFilePath(dst, a.Name) names, and
+// returns that path. The bytes go to a temporary file beside it that is
+// flushed to disk and renamed into place only after r reached its end
+// without error (the hash checked out), so a failed or corrupt read never
+// leaves a partial file; rename replaces, and never follows, a symlink
+// named like the file. SaveArtifact and the command line's artifacts get
+// both write through it.
+func WriteArtifactFile(dst string, a Artifact, r io.Reader) (string, error) {
+	dst, err := ArtifactFilePath(dst, a.Name)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return "", db.Classify(err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.CopyBuffer(tmp, r, make([]byte, ChunkSize)); err != nil {
+		tmp.Close()
+		return "", db.Classify(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", db.Classify(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", db.Classify(err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return "", db.Classify(err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", db.Classify(err)
+	}
+	return dst, nil
 }
 
 // LogArtifact stores the file at path as artifact name of res (name
@@ -589,41 +676,17 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 func (v *verifyingReader) Close() error { return v.c.Close() }
 
 // SaveArtifact writes the bytes of artifact name of res to dst (into it,
-// under the artifact's base name, when dst is a directory). The bytes go to
-// a temporary file beside dst that is renamed into place only after the
-// hash checked out, so a failed or corrupt read never leaves a partial file.
+// under the artifact's base name, when dst is a directory) through
+// WriteArtifactFile: a failed or corrupt read never leaves a partial file,
+// and a forged stored name never names a file outside dst.
 func (t *Tracker) SaveArtifact(ctx context.Context, res Resource, name, dst string) (Artifact, error) {
 	a, rc, err := t.GetArtifact(ctx, res, name)
 	if err != nil {
 		return a, err
 	}
 	defer rc.Close()
-	// The name comes from the file, which may have been edited or forged:
-	// check it again before it names anything on disk.
-	if err := validateArtifactName(a.Name); err != nil {
-		return a, fmt.Errorf("%w: stored artifact name: %w", ErrCorrupt, err)
-	}
-	if info, err := os.Stat(dst); err == nil && info.IsDir() {
-		dst = filepath.Join(dst, path.Base(a.Name))
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
-	if err != nil {
-		return a, db.Classify(err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.CopyBuffer(tmp, rc, make([]byte, ChunkSize)); err != nil {
-		tmp.Close()
-		return a, db.Classify(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return a, db.Classify(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return a, db.Classify(err)
-	}
-	// rename replaces a symlink named like the artifact; it never follows it.
-	return a, db.Classify(os.Rename(tmp.Name(), dst))
+	_, err = WriteArtifactFile(dst, a, rc)
+	return a, err
 }
 
 // Artifacts lists the artifacts of res, oldest first; with kind not empty,

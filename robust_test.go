@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -1834,7 +1835,7 @@ func TestRobustHostileStoredNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostile := []string{"../escape.bin", "../../escape.bin", "..", ".", "/", "", "/abs/escape.bin", "a/../../escape.bin",
-		`..\..\escape.bin`, "x\x00y"}
+		`..\..\escape.bin`, `sub\..\..\win.txt`, `C:\escape.bin`, "a//b", "x\x00y"}
 	src := filepath.Join(t.TempDir(), "payload")
 	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
 		t.Fatal(err)
@@ -2206,5 +2207,65 @@ func TestRobustSQLInjection(t *testing.T) {
 	}
 	if n := rbCount(t, raw, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'`); n < 10 {
 		t.Errorf("only %d tables left", n)
+	}
+}
+
+// TestRobustArtifactFilePathPortable: the check a stored name passes before
+// it names a file is the same on every operating system, so the Windows
+// rules are tested here too. A name the API accepts but whose base name
+// Windows would not take as a plain file (a device name in any directory,
+// a colon that names a drive or a data stream, a trailing dot or space that
+// Windows drops) is refused with ErrInvalidArgument when it would name the
+// file, and writes nothing; given a file path, the same artifact saves.
+func TestRobustArtifactFilePathPortable(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	res, err := tr.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refused := []string{"CON", "con.txt", "dir/NUL", "Aux.tar.gz", "PRN", "COM1", "lpt9.log", "COM\u00b9", "CONIN$", "conout$.x",
+		"NUL .txt", "C:x", "d/x:stream", "name.", "name ", "...", "a|b", "q?", "st*r", "<x>", `say"hi"`, "tab\there"}
+	for _, name := range refused {
+		if _, err := tr.LogArtifact(ctx, res, name, src); err != nil {
+			t.Fatalf("LogArtifact(%q): %v", name, err)
+		}
+		out := t.TempDir()
+		if _, err := tr.SaveArtifact(ctx, res, name, out); !errors.Is(err, metatrack.ErrInvalidArgument) {
+			t.Errorf("SaveArtifact(%q) into a directory = %v, want ErrInvalidArgument", name, err)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("SaveArtifact(%q) left %v", name, entries)
+		}
+		if _, err := metatrack.ArtifactFilePath(out, name); !errors.Is(err, metatrack.ErrInvalidArgument) {
+			t.Errorf("ArtifactFilePath(%q) = %v, want ErrInvalidArgument", name, err)
+		}
+		file := filepath.Join(out, "chosen.bin")
+		if _, err := tr.SaveArtifact(ctx, res, name, file); err != nil {
+			t.Errorf("SaveArtifact(%q) to a file path: %v", name, err)
+		}
+	}
+	accepted := []string{"CONSOLE", "COM0", "COM10", "LPT", "nul_x", "con-x.txt", "x..y", "..x", "a b/c d.json", "日本語/モデル.bin"}
+	for _, name := range accepted {
+		if _, err := tr.LogArtifact(ctx, res, name, src); err != nil {
+			t.Fatalf("LogArtifact(%q): %v", name, err)
+		}
+		out := t.TempDir()
+		p, err := tr.SaveArtifact(ctx, res, name, out)
+		if err != nil {
+			t.Errorf("SaveArtifact(%q): %v", name, err)
+			continue
+		}
+		got, err := metatrack.ArtifactFilePath(out, p.Name)
+		if err != nil || got != filepath.Join(out, path.Base(name)) {
+			t.Errorf("ArtifactFilePath(%q) = %q, %v", name, got, err)
+		}
+		if b, err := os.ReadFile(got); err != nil || string(b) != "payload" {
+			t.Errorf("saved %q as %q, %v", name, b, err)
+		}
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -212,25 +210,9 @@ func (a *app) runArtifactsGet(ctx context.Context, ref, name, out string) error 
 		_, err := io.CopyBuffer(a.stdout, src, buf)
 		return err
 	}
-	if info, err := os.Stat(out); err == nil && info.IsDir() {
-		out = filepath.Join(out, path.Base(art.Name))
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.CopyBuffer(tmp, src, buf); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	// The one safe way to write a stored name to disk: it refuses a
+	// forged name, whatever operating system this runs on.
+	if out, err = metatrack.WriteArtifactFile(out, art, src); err != nil {
 		return err
 	}
 	bar.done()

@@ -115,3 +115,44 @@ func corruptArtifact(t testing.TB, path, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestArtifactsGetForgedNames: artifacts get --out DIR writes through the
+// library's one safe path, so a stored name edited behind the library's
+// back (an escape on Unix or on Windows, an absolute path, a NUL, a Windows
+// device name) fails and writes nothing anywhere; before, the command had
+// its own save code that kept the name's base, which on Windows would have
+// split at the backslashes and escaped DIR.
+func TestArtifactsGetForgedNames(t *testing.T) {
+	db := buildFixture(t, t.TempDir())
+	forged := []string{`sub\..\..\win.txt`, `..\..\win.txt`, "../../escape.txt", "/abs.txt", "a\x00b", "a//b", ".", `C:\x.txt`,
+		"CON", "nul.txt", "COM1.log", "x:stream", "trailing.", "pipe|name"}
+	for _, name := range forged {
+		t.Run(name, func(t *testing.T) {
+			forgedDB := filepath.Join(t.TempDir(), "forged.db")
+			copyFile(t, db, forgedDB)
+			raw, err := sql.Open("sqlite", forgedDB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(`UPDATE artifacts SET name = ? WHERE name = 'model.json'`, name); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+			sandbox := t.TempDir()
+			out := filepath.Join(sandbox, "a", "b", "out")
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := runFixture(t, "artifacts", "get", "model_version/titanic_model@2", name, "--out", out, "--db", forgedDB)
+			if r.code != exitFailure {
+				t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			filepath.WalkDir(sandbox, func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					t.Errorf("left %s", p)
+				}
+				return nil
+			})
+		})
+	}
+}
