@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -156,6 +158,26 @@ func (x *txn) endDeployment(ctx context.Context, d deploymentRow, mv resourceRow
 		return x.setStatus(ctx, mv, StatusDemoted)
 	}
 	return nil
+}
+
+// refuseIfDeployed returns ErrConflict when mv has an open deployment:
+// what (for example "promote") would leave its status and its deployment
+// disagreeing. A model version is DEPLOYED exactly while it is deployed
+// somewhere; only Deploy, Undeploy and the status DEMOTED change that.
+func (x *txn) refuseIfDeployed(ctx context.Context, mv resourceRow, what string) error {
+	var open []deploymentRow
+	if err := x.sel(ctx, &open, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+		return err
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	envs := make([]string, len(open))
+	for i, d := range open {
+		envs[i] = strconv.Quote(d.Environment)
+	}
+	return fmt.Errorf("%w: cannot %s %s: it is deployed in %s; undeploy it first (Undeploy, or the status %s, which ends every deployment)",
+		ErrConflict, what, mv.ref(), strings.Join(envs, ", "), StatusDemoted)
 }
 
 func (x *txn) undeployEverywhere(ctx context.Context, mv resourceRow) error {
@@ -326,7 +348,9 @@ const (
 )
 
 // Promote records a promotion resource under mv with the reason and metrics,
-// PENDING or APPROVED, and marks mv PROMOTED.
+// PENDING or APPROVED, and marks mv PROMOTED. A deployed mv is refused with
+// ErrConflict: it is past promotion, and PROMOTED would contradict its open
+// deployment.
 func (t *Tracker) Promote(ctx context.Context, mv Resource, p Promotion) (Resource, error) {
 	if err := validateText("promotion reason", p.Reason, MaxNameBytes, false); err != nil {
 		return Resource{}, err
@@ -339,6 +363,9 @@ func (t *Tracker) Promote(ctx context.Context, mv Resource, p Promotion) (Resour
 	err := t.write(ctx, func(x *txn) error {
 		row, err := x.resolveRes(ctx, mv, TypeModelVersion)
 		if err != nil {
+			return err
+		}
+		if err := x.refuseIfDeployed(ctx, row, "promote"); err != nil {
 			return err
 		}
 		promo, err := x.createResource(ctx, TypePromotion, "", createConfig{

@@ -19,6 +19,11 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrAlreadyExists: a resource that must be unique exists already.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: the change contradicts the stored state, for example a
+	// status change or a promotion of a model version that is deployed
+	// (its deployment would disagree with its status). The message says
+	// what to do first; nothing was changed.
+	ErrConflict = errors.New("conflict")
 	// ErrCorrupt: stored bytes failed verification (an artifact whose SHA-256
 	// no longer matches) or the file is damaged.
 	ErrCorrupt = db.ErrCorrupt

@@ -108,13 +108,14 @@ func (t *Tracker) Inputs(ctx context.Context, mv Resource) ([]Resource, error) {
 
 // Link records a lineage edge src -relation-> dst between any two
 // resources (data or control flows from src to dst). Relation names are
-// lower-case words; recording an edge twice changes nothing.
+// lower-case words of your choosing (derived_from, evaluated_on) or the
+// tracker's input; version, child and winning_experiment are the tracker's
+// own (it records them from parents and SetWinningExperiment) and are
+// refused, as is an edge from a resource to itself (ErrInvalidArgument).
+// Recording an edge twice changes nothing.
 func (t *Tracker) Link(ctx context.Context, src, dst Resource, relation string) error {
-	if err := validateType(relation); err != nil {
-		return fmt.Errorf("relation: %w", err)
-	}
-	if relation == RelationWinningExperiment {
-		return fmt.Errorf("%w: use SetWinningExperiment for %s", ErrInvalidArgument, relation)
+	if err := validateRelation(relation); err != nil {
+		return err
 	}
 	return t.write(ctx, func(x *txn) error {
 		s, err := x.resolveRes(ctx, src)
@@ -125,8 +126,27 @@ func (t *Tracker) Link(ctx context.Context, src, dst Resource, relation string) 
 		if err != nil {
 			return err
 		}
+		if s.Seq == d.Seq {
+			return fmt.Errorf("%w: cannot link %s to itself (%s)", ErrInvalidArgument, s.ref(), relation)
+		}
 		return x.link(ctx, s, d, relation)
 	})
+}
+
+// validateRelation checks the relation of a Link: a well-formed name that is
+// not one of the relations the tracker records itself.
+func validateRelation(relation string) error {
+	switch relation {
+	case RelationVersion, RelationChild:
+		return fmt.Errorf("%w: relation %q is recorded by the tracker from a resource's parent; Link takes %s or a relation of your own", ErrInvalidArgument, relation, RelationInput)
+	case RelationWinningExperiment:
+		return fmt.Errorf("%w: relation %q is set with SetWinningExperiment; Link takes %s or a relation of your own", ErrInvalidArgument, relation, RelationInput)
+	}
+	if !typePattern.MatchString(relation) {
+		return fmt.Errorf("%w: unknown relation %q: valid are %s or a name of your own of lower-case letters, digits and _ (at most 64), starting with a letter, such as derived_from",
+			ErrInvalidArgument, relation, RelationInput)
+	}
+	return nil
 }
 
 // SetWinningExperiment records exp, an experiment of mv, as mv's winning

@@ -291,6 +291,10 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	if err := validateText("status", cfg.status, MaxStatusBytes, true); err != nil {
 		return resourceRow{}, err
 	}
+	if typ == TypeModelVersion && cfg.status == StatusDeployed {
+		// DEPLOYED means "has an open deployment"; a new version has none.
+		return resourceRow{}, fmt.Errorf("%w: a new %s cannot start %s: create it, then Deploy it", ErrInvalidArgument, typ, StatusDeployed)
+	}
 
 	var (
 		parent   *resourceRow
@@ -515,7 +519,10 @@ type Updates map[string]any
 // UpdateResource applies updates to res, records each change in its history
 // and returns the updated resource. Setting a model version's status to
 // DEPLOYED deploys it in the default environment (see Deploy); setting the
-// deployed version's status to DEMOTED ends its deployments.
+// deployed version's status to DEMOTED ends its deployments. Any other
+// status change of a deployed model version is refused with ErrConflict,
+// so that a model version is DEPLOYED exactly while it has an open
+// deployment: Undeploy it (or set DEMOTED) first.
 func (t *Tracker) UpdateResource(ctx context.Context, res Resource, updates Updates) (Resource, error) {
 	plan, err := planUpdates(updates)
 	if err != nil {
@@ -652,6 +659,11 @@ func (x *txn) applyUpdates(ctx context.Context, row resourceRow, p updatePlan) (
 		}
 	}
 	if p.status != nil && *p.status != row.Status {
+		if row.Type == TypeModelVersion && *p.status != StatusDeployed && *p.status != StatusDemoted {
+			if err := x.refuseIfDeployed(ctx, row, "set the status "+strconv.Quote(*p.status)+" of"); err != nil {
+				return row, err
+			}
+		}
 		if row.Type == TypeModelVersion && *p.status == StatusDeployed {
 			if err := x.deploy(ctx, row, DefaultEnvironment); err != nil {
 				return row, err

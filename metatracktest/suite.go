@@ -47,6 +47,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Lineage", s.testLineage)
 	t.Run("WinningExperiment", s.testWinningExperiment)
 	t.Run("Deployment", s.testDeployment)
+	t.Run("DeploymentStatusAgree", s.testDeploymentStatusAgree)
+	t.Run("LinkRefusals", s.testLinkRefusals)
 	t.Run("LatestModelResource", s.testLatestModelResource)
 	t.Run("LoadModel", s.testLoadModel)
 	t.Run("History", s.testHistory)
@@ -730,6 +732,97 @@ func (s suite) testDeployment(t *testing.T) {
 	}
 	_, err = tr.Deploy(ctx, must(tr.CreateResource(ctx, metatrack.TypeDataset, "nope")).of(t))
 	wantErr(t, err, metatrack.ErrInvalidArgument)
+}
+
+// testDeploymentStatusAgree drives a model version through every status
+// transition and checks after each that it is DEPLOYED exactly while it has
+// an open deployment; a transition that would break that is refused with
+// ErrConflict and changes nothing.
+func (s suite) testDeploymentStatusAgree(t *testing.T) {
+	tr := s.open(t)
+	v1 := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "m")).of(t)
+	v2 := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "m")).of(t)
+	agree := func(step string) {
+		t.Helper()
+		for _, v := range []metatrack.Resource{v1, v2} {
+			got := must(tr.GetResource(ctx, v.ID, "")).of(t)
+			open := 0
+			for _, d := range must(tr.Deployments(ctx, v)).of(t) {
+				if d.Current() {
+					open++
+				}
+			}
+			if (got.Status == metatrack.StatusDeployed) != (open > 0) {
+				t.Fatalf("%s: %s is %s with %d open deployments", step, got.Ref(), got.Status, open)
+			}
+		}
+	}
+	must(tr.Deploy(ctx, v1)).of(t)
+	must(tr.Deploy(ctx, v1, metatrack.WithEnvironment("staging"))).of(t)
+	agree("deploy")
+	for _, status := range []string{metatrack.StatusRegistered, metatrack.StatusPromoted, "ARCHIVED", ""} {
+		_, err := tr.UpdateResource(ctx, v1, metatrack.Updates{"status": status})
+		wantErr(t, err, metatrack.ErrConflict)
+		if err != nil && (!strings.Contains(err.Error(), `"staging"`) || !strings.Contains(err.Error(), v1.Ref())) {
+			t.Errorf("the conflict does not name the version and its environments: %v", err)
+		}
+		agree("status " + status)
+	}
+	_, err := tr.Promote(ctx, v1, metatrack.Promotion{Reason: "UPLIFT"})
+	wantErr(t, err, metatrack.ErrConflict)
+	if kids := must(tr.Search(ctx, "type = 'promotion'")).of(t); len(kids.Resources) != 0 {
+		t.Fatalf("a refused promotion left %d promotions", len(kids.Resources))
+	}
+	agree("promote")
+	// Deploying v2 in one environment leaves v1 deployed in the other.
+	must(tr.Deploy(ctx, v2)).of(t)
+	agree("deploy v2")
+	noErr(t, tr.Undeploy(ctx, v1, metatrack.WithEnvironment("staging")))
+	agree("undeploy v1")
+	// Now v1 is deployed nowhere: every status may be set again.
+	must(tr.UpdateResource(ctx, v1, metatrack.Updates{"status": metatrack.StatusRegistered})).of(t)
+	must(tr.Promote(ctx, v1, metatrack.Promotion{Reason: "UPLIFT"})).of(t)
+	agree("v1 after undeploy")
+	// DEMOTED ends every deployment; DEPLOYED deploys.
+	must(tr.UpdateResource(ctx, v2, metatrack.Updates{"status": metatrack.StatusDemoted})).of(t)
+	agree("demote v2")
+	must(tr.UpdateResource(ctx, v2, metatrack.Updates{"status": metatrack.StatusDeployed})).of(t)
+	agree("status DEPLOYED")
+	// A new version cannot start out DEPLOYED.
+	_, err = tr.CreateResource(ctx, metatrack.TypeModelVersion, "m", metatrack.WithStatus(metatrack.StatusDeployed))
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+	agree("create")
+}
+
+// testLinkRefusals checks that Link names what is wrong with a relation and
+// refuses an edge from a resource to itself.
+func (s suite) testLinkRefusals(t *testing.T) {
+	tr := s.open(t)
+	a := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "a")).of(t)
+	b := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "b")).of(t)
+	for _, rel := range []string{"Bad Relation", "", "version", "child", "winning_experiment"} {
+		err := tr.Link(ctx, a, b, rel)
+		wantErr(t, err, metatrack.ErrInvalidArgument)
+		if err != nil && (!strings.Contains(err.Error(), "relation") || strings.Contains(err.Error(), "resource type")) {
+			t.Errorf("Link(%q): the message does not name the relation: %v", rel, err)
+		}
+	}
+	err := tr.Link(ctx, a, b, "Bad Relation")
+	if err != nil && !strings.Contains(err.Error(), `unknown relation "Bad Relation"`) {
+		t.Errorf("Link: %v", err)
+	}
+	err = tr.Link(ctx, a, a, "derived_from")
+	wantErr(t, err, metatrack.ErrInvalidArgument)
+	if err != nil && !strings.Contains(err.Error(), "itself") {
+		t.Errorf("self-link: %v", err)
+	}
+	g := must(tr.Lineage(ctx, []metatrack.Resource{a}, lineage.Options{Direction: lineage.Both})).of(t)
+	for _, e := range g.Edges {
+		if e.Relation != metatrack.RelationVersion {
+			t.Fatalf("refused links left an edge: %+v", e)
+		}
+	}
+	noErr(t, tr.Link(ctx, a, b, "derived_from"))
 }
 
 func (s suite) testLatestModelResource(t *testing.T) {

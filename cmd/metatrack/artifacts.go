@@ -49,10 +49,9 @@ by URI, its bytes elsewhere) shows its URI. --kind keeps one kind.`,
 			return a.runArtifactsLs(cmd.Context(), args[0], kind)
 		},
 	}
-	cmd.Flags().StringVar(&kind, "kind", "", "only artifacts of this kind: artifact, data_profile, checks or data_comparison")
-	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{
+	enumFlag(cmd, &kind, "kind", "", "only artifacts of this kind", []string{
 		metatrack.KindArtifact, metatrack.KindDataProfile, metatrack.KindChecks, metatrack.KindDataComparison,
-	}, cobra.ShellCompDirectiveNoFileComp))
+	})
 	return cmd
 }
 

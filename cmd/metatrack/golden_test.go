@@ -59,6 +59,7 @@ func TestGolden(t *testing.T) {
 		{"history", []string{"history", "model_version/titanic_model@1"}, exitOK},
 		{"history_kind", []string{"history", "model/titanic_model", "--kind", "deployed"}, exitOK},
 		{"history_json", []string{"history", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
+		{"history_bad_kind", []string{"history", "model/titanic_model", "--kind", "bogus"}, exitUsage},
 
 		{"at_deployed", []string{"at", "2024-05-02T12:00:00Z"}, exitOK},
 		{"at_relative", []string{"at", "now-2d"}, exitOK},
@@ -75,6 +76,8 @@ func TestGolden(t *testing.T) {
 		{"lineage_dot", []string{"lineage", "model_version/titanic_model@2", "--up", "--format", "dot"}, exitOK},
 		{"lineage_mermaid", []string{"lineage", "dataset/titanic_train", "--down", "--depth", "2", "--format", "mermaid"}, exitOK},
 		{"lineage_json", []string{"lineage", "model_version/titanic_model@2", "--up", "-o", "json"}, exitOK},
+		{"lineage_no_direction", []string{"lineage", "model_version/titanic_model@2", "--depth", "1"}, exitOK},
+		{"lineage_format_svg", []string{"lineage", "model_version/titanic_model@2", "--format", "svg"}, exitUsage},
 
 		{"impact", []string{"impact", "dataset_version/titanic_train@2"}, exitOK},
 		{"impact_json", []string{"impact", "dataset_version/titanic_train@1", "-o", "json"}, exitOK},
@@ -87,6 +90,8 @@ func TestGolden(t *testing.T) {
 		{"runs", []string{"runs"}, exitOK},
 		{"runs_json", []string{"runs", "-o", "json"}, exitOK},
 		{"runs_died", []string{"runs", "--state", "died"}, exitOK},
+		{"runs_bad_state", []string{"runs", "--state", "dead"}, exitUsage},
+		{"artifacts_ls_bad_kind", []string{"artifacts", "ls", "model_version/titanic_model@2", "--kind", "model"}, exitUsage},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runFixture(t, append(tc.args, "--db", db)...)

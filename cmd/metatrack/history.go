@@ -33,8 +33,7 @@ The table cuts long values; -o json has them whole.`,
 			return a.runHistory(cmd.Context(), args[0], kind)
 		},
 	}
-	cmd.Flags().StringVar(&kind, "kind", "", "only changes of this kind: "+strings.Join(changeKinds, ", "))
-	cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(changeKinds, cobra.ShellCompDirectiveNoFileComp))
+	enumFlag(cmd, &kind, "kind", "", "only changes of this kind", changeKinds)
 	return cmd
 }
 

@@ -35,14 +35,14 @@ func newLineageCmd(a *app) *cobra.Command {
 		svg            string
 	)
 	cmd := &cobra.Command{
-		Use:   "lineage <ref> --up|--down|--both",
-		Short: "Show what a resource was made from (--up) or what was made from it (--down)",
+		Use:   "lineage <ref> [--up|--down|--both]",
+		Short: "Show what a resource was made from (--up), what was made from it (--down), or both",
 		Long: `lineage walks the lineage graph from one resource: --up to what it was made
 from (a model version's dataset versions and model, a prediction job's model
 version, ...), --down to what was made from it (the model versions trained
 on a dataset version, their experiments, promotions and prediction jobs),
---both to its whole neighbourhood; --depth limits the number of steps (0:
-no limit).
+--both (the default, when no direction is given) to its whole
+neighbourhood; --depth limits the number of steps (0: no limit).
 
 --format picks the output:
   tree     an indented tree for the terminal (the default): each resource
@@ -80,8 +80,11 @@ given.`,
 					dir, n = f.dir, n+1
 				}
 			}
-			if n != 1 {
-				return usageErrorf("give one of --up, --down and --both")
+			switch {
+			case n == 0:
+				dir = lineage.Both
+			case n > 1:
+				return usageErrorf("give one of --up, --down and --both (none: both)")
 			}
 			if depth < 0 {
 				return usageErrorf("--depth must not be negative, got %d", depth)
@@ -92,9 +95,6 @@ given.`,
 				format = formatJSON
 			case a.json() && format != formatJSON:
 				return usageErrorf("-o json and --format %s contradict each other", format)
-			}
-			if !slices.Contains(lineageFormats, format) {
-				return usageErrorf("--format must be one of %s, not %q", strings.Join(lineageFormats, ", "), format)
 			}
 			if svg == "-" && (formatSet || a.json()) {
 				return usageErrorf("--svg - writes the picture to stdout; it cannot take --format or -o json too")
@@ -110,9 +110,10 @@ given.`,
 	f.BoolVar(&down, "down", false, "walk downstream: what was made from the resource")
 	f.BoolVar(&both, "both", false, "walk both ways")
 	f.IntVar(&depth, "depth", 0, "at most this many steps (0: no limit)")
-	f.StringVar(&format, "format", formatTree, "output: "+strings.Join(lineageFormats, ", "))
+	enumFlag(cmd, &format, "format", formatTree, "output", lineageFormats, enumHints(map[string]string{
+		"svg": "a picture is --svg FILE (--svg - writes it to stdout); --format is one of " + strings.Join(lineageFormats, ", "),
+	}))
 	f.StringVar(&svg, "svg", "", "also draw the graph into this SVG file ('-': stdout)")
-	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(lineageFormats, cobra.ShellCompDirectiveNoFileComp))
 	cmd.MarkFlagFilename("svg", "svg")
 	return cmd
 }

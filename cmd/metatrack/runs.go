@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,15 +53,14 @@ database is not changed; the duration of a RUNNING run is the time so far.`,
 			if limit < 0 {
 				return usageErrorf("--limit must not be negative, got %d", limit)
 			}
-			return a.runRuns(cmd.Context(), limit, strings.ToUpper(state))
+			return a.runRuns(cmd.Context(), limit, state)
 		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&limit, "limit", 0, "list at most this many of the newest runs (0: all)")
-	f.StringVar(&state, "state", "", "only runs in this state: RUNNING, FINISHED, FAILED, DIED or RUNNING?")
-	cmd.RegisterFlagCompletionFunc("state", cobra.FixedCompletions([]string{
+	enumFlag(cmd, &state, "state", "", "only runs in this state (any case)", []string{
 		metatrack.RunRunning, metatrack.RunFinished, metatrack.RunFailed, stateDied, stateUnknown,
-	}, cobra.ShellCompDirectiveNoFileComp))
+	}, enumUpper)
 	return cmd
 }
 
