@@ -210,5 +210,52 @@ func ExampleErrNotFound() {
 	// true
 	// not found: resource "model_version/titanic_model@7"
 	// true
-	// invalid argument: a new experiment needs its model_version: pass WithParent
+	// invalid argument: a new experiment needs its model_version, or a sweep when no model version exists yet: pass WithParent
+}
+
+// A hyper-parameter sweep recorded before any model version exists: the
+// trials hang under a sweep, one search returns them with the values to
+// compare, and the best one becomes the model version's winner.
+func ExampleWithColumns() {
+	ctx := context.Background()
+	t, _, done := exampleTracker()
+	defer done()
+
+	sweep, err := t.CreateResource(ctx, metatrack.TypeSweep, "lr-sweep")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, lr := range []float64{0.01, 0.1, 1} {
+		trial, err := t.CreateResource(ctx, metatrack.TypeExperiment, fmt.Sprintf("trial-%d", i+1),
+			metatrack.WithParent(sweep.ID), metatrack.WithAttr("lr", lr))
+		if err != nil {
+			log.Fatal(err)
+		}
+		t.LogMetadata(ctx, trial, "auc", []float64{0.81, 0.86, 0.78}[i])
+		t.LogTag(ctx, trial, "owner", "ann")
+	}
+	page, err := t.Search(ctx, "type = 'experiment' AND parent = '"+sweep.ID+"' ORDER BY metadata.auc DESC",
+		metatrack.WithColumns("attrs.lr", "metadata.auc", "tags.owner"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, row := range page.Rows {
+		fmt.Print(row.Name)
+		for _, c := range page.Columns {
+			v, _ := row.Value(c)
+			fmt.Printf(" %s=%v", c, v)
+		}
+		fmt.Println()
+	}
+	mv, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
+	if err := t.SetWinningExperiment(ctx, mv, page.Resources[0]); err != nil {
+		log.Fatal(err)
+	}
+	w, _ := t.GetWinningExperiment(ctx, mv)
+	fmt.Println("winner:", w.Name)
+	// Output:
+	// trial-2 attrs.lr=0.1 metadata.auc=0.86 tags.owner=ann
+	// trial-1 attrs.lr=0.01 metadata.auc=0.81 tags.owner=ann
+	// trial-3 attrs.lr=1 metadata.auc=0.78 tags.owner=ann
+	// winner: trial-2
 }

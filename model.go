@@ -149,8 +149,8 @@ func validateRelation(relation string) error {
 	return nil
 }
 
-// SetWinningExperiment records exp, an experiment of mv, as mv's winning
-// experiment, replacing an earlier winner. It also logs the seed's
+// SetWinningExperiment records exp, an experiment of mv or of a sweep, as
+// mv's winning experiment, replacing an earlier winner. It also logs the seed's
 // winning_experiment_id metadata on mv.
 func (t *Tracker) SetWinningExperiment(ctx context.Context, mv, exp Resource) error {
 	return t.write(ctx, func(x *txn) error {
@@ -180,8 +180,19 @@ func (x *txn) setWinnerFromMetadata(ctx context.Context, mv resourceRow, v encod
 	if err != nil {
 		return fmt.Errorf("%s of %s: %w", MetadataWinningExperimentID, mv.ref(), err)
 	}
-	if e.Type != TypeExperiment || e.ParentSeq.Int64 != mv.Seq {
+	if e.Type != TypeExperiment || !e.ParentSeq.Valid {
 		return fmt.Errorf("%w: %s is not an experiment of %s", ErrInvalidArgument, e.ref(), mv.ref())
+	}
+	if e.ParentSeq.Int64 != mv.Seq {
+		// A trial of a sweep, run before the model version existed, may
+		// win; an experiment of another model version may not.
+		p, err := x.bySeq(ctx, e.ParentSeq.Int64)
+		if err != nil {
+			return err
+		}
+		if p.Type != TypeSweep {
+			return fmt.Errorf("%w: %s is not an experiment of %s, nor of a sweep", ErrInvalidArgument, e.ref(), mv.ref())
+		}
 	}
 	var cur resourceRow
 	err = x.get(ctx, &cur, sqlWinnerOf, mv.Seq)

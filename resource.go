@@ -29,6 +29,10 @@ const (
 	TypeExperiment     = "experiment"
 	TypePromotion      = "promotion"
 	TypePredictionJob  = "prediction_job"
+	// TypeSweep groups experiments recorded before any model version
+	// exists (a hyper-parameter sweep); an experiment's parent is a model
+	// version or a sweep.
+	TypeSweep = "sweep"
 )
 
 // Statuses a model version moves through in the deploy pipeline. Any other
@@ -116,9 +120,19 @@ func ChainHead(typ string) (string, bool) {
 	return head, ok && head != ""
 }
 
-// needsModelVersionParent reports whether typ hangs under a model version.
+// needsModelVersionParent reports whether typ hangs under a model version
+// (an experiment may hang under a sweep instead, see parentAllowed).
 func needsModelVersionParent(typ string) bool {
 	return typ == TypeExperiment || typ == TypePromotion || typ == TypePredictionJob
+}
+
+// parentAllowed reports whether a new typ may hang under a parent of type
+// parentType.
+func parentAllowed(typ, parentType string) bool {
+	if !needsModelVersionParent(typ) {
+		return true
+	}
+	return parentType == TypeModelVersion || typ == TypeExperiment && parentType == TypeSweep
 }
 
 var typePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -245,7 +259,10 @@ var (
 // first use; concurrent creators, in this process or others, never get the
 // same number. Experiments, promotions and prediction jobs need a model
 // version parent (WithParent); their name may be empty, and a unique one is
-// generated. Other types take an optional parent. Names are unique among the
+// generated. An experiment may instead hang under a sweep (TypeSweep), so
+// that trials are recorded before any model version exists; the winner is
+// later named with SetWinningExperiment. Other types take an optional
+// parent. Names are unique among the
 // roots of a type and among the children of one parent: a second create
 // returns ErrAlreadyExists, or the existing resource with IfNotExists.
 func (t *Tracker) CreateResource(ctx context.Context, typ, name string, opts ...CreateOption) (Resource, error) {
@@ -328,10 +345,15 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		if err != nil {
 			return resourceRow{}, fmt.Errorf("parent of new %s: %w", typ, err)
 		}
-		if needsModelVersionParent(typ) && p.Type != TypeModelVersion {
+		if !parentAllowed(typ, p.Type) {
+			if typ == TypeExperiment {
+				return resourceRow{}, fmt.Errorf("%w: a new experiment hangs under a model_version or a sweep, and %s is of type %s", ErrInvalidArgument, p.ref(), p.Type)
+			}
 			return resourceRow{}, fmt.Errorf("%w: a new %s hangs under a model_version, and %s is of type %s", ErrInvalidArgument, typ, p.ref(), p.Type)
 		}
 		parent = &p
+	case typ == TypeExperiment:
+		return resourceRow{}, fmt.Errorf("%w: a new experiment needs its model_version, or a sweep when no model version exists yet: pass WithParent", ErrInvalidArgument)
 	case needsModelVersionParent(typ):
 		return resourceRow{}, fmt.Errorf("%w: a new %s needs its model_version: pass WithParent", ErrInvalidArgument, typ)
 	}

@@ -23,6 +23,7 @@ type SearchOption func(*searchConfig)
 type searchConfig struct {
 	pageSize int64
 	cursor   string
+	columns  []string
 }
 
 // WithPageSize sets how many resources one page holds (a query's LIMIT
@@ -35,6 +36,11 @@ func WithCursor(cursor string) SearchOption { return func(c *searchConfig) { c.c
 // Page is one page of search results.
 type Page struct {
 	Resources []Resource
+	// Columns are the columns WithColumns asked for, parsed, in the order
+	// given; Rows holds their values, one Row for each of Resources.
+	// Both are nil without WithColumns.
+	Columns []query.Column
+	Rows    []Row
 	// Next is the cursor of the following page, "" on the last one.
 	Next string
 }
@@ -57,6 +63,12 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		return Page{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	}
 	var page Page
+	var want columnSet
+	if cfg.columns != nil {
+		if page.Columns, want, err = parseColumns(cfg.columns); err != nil {
+			return Page{}, err
+		}
+	}
 	err = t.read(ctx, func(x *txn) error {
 		c, err := query.Compile(q, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
 			Limit: cfg.pageSize, Cursor: cfg.cursor})
@@ -68,7 +80,15 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 			return err
 		}
 		page.Next = next
-		page.Resources, err = x.resourcesBySeq(ctx, seqs)
+		if cfg.columns == nil {
+			page.Resources, err = x.resourcesBySeq(ctx, seqs)
+			return err
+		}
+		page.Rows, err = x.rowsBySeq(ctx, seqs, want)
+		page.Resources = make([]Resource, len(page.Rows))
+		for i, r := range page.Rows {
+			page.Resources[i] = r.Resource
+		}
 		return err
 	})
 	return page, err
@@ -113,6 +133,17 @@ var sqlResourcesBySeqs = mustSQL(resourceSelect.Where("r.seq IN (SELECT value FR
 // resourcesBySeq loads the resources with the given seqs, in that order,
 // with one cached statement (the seqs travel as one JSON array).
 func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, error) {
+	rows, err := x.rowsOfSeqs(ctx, seqs)
+	out := make([]Resource, len(rows))
+	for i, r := range rows {
+		out[i] = r.resource()
+	}
+	return out, err
+}
+
+// rowsOfSeqs loads the rows with the given seqs, in that order, skipping
+// seqs that name no resource.
+func (x *txn) rowsOfSeqs(ctx context.Context, seqs []int64) ([]resourceRow, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
@@ -128,10 +159,10 @@ func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, err
 	for _, r := range rows {
 		bySeq[r.Seq] = r
 	}
-	out := make([]Resource, 0, len(seqs))
+	out := make([]resourceRow, 0, len(seqs))
 	for _, s := range seqs {
 		if r, ok := bySeq[s]; ok {
-			out = append(out, r.resource())
+			out = append(out, r)
 		}
 	}
 	return out, nil

@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Runs", s.testRuns)
 	t.Run("Batch", s.testBatch)
 	t.Run("Search", s.testSearch)
+	t.Run("SearchColumns", s.testSearchColumns)
+	t.Run("Sweeps", s.testSweeps)
 	t.Run("LineageGraph", s.testLineageGraph)
 	t.Run("StatsAndChains", s.testStatsAndChains)
 }

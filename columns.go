@@ -1,0 +1,255 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/query"
+)
+
+// WithColumns asks Search to return, beside each resource of the page, the
+// values of the given columns, in Page.Rows: fields of the query language
+// such as "tags.owner", "metadata.auc", "attrs.lr", "metadata.params.lr"
+// or "status", or every key of one kind with "tags.*", "metadata.*" and
+// "attrs.*". They are read in the search's own read transaction with one
+// query for each kind of column over the whole page, never one per row.
+// A malformed column is ErrInvalidArgument (and ErrInvalidQuery).
+func WithColumns(columns ...string) SearchOption {
+	return func(c *searchConfig) { c.columns = append(append([]string{}, c.columns...), columns...) }
+}
+
+// Row is one search result with the values of the columns WithColumns
+// asked for. Attributes are always all there, in Resource.Attrs.
+type Row struct {
+	Resource
+	// Tags holds the resource's tags among those asked for (all of them
+	// with tags.*); nil when no tag column was asked for.
+	Tags map[string]string
+	// Metadata holds its metadata values among those asked for, by key (a
+	// column metadata.params.lr brings the whole value of params), decoded
+	// as GetMetadata decodes them; nil when no metadata column was asked for.
+	Metadata map[string]any
+}
+
+// Value returns the value of column c in r, and false when r has none
+// (a tag, metadata key, attribute or path it does not have, or an unset
+// time or version), with a nil value. Resource fields come as their Go values (string, int,
+// time.Time), tags as strings, metadata and attributes decoded from JSON;
+// a column with All gives the whole map (map[string]string for tags).
+func (r Row) Value(c query.Column) (any, bool) {
+	v, ok := r.value(c)
+	if !ok {
+		return nil, false
+	}
+	return v, true
+}
+
+func (r Row) value(c query.Column) (any, bool) {
+	switch c.Field {
+	case "id":
+		return r.ID, true
+	case "type":
+		return r.Type, true
+	case "name":
+		return r.Name, true
+	case "status":
+		return r.Status, true
+	case "version":
+		return r.Version, r.Version > 0
+	case "created_at":
+		return r.CreatedAt, true
+	case "updated_at":
+		return r.UpdatedAt, true
+	case "started_at":
+		return r.StartedAt, !r.StartedAt.IsZero()
+	case "ended_at":
+		return r.EndedAt, !r.EndedAt.IsZero()
+	case "parent":
+		return r.ParentID, r.ParentID != ""
+	case "run":
+		return r.RunID, r.RunID != ""
+	case "tags":
+		if c.All {
+			return r.Tags, r.Tags != nil
+		}
+		if len(c.Keys) == 0 {
+			return nil, false
+		}
+		v, ok := r.Tags[c.Keys[0]]
+		return v, ok
+	case "metadata":
+		if c.All {
+			return r.Metadata, r.Metadata != nil
+		}
+		return valueAt(r.Metadata, c.Keys)
+	case "attrs":
+		if c.All {
+			return r.Attrs, true
+		}
+		return valueAt(r.Attrs, c.Keys)
+	}
+	return nil, false
+}
+
+// valueAt follows path through decoded JSON objects.
+func valueAt(m map[string]any, path []string) (any, bool) {
+	var v any = m
+	for _, k := range path {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = obj[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, len(path) > 0
+}
+
+// columnSet is what a page's columns need read: for tags and metadata,
+// every key (all) or the listed keys.
+type columnSet struct {
+	tags, meta keySet
+}
+
+// keySet is a set of keys of one kind of column.
+type keySet struct {
+	wanted bool
+	all    bool
+	keys   []string
+	seen   map[string]bool
+}
+
+func (k *keySet) add(c query.Column) {
+	k.wanted = true
+	if c.All {
+		k.all = true
+		return
+	}
+	if k.seen == nil {
+		k.seen = map[string]bool{}
+	}
+	if key := c.Keys[0]; !k.seen[key] {
+		k.seen[key] = true
+		k.keys = append(k.keys, key)
+	}
+}
+
+// parseColumns parses the columns of WithColumns.
+func parseColumns(specs []string) ([]query.Column, columnSet, error) {
+	var set columnSet
+	cols := make([]query.Column, 0, len(specs))
+	for _, s := range specs {
+		c, err := query.ParseColumn(s)
+		if err != nil {
+			return nil, set, fmt.Errorf("%w: column %q: %w", ErrInvalidArgument, s, err)
+		}
+		switch c.Field {
+		case "tags":
+			set.tags.add(c)
+		case "metadata":
+			set.meta.add(c)
+		}
+		cols = append(cols, c)
+	}
+	return cols, set, nil
+}
+
+var (
+	sqlTagsOfSeqs = mustSQL(sq.Select("resource_seq", "key", "value").From("tags").
+			Where("resource_seq IN (SELECT value FROM json_each(?))"))
+	sqlTagsOfSeqsKeys = mustSQL(sq.Select("resource_seq", "key", "value").From("tags").
+				Where("resource_seq IN (SELECT value FROM json_each(?)) AND key IN (SELECT value FROM json_each(?))"))
+	sqlMetadataOfSeqs = mustSQL(sq.Select("resource_seq", "key", "value").From("metadata").
+				Where("resource_seq IN (SELECT value FROM json_each(?))"))
+	sqlMetadataOfSeqsKeys = mustSQL(sq.Select("resource_seq", "key", "value").From("metadata").
+				Where("resource_seq IN (SELECT value FROM json_each(?)) AND key IN (SELECT value FROM json_each(?))"))
+)
+
+// rowsBySeq loads the resources with the given seqs, in that order, with
+// the values want names: one statement for the resources and one for each
+// kind of column, each over all the seqs at once.
+func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Row, error) {
+	rows, err := x.rowsOfSeqs(ctx, seqs)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	out := make([]Row, len(rows))
+	index := make(map[int64]int, len(rows))
+	for i, r := range rows {
+		out[i].Resource = r.resource()
+		index[r.Seq] = i
+	}
+	seqArr, err := json.Marshal(seqs)
+	if err != nil {
+		return nil, err
+	}
+	if want.tags.wanted {
+		for i := range out {
+			out[i].Tags = map[string]string{}
+		}
+		err := x.keyValuesOfSeqs(ctx, sqlTagsOfSeqs, sqlTagsOfSeqsKeys, string(seqArr), want.tags, func(seq int64, k, v string) error {
+			out[index[seq]].Tags[k] = v
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if want.meta.wanted {
+		for i := range out {
+			out[i].Metadata = map[string]any{}
+		}
+		err := x.keyValuesOfSeqs(ctx, sqlMetadataOfSeqs, sqlMetadataOfSeqsKeys, string(seqArr), want.meta, func(seq int64, k, v string) error {
+			d, err := decodeJSON([]byte(v))
+			if err != nil {
+				return fmt.Errorf("metadata %q of %s: %w", k, out[index[seq]].Ref(), err)
+			}
+			out[index[seq]].Metadata[k] = d
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// keyValuesOfSeqs runs allQuery (every key) or keysQuery (the keys of ks)
+// over the seqs of the JSON array seqArr and calls fn for each row.
+func (x *txn) keyValuesOfSeqs(ctx context.Context, allQuery, keysQuery, seqArr string, ks keySet, fn func(seq int64, key, value string) error) error {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if ks.all {
+		rows, err = x.cached().QueryContext(ctx, allQuery, seqArr)
+	} else {
+		keyArr, merr := json.Marshal(ks.keys)
+		if merr != nil {
+			return merr
+		}
+		rows, err = x.cached().QueryContext(ctx, keysQuery, seqArr, string(keyArr))
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			seq        int64
+			key, value string
+		)
+		if err := rows.Scan(&seq, &key, &value); err != nil {
+			return scanned(err)
+		}
+		if err := fn(seq, key, value); err != nil {
+			return err
+		}
+	}
+	return scanned(rows.Err())
+}
