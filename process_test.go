@@ -126,6 +126,8 @@ func TestProcessHelper(t *testing.T) {
 		err = procOpener(ctx, enc)
 	case "bigartifact":
 		err = bigArtifactChild(ctx, enc)
+	case "backup":
+		err = backupChild(ctx, enc)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

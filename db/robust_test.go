@@ -445,3 +445,105 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 		}
 	}
 }
+
+// fillDisk writes a file under dir until the disk is full and returns its
+// path.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "filler")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	// Small writes fill what the big ones left.
+	for {
+		if _, err := f.Write(buf[:512]); err != nil {
+			break
+		}
+	}
+	return p
+}
+
+// TestCloseReportsFailedCheckpoint: Close on a full disk, where the pages
+// in the -wal cannot be copied into the database file, fails with
+// ErrDiskFull instead of returning nil with the -wal left behind (the file
+// alone would then not hold everything). Nothing is lost: once there is
+// room, the next open and close finish the job.
+func TestCloseReportsFailedCheckpoint(t *testing.T) {
+	dir := tmpfs(t, 16<<20)
+	ctx := context.Background()
+	path := filepath.Join(dir, "m.db")
+	d, err := db.Open(ctx, path, db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A reader's open snapshot keeps the background checkpointer from
+	// copying the write below into the file before the disk is full.
+	pin, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pin.Close()
+	tx, err := pin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	err = d.WriteTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (seq, chunk_size, created_at) VALUES (1, 1048576, 0)`); err != nil {
+			return err
+		}
+		for i := range 4 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (1, ?, randomblob(1048576))`, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := fillDisk(t, dir)
+	tx.Rollback()
+	if err := d.Close(); !errors.Is(err, db.ErrDiskFull) {
+		t.Fatalf("Close on a full disk with %d bytes in the -wal = %v, want ErrDiskFull", fileSize(path+"-wal"), err)
+	}
+	pin.Close()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = db.Open(ctx, path, db.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var chunks int
+	if err := d.Reader.QueryRow(`SELECT count(*) FROM blob_chunks WHERE blob_seq = 1`).Scan(&chunks); err != nil || chunks != 4 {
+		t.Errorf("after the failed Close: %d chunks, %v; want 4", chunks, err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("-wal after a Close with room: %v", err)
+	}
+}
+
+func fileSize(p string) int64 {
+	info, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	return info.Size()
+}

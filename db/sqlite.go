@@ -690,13 +690,76 @@ func (d *DB) CachedReaderStmt(query string) *sqlx.Stmt {
 
 // Backup writes a consistent copy of the live database to dst (which must
 // not exist) with VACUUM INTO. Writers go on while it runs; the copy holds
-// every transaction committed before it began.
-func (d *DB) Backup(ctx context.Context, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
+// every transaction committed before it began. The copy is written to a
+// temporary file beside dst, flushed to disk and only then given dst's
+// name (and the directory flushed), so dst either does not exist or holds
+// the whole copy: a backup that fails or is killed leaves nothing at dst
+// (a killed one may leave its hidden temporary file, named after dst).
+func (d *DB) Backup(ctx context.Context, dst string) (err error) {
+	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("db: backup: %s exists", dst)
 	}
-	_, err := d.Reader.ExecContext(ctx, `VACUUM INTO ?`, dst)
-	return Classify(err)
+	dir := filepath.Dir(dst)
+	// VACUUM INTO accepts an empty file: creating it reserves the name.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".part-*")
+	if err != nil {
+		return fmt.Errorf("db: backup: %w", Classify(err))
+	}
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+			os.Remove(tmp + "-journal")
+		}
+	}()
+	if _, err := d.Reader.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		return Classify(err)
+	}
+	if err := syncFile(tmp); err != nil {
+		return fmt.Errorf("db: backup: %w", Classify(err))
+	}
+	// A hard link never replaces a file that appeared at dst meanwhile;
+	// where links are not supported, rename (after one more look).
+	if err := os.Link(tmp, dst); err == nil {
+		os.Remove(tmp)
+	} else if _, serr := os.Lstat(dst); serr == nil {
+		return fmt.Errorf("db: backup: %s exists", dst)
+	} else if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("db: backup: %w", Classify(err))
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("db: backup: %w", Classify(err))
+	}
+	return nil
+}
+
+// syncFile flushes the file at path to stable storage.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir flushes the directory entry changes of dir (a new name) to
+// stable storage. Where directories cannot be opened or synced (Windows),
+// it does nothing.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) && runtime.GOOS != "windows" {
+		return err
+	}
+	return nil
 }
 
 // Close checkpoints the WAL into the database file and closes every
@@ -737,9 +800,17 @@ func (d *DB) Close() error {
 	}
 	if d.Writer != nil {
 		if !d.ReadOnly {
-			// Best effort: another process may still be reading; the last
-			// connection to close then checkpoints and removes the WAL.
-			d.Writer.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			// Another process may still be reading (the checkpoint then
+			// reports busy): the last connection to close checkpoints and
+			// removes the WAL. A checkpoint that fails (no room on the
+			// disk for the pages it copies) leaves the file needing its
+			// -wal, which the caller must hear about.
+			var busy, logFrames, done int
+			err := d.Writer.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("db: close %s: the write-ahead log could not be checkpointed into the file, "+
+					"which needs its -wal until it is (open and close it again once that can succeed): %w", d.Path, Classify(err)))
+			}
 		}
 		errs = append(errs, d.Writer.Close())
 	}

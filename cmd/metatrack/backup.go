@@ -53,7 +53,7 @@ func (a *app) runBackup(ctx context.Context, dst string) error {
 	err = t.Backup(ctx, dst)
 	bar.done()
 	if err != nil {
-		os.Remove(dst) // a partial copy
+		// Nothing to clean up: the copy is renamed to dst only when whole.
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	out := backupJSON{Database: t.Path(), Backup: dst, SizeBytes: fileSize(dst)}
