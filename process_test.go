@@ -48,7 +48,7 @@ import (
 
 // Environment of a child process. Only the children read it.
 const (
-	procRoleEnv  = "METATRACK_TEST_ROLE"  // writer, opener or bigartifact
+	procRoleEnv  = "METATRACK_TEST_ROLE"  // writer, opener, reader or bigartifact
 	procDBEnv    = "METATRACK_TEST_DB"    // the database file
 	procDirEnv   = "METATRACK_TEST_DIR"   // the child's scratch folder
 	procIDEnv    = "METATRACK_TEST_ID"    // the child's number
@@ -128,6 +128,8 @@ func TestProcessHelper(t *testing.T) {
 		err = bigArtifactChild(ctx, enc)
 	case "backup":
 		err = backupChild(ctx, enc)
+	case "reader":
+		err = procReader(ctx, enc)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

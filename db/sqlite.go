@@ -814,5 +814,8 @@ func (d *DB) Close() error {
 		}
 		errs = append(errs, d.Writer.Close())
 	}
+	if d.ReadOnly {
+		removeIdleLog(d.Path)
+	}
 	return errors.Join(errs...)
 }

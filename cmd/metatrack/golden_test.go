@@ -30,6 +30,12 @@ func TestGolden(t *testing.T) {
 		if !bytes.Equal(before, after) {
 			t.Error("the inspection commands changed the database file")
 		}
+		// Nor do they leave a -wal or -shm beside it: the file stays alone.
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if _, err := os.Stat(db + suffix); err == nil {
+				t.Errorf("the inspection commands left %s%s beside the file", filepath.Base(db), suffix)
+			}
+		}
 	}()
 	for _, tc := range []struct {
 		name string
