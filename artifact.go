@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"mime"
 	"net/url"
 	"os"
@@ -21,16 +20,17 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Artifact kinds. Reports logged by LogDataProfile, LogChecks and
 // LogDataComparison are artifacts of their own kind, so they can be listed
 // and read back by kind.
 const (
-	KindArtifact       = "artifact"
-	KindDataProfile    = "data_profile"
-	KindChecks         = "checks"
-	KindDataComparison = "data_comparison"
+	KindArtifact       = rules.KindArtifact
+	KindDataProfile    = rules.KindDataProfile
+	KindChecks         = rules.KindChecks
+	KindDataComparison = rules.KindDataComparison
 )
 
 // ChunkSize is the size of the pieces artifact bytes are stored and read
@@ -124,20 +124,6 @@ var (
 			run_seq = excluded.run_seq, created_at = excluded.created_at`))
 )
 
-// validateArtifactName accepts a clean, relative, slash-separated path:
-// no empty, "." or ".." element, no leading slash, no backslash, no NUL.
-// The rules are the same on every operating system, so a name accepted on
-// one machine means the same path on another.
-func validateArtifactName(name string) error {
-	if err := validateText("artifact name", name, MaxNameBytes, false); err != nil {
-		return err
-	}
-	if name == "." || strings.ContainsRune(name, '\\') || path.IsAbs(name) || path.Clean(name) != name || !fs.ValidPath(name) {
-		return fmt.Errorf("%w: artifact name %q must be a relative path without . or .. elements", ErrInvalidArgument, name)
-	}
-	return nil
-}
-
 // checkFileName refuses a file name (one path element) that some operating
 // system would not take as a plain file inside a directory: on Windows a
 // colon names a drive or a data stream, CON, NUL, COM1 and the like are
@@ -172,7 +158,7 @@ func checkFileName(base string) error {
 // ErrInvalidArgument when it would name the file. The checks are the same
 // on every operating system.
 func ArtifactFilePath(dst, name string) (string, error) {
-	if err := validateArtifactName(name); err != nil {
+	if err := rules.ArtifactName(name); err != nil {
 		return "", fmt.Errorf("%w: stored artifact name: %w", ErrCorrupt, err)
 	}
 	info, err := os.Stat(dst)
@@ -248,7 +234,7 @@ func (t *Tracker) LogDataProfile(ctx context.Context, res Resource, path string,
 // LogChecks stores a check report of res of the given check type (data,
 // model, prediction, ...), named checks/<type>/<file name> by default.
 func (t *Tracker) LogChecks(ctx context.Context, res Resource, path, checkType string, opts ...ArtifactOption) (Artifact, error) {
-	if err := validateType(checkType); err != nil {
+	if err := rules.Word("check type", checkType); err != nil {
 		return Artifact{}, fmt.Errorf("check type: %w", err)
 	}
 	return t.logReport(ctx, res, path, KindChecks, checkType, opts)
@@ -295,7 +281,10 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 	if name == "" && srcPath != "" {
 		name = filepath.Base(srcPath)
 	}
-	if err := validateArtifactName(name); err != nil {
+	if err := rules.ArtifactName(name); err != nil {
+		return Artifact{}, err
+	}
+	if err := rules.ArtifactKind(kind, checkType); err != nil {
 		return Artifact{}, err
 	}
 	if cfg.sha256 != "" {
@@ -354,6 +343,9 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 
 	var out Artifact
 	err = t.write(ctx, func(x *txn) error {
+		if err := rules.Artifact(cfg.uri == "", blob.size, blob.sha256, mediaType, cfg.uri, abs); err != nil {
+			return err
+		}
 		if staged != 0 {
 			seq, err := x.finishBlob(ctx, staged, blob.sha256, blob.size)
 			if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Deployment is one interval during which a model version was the deployed
@@ -77,7 +79,7 @@ var (
 // version again changes nothing.
 func (t *Tracker) Deploy(ctx context.Context, mv Resource, opts ...DeployOption) (Deployment, error) {
 	cfg := deployOptions(opts)
-	if err := validateText("environment", cfg.environment, MaxKeyBytes, false); err != nil {
+	if err := rules.Environment(cfg.environment); err != nil {
 		return Deployment{}, err
 	}
 	var out Deployment
@@ -352,7 +354,7 @@ const (
 // ErrConflict: it is past promotion, and PROMOTED would contradict its open
 // deployment.
 func (t *Tracker) Promote(ctx context.Context, mv Resource, p Promotion) (Resource, error) {
-	if err := validateText("promotion reason", p.Reason, MaxNameBytes, false); err != nil {
+	if err := rules.Text("promotion reason", p.Reason, MaxNameBytes, false); err != nil {
 		return Resource{}, err
 	}
 	status := PromotionPending

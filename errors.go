@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Sentinel errors. Every error a caller can cause wraps one of these, so
@@ -16,7 +17,7 @@ var (
 	// ErrInvalidArgument: an argument is malformed or not allowed (empty or
 	// unknown type, bad name, unknown update field, a directory given as a
 	// file, a parent of the wrong type, ...).
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = rules.ErrInvalidArgument
 	// ErrAlreadyExists: a resource that must be unique exists already.
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrConflict: the change contradicts the stored state, for example a

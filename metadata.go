@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"unicode/utf8"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 var (
@@ -35,7 +36,7 @@ const MetadataWinningExperimentID = "winning_experiment_id"
 // Logging winning_experiment_id on a model version also records that
 // experiment as the winner (see GetWinningExperiment).
 func (t *Tracker) LogMetadata(ctx context.Context, res Resource, key string, value any) error {
-	if err := validateText("metadata key", key, MaxKeyBytes, false); err != nil {
+	if err := rules.Key("metadata key", key); err != nil {
 		return err
 	}
 	enc, err := encodeMetadata(key, value)
@@ -66,11 +67,8 @@ func encodeMetadata(key string, value any) (encodedValue, error) {
 	if err != nil {
 		return encodedValue{}, fmt.Errorf("%w: metadata %q is not JSON-encodable: %v", ErrInvalidArgument, key, err)
 	}
-	if replacedUTF8(b) {
-		return encodedValue{}, fmt.Errorf("%w: metadata %q holds a string that is not valid UTF-8", ErrInvalidArgument, key)
-	}
-	if len(b) > MaxMetadataBytes {
-		return encodedValue{}, fmt.Errorf("%w: metadata %q is %d bytes, the limit is %d", ErrInvalidArgument, key, len(b), MaxMetadataBytes)
+	if err := rules.Metadata(key, b); err != nil {
+		return encodedValue{}, err
 	}
 	ev := encodedValue{json: string(b)}
 	switch b[0] {
@@ -199,25 +197,4 @@ func normalizeNumbers(v any) any {
 		}
 	}
 	return v
-}
-
-// replacedUTF8 reports whether encoding/json, encoding a value into b,
-// replaced invalid UTF-8 in one of its strings (a value, a map key, a struct
-// field, at any depth): it writes each bad byte as the escape \ufffd, while a
-// real U+FFFD is written as itself. Bytes a json.Marshaler or
-// json.RawMessage wrote are copied as they are, so b must also be valid
-// UTF-8. Storing the replacement silently would lose the caller's bytes.
-func replacedUTF8(b []byte) bool {
-	if !utf8.Valid(b) {
-		return true
-	}
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' {
-			if bytes.HasPrefix(b[i+1:], []byte("ufffd")) {
-				return true
-			}
-			i++ // the escaped character
-		}
-	}
-	return false
 }

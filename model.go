@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Metadata keys through which the seed's pipelines describe how a model was
@@ -114,7 +116,7 @@ func (t *Tracker) Inputs(ctx context.Context, mv Resource) ([]Resource, error) {
 // refused, as is an edge from a resource to itself (ErrInvalidArgument).
 // Recording an edge twice changes nothing.
 func (t *Tracker) Link(ctx context.Context, src, dst Resource, relation string) error {
-	if err := validateRelation(relation); err != nil {
+	if err := rules.Relation(relation); err != nil {
 		return err
 	}
 	return t.write(ctx, func(x *txn) error {
@@ -131,22 +133,6 @@ func (t *Tracker) Link(ctx context.Context, src, dst Resource, relation string) 
 		}
 		return x.link(ctx, s, d, relation)
 	})
-}
-
-// validateRelation checks the relation of a Link: a well-formed name that is
-// not one of the relations the tracker records itself.
-func validateRelation(relation string) error {
-	switch relation {
-	case RelationVersion, RelationChild:
-		return fmt.Errorf("%w: relation %q is recorded by the tracker from a resource's parent; Link takes %s or a relation of your own", ErrInvalidArgument, relation, RelationInput)
-	case RelationWinningExperiment:
-		return fmt.Errorf("%w: relation %q is set with SetWinningExperiment; Link takes %s or a relation of your own", ErrInvalidArgument, relation, RelationInput)
-	}
-	if !typePattern.MatchString(relation) {
-		return fmt.Errorf("%w: unknown relation %q: valid are %s or a name of your own of lower-case letters, digits and _ (at most 64), starting with a letter, such as derived_from",
-			ErrInvalidArgument, relation, RelationInput)
-	}
-	return nil
 }
 
 // SetWinningExperiment records exp, an experiment of mv or of a sweep, as
@@ -248,7 +234,7 @@ func (t *Tracker) GetPredictionJobModelVersion(ctx context.Context, job Resource
 // model): most often the latest prediction job. With typ model_version it
 // returns the latest version. It returns ErrNotFound when there is none.
 func (t *Tracker) GetLatestModelResource(ctx context.Context, model Resource, typ string) (Resource, error) {
-	if err := validateType(typ); err != nil {
+	if err := rules.Type(typ); err != nil {
 		return Resource{}, err
 	}
 	var out Resource

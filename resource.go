@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Built-in resource types. Any other lower-case type name is accepted too; a
@@ -51,11 +50,11 @@ const (
 // Limits on what the tracker stores. Values at a limit are accepted, one byte
 // over is rejected with ErrInvalidArgument.
 const (
-	MaxNameBytes     = 512
-	MaxKeyBytes      = 256
-	MaxTagValueBytes = 64 << 10
-	MaxMetadataBytes = 16 << 20
-	MaxStatusBytes   = 64
+	MaxNameBytes     = rules.MaxNameBytes
+	MaxKeyBytes      = rules.MaxKeyBytes
+	MaxTagValueBytes = rules.MaxTagValueBytes
+	MaxMetadataBytes = rules.MaxMetadataBytes
+	MaxStatusBytes   = rules.MaxStatusBytes
 )
 
 // Resource is one node of the tracked graph: a dataset, a dataset version, a
@@ -115,53 +114,7 @@ func (r Resource) key() string {
 
 // ChainHead returns the type that heads chains of typ (dataset for
 // dataset_version) and whether typ is a chain type at all.
-func ChainHead(typ string) (string, bool) {
-	head, ok := strings.CutSuffix(typ, "_version")
-	return head, ok && head != ""
-}
-
-// needsModelVersionParent reports whether typ hangs under a model version
-// (an experiment may hang under a sweep instead, see parentAllowed).
-func needsModelVersionParent(typ string) bool {
-	return typ == TypeExperiment || typ == TypePromotion || typ == TypePredictionJob
-}
-
-// parentAllowed reports whether a new typ may hang under a parent of type
-// parentType.
-func parentAllowed(typ, parentType string) bool {
-	if !needsModelVersionParent(typ) {
-		return true
-	}
-	return parentType == TypeModelVersion || typ == TypeExperiment && parentType == TypeSweep
-}
-
-var typePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
-func validateType(typ string) error {
-	if typ == "" {
-		return fmt.Errorf("%w: resource type is empty", ErrInvalidArgument)
-	}
-	if !typePattern.MatchString(typ) {
-		return fmt.Errorf("%w: resource type %q must be lower-case letters, digits and _ (at most 64), starting with a letter", ErrInvalidArgument, typ)
-	}
-	return nil
-}
-
-// validateText checks a user-supplied string: valid UTF-8, no NUL byte, at
-// most limit bytes, and non-empty unless allowEmpty. what names it in errors.
-func validateText(what, s string, limit int, allowEmpty bool) error {
-	switch {
-	case s == "" && !allowEmpty:
-		return fmt.Errorf("%w: %s is empty", ErrInvalidArgument, what)
-	case len(s) > limit:
-		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrInvalidArgument, what, len(s), limit)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalidArgument, what, s)
-	case strings.IndexByte(s, 0) >= 0:
-		return fmt.Errorf("%w: %s %q contains a NUL byte", ErrInvalidArgument, what, s)
-	}
-	return nil
-}
+func ChainHead(typ string) (string, bool) { return rules.ChainHead(typ) }
 
 // ref is a parsed human reference.
 type ref struct {
@@ -175,12 +128,12 @@ type ref struct {
 // the slash is the name, so names of such resources may contain '@'.
 func parseRef(s string) (ref, bool, error) {
 	typ, rest, found := strings.Cut(s, "/")
-	if !found || !typePattern.MatchString(typ) {
+	if !found || rules.Type(typ) != nil {
 		return ref{}, false, nil
 	}
 	r := ref{typ: typ, name: rest}
 	if _, chain := ChainHead(typ); chain {
-		if name, v, ok := cutVersion(rest); ok {
+		if name, v, ok := rules.CutVersion(rest); ok {
 			if v == "latest" {
 				r.name = name
 			} else {
@@ -196,20 +149,6 @@ func parseRef(s string) (ref, bool, error) {
 		return ref{}, true, fmt.Errorf("%w: reference %q has no name", ErrInvalidArgument, s)
 	}
 	return r, true, nil
-}
-
-// cutVersion splits name@N or name@latest; ok is false for any other
-// string, @ included elsewhere.
-func cutVersion(s string) (name, version string, ok bool) {
-	i := strings.LastIndexByte(s, '@')
-	if i < 0 {
-		return s, "", false
-	}
-	v := s[i+1:]
-	if v == "latest" || (v != "" && strings.Trim(v, "0123456789") == "") {
-		return s[:i], v, true
-	}
-	return s, "", false
 }
 
 // millis converts t to UTC milliseconds; the zero time is NULL (nil).
@@ -270,7 +209,7 @@ func (t *Tracker) CreateResource(ctx context.Context, typ, name string, opts ...
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := validateType(typ); err != nil {
+	if err := rules.Type(typ); err != nil {
 		return Resource{}, err
 	}
 	var out Resource
@@ -289,7 +228,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	attrs := "{}"
 	if len(cfg.attrs) > 0 {
 		for k := range cfg.attrs {
-			if err := validateText("attribute key", k, MaxKeyBytes, false); err != nil {
+			if err := rules.Key("attribute key", k); err != nil {
 				return resourceRow{}, err
 			}
 		}
@@ -297,15 +236,12 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		if err != nil {
 			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q are not JSON-encodable: %v", ErrInvalidArgument, typ, name, err)
 		}
-		if replacedUTF8(b) {
-			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q hold a string that is not valid UTF-8", ErrInvalidArgument, typ, name)
-		}
-		if len(b) > MaxMetadataBytes {
-			return resourceRow{}, fmt.Errorf("%w: attributes of %s %q are %d bytes, the limit is %d", ErrInvalidArgument, typ, name, len(b), MaxMetadataBytes)
+		if err := rules.Object(fmt.Sprintf("attributes of %s %q", typ, name), "attribute key", b); err != nil {
+			return resourceRow{}, err
 		}
 		attrs = string(b)
 	}
-	if err := validateText("status", cfg.status, MaxStatusBytes, true); err != nil {
+	if err := rules.Status(cfg.status); err != nil {
 		return resourceRow{}, err
 	}
 	if typ == TypeModelVersion && cfg.status == StatusDeployed {
@@ -324,11 +260,8 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		if cfg.parent != "" {
 			return resourceRow{}, fmt.Errorf("%w: the parent of a new %s is its %s, found by name: do not pass WithParent", ErrInvalidArgument, typ, head)
 		}
-		if err := validateText(typ+" name", name, MaxNameBytes, false); err != nil {
+		if err := rules.Name(typ, name); err != nil {
 			return resourceRow{}, err
-		}
-		if _, v, ok := cutVersion(name); ok {
-			return resourceRow{}, fmt.Errorf("%w: %s name %q ends in @%s, which references would read as a version", ErrInvalidArgument, typ, name, v)
 		}
 		h, err := x.ensureRoot(ctx, head, name)
 		if err != nil {
@@ -345,7 +278,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		if err != nil {
 			return resourceRow{}, fmt.Errorf("parent of new %s: %w", typ, err)
 		}
-		if !parentAllowed(typ, p.Type) {
+		if !rules.ParentAllowed(typ, p.Type) {
 			if typ == TypeExperiment {
 				return resourceRow{}, fmt.Errorf("%w: a new experiment hangs under a model_version or a sweep, and %s is of type %s", ErrInvalidArgument, p.ref(), p.Type)
 			}
@@ -354,7 +287,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		parent = &p
 	case typ == TypeExperiment:
 		return resourceRow{}, fmt.Errorf("%w: a new experiment needs its model_version, or a sweep when no model version exists yet: pass WithParent", ErrInvalidArgument)
-	case needsModelVersionParent(typ):
+	case rules.NeedsModelVersionParent(typ):
 		return resourceRow{}, fmt.Errorf("%w: a new %s needs its model_version: pass WithParent", ErrInvalidArgument, typ)
 	}
 
@@ -362,7 +295,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	if name == "" && parent != nil && !isChain {
 		name = id
 	}
-	if err := validateText(typ+" name", name, MaxNameBytes, false); err != nil {
+	if err := rules.Name(typ, name); err != nil {
 		return resourceRow{}, err
 	}
 	if !isChain {
@@ -583,7 +516,7 @@ func planUpdates(u Updates) (updatePlan, error) {
 			if !ok {
 				return p, fmt.Errorf("%w: status must be a string, not %T", ErrInvalidArgument, v)
 			}
-			if err := validateText("status", s, MaxStatusBytes, true); err != nil {
+			if err := rules.Status(s); err != nil {
 				return p, err
 			}
 			p.status = &s
@@ -619,15 +552,15 @@ func planUpdates(u Updates) (updatePlan, error) {
 }
 
 func (p *updatePlan) setAttr(k string, v any) error {
-	if err := validateText("attribute key", k, MaxKeyBytes, false); err != nil {
+	if err := rules.Key("attribute key", k); err != nil {
 		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%w: attribute %q is not JSON-encodable: %v", ErrInvalidArgument, k, err)
 	}
-	if replacedUTF8(b) {
-		return fmt.Errorf("%w: attribute %q holds a string that is not valid UTF-8", ErrInvalidArgument, k)
+	if err := rules.JSON(fmt.Sprintf("attribute %q", k), b, MaxMetadataBytes); err != nil {
+		return err
 	}
 	if p.attrs == nil {
 		p.attrs = map[string]any{}
@@ -767,8 +700,8 @@ func (x *txn) mergeAttrs(ctx context.Context, row resourceRow, changes map[strin
 	if err != nil {
 		return err
 	}
-	if len(b) > MaxMetadataBytes {
-		return fmt.Errorf("%w: attributes of %s would be %d bytes, the limit is %d", ErrInvalidArgument, row.ref(), len(b), MaxMetadataBytes)
+	if err := rules.Object("attributes of "+row.ref(), "attribute key", b); err != nil {
+		return err
 	}
 	_, err = x.exec(ctx, sqlSetAttrs, string(b), x.now, row.Seq)
 	return err

@@ -13,6 +13,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // Run statuses.
@@ -108,7 +109,7 @@ func (t *Tracker) startRun(ctx context.Context) error {
 	if name == "" {
 		name = filepath.Base(os.Args[0])
 	}
-	if err := validateText("run name", name, MaxNameBytes, false); err != nil {
+	if err := rules.RunName(name); err != nil {
 		return err
 	}
 	return t.write(ctx, func(x *txn) error {

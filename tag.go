@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 var (
@@ -24,10 +26,10 @@ var (
 // are strings; use LogMetadata for typed values. The change is recorded in
 // the resource's history.
 func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) error {
-	if err := validateText("tag key", key, MaxKeyBytes, false); err != nil {
+	if err := rules.Key("tag key", key); err != nil {
 		return err
 	}
-	if err := validateText("tag value", value, MaxTagValueBytes, true); err != nil {
+	if err := rules.TagValue(value); err != nil {
 		return err
 	}
 	return t.write(ctx, func(x *txn) error {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 var (
@@ -32,22 +34,16 @@ func (t *Tracker) RegisterVCResource(ctx context.Context, res Resource, info map
 	if len(info) == 0 {
 		return fmt.Errorf("%w: version-control info for %s is empty", ErrInvalidArgument, res.key())
 	}
-	if err := validateText("version-control key", cfg.key, MaxKeyBytes, true); err != nil {
+	if err := rules.Key("version-control key", cfg.key); err != nil {
 		return err
 	}
 	infoJSON, err := json.Marshal(info)
 	if err != nil {
 		return fmt.Errorf("%w: version-control info is not JSON-encodable: %v", ErrInvalidArgument, err)
 	}
-	if replacedUTF8(infoJSON) {
-		return fmt.Errorf("%w: version-control info holds a string that is not valid UTF-8", ErrInvalidArgument)
-	}
-	if len(infoJSON) > MaxMetadataBytes {
-		return fmt.Errorf("%w: version-control info is %d bytes, the limit is %d", ErrInvalidArgument, len(infoJSON), MaxMetadataBytes)
-	}
 	extra := make(map[string]encodedValue, len(cfg.metadata))
 	for k, v := range cfg.metadata {
-		if err := validateText("metadata key", k, MaxKeyBytes, false); err != nil {
+		if err := rules.Key("metadata key", k); err != nil {
 			return err
 		}
 		if extra[k], err = encodeMetadata(k, v); err != nil {
@@ -57,6 +53,9 @@ func (t *Tracker) RegisterVCResource(ctx context.Context, res Resource, info map
 	extraJSON, err := json.Marshal(cfg.metadata)
 	if err != nil || cfg.metadata == nil {
 		extraJSON = []byte("{}")
+	}
+	if err := rules.VCInfo(infoJSON, extraJSON); err != nil {
+		return err
 	}
 	return t.write(ctx, func(x *txn) error {
 		row, err := x.target(ctx, res)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // ImportOptions configure Import.
@@ -45,7 +45,7 @@ type ImportOptions struct {
 // *LineError values that name the line.
 func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Stats, error) {
 	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now,
-		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{},
+		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{},
 		blobsSeen: map[string]bool{}}
 	if im.now == nil {
 		im.now = time.Now
@@ -80,12 +80,22 @@ type importer struct {
 	aliases     map[string]int64 // ids of the file given up for a resource of the same name
 	runs        map[string]int64
 	chains      map[chainKey]*chainState
+	touched     map[chainKey]int // chains the file holds members of: the first line of each
 	placeholder int64
 }
 
 // errf returns a *LineError about the current line.
 func (im *importer) errf(format string, args ...any) error {
 	return &LineError{Line: im.lr.line, Kind: im.lastKind, Err: fmt.Errorf(format, args...)}
+}
+
+// ruleErr is a *LineError about the current line for a record that breaks
+// a rule of package rules; it matches ErrInvalid and ErrInvalidArgument.
+func (im *importer) ruleErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &LineError{Line: im.lr.line, Kind: im.lastKind, Err: err}
 }
 
 // lineErr adds the current line to an error of the database. A
@@ -125,6 +135,9 @@ func (im *importer) nextRecord() (string, []byte, error) {
 			continue
 		}
 		im.lastKind = ""
+		if err := checkText(line); err != nil {
+			return "", nil, im.errf("%v", err)
+		}
 		kind, err := peekKind(line)
 		if err != nil {
 			return "", nil, im.errf("%v", err)
@@ -160,6 +173,9 @@ func (im *importer) run() error {
 	}
 	if err != nil {
 		return err
+	}
+	if err := checkText(line); err != nil {
+		return &LineError{Line: 1, Err: fmt.Errorf("header: %v", err)}
 	}
 	if err := decode(line, &im.header); err != nil {
 		return &LineError{Line: 1, Err: fmt.Errorf("header: %v", err)}
@@ -264,6 +280,9 @@ func (im *importer) end(line []byte) error {
 	}
 	im.lastKind = ""
 	if err := im.renumber(); err != nil {
+		return err
+	}
+	if err := im.checkChains(); err != nil {
 		return err
 	}
 	return im.tombstones()
@@ -656,6 +675,9 @@ func (im *importer) runRecord(r runRec) error {
 	if r.ID == "" || r.Name == "" || r.Status == "" {
 		return im.errf("a run needs an id, a name and a status")
 	}
+	if err := checkAll(rules.ID("run", r.ID), rules.RunName(r.Name), rules.Run(r.Host, r.User, r.Status, r.Error)); err != nil {
+		return im.ruleErr(fmt.Errorf("run %s: %w", r.ID, err))
+	}
 	var ex runRow
 	ok, err := found(im.get(&ex, `SELECT seq, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE id = ?`, r.ID))
 	if err != nil {
@@ -690,13 +712,14 @@ func (im *importer) runRecord(r runRec) error {
 
 // ---- Resources ----
 
-var typePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
-// chainHead returns the type that heads chains of typ (dataset for
-// dataset_version) and whether typ is a chain type.
-func chainHead(typ string) (string, bool) {
-	head, ok := strings.CutSuffix(typ, "_version")
-	return head, ok && head != ""
+// checkAll returns the first error of errs that is not nil.
+func checkAll(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type resRow struct {
@@ -745,15 +768,13 @@ const (
 )
 
 func (im *importer) resource(r resourceRec) error {
-	switch {
-	case r.ID == "":
+	if r.ID == "" {
 		return im.errf("a resource needs an id")
-	case !typePattern.MatchString(r.Type):
-		return im.errf("resource %s: type %q must be lower-case letters, digits and _, starting with a letter", r.ID, r.Type)
-	case r.Name == "":
-		return im.errf("resource %s has no name", r.ID)
 	}
-	head, isChain := chainHead(r.Type)
+	if err := checkAll(rules.ID("resource", r.ID), rules.Type(r.Type), rules.Name(r.Type, r.Name), rules.Status(r.Status)); err != nil {
+		return im.ruleErr(fmt.Errorf("resource %s: %w", r.ID, err))
+	}
+	head, isChain := rules.ChainHead(r.Type)
 	switch {
 	case isChain && (r.Version == nil || *r.Version <= 0 || *r.Version >= placeholderBase || r.Parent == ""):
 		return im.errf("resource %s: a %s needs a positive version and its %s as parent", r.ID, r.Type, head)
@@ -762,10 +783,13 @@ func (im *importer) resource(r resourceRec) error {
 	}
 	attrs := "{}"
 	if len(r.Attrs) > 0 {
-		if r.Attrs[0] != '{' {
-			return im.errf("resource %s: attrs must be a JSON object", r.ID)
+		if err := rules.Object("attrs", "attribute key", r.Attrs); err != nil {
+			return im.ruleErr(fmt.Errorf("resource %s: %w", r.ID, err))
 		}
 		attrs = string(r.Attrs)
+	}
+	if !isChain && r.Parent == "" && rules.NeedsModelVersionParent(r.Type) {
+		return im.ruleErr(fmt.Errorf("%w: resource %s: a %s hangs under a model_version (an experiment also under a sweep), and has no parent", rules.ErrInvalidArgument, r.ID, r.Type))
 	}
 	var parent sql.NullInt64
 	if r.Parent != "" {
@@ -774,13 +798,17 @@ func (im *importer) resource(r resourceRec) error {
 			return err
 		}
 		parent = sql.NullInt64{Int64: seq, Valid: true}
-		if isChain {
+		if isChain || rules.NeedsModelVersionParent(r.Type) {
 			var p resRow
 			if err := im.get(&p, resCols+`WHERE seq = ?`, seq); err != nil {
 				return err
 			}
-			if p.Type != head || p.Name != r.Name || p.ParentSeq.Valid {
+			if isChain && (p.Type != head || p.Name != r.Name || p.ParentSeq.Valid) {
 				return im.errf("resource %s: the parent of %s %q must be the %s %q, not the %s %q", r.ID, r.Type, r.Name, head, r.Name, p.Type, p.Name)
+			}
+			if !isChain && !rules.ParentAllowed(r.Type, p.Type) {
+				return im.ruleErr(fmt.Errorf("%w: resource %s: a %s hangs under a model_version (an experiment also under a sweep), and its parent %s is a %s",
+					rules.ErrInvalidArgument, r.ID, r.Type, r.Parent, p.Type))
 			}
 		}
 	}
@@ -803,6 +831,9 @@ func (im *importer) resource(r resourceRec) error {
 		if ex.Type != in.Type || ex.Name != in.Name || ex.ParentSeq != in.ParentSeq {
 			return im.errf("resource %s is the %s %q here and the %s %q in the file, or has another parent", r.ID, ex.Type, ex.Name, in.Type, in.Name)
 		}
+		if isChain {
+			im.touchChain(chainKey{in.Type, in.Name})
+		}
 		if isChain && ex.Version.Int64 != in.Version.Int64 {
 			im.conflict(chainKey{in.Type, in.Name}, min(ex.Version.Int64, in.Version.Int64), in.ID, in.Version.Int64)
 		}
@@ -810,6 +841,7 @@ func (im *importer) resource(r resourceRec) error {
 	}
 
 	if isChain {
+		im.touchChain(chainKey{in.Type, in.Name})
 		var other int64
 		taken, err := found(im.get(&other, `SELECT seq FROM resources WHERE type = ? AND name = ? AND version = ?`, in.Type, in.Name, in.Version.Int64))
 		if err != nil {
@@ -1011,6 +1043,9 @@ func (im *importer) tag(r tagRec) error {
 	if r.Key == "" {
 		return im.errf("a tag needs a key")
 	}
+	if err := checkAll(rules.Key("tag key", r.Key), rules.TagValue(r.Value)); err != nil {
+		return im.ruleErr(fmt.Errorf("tag of %s: %w", r.Resource, err))
+	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {
 		return err
@@ -1061,9 +1096,17 @@ func (im *importer) metadata(r metadataRec) error {
 	if r.Key == "" || len(r.Value) == 0 {
 		return im.errf("metadata needs a key and a value")
 	}
+	if err := rules.Metadata(r.Key, r.Value); err != nil {
+		return im.ruleErr(fmt.Errorf("metadata of %s: %w", r.Resource, err))
+	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {
 		return err
+	}
+	if r.Key == metadataWinner {
+		if err := im.winnerMetadata(seq, r.Value); err != nil {
+			return err
+		}
 	}
 	run, err := im.runSeq(r.Run)
 	if err != nil {
@@ -1098,6 +1141,9 @@ func (im *importer) vcInfo(r vcInfoRec) error {
 	extra := "{}"
 	if len(r.Extra) > 0 {
 		extra = string(r.Extra)
+	}
+	if err := checkAll(rules.Key("version-control key", r.Key), rules.VCInfo(r.Info, []byte(extra))); err != nil {
+		return im.ruleErr(fmt.Errorf("vc_info of %s: %w", r.Resource, err))
 	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {
@@ -1171,6 +1217,10 @@ func (im *importer) artifact(r artifactRec) error {
 	if r.Blob == "" && r.URI == "" {
 		return im.errf("artifact %s has neither bytes (blob) nor a uri", r.ID)
 	}
+	if err := checkAll(rules.ID("artifact", r.ID), rules.ArtifactName(r.Name), rules.ArtifactKind(r.ArtifactKind, r.CheckType),
+		rules.Artifact(r.Blob != "", r.Size, r.SHA256, r.MediaType, r.URI, r.SourcePath)); err != nil {
+		return im.ruleErr(fmt.Errorf("artifact %s: %w", r.ID, err))
+	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {
 		return err
@@ -1242,12 +1292,18 @@ func (im *importer) edge(r edgeRec) error {
 	if r.Relation == "" {
 		return im.errf("an edge needs a relation")
 	}
+	if err := rules.Word("relation", r.Relation); err != nil {
+		return im.ruleErr(err)
+	}
 	src, err := im.resourceSeq(r.Src, "src")
 	if err != nil {
 		return err
 	}
 	dst, err := im.resourceSeq(r.Dst, "dst")
 	if err != nil {
+		return err
+	}
+	if err := im.edgeShape(src, dst, r); err != nil {
 		return err
 	}
 	run, err := im.runSeq(r.Run)
@@ -1322,6 +1378,9 @@ func (im *importer) deployment(r deploymentRec) error {
 	if r.ID == "" || r.Environment == "" {
 		return im.errf("a deployment needs an id and an environment")
 	}
+	if err := checkAll(rules.ID("deployment", r.ID), rules.Environment(r.Environment)); err != nil {
+		return im.ruleErr(fmt.Errorf("deployment %s: %w", r.ID, err))
+	}
 	model, err := im.resourceSeq(r.Model, "model")
 	if err != nil {
 		return err
@@ -1330,11 +1389,18 @@ func (im *importer) deployment(r deploymentRec) error {
 	if err != nil {
 		return err
 	}
-	var parent sql.NullInt64
-	if err := im.get(&parent, `SELECT parent_seq FROM resources WHERE seq = ?`, mv); err != nil {
+	var shape struct {
+		Parent    sql.NullInt64 `db:"parent_seq"`
+		Type      string        `db:"type"`
+		ModelType string        `db:"model_type"`
+	}
+	if err := im.get(&shape, `SELECT r.parent_seq, r.type, m.type AS model_type FROM resources r, resources m WHERE r.seq = ? AND m.seq = ?`, mv, model); err != nil {
 		return err
 	}
-	if parent.Int64 != model {
+	if shape.Type != rules.TypeModelVersion || shape.ModelType != rules.TypeModel {
+		return im.ruleErr(fmt.Errorf("%w: deployment %s deploys a %s of a %s, not a model_version of a model", rules.ErrInvalidArgument, r.ID, shape.Type, shape.ModelType))
+	}
+	if shape.Parent.Int64 != model {
 		return im.errf("deployment %s: %s is not a version of %s", r.ID, r.ModelVersion, r.Model)
 	}
 	if r.UndeployedAt != nil && *r.UndeployedAt < r.DeployedAt {
@@ -1454,6 +1520,9 @@ func migratedID(id string) bool {
 func (im *importer) history(r historyRec) error {
 	if r.ID == "" || r.Change == "" {
 		return im.errf("a history entry needs an id and a change")
+	}
+	if err := im.historyRules(r); err != nil {
+		return im.ruleErr(fmt.Errorf("history entry %s: %w", r.ID, err))
 	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {

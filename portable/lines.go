@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 // lineReader reads the lines of an export file, one at a time, refusing
@@ -125,4 +128,25 @@ func fastChunk(line []byte, r *chunkRec) bool {
 	}
 	r.Kind, r.Blob, r.Idx, r.Data = KindChunk, string(blob), idx, buf[:n]
 	return true
+}
+
+// checkText refuses a line that is not valid UTF-8 or holds a lone UTF-16
+// surrogate or the escape \ufffd in a string: decoding would silently turn
+// those into U+FFFD, and store other text than the file's.
+func checkText(line []byte) error {
+	if !utf8.Valid(line) {
+		i := 0
+		for i < len(line) {
+			r, n := utf8.DecodeRune(line[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		return fmt.Errorf("the line is not valid UTF-8 (byte %d)", i+1)
+	}
+	if err := rules.Escapes(line); err != nil {
+		return fmt.Errorf("the line %v", err)
+	}
+	return nil
 }
