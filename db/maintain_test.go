@@ -120,7 +120,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 			('a-staged', 2, 'staged', 'artifact', 0, '', 100, 0),
 			('a-size', 2, 'size', 'artifact', 499, '`+sha(good)+`', `+itoa(goodSeq)+`, 0),
 			('a-none', 2, 'none', 'artifact', 0, '', NULL, 0),
-			('a-bad', 2, 'bad', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0)`,
+			('a-bad', 2, 'bad', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0),
+			('a-bad-too', 9, 'bad-too', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0)`,
 	)
 	// A dangling reference, written past the foreign-key check.
 	raw, err := sql.Open("sqlite", "file:"+d.Path)
@@ -157,8 +158,9 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		"artifact: artifact staged of d1 (a-staged): its blob is an unfinished upload",
 		"artifact: artifact size of d1 (a-size): records SHA-256",
 		"artifact: artifact none of d1 (a-none): has neither stored bytes nor a URI",
-		"blob: blob " + sha([]byte("hello there")) + ": the SHA-256 of its bytes is " + sha([]byte("hello world")),
-		"blob: blob " + sha([]byte("abcdefgh")) + ": chunk 0 is missing",
+		"blob: blob " + sha([]byte("hello there")) + ": the SHA-256 of its bytes is " + sha([]byte("hello world")) +
+			"; it breaks bad of dataset_version/d@1 (d1), bad-too of thing/j (j)",
+		"blob: blob " + sha([]byte("abcdefgh")) + ": chunk 0 is missing; no artifact uses it",
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
@@ -167,6 +169,15 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for _, p := range rep.Problems {
+		if p.Kind == db.ProblemBlob && strings.Contains(p.What, sha([]byte("hello there"))) {
+			want := []db.Hit{{Artifact: "bad", ArtifactID: "a-bad", ResourceID: "d1", ResourceRef: "dataset_version/d@1"},
+				{Artifact: "bad-too", ArtifactID: "a-bad-too", ResourceID: "j", ResourceRef: "thing/j"}}
+			if !slices.Equal(p.Hits, want) {
+				t.Errorf("hits of the damaged blob = %+v, want %+v", p.Hits, want)
+			}
+		}
 	}
 	if rep.OK() || rep.Blobs != 3 {
 		t.Errorf("OK %v, %d blobs", rep.OK(), rep.Blobs)

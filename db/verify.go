@@ -49,9 +49,27 @@ type Problem struct {
 	// What names the record: "blob <sha256>", "chain model_version/m",
 	// "artifact model.json of <resource id>", ...
 	What string
-	// Detail says what is wrong with it.
+	// Detail says what is wrong with it. For damaged bytes it ends with
+	// the artifacts that hold them ("; it breaks model.json of
+	// model_version/m@2 (<id>)").
 	Detail string
+	// Hits lists, for a damaged blob, every artifact whose bytes it holds
+	// (deduplication shares one blob between artifacts of equal bytes), so
+	// that the damage is named by what it breaks, not by a hash.
+	Hits []Hit
 }
+
+// Hit is an artifact, and its resource, that a damaged blob breaks.
+type Hit struct {
+	// Artifact is the artifact's name, ArtifactID its id.
+	Artifact, ArtifactID string
+	// ResourceID is the id of the artifact's resource; ResourceRef names it
+	// as type/name@version, type/name, or type/<id> when it has no name.
+	ResourceID, ResourceRef string
+}
+
+// String returns the hit as "<artifact> of <ref> (<resource id>)".
+func (h Hit) String() string { return h.Artifact + " of " + h.ResourceRef + " (" + h.ResourceID + ")" }
 
 // String returns the problem as kind: what: detail.
 func (p Problem) String() string { return p.Kind + ": " + p.What + ": " + p.Detail }
@@ -413,14 +431,69 @@ func (v *verifier) blobs() error {
 		sum := hex.EncodeToString(h.Sum(nil))
 		switch {
 		case problem != "":
-			v.report.add(ProblemBlob, what, "%s", problem)
 		case size != b.Size:
-			v.report.add(ProblemBlob, what, "holds %d bytes, recorded %d", size, b.Size)
+			problem = fmt.Sprintf("holds %d bytes, recorded %d", size, b.Size)
 		case sum != b.SHA:
-			v.report.add(ProblemBlob, what, "the SHA-256 of its bytes is %s", sum)
+			problem = fmt.Sprintf("the SHA-256 of its bytes is %s", sum)
+		}
+		if problem != "" {
+			if err := v.blobProblem(b.Seq, what, problem); err != nil {
+				return err
+			}
 		}
 		v.report.Blobs++
 		v.report.Bytes += size
 	}
+	return nil
+}
+
+// maxHitsInDetail is how many artifacts the detail of a blob problem names;
+// Hits has them all.
+const maxHitsInDetail = 10
+
+// blobProblem reports the damaged blob seq with the artifacts that use it.
+func (v *verifier) blobProblem(seq int64, what, problem string) error {
+	var hits []Hit
+	err := v.rows(`SELECT a.id, a.name, r.id, r.type, r.name, r.version FROM artifacts a
+		JOIN resources r ON r.seq = a.resource_seq WHERE a.blob_seq = ? ORDER BY a.seq`, []any{seq},
+		func(rows *sql.Rows) error {
+			var h Hit
+			var typ, name string
+			var version sql.NullInt64
+			if err := rows.Scan(&h.ArtifactID, &h.Artifact, &h.ResourceID, &typ, &name, &version); err != nil {
+				return err
+			}
+			switch {
+			case version.Valid:
+				h.ResourceRef = fmt.Sprintf("%s/%s@%d", typ, name, version.Int64)
+			case name != "":
+				h.ResourceRef = typ + "/" + name
+			default:
+				h.ResourceRef = typ + "/" + h.ResourceID
+			}
+			hits = append(hits, h)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	detail := problem
+	if len(hits) == 0 {
+		detail += "; no artifact uses it (gc removes it)"
+	} else {
+		names := make([]string, 0, min(len(hits), maxHitsInDetail))
+		for _, h := range hits[:min(len(hits), maxHitsInDetail)] {
+			names = append(names, h.String())
+		}
+		detail += "; it breaks " + strings.Join(names, ", ")
+		if len(hits) > maxHitsInDetail {
+			detail += fmt.Sprintf(" and %d more", len(hits)-maxHitsInDetail)
+		}
+	}
+	if len(v.report.Problems) >= MaxProblems {
+		v.report.Omitted++
+		return nil
+	}
+	v.report.Problems = append(v.report.Problems, Problem{Kind: ProblemBlob, What: what, Detail: detail, Hits: hits})
 	return nil
 }

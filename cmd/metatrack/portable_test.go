@@ -125,10 +125,14 @@ func TestVerify(t *testing.T) {
 	}
 
 	corruptArtifact(t, db, "model.json")
+	repl := []string{dir + string(filepath.Separator), "<dir>/"}
 	r = runFixture(t, "verify", "--db", db)
 	if r.code != exitFailure || !strings.Contains(r.stdout, "blob") || !strings.Contains(r.stderr, "problem") {
 		t.Errorf("corrupt: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+	// The damage is named by the artifacts it breaks, not only by a hash.
+	golden(t, "verify_damaged/stdout", normalize(r.stdout, repl...))
+	golden(t, "verify_damaged/stderr", normalize(r.stderr, repl...))
 	r = runFixture(t, "verify", "--db", db, "-o", "json")
 	var v verifyJSON
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
@@ -137,6 +141,7 @@ func TestVerify(t *testing.T) {
 	if r.code != exitFailure || v.OK || len(v.Problems) == 0 || v.Problems[0].Kind == "" {
 		t.Errorf("corrupt -o json: exit %d, %+v", r.code, v)
 	}
+	golden(t, "verify_damaged_json/stdout", normalize(r.stdout, repl...))
 	if r := runFixture(t, "verify", "--db", filepath.Join(dir, "none.db")); r.code != exitFailure {
 		t.Errorf("missing database: exit %d", r.code)
 	}

@@ -18,6 +18,9 @@ func newVerifyCmd(a *app) *cobra.Command {
 and foreign keys, every stored JSON value, the bytes of every artifact
 against its SHA-256 and size, every version chain (numbered 1..n, parents
 right) and that at most one deployment is open per model and environment.
+Damaged artifact bytes are named by the artifacts and resources they break
+(one stored file may hold the bytes of several artifacts), in the detail
+and, with -o json, in the problem's "hits".
 
 It prints what it checked, and each problem found (at most 1000, then a
 count). The exit status is 0 when nothing is wrong and 1 when something is
@@ -49,6 +52,17 @@ type problemJSON struct {
 	Kind   string `json:"kind"`
 	What   string `json:"what"`
 	Detail string `json:"detail"`
+	// Hits are the artifacts a damaged blob breaks (empty for other
+	// problems).
+	Hits []hitJSON `json:"hits"`
+}
+
+// hitJSON is an artifact that a damaged blob breaks.
+type hitJSON struct {
+	Artifact    string `json:"artifact"`
+	ArtifactID  string `json:"artifact_id"`
+	ResourceID  string `json:"resource_id"`
+	ResourceRef string `json:"resource_ref"`
 }
 
 func (a *app) runVerify(ctx context.Context) error {
@@ -66,7 +80,11 @@ func (a *app) runVerify(ctx context.Context) error {
 	out := verifyJSON{Database: t.Path(), OK: rep.OK(), Resources: rep.Resources, Blobs: rep.Blobs, Bytes: rep.Bytes,
 		Problems: []problemJSON{}, Omitted: rep.Omitted}
 	for _, p := range rep.Problems {
-		out.Problems = append(out.Problems, problemJSON{Kind: p.Kind, What: p.What, Detail: p.Detail})
+		pj := problemJSON{Kind: p.Kind, What: p.What, Detail: p.Detail, Hits: []hitJSON{}}
+		for _, h := range p.Hits {
+			pj.Hits = append(pj.Hits, hitJSON{Artifact: h.Artifact, ArtifactID: h.ArtifactID, ResourceID: h.ResourceID, ResourceRef: h.ResourceRef})
+		}
+		out.Problems = append(out.Problems, pj)
 	}
 	if a.json() {
 		if err := a.writeJSON(out); err != nil {
