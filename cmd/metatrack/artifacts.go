@@ -52,7 +52,7 @@ by URI, its bytes elsewhere) shows its URI. --kind keeps one kind.`,
 	enumFlag(cmd, &kind, "kind", "", "only artifacts of this kind", []string{
 		metatrack.KindArtifact, metatrack.KindDataProfile, metatrack.KindChecks, metatrack.KindDataComparison,
 	})
-	return cmd
+	return listing(cmd)
 }
 
 func newArtifactsGetCmd(a *app) *cobra.Command {
@@ -143,6 +143,9 @@ func (a *app) runArtifactsLs(ctx context.Context, ref, kind string) error {
 	out := artifactsJSON{Resource: *refJSON(r), Artifacts: toArtifactsJSON(arts)}
 	if a.json() {
 		return a.writeJSON(out)
+	}
+	if a.csv() {
+		return a.writeCSV(out.Artifacts)
 	}
 	fmt.Fprintf(a.stdout, "%s: %s\n", r.Ref(), plural(len(arts), "artifact"))
 	if len(arts) == 0 {

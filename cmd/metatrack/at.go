@@ -47,7 +47,7 @@ reported as such.`,
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only this deployment environment (without references)")
-	return cmd
+	return listing(cmd)
 }
 
 // parseTime parses the time argument of at: RFC 3339, a date, or now with
@@ -150,6 +150,12 @@ func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string
 	}
 	if a.json() {
 		return a.writeJSON(out)
+	}
+	if a.csv() && len(refs) == 0 {
+		return a.writeCSV(out.Deployments)
+	}
+	if a.csv() {
+		return a.writeCSV(statesCSV(out.States))
 	}
 	if len(refs) == 0 {
 		return printDeployedAt(a.stdout, out)
@@ -277,4 +283,35 @@ func printStatesAt(w io.Writer, out atJSON, refs map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// statesCSV are the states for -o csv: one record for each value of each
+// resource (status, deployed.<env>, tags.<key>, metadata.<key>,
+// attrs.<key>), so that resources with different keys share one header.
+func statesCSV(states []stateJSON) []record {
+	var out []record
+	add := func(st stateJSON, field string, v any) {
+		out = append(out, record{{"id", st.Resource.ID}, {"ref", st.Resource.Ref}, {"existed", st.Existed},
+			{"field", field}, {"value", jsonText(v)}})
+	}
+	for _, st := range states {
+		if !st.Existed {
+			add(st, "", nil)
+			continue
+		}
+		add(st, "status", st.Status)
+		for _, env := range sortedKeys(st.Deployed) {
+			add(st, "deployed."+env, st.Deployed[env])
+		}
+		for _, k := range sortedKeys(st.Tags) {
+			add(st, "tags."+k, st.Tags[k])
+		}
+		for _, k := range sortedKeys(st.Metadata) {
+			add(st, "metadata."+k, st.Metadata[k])
+		}
+		for _, k := range sortedKeys(st.Attrs) {
+			add(st, "attrs."+k, st.Attrs[k])
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -55,6 +56,17 @@ func TestGolden(t *testing.T) {
 		{"ls_none", []string{"ls", "name = 'nothing'"}, exitOK},
 		{"ls_bad_query", []string{"ls", "type = 'model_version' AND metadata.auc >"}, exitFailure},
 		{"ls_bad_order", []string{"ls", "--order", "metadata.auc SIDEWAYS"}, exitFailure},
+		{"ls_columns", []string{"ls", "type = 'experiment'", "--order", "metadata.valid_auc DESC", "--columns", "attrs.learning_rate,metadata.valid_auc,status,tags.nosuch"}, exitOK},
+		{"ls_columns_json", []string{"ls", "type = 'model_version'", "--limit", "2", "--columns", "metadata.test_auc,metadata.params.l2,tags.*", "-o", "json"}, exitOK},
+		{"ls_columns_csv", []string{"ls", "type = 'model_version'", "--columns", "status,metadata.test_auc,created_at,tags.note", "-o", "csv"}, exitOK},
+		{"ls_csv", []string{"ls", "type = 'dataset_version'", "-o", "csv"}, exitOK},
+		{"ls_bad_column", []string{"ls", "--columns", "metadata.auc,tags.a.b"}, exitUsage},
+		{"show_csv", []string{"show", "-o", "csv"}, exitUsage},
+
+		{"compare", []string{"compare", "model_version/titanic_model@1", "model_version/titanic_model@2", "model_version/titanic_model@3"}, exitOK},
+		{"compare_diff_json", []string{"compare", "--query", "type = 'experiment' ORDER BY metadata.valid_auc DESC", "--limit", "3", "--diff", "-o", "json"}, exitOK},
+		{"compare_csv", []string{"compare", "dataset_version/titanic_train@1", "dataset_version/titanic_train@2", "-o", "csv"}, exitOK},
+		{"compare_no_refs", []string{"compare"}, exitUsage},
 
 		{"get", []string{"get", "model_version/titanic_model@2"}, exitOK},
 		{"get_json", []string{"get", "model_version/titanic_model@2", "-o", "json"}, exitOK},
@@ -65,6 +77,7 @@ func TestGolden(t *testing.T) {
 		{"history", []string{"history", "model_version/titanic_model@1"}, exitOK},
 		{"history_kind", []string{"history", "model/titanic_model", "--kind", "deployed"}, exitOK},
 		{"history_json", []string{"history", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
+		{"history_csv", []string{"history", "dataset_version/titanic_train@2", "-o", "csv"}, exitOK},
 		{"history_bad_kind", []string{"history", "model/titanic_model", "--kind", "bogus"}, exitUsage},
 
 		{"at_deployed", []string{"at", "2024-05-02T12:00:00Z"}, exitOK},
@@ -75,6 +88,8 @@ func TestGolden(t *testing.T) {
 		{"at_refs", []string{"at", "2024-05-01T12:00:00Z", "model_version/titanic_model@1", "model_version/titanic_model@2", "model/titanic_model"}, exitOK},
 		{"at_refs_json", []string{"at", "2024-05-02T12:00:00Z", "model_version/titanic_model@1", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
 		{"at_bad_time", []string{"at", "yesterday"}, exitFailure},
+		{"at_csv", []string{"at", "2024-05-02T15:00:00Z", "-o", "csv"}, exitOK},
+		{"at_refs_csv", []string{"at", "2024-05-02T12:00:00Z", "model_version/titanic_model@1", "dataset_version/titanic_train@2", "-o", "csv"}, exitOK},
 
 		{"lineage_up", []string{"lineage", "prediction_job/batch-2024-05-02", "--up"}, exitOK},
 		{"lineage_down", []string{"lineage", "dataset_version/titanic_train@2", "--down"}, exitOK},
@@ -87,6 +102,10 @@ func TestGolden(t *testing.T) {
 
 		{"impact", []string{"impact", "dataset_version/titanic_train@2"}, exitOK},
 		{"impact_json", []string{"impact", "dataset_version/titanic_train@1", "-o", "json"}, exitOK},
+		{"impact_csv", []string{"impact", "dataset_version/titanic_train@1", "-o", "csv"}, exitOK},
+		{"lineage_csv", []string{"lineage", "model_version/titanic_model@2", "--up", "-o", "csv"}, exitOK},
+		{"artifacts_ls_csv", []string{"artifacts", "ls", "model_version/titanic_model@2", "-o", "csv"}, exitOK},
+		{"runs_csv", []string{"runs", "-o", "csv"}, exitOK},
 
 		{"artifacts_ls", []string{"artifacts", "ls", "model_version/titanic_model@2"}, exitOK},
 		{"artifacts_ls_json", []string{"artifacts", "ls", "model_version/titanic_model@2", "-o", "json"}, exitOK},
@@ -116,6 +135,22 @@ func TestGolden(t *testing.T) {
 			if strings.HasSuffix(tc.name, "_json") && !json.Valid([]byte(r.stdout)) {
 				t.Errorf("-o json printed invalid JSON:\n%s", r.stdout)
 			}
+			if strings.HasSuffix(tc.name, "_csv") && tc.code == exitOK {
+				checkCSV(t, r.stdout)
+			}
 		})
+	}
+}
+
+// checkCSV fails t unless out is well-formed CSV with a header and records
+// of the header's length (encoding/csv checks the field counts).
+func checkCSV(t *testing.T, out string) {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("-o csv printed invalid CSV: %v\n%s", err, out)
+	}
+	if len(recs) == 0 || len(recs[0]) == 0 {
+		t.Fatalf("-o csv printed no header:\n%s", out)
 	}
 }

@@ -34,7 +34,7 @@ The table cuts long values; -o json has them whole.`,
 		},
 	}
 	enumFlag(cmd, &kind, "kind", "", "only changes of this kind", changeKinds)
-	return cmd
+	return listing(cmd)
 }
 
 // changeKinds are the kinds of change the library records.
@@ -93,6 +93,9 @@ func (a *app) runHistory(ctx context.Context, ref, kind string) error {
 	out := historyJSON{Resource: *refJSON(r), Changes: toChangesJSON(changes, names)}
 	if a.json() {
 		return a.writeJSON(out)
+	}
+	if a.csv() {
+		return a.writeCSV(changesCSV(out.Changes))
 	}
 	refs := changeRefs(ctx, t, out.Changes)
 	fmt.Fprintf(a.stdout, "%s: %s\n", r.Ref(), plural(len(out.Changes), "change"))
@@ -237,4 +240,15 @@ func artifactCell(m map[string]any) string {
 		parts = append(parts, uri)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// changesCSV are changes for -o csv: their old and new values as compact
+// JSON text in one cell each, whatever their shape.
+func changesCSV(changes []changeJSON) []changeJSON {
+	out := make([]changeJSON, len(changes))
+	for i, c := range changes {
+		c.Old, c.New = jsonText(c.Old), jsonText(c.New)
+		out[i] = c
+	}
+	return out
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func newImpactCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return listing(&cobra.Command{
 		Use:   "impact <ref>",
 		Short: "Show what depends on a resource: deployed model versions and prediction jobs downstream",
 		Long: `impact answers "what breaks if this is wrong?" for a resource, typically a
@@ -28,7 +28,7 @@ it, each with its distance in lineage steps.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runImpact(cmd.Context(), args[0])
 		},
-	}
+	})
 }
 
 // impactJSON is the -o json document of impact.
@@ -81,6 +81,20 @@ func (a *app) runImpact(ctx context.Context, ref string) error {
 	}
 	if a.json() {
 		return a.writeJSON(out)
+	}
+	if a.csv() {
+		// One list: what each row is comes first.
+		var rows []record
+		for _, group := range []struct {
+			kind  string
+			nodes []impactNodeJSON
+		}{{"deployed", out.Deployed}, {"prediction_job", out.PredictionJobs}} {
+			for _, n := range group.nodes {
+				rows = append(rows, record{{"impact", group.kind}, {"id", n.ID}, {"ref", n.Ref}, {"status", n.Status},
+					{"depth", n.Depth}, {"environments", strings.Join(n.Environments, " ")}})
+			}
+		}
+		return a.writeCSV(rows, "impact", "id", "ref", "status", "depth", "environments")
 	}
 	return printImpact(a.stdout, out)
 }

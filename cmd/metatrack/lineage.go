@@ -95,6 +95,10 @@ given.`,
 				format = formatJSON
 			case a.json() && format != formatJSON:
 				return usageErrorf("-o json and --format %s contradict each other", format)
+			case a.csv() && formatSet:
+				return usageErrorf("-o csv lists the nodes; it cannot take --format %s too", format)
+			case a.csv():
+				format = outputCSV
 			}
 			if svg == "-" && (formatSet || a.json()) {
 				return usageErrorf("--svg - writes the picture to stdout; it cannot take --format or -o json too")
@@ -115,7 +119,7 @@ given.`,
 	}))
 	f.StringVar(&svg, "svg", "", "also draw the graph into this SVG file ('-': stdout)")
 	cmd.MarkFlagFilename("svg", "svg")
-	return cmd
+	return listing(cmd)
 }
 
 func (a *app) runLineage(ctx context.Context, ref string, dir lineage.Direction, depth int, format, svg string) error {
@@ -146,6 +150,13 @@ func (a *app) runLineage(ctx context.Context, ref string, dir lineage.Direction,
 		return g.WriteMermaid(a.stdout)
 	case formatJSON:
 		return g.WriteJSON(a.stdout)
+	case outputCSV:
+		rows := make([]record, len(g.Nodes))
+		for i, n := range g.Nodes {
+			rows[i] = record{{"id", n.ID}, {"ref", n.Ref()}, {"type", n.Type}, {"name", n.Name},
+				{"version", optInt(n.Version)}, {"status", n.Status}, {"depth", n.Depth}}
+		}
+		return a.writeCSV(rows)
 	}
 	return nil
 }

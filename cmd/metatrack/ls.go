@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,10 +18,11 @@ const defaultLimit = 50
 
 func newLsCmd(a *app) *cobra.Command {
 	var (
-		order  string
-		limit  int
-		cursor string
-		all    bool
+		order   string
+		limit   int
+		cursor  string
+		all     bool
+		columns string
 	)
 	cmd := &cobra.Command{
 		Use:     "ls [<query>]",
@@ -43,6 +45,13 @@ Fields: id, type, name, status, version, created_at, updated_at,
 started_at, ended_at, parent, run, run.name, run.status, tags.<key>,
 metadata.<key>[.<key>...], attrs.<key>[.<key>...].
 
+--columns adds values to each row, comma-separated fields of the language:
+attrs.lr,metadata.auc,tags.owner (and tags.*, metadata.*, attrs.* for every
+key of a kind, and resource fields such as status or created_at); the
+table then shows the reference and those columns, -o json adds a columns
+object to each resource and -o csv has id, ref and the columns. They are
+read with the page, one query per kind of column, not one per row.
+
 Results come in pages of --limit (a LIMIT in the query makes pages
 smaller). When there are more, the table ends with the --cursor that
 continues after this page, and -o json holds it as next_cursor (null on the
@@ -50,6 +59,7 @@ last page); --all walks every page. A malformed query is reported with its
 position and a caret under the error (exit status 1).`,
 		Example: `  metatrack ls --db titanic.db
   metatrack ls "type = 'model_version'" --order 'metadata.auc DESC' --limit 5
+  metatrack ls "type = 'experiment'" --columns attrs.learning_rate,attrs.l2,metadata.valid_auc -o csv
   metatrack search "tags.quality = 'gold' AND created_at > now-7d" -o json
   metatrack ls "type = 'experiment'" --limit 10 --cursor eyJrIjpbXSwicyI6MTJ9
   metatrack ls "downstream_of('dataset_version/titanic_train@1')" --all`,
@@ -57,7 +67,11 @@ position and a caret under the error (exit status 1).`,
 			if limit < 1 {
 				return usageErrorf("--limit must be at least 1, not %d", limit)
 			}
-			return a.runLs(cmd.Context(), strings.Join(args, " "), order, limit, cursor, all)
+			cols, err := parseColumnsFlag(columns)
+			if err != nil {
+				return err
+			}
+			return a.runLs(cmd.Context(), strings.Join(args, " "), order, limit, cursor, all, cols)
 		},
 	}
 	f := cmd.Flags()
@@ -65,22 +79,29 @@ position and a caret under the error (exit status 1).`,
 	f.IntVar(&limit, "limit", defaultLimit, "resources per page")
 	f.StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor (same query and --order)")
 	f.BoolVar(&all, "all", false, "list every page, not only the first")
+	f.StringVar(&columns, "columns", "", "values to show with each row, comma-separated: attrs.lr,metadata.auc,tags.owner")
 	cmd.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{
 		"created_at DESC", "created_at", "name", "version DESC", "status", "updated_at DESC",
 	}, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
+	return listing(cmd)
 }
 
 // lsJSON is the -o json document of ls.
 type lsJSON struct {
-	Query     string         `json:"query"`
-	Count     int            `json:"count"`
-	Resources []resourceJSON `json:"resources"`
+	Query     string           `json:"query"`
+	Count     int              `json:"count"`
+	Resources []lsResourceJSON `json:"resources"`
 	// NextCursor continues after this page; null on the last.
 	NextCursor *string `json:"next_cursor"`
 }
 
-func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor string, all bool) error {
+// lsResourceJSON is a resource of ls, with the values of --columns.
+type lsResourceJSON struct {
+	resourceJSON
+	Columns record `json:"columns,omitempty"`
+}
+
+func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor string, all bool, columns []string) error {
 	filter, err := withOrder(filter, order)
 	if err != nil {
 		return err
@@ -90,18 +111,39 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 		return err
 	}
 	defer t.Close()
-	var found []metatrack.Resource
+	var found []lsResourceJSON
+	var header []string
+	opts := []metatrack.SearchOption{metatrack.WithPageSize(limit)}
+	if columns != nil {
+		opts = append(opts, metatrack.WithColumns(columns...))
+	}
 	var bar *progress
 	if all {
 		bar = a.newProgress("searching", "resources", 0)
 	}
 	for {
-		page, err := t.Search(ctx, filter, metatrack.WithPageSize(limit), metatrack.WithCursor(cursor))
+		page, err := t.Search(ctx, filter, append(opts, metatrack.WithCursor(cursor))...)
 		if err != nil {
 			bar.done()
 			return err
 		}
-		found = append(found, page.Resources...)
+		if columns == nil {
+			for _, r := range page.Resources {
+				found = append(found, lsResourceJSON{resourceJSON: toResourceJSON(r)})
+			}
+		}
+		header = header[:0]
+		for _, c := range page.Columns {
+			header = append(header, c.String())
+		}
+		for _, row := range page.Rows {
+			rec := record{}
+			for _, c := range page.Columns {
+				v, _ := row.Value(c)
+				rec = append(rec, recordField{c.String(), v})
+			}
+			found = append(found, lsResourceJSON{resourceJSON: toResourceJSON(row.Resource), Columns: rec})
+		}
 		bar.add(int64(len(page.Resources)))
 		cursor = page.Next
 		if !all || cursor == "" {
@@ -109,11 +151,27 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 		}
 	}
 	bar.done()
-	out := lsJSON{Query: filter, Count: len(found), Resources: toResourcesJSON(found), NextCursor: optString(cursor)}
-	if a.json() {
-		return a.writeJSON(out)
+	if found == nil {
+		found = []lsResourceJSON{}
 	}
-	return printLs(a.stdout, out)
+	out := lsJSON{Query: filter, Count: len(found), Resources: found, NextCursor: optString(cursor)}
+	switch {
+	case a.json():
+		return a.writeJSON(out)
+	case a.csv() && columns == nil:
+		rs := make([]resourceJSON, len(found))
+		for i, r := range found {
+			rs[i] = r.resourceJSON
+		}
+		return a.writeCSV(rs)
+	case a.csv():
+		recs := make([]record, len(found))
+		for i, r := range found {
+			recs[i] = append(record{{"id", r.ID}, {"ref", r.Ref}}, r.Columns...)
+		}
+		return a.writeCSV(recs, append([]string{"id", "ref"}, header...)...)
+	}
+	return printLs(a.stdout, out, header)
 }
 
 // withOrder appends --order to the query as its ORDER BY. Each part is
@@ -136,9 +194,26 @@ func withOrder(filter, order string) (string, error) {
 	return combined, nil
 }
 
-func printLs(w io.Writer, out lsJSON) error {
+func printLs(w io.Writer, out lsJSON, columns []string) error {
 	if len(out.Resources) == 0 {
 		fmt.Fprintln(w, "No resources match.")
+	} else if columns != nil {
+		tw := newTable(w)
+		fmt.Fprint(tw, "REF")
+		for _, c := range columns {
+			fmt.Fprintf(tw, "\t%s", strings.ToUpper(c))
+		}
+		fmt.Fprintln(tw)
+		for _, r := range out.Resources {
+			fmt.Fprint(tw, r.Ref)
+			for _, c := range r.Columns {
+				fmt.Fprintf(tw, "\t%s", tableValue(c.Value, 40))
+			}
+			fmt.Fprintln(tw)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	} else {
 		tw := newTable(w)
 		fmt.Fprintln(tw, "REF\tSTATUS\tCREATED (UTC)\tID")
@@ -155,4 +230,35 @@ func printLs(w io.Writer, out lsJSON) error {
 		fmt.Fprintf(w, "\n%s\n", plural(out.Count, "resource"))
 	}
 	return nil
+}
+
+// parseColumnsFlag splits --columns at commas outside backtick-quoted keys
+// and checks each column; nil when the flag is empty.
+func parseColumnsFlag(flag string) ([]string, error) {
+	if strings.TrimSpace(flag) == "" {
+		return nil, nil
+	}
+	var cols []string
+	start, quoted := 0, false
+	for i, r := range flag {
+		switch {
+		case r == '`':
+			quoted = !quoted
+		case r == ',' && !quoted:
+			cols = append(cols, flag[start:i])
+			start = i + 1
+		}
+	}
+	cols = append(cols, flag[start:])
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+		if _, err := query.ParseColumn(cols[i]); err != nil {
+			var qerr *query.Error
+			if errors.As(err, &qerr) {
+				return nil, usageErrorf("--columns: column %q: %s", cols[i], qerr.Msg)
+			}
+			return nil, usageErrorf("--columns: column %q: %v", cols[i], err)
+		}
+	}
+	return cols, nil
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
 )
@@ -66,6 +71,14 @@ func optString(s string) *string {
 	return &s
 }
 
+// optInt is nil for 0 (a version that is not set), else n.
+func optInt(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -93,6 +106,8 @@ func tableValue(v any, max int) string {
 	switch v := v.(type) {
 	case nil:
 		return "-"
+	case time.Time:
+		return tableTime(v)
 	case string:
 		if v == "" {
 			return `""`
@@ -157,4 +172,199 @@ func sortChains[T any](cs []T, key func(T) (headType, name string)) {
 		bt, bn := key(b)
 		return cmp.Or(cmp.Compare(at, bt), cmp.Compare(an, bn))
 	})
+}
+
+// listingAnnotation marks the commands whose output is a list of rows, and
+// so can be printed as CSV with -o csv.
+const listingAnnotation = "metatrack-listing"
+
+// listing marks cmd as a listing (see listingAnnotation) and returns it.
+func listing(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[listingAnnotation] = "true"
+	return cmd
+}
+
+// isListing reports whether cmd was marked with listing.
+func isListing(cmd *cobra.Command) bool { return cmd.Annotations[listingAnnotation] == "true" }
+
+// csv reports whether -o csv was given.
+func (a *app) csv() bool { return a.output == outputCSV }
+
+// writeCSV prints rows, a slice of the values a listing's -o json document
+// lists, as CSV (RFC 4180): a header, then one record per element. Each
+// field of the JSON form is a column, in the order of the JSON document;
+// nested objects become dotted columns (attrs.lr, model.ref), arrays stay
+// compact JSON, null is an empty cell, strings and times are written as
+// they are. Keys that only some rows have get a column all the same, empty
+// in the others. An empty list prints the header of its element type's
+// zero value, or header when the elements are records.
+func (a *app) writeCSV(rows any, header ...string) error {
+	raw, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return fmt.Errorf("-o csv: %w", err)
+	}
+	if len(elems) == 0 && len(header) == 0 {
+		if t := reflect.TypeOf(rows); t != nil && t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct {
+			zero, err := json.Marshal(reflect.Zero(t.Elem()).Interface())
+			if err != nil {
+				return err
+			}
+			flattenJSON(zero, "", func(key, _ string) { header = append(header, key) })
+		}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	cells := make([]map[string]string, len(elems))
+	for i, e := range elems {
+		cells[i] = map[string]string{}
+		err := flattenJSON(e, "", func(key, val string) {
+			if _, ok := col[key]; !ok {
+				col[key] = len(header)
+				header = append(header, key)
+			}
+			cells[i][key] = val
+		})
+		if err != nil {
+			return fmt.Errorf("-o csv: %w", err)
+		}
+	}
+	w := csv.NewWriter(a.stdout)
+	if err := w.Write(header); err != nil {
+		return err
+	}
+	rec := make([]string, len(header))
+	for _, c := range cells {
+		for i, h := range header {
+			rec[i] = c[h]
+		}
+		if err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// flattenJSON calls add with every leaf of the JSON value raw: the fields
+// of objects, recursively, named by their dotted path after prefix. A
+// value that is not an object is one leaf named prefix without its dot.
+func flattenJSON(raw json.RawMessage, prefix string, add func(key, val string)) error {
+	raw = json.RawMessage(bytes.TrimSpace(raw))
+	if len(raw) == 0 || raw[0] != '{' {
+		add(strings.TrimSuffix(prefix, "."), csvCell(raw))
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if len(v) > 0 && v[0] == '{' {
+			if err := flattenJSON(v, prefix+key+".", add); err != nil {
+				return err
+			}
+			continue
+		}
+		add(prefix+key, csvCell(v))
+	}
+	return nil
+}
+
+// csvCell is the CSV form of one JSON leaf: strings unquoted, null empty,
+// anything else its compact JSON.
+func csvCell(v json.RawMessage) string {
+	switch {
+	case len(v) == 0 || string(v) == "null":
+		return ""
+	case v[0] == '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil {
+			return s
+		}
+	case v[0] == '[':
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err == nil {
+			return buf.String()
+		}
+	}
+	return string(v)
+}
+
+// record is a JSON object whose fields keep the order they were added in
+// (a map's would be sorted): the chosen columns of a row, in the order the
+// user named them.
+type record []recordField
+
+type recordField struct {
+	Key   string
+	Value any
+}
+
+// MarshalJSON writes the fields in order.
+func (r record) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range r {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(f.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := marshalNoEscape(f.Value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, like writeJSON.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// jsonText returns v as its compact JSON text (nil and strings stay as
+// they are), so that a CSV cell holds a value of any shape whole.
+func jsonText(v any) any {
+	switch v := v.(type) {
+	case nil, string:
+		return v
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	b, err := marshalNoEscape(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

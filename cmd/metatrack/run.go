@@ -31,6 +31,7 @@ const envURL = "METATRACK_URL"
 const (
 	outputTable = "table"
 	outputJSON  = "json"
+	outputCSV   = "csv"
 )
 
 // app is what every subcommand shares: the standard streams and the values
@@ -101,8 +102,10 @@ comes from the environment variable ` + envURL + `, else ` + metatrack.DefaultPa
 Commands that only look open it read-only, so they are safe beside running
 pipelines.
 
-Every listing prints a table by default and one JSON document with
--o json, with stable snake_case field names and times in RFC 3339 UTC.
+Every listing prints a table by default, one JSON document with -o json
+(stable snake_case field names, times in RFC 3339 UTC), and CSV with
+-o csv: a header, then one record per row, nested fields as dotted columns
+(attrs.lr), values unabridged.
 
 A resource is named by its id or by a reference: type/name for a dataset,
 model or other resource (dataset/titanic_train), type/name@N for version N of
@@ -156,8 +159,13 @@ Exit status:
 			switch a.output {
 			case outputTable, outputJSON:
 				return nil
+			case outputCSV:
+				if isListing(cmd) {
+					return nil
+				}
+				return usageErrorf("-o csv is for listings (ls, history, at, impact, artifacts ls, runs, lineage, verify, compare, metrics); %s prints no list: use -o json", cmd.CommandPath())
 			}
-			return usageErrorf("--output must be %s or %s, not %q", outputTable, outputJSON, a.output)
+			return usageErrorf("--output must be %s, %s or %s, not %q", outputTable, outputJSON, outputCSV, a.output)
 		},
 		SilenceErrors:              true,
 		SilenceUsage:               true,
@@ -169,8 +177,8 @@ Exit status:
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL (env "+envURL+")")
-	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table or json (not a file: commands that write files take --out)")
-	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json, or csv for listings (not a file: commands that write files take --out)")
+	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON, outputCSV}, cobra.ShellCompDirectiveNoFileComp))
 	root.MarkPersistentFlagFilename("db", "db", "sqlite", "sqlite3")
 
 	root.AddCommand(
@@ -178,6 +186,7 @@ Exit status:
 		newShowCmd(a),
 		newStatsCmd(a),
 		newLsCmd(a),
+		newCompareCmd(a),
 		newGetCmd(a),
 		newHistoryCmd(a),
 		newAtCmd(a),

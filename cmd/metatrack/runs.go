@@ -61,7 +61,7 @@ database is not changed; the duration of a RUNNING run is the time so far.`,
 	enumFlag(cmd, &state, "state", "", "only runs in this state (any case)", []string{
 		metatrack.RunRunning, metatrack.RunFinished, metatrack.RunFailed, stateDied, stateUnknown,
 	}, enumUpper)
-	return cmd
+	return listing(cmd)
 }
 
 // runsJSON is the -o json document of runs.
@@ -94,6 +94,9 @@ func (a *app) runRuns(ctx context.Context, limit int, state string) error {
 	out.Count = len(out.Runs)
 	if a.json() {
 		return a.writeJSON(out)
+	}
+	if a.csv() {
+		return a.writeCSV(out.Runs)
 	}
 	return printRuns(a.stdout, out, a.now())
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func newVerifyCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return listing(&cobra.Command{
 		Use:   "verify",
 		Short: "Check the database: SQLite integrity, artifact bytes against their SHA-256, chains, deployments",
 		Long: `verify opens the database read-only and checks it: SQLite's integrity check
@@ -33,7 +33,7 @@ checked, shows on stderr when it is a terminal.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runVerify(cmd.Context())
 		},
-	}
+	})
 }
 
 // verifyJSON is the -o json document of verify.
@@ -88,6 +88,10 @@ func (a *app) runVerify(ctx context.Context) error {
 	}
 	if a.json() {
 		if err := a.writeJSON(out); err != nil {
+			return err
+		}
+	} else if a.csv() {
+		if err := a.writeCSV(out.Problems); err != nil {
 			return err
 		}
 	} else {
