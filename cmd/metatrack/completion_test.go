@@ -55,7 +55,7 @@ func TestCompleteRefs(t *testing.T) {
 		{[]string{"artifacts", "get", "model_version/titanic_model@2", ""}, []string{"model.json", "checks/model/model_checks.json"}},
 		{[]string{"artifacts", "get", "model_version/titanic_model@2", "mod"}, []string{"model.json"}},
 		{[]string{"lineage", "model/titanic_model", "--format", ""}, []string{"tree", "dot", "mermaid", "json"}},
-		{[]string{"ls", "--output", ""}, []string{"table", "json"}},
+		{[]string{"ls", "--output", ""}, []string{"table", "json", "csv"}},
 		{[]string{"get", "model_version/none"}, nil},
 	} {
 		got := complete(tc.args...)
