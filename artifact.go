@@ -584,7 +584,7 @@ func (t *Tracker) openArtifact(ctx context.Context, row artifactRow) (Artifact, 
 	if !row.BlobSeq.Valid {
 		return a, nil, fmt.Errorf("%w: artifact %q has neither bytes nor URI", ErrCorrupt, a.Name)
 	}
-	br := &blobReader{ctx: ctx, t: t, blob: row.BlobSeq.Int64, chunkSize: row.ChunkSize.Int64, size: row.Size}
+	br := &blobReader{ctx: ctx, t: t, blob: row.BlobSeq.Int64, chunkSize: row.ChunkSize.Int64, size: row.Size, name: a.Name}
 	return a, &verifyingReader{r: br, c: br, h: sha256.New(), want: row.SHA256, size: row.Size, name: a.Name}, nil
 }
 
@@ -599,8 +599,14 @@ func localPath(uri string) (string, bool) {
 	return u.Path, true
 }
 
-// blobReader reads a blob's chunks one query at a time.
+// blobReader reads a blob's chunks one query at a time, each outside any
+// transaction, so that a stream held open for long never keeps the
+// write-ahead log from being checkpointed and restarted. A blob's bytes
+// never change once stored; the reader notices when they are removed while
+// it reads (the artifact replaced and garbage-collected), and the SHA-256
+// over the whole stream catches anything else.
 type blobReader struct {
+	name      string
 	ctx       context.Context
 	t         *Tracker
 	blob      int64
@@ -619,6 +625,14 @@ func (b *blobReader) Read(p []byte) (int, error) {
 		var data []byte
 		err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &data, sqlChunk, b.blob, b.idx) })
 		if errors.Is(err, sql.ErrNoRows) {
+			var n int
+			if err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &n, sqlBlobExists, b.blob) }); err != nil {
+				return 0, err
+			}
+			if n == 0 {
+				return 0, fmt.Errorf("%w: artifact %q: its bytes were removed while they were read (replaced or deleted, then garbage-collected)",
+					ErrConflict, b.name)
+			}
 			return 0, fmt.Errorf("%w: chunk %d of blob %d is missing", ErrCorrupt, b.idx, b.blob)
 		}
 		if err != nil {

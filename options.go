@@ -13,6 +13,7 @@ type config struct {
 	now         func() time.Time
 	synchronous string
 	busyTimeout time.Duration
+	walLimit    int64
 	readOnly    bool
 	runName     string
 	attachRun   string
@@ -39,6 +40,14 @@ func WithSynchronousFull() Option { return func(c *config) { c.synchronous = db.
 // lock before the tracker retries (default 5s). Write calls retry until
 // their context ends, so this only tunes how often they poll.
 func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTimeout = d } }
+
+// WithWALLimit sets the size of the write-ahead log (the -wal file beside
+// the database) above which a commit checkpoints it and starts it afresh
+// (default 64 MiB). Busy writers in several processes and long artifact
+// streams then leave it at about this size plus the largest transaction
+// of each writer; a read transaction held open for long (a Batch that
+// reads, an export's snapshot) still keeps it from restarting meanwhile.
+func WithWALLimit(bytes int64) Option { return func(c *config) { c.walLimit = bytes } }
 
 // WithReadOnly opens the file for reading only: no run is started and every
 // write fails with ErrReadOnly.

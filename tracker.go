@@ -151,6 +151,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 		Synchronous: cfg.synchronous,
 		BusyTimeout: cfg.busyTimeout,
 		ReadOnly:    cfg.readOnly,
+		WALLimit:    cfg.walLimit,
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)

@@ -50,6 +50,15 @@ type Options struct {
 	ReadOnly bool
 	// MaxReaders bounds the reader pool. Default max(4, 2*GOMAXPROCS).
 	MaxReaders int
+	// WALLimit bounds the -wal file: a commit that leaves it above half
+	// this size restarts the log from its start (a truncating checkpoint),
+	// so that busy writers in several processes cannot grow it without
+	// bound. Each background checkpoint copies the log into the file, but
+	// the log is only reused from its start when a writer finds it fully
+	// copied, which writers that follow each other closely never do. The
+	// -wal then stays below max(WALLimit, about twice the largest
+	// transaction). Default 64 MiB.
+	WALLimit int64
 }
 
 // DB is an open metatrack database: one writer connection, held for the
@@ -69,6 +78,10 @@ type DB struct {
 	// commits counts write transactions; every checkpointEvery-th asks the
 	// checkpointer to run.
 	commits      atomic.Int64
+	walLimit     int64
+	busyTimeout  time.Duration
+	restartAfter time.Time     // no log restart before (after one found readers in the way)
+	restartWait  time.Duration // the wait after the next restart that fails
 	checkpointCh chan struct{}
 	stopCh       chan struct{}
 	stoppedCh    chan struct{}
@@ -100,7 +113,7 @@ func DSN(path string, o Options, readOnly bool) string {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
 		// Keep the WAL from growing without bound after a large write.
-		q.Add("_pragma", "journal_size_limit(67108864)")
+		q.Add("_pragma", "journal_size_limit("+strconv.FormatInt(o.WALLimit, 10)+")")
 		// Commits never checkpoint: that copy of the log into the file ran
 		// inside whichever call happened to cross the threshold and tripled
 		// its latency. A background checkpointer does it (see checkpointer).
@@ -124,6 +137,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxReaders <= 0 {
 		o.MaxReaders = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.WALLimit <= 0 {
+		o.WALLimit = DefaultWALLimit
 	}
 	return o
 }
@@ -191,7 +207,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		}
 	}
 
-	d := &DB{Path: path, ReadOnly: o.ReadOnly, stmts: map[stmtKey]*sqlx.Stmt{}}
+	d := &DB{Path: path, ReadOnly: o.ReadOnly, stmts: map[stmtKey]*sqlx.Stmt{}, walLimit: o.WALLimit, busyTimeout: o.BusyTimeout}
 	if !o.ReadOnly {
 		if err := d.openWriter(ctx, path, o, latest); err != nil {
 			return nil, err
@@ -224,6 +240,62 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		go d.checkpointer()
 	}
 	return d, nil
+}
+
+// DefaultWALLimit is the default of Options.WALLimit.
+const DefaultWALLimit = 64 << 20
+
+// After a log restart that found a reader in the way (a long read
+// transaction), the next waits restartBackoff, doubling up to
+// restartMaxBackoff: while a restart waits for readers, writers wait too.
+const (
+	restartBackoff    = time.Second
+	restartMaxBackoff = 30 * time.Second
+)
+
+// boundWAL runs on the writer connection c, in the write slot, right after
+// a commit: when the -wal file has grown past half the limit (the other
+// half is room for the transactions of other processes that are under
+// way meanwhile) it checkpoints the
+// whole log and truncates it, waiting (up to the busy timeout) for other
+// writers and checkpoints to finish. That is the back-pressure that keeps
+// writers from outrunning the checkpoints. Readers never wait for it; it
+// waits for readers in the middle of a read transaction, which are short
+// (artifact streams read each chunk in its own). It reports whether the
+// log was restarted.
+func (d *DB) boundWAL(c *sqlx.Conn) bool {
+	info, err := os.Stat(d.Path + "-wal")
+	if err != nil || info.Size() <= d.walLimit/2 || time.Now().Before(d.restartAfter) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.busyTimeout+30*time.Second)
+	defer cancel()
+	var busy, logFrames int
+	// Another connection's checkpoint makes this one fail at once, without
+	// waiting: wait for it here, as long as for any other lock.
+	for start, delay := time.Now(), time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		var done int
+		err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		if err != nil || busy == 0 || logFrames >= 0 || time.Since(start) > d.busyTimeout {
+			break
+		}
+		time.Sleep(delay)
+	}
+	switch {
+	case err != nil:
+		return false
+	case busy != 0 && logFrames >= 0:
+		// The log was copied, but a reader still uses it.
+		d.restartWait = min(max(2*d.restartWait, restartBackoff), restartMaxBackoff)
+		d.restartAfter = time.Now().Add(d.restartWait)
+		return false
+	case busy != 0:
+		// Another writer or checkpoint held on past the busy timeout: the
+		// next commit tries again.
+		return false
+	}
+	d.restartWait = 0
+	return true
 }
 
 // checkpointEvery is how many commits may pass between checkpoints: a
@@ -589,8 +661,10 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		_, err := c.ExecContext(context.WithoutCancel(ctx), "COMMIT")
 		return err
 	})
-	if err == nil && d.commits.Add(1)%checkpointEvery == 0 {
-		d.RequestCheckpoint()
+	if err == nil {
+		if n := d.commits.Add(1); !d.boundWAL(c) && n%checkpointEvery == 0 {
+			d.RequestCheckpoint()
+		}
 	}
 	return Classify(err)
 }
