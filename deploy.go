@@ -64,10 +64,10 @@ var (
 				WHERE d.model_seq = ? AND d.environment = ? AND d.undeployed_at IS NULL
 			UNION ALL
 			SELECT 2, m.seq, m.version FROM resources m
-				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.status = 'PROMOTED'
+				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.status = 'PROMOTED' AND m.deleted_at IS NULL
 			UNION ALL
 			SELECT 3, m.seq, m.version FROM resources m
-				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ?
+				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.deleted_at IS NULL
 		) ORDER BY rank, version DESC LIMIT 1)`))
 )
 

@@ -3,6 +3,7 @@ package metatrack
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,7 +57,8 @@ var historySelect = sq.Select("h.seq", "h.at", "run.id AS run_id", "h.kind", "h.
 
 var sqlHistoryUntil = mustSQL(historySelect.Where("h.resource_seq = ? AND h.at <= ?").OrderBy("h.seq"))
 
-// History returns every recorded change of res, oldest first.
+// History returns every recorded change of res, oldest first. The history of
+// a deleted resource stays readable (by id or reference) until it is purged.
 func (t *Tracker) History(ctx context.Context, res Resource) ([]Change, error) {
 	return t.historyUntil(ctx, res, time.UnixMilli(1<<62))
 }
@@ -65,6 +67,13 @@ func (t *Tracker) historyUntil(ctx context.Context, res Resource, until time.Tim
 	var out []Change
 	err := t.read(ctx, func(x *txn) error {
 		row, err := x.resolveRes(ctx, res)
+		if errors.Is(err, ErrNotFound) {
+			// The change log keeps deleted resources: their history stays
+			// readable until they are purged.
+			if d, derr := x.findDeleted(ctx, res.key()); derr == nil {
+				row, err = d, nil
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -97,6 +106,10 @@ type State struct {
 	// was deployed there at At (for a model), or lists the environments the
 	// version was deployed in (for a model version, the value is its own id).
 	Deployed map[string]string
+	// Aliases maps each alias name to the id of the version it pointed to
+	// at At: every alias of the chain for a chain head (a model), those
+	// that pointed to it for a chain member (a model version).
+	Aliases map[string]string
 }
 
 // StateAt answers "what were this resource's status, tags, metadata,
@@ -159,5 +172,17 @@ func (t *Tracker) StateAt(ctx context.Context, res Resource, at time.Time) (Stat
 	}
 	st.Resource.Status = st.Status
 	st.Resource.Attrs = st.Attrs
+	st.Aliases = aliasesAt(changes)
+	if current.Version > 0 && current.ParentID != "" {
+		head, err := t.historyUntil(ctx, Resource{ID: current.ParentID}, at)
+		if err != nil {
+			return State{}, err
+		}
+		for name, id := range aliasesAt(head) {
+			if id == current.ID {
+				st.Aliases[name] = id
+			}
+		}
+	}
 	return st, nil
 }

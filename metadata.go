@@ -17,7 +17,7 @@ import (
 var (
 	sqlMetadataOf  = mustSQL(sq.Select("value").From("metadata").Where("resource_seq = ? AND key = ?"))
 	sqlGetMetadata = mustSQL(sq.Select("m.value").From("metadata m").Join("resources r ON r.seq = m.resource_seq").
-			Where("r.id = ? AND m.key = ?"))
+			Where("r.id = ? AND r.deleted_at IS NULL AND m.key = ?"))
 	sqlUpsertMetadata = mustSQL(sq.Insert("metadata").
 				Columns("resource_seq", "key", "value", "num", "str", "run_seq", "updated_at").
 				Values(nil, nil, nil, nil, nil, nil, nil).

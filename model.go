@@ -43,7 +43,8 @@ var (
 	// (resources_parent); the newest of those is the answer. Joining and
 	// sorting every child measured 5x slower at 1M resources.
 	sqlLatestUnderVersions = mustSQL(resourceSelect.Where(`r.seq = (SELECT max((SELECT max(j.seq) FROM resources j
-		WHERE j.parent_seq = v.seq AND j.type = ?)) FROM resources v WHERE v.parent_seq = ? AND v.type = 'model_version')`))
+		WHERE j.parent_seq = v.seq AND j.type = ? AND j.deleted_at IS NULL)) FROM resources v
+		WHERE v.parent_seq = ? AND v.type = 'model_version' AND v.deleted_at IS NULL)`))
 )
 
 // BuildModelLineage records that mv was trained on datasetVersions (edges

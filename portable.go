@@ -45,6 +45,7 @@ type maintenanceConfig struct {
 	progress  func(done, total int64)
 	dryRun    bool
 	stagedAge time.Duration
+	purgeAge  time.Duration
 }
 
 func maintenanceOptions(opts []MaintenanceOption) maintenanceConfig {

@@ -83,6 +83,9 @@ type Resource struct {
 	// StartedAt and EndedAt are zero until set.
 	StartedAt time.Time
 	EndedAt   time.Time
+	// DeletedAt is when the resource was deleted (DeleteResource), zero
+	// while it is not. Only DeletedResources returns deleted resources.
+	DeletedAt time.Time
 }
 
 // Ref returns the human reference of r: type/name@version for chain members,
@@ -120,6 +123,9 @@ func ChainHead(typ string) (string, bool) { return rules.ChainHead(typ) }
 type ref struct {
 	typ, name string
 	version   int // 0: latest
+	// alias is set for type/name@alias, a chain member named by an alias
+	// of its chain; name is then the chain's name.
+	alias string
 }
 
 // parseRef parses type/name, and for chain types type/name@N and
@@ -143,6 +149,8 @@ func parseRef(s string) (ref, bool, error) {
 				}
 				r.name, r.version = name, n
 			}
+		} else if i := strings.LastIndexByte(rest, '@'); i > 0 && validateAlias(rest[i+1:]) == nil {
+			r.name, r.alias = rest[:i], rest[i+1:]
 		}
 	}
 	if r.name == "" {
@@ -180,10 +188,15 @@ const (
 var (
 	sqlPrevVersions = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
 			OrderBy("r.version DESC").Suffix("LIMIT ?"))
-	sqlMaxVersion = mustSQL(sq.Select("coalesce(max(version), 0)").From("resources").
-			Where("type = ? AND name = ? AND version IS NOT NULL"))
-	sqlRootByName     = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.parent_seq IS NULL"))
-	sqlChildByName    = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ? AND r.name = ? AND r.version IS NULL"))
+	// Numbers are never handed out twice: deleted members keep theirs, and
+	// purged ones are remembered in purged.
+	sqlMaxVersion = mustSQL(sq.Select("max(" +
+		"(SELECT coalesce(max(version), 0) FROM resources WHERE type = ?1 AND name = ?2 AND version IS NOT NULL), " +
+		"(SELECT coalesce(max(version), 0) FROM purged WHERE type = ?1 AND name = ?2 AND version IS NOT NULL))"))
+	// Deleted resources keep their names until they are purged, so these
+	// find them too (findByName refuses them).
+	sqlRootByName     = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.parent_seq IS NULL"))
+	sqlChildByName    = mustSQL(resourceSelectAll.Where("r.parent_seq = ? AND r.type = ? AND r.name = ? AND r.version IS NULL"))
 	sqlInsertResource = mustSQL(sq.Insert("resources").
 				Columns("id", "type", "name", "version", "parent_seq", "status", "attrs", "run_seq", "created_at", "updated_at", "started_at").
 				Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil))
@@ -360,12 +373,21 @@ func createdRecord(row resourceRow) map[string]any {
 	return rec
 }
 
+// findByName finds the root or child typ/name. A deleted one holds its name
+// until it is restored or purged: ErrConflict.
 func (x *txn) findByName(ctx context.Context, typ, name string, parent *resourceRow) (resourceRow, error) {
 	var row resourceRow
+	var err error
 	if parent == nil {
-		return row, x.get(ctx, &row, sqlRootByName, typ, name)
+		err = x.get(ctx, &row, sqlRootByName, typ, name)
+	} else {
+		err = x.get(ctx, &row, sqlChildByName, parent.Seq, typ, name)
 	}
-	return row, x.get(ctx, &row, sqlChildByName, parent.Seq, typ, name)
+	if err == nil && row.DeletedAt.Valid {
+		return resourceRow{}, fmt.Errorf("%w: %s (%s) is deleted and keeps its name: restore it, or purge it with gc --purge-deleted",
+			ErrConflict, row.ref(), row.ID)
+	}
+	return row, err
 }
 
 // ensureRoot returns the root resource typ/name, creating it if needed.
@@ -792,7 +814,7 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 			b = b.Where("EXISTS (SELECT 1 FROM tags t WHERE t.resource_seq = r.seq AND t.key = ? AND t.value = ?)", k, v)
 		}
 		if filter != nil {
-			cond, err := query.Where(filter, query.Options{Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx)})
+			cond, err := query.Where(filter, query.Options{Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx), Deleted: query.NotDeleted})
 			if err != nil {
 				return invalidQuery(err)
 			}

@@ -24,6 +24,7 @@ type searchConfig struct {
 	pageSize int64
 	cursor   string
 	columns  []string
+	deleted  bool
 }
 
 // WithPageSize sets how many resources one page holds (a query's LIMIT
@@ -70,8 +71,12 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		}
 	}
 	err = t.read(ctx, func(x *txn) error {
+		deletion := query.NotDeleted
+		if cfg.deleted {
+			deletion = query.OnlyDeleted
+		}
 		c, err := query.Compile(q, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
-			Limit: cfg.pageSize, Cursor: cfg.cursor})
+			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion})
 		if err != nil {
 			return invalidQuery(err)
 		}
@@ -95,11 +100,12 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 }
 
 // SearchAll returns every resource that matches filter, walking all pages.
-func (t *Tracker) SearchAll(ctx context.Context, filter string) ([]Resource, error) {
+// Of opts, only WithDeleted applies.
+func (t *Tracker) SearchAll(ctx context.Context, filter string, opts ...SearchOption) ([]Resource, error) {
 	var all []Resource
 	var cursor string
 	for {
-		page, err := t.Search(ctx, filter, WithCursor(cursor), WithPageSize(1000))
+		page, err := t.Search(ctx, filter, append(opts, WithCursor(cursor), WithPageSize(1000))...)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +134,8 @@ func (x *txn) resolveSeq(ctx context.Context) func(ref string) (int64, error) {
 	}
 }
 
-var sqlResourcesBySeqs = mustSQL(resourceSelect.Where("r.seq IN (SELECT value FROM json_each(?))"))
+// The query decides which resources, deleted or not; this loads them.
+var sqlResourcesBySeqs = mustSQL(resourceSelectAll.Where("r.seq IN (SELECT value FROM json_each(?))"))
 
 // resourcesBySeq loads the resources with the given seqs, in that order,
 // with one cached statement (the seqs travel as one JSON array).

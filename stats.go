@@ -35,7 +35,7 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 			Key string `db:"k"`
 			N   int    `db:"n"`
 		}
-		if err := x.sel(ctx, &groups, `SELECT type AS k, count(*) AS n FROM resources GROUP BY type`); err != nil {
+		if err := x.sel(ctx, &groups, `SELECT type AS k, count(*) AS n FROM resources WHERE deleted_at IS NULL GROUP BY type`); err != nil {
 			return err
 		}
 		for _, g := range groups {
@@ -102,7 +102,7 @@ func (t *Tracker) Chains(ctx context.Context) ([]Chain, error) {
 	err := t.read(ctx, func(x *txn) error {
 		var heads []resourceRow
 		if err := x.selDyn(ctx, &heads, resourceSelect.Where(
-			"r.seq IN (SELECT DISTINCT parent_seq FROM resources WHERE version IS NOT NULL)").OrderBy("r.seq")); err != nil {
+			"r.seq IN (SELECT DISTINCT parent_seq FROM resources WHERE version IS NOT NULL AND deleted_at IS NULL)").OrderBy("r.seq")); err != nil {
 			return err
 		}
 		for _, h := range heads {

@@ -217,6 +217,7 @@ type resourceRow struct {
 	UpdatedAt int64          `db:"updated_at"`
 	StartedAt sql.NullInt64  `db:"started_at"`
 	EndedAt   sql.NullInt64  `db:"ended_at"`
+	DeletedAt sql.NullInt64  `db:"deleted_at"`
 }
 
 func (r resourceRow) resource() Resource {
@@ -237,6 +238,9 @@ func (r resourceRow) resource() Resource {
 	if r.EndedAt.Valid {
 		res.EndedAt = fromMillis(r.EndedAt.Int64)
 	}
+	if r.DeletedAt.Valid {
+		res.DeletedAt = fromMillis(r.DeletedAt.Int64)
+	}
 	if r.Attrs != "" && r.Attrs != "{}" {
 		if v, err := decodeJSON([]byte(r.Attrs)); err == nil {
 			res.Attrs, _ = v.(map[string]any)
@@ -245,13 +249,20 @@ func (r resourceRow) resource() Resource {
 	return res
 }
 
-// resourceSelect selects resourceRow columns from resources r.
-var resourceSelect = sq.Select(
+// resourceSelectAll selects resourceRow columns from resources r, deleted
+// resources included.
+var resourceSelectAll = sq.Select(
 	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
 	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
+	"r.deleted_at",
 ).From("resources r").
 	LeftJoin("resources p ON p.seq = r.parent_seq").
 	LeftJoin("runs run ON run.seq = r.run_seq")
+
+// resourceSelect selects resourceRow columns from resources r that are not
+// deleted: every lookup, listing and "latest" or "previous" of a chain is
+// built on it, so that a deleted resource is hidden from all of them.
+var resourceSelect = resourceSelectAll.Where("r.deleted_at IS NULL")
 
 var (
 	sqlResourceBySeq  = mustSQL(resourceSelect.Where("r.seq = ?"))
@@ -279,6 +290,8 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		err = x.get(ctx, &row, sqlResourceByID, key)
 	} else if r.version > 0 {
 		err = x.get(ctx, &row, sqlResourceByVer, r.typ, r.name, r.version)
+	} else if r.alias != "" {
+		return x.resolveAlias(ctx, key, r)
 	} else if _, chain := ChainHead(r.typ); chain {
 		err = x.get(ctx, &row, sqlResourceLatestVersion, r.typ, r.name)
 	} else {
@@ -287,7 +300,7 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		err = x.get(ctx, &row, sqlResourceLatest, r.typ, r.name)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return row, fmt.Errorf("%w: resource %q", ErrNotFound, key)
+		return row, x.notFound(ctx, key, r, isRef)
 	}
 	return row, err
 }
@@ -296,7 +309,7 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 // parent's and run's ids, for calls that only log to it.
 var sqlResourceBare = mustSQL(sq.Select("r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq",
 	"r.status", "r.attrs", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at").
-	From("resources r").Where("r.id = ?"))
+	From("resources r").Where("r.id = ? AND r.deleted_at IS NULL"))
 
 // target resolves the resource a tag, metadata value, vc record or
 // artifact is logged to: by id with one index probe on the hot path, by

@@ -14,7 +14,7 @@ import (
 var (
 	sqlTagOf  = mustSQL(sq.Select("value").From("tags").Where("resource_seq = ? AND key = ?"))
 	sqlGetTag = mustSQL(sq.Select("t.value").From("tags t").Join("resources r ON r.seq = t.resource_seq").
-			Where("r.id = ? AND t.key = ?"))
+			Where("r.id = ? AND r.deleted_at IS NULL AND t.key = ?"))
 	sqlUpsertTag = mustSQL(sq.Insert("tags").Columns("resource_seq", "key", "value", "run_seq", "updated_at").
 			Values(nil, nil, nil, nil, nil).
 			Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET value = excluded.value, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))

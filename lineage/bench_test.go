@@ -103,7 +103,7 @@ func (d *benchDB) open(b *testing.B, name string, cycle bool) (*sqlx.DB, *lineag
 		if d.err != nil {
 			return
 		}
-		schema, err := os.ReadFile(filepath.Join("..", "schema", "sqlite", "0001_init.up.sql"))
+		schema, err := lineagetest.Schema()
 		if err != nil {
 			d.err = err
 			return

@@ -2,12 +2,13 @@ package lineage
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite"
+
+	"github.com/metatrack/metatrack/lineage/lineagetest"
 )
 
 // MustOpen returns a new database file in tb.TempDir() with the metatrack
@@ -24,7 +25,7 @@ func mustOpenAt(tb testing.TB, path string) *sqlx.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	schema, err := os.ReadFile(filepath.Join("..", "schema", "sqlite", "0001_init.up.sql"))
+	schema, err := lineagetest.Schema()
 	if err != nil {
 		tb.Fatal(err)
 	}

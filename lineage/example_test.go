@@ -10,6 +10,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/metatrack/metatrack/lineage"
+	"github.com/metatrack/metatrack/lineage/lineagetest"
 )
 
 // exampleDB returns a database with a small lineage: a dataset version read
@@ -21,7 +22,7 @@ func exampleDB() (*sqlx.DB, func()) {
 		panic(err)
 	}
 	db := sqlx.MustOpen("sqlite", filepath.Join(dir, "example.db")+"?_pragma=foreign_keys(1)")
-	schema, err := os.ReadFile(filepath.Join("..", "schema", "sqlite", "0001_init.up.sql"))
+	schema, err := lineagetest.Schema()
 	if err != nil {
 		panic(err)
 	}

@@ -166,10 +166,10 @@ func (f follow) pathQuery() (string, []any) {
 	rel := f.relationSQL(&s, "e.relation")
 	var parts []string
 	if f.dir == Downstream || f.dir == Both {
-		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))"+rel)
+		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))"+rel+live("e.dst_seq"))
 	}
 	if f.dir == Upstream || f.dir == Both {
-		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))"+rel)
+		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))"+rel+live("e.src_seq"))
 	}
 	return strings.Join(parts, " UNION ALL "), s.args
 }

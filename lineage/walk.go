@@ -203,13 +203,13 @@ func (f follow) levelQuery() (string, []any) {
 	rel := f.relationSQL(&s, "e.relation")
 	var b strings.Builder
 	if f.dir == Downstream || f.dir == Both {
-		b.WriteString("SELECT e.dst_seq FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))" + rel)
+		b.WriteString("SELECT e.dst_seq FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))" + rel + live("e.dst_seq"))
 	}
 	if f.dir == Both {
 		b.WriteString(" UNION ALL ")
 	}
 	if f.dir == Upstream || f.dir == Both {
-		b.WriteString("SELECT e.src_seq FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))" + rel)
+		b.WriteString("SELECT e.src_seq FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))" + rel + live("e.src_seq"))
 	}
 	return b.String(), s.args
 }
@@ -256,10 +256,10 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 	rel := f.relationSQL(&s, "e.relation")
 	var steps []string
 	if f.dir == Downstream || f.dir == Both {
-		steps = append(steps, "SELECT e.dst_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.src_seq = w.seq WHERE w.depth < ?2"+rel)
+		steps = append(steps, "SELECT e.dst_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.src_seq = w.seq WHERE w.depth < ?2"+rel+live("e.dst_seq"))
 	}
 	if f.dir == Upstream || f.dir == Both {
-		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel)
+		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
 	}
 	query := "WITH RECURSIVE walk(seq, depth) AS (SELECT value, 0 FROM json_each(?1) UNION " + strings.Join(steps, " UNION ") + ")" +
 		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth" +
@@ -350,6 +350,14 @@ func edgesAmong(ctx context.Context, q Queryer, nodes []Node, f follow) ([]Edge,
 		return cmp.Or(cmp.Compare(pos[a.Src], pos[b.Src]), cmp.Compare(pos[a.Dst], pos[b.Dst]), strings.Compare(a.Relation, b.Relation))
 	})
 	return edges, nil
+}
+
+// live returns the condition that the resource seq col is not deleted:
+// deleted resources (resources.deleted_at set) are not part of the graph,
+// and walks neither reach nor pass through them. The subquery reads the
+// partial index resources_deleted once per statement.
+func live(col string) string {
+	return " AND " + col + " NOT IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)"
 }
 
 // relationSQL returns the conditions on the relation column col that f's

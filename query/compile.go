@@ -33,6 +33,32 @@ type Options struct {
 	// order, often much more slowly; it exists so that tests can check
 	// that the optimised forms agree with it.
 	NoDrive bool
+	// Deleted selects resources by their deletion state (the resources
+	// column deleted_at): the zero value adds no condition.
+	Deleted Deletion
+}
+
+// Deletion is a condition on whether resources are deleted.
+type Deletion int
+
+const (
+	// AnyDeletion adds no condition.
+	AnyDeletion Deletion = iota
+	// NotDeleted keeps the resources that are not deleted.
+	NotDeleted
+	// OnlyDeleted keeps the deleted resources.
+	OnlyDeleted
+)
+
+// deletionFrag is the condition of d on r, if any.
+func deletionFrag(d Deletion) (frag, bool) {
+	switch d {
+	case NotDeleted:
+		return frag{sql: "r.deleted_at IS NULL"}, true
+	case OnlyDeleted:
+		return frag{sql: "r.deleted_at IS NOT NULL"}, true
+	}
+	return frag{}, false
 }
 
 // Compiled is a compiled query.
@@ -76,6 +102,11 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		if c.sub != nil && c.probe == nil && isMembership(x) {
 			c.probe = &probe{i: i, sub: *c.sub}
 		}
+	}
+	// The deletion condition comes after the conjuncts: it drives nothing,
+	// and indexes i of frags stay those of conj.
+	if f, ok := deletionFrag(opts.Deleted); ok {
+		frags = append(frags, f)
 	}
 	width := 0
 	for _, k := range q.order {
@@ -692,15 +723,22 @@ func (c *compiler) lineage(n *lineageNode) (frag, error) {
 		c.seqs = map[string]int64{}
 	}
 	c.seqs[n.ref] = seq
+	// Searches of live resources walk the live graph: a deleted resource
+	// is neither reached nor passed through.
+	live, step := "", ""
+	if c.opts.Deleted == NotDeleted {
+		live = " AND " + to + " NOT IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)"
+		step = " WHERE " + strings.TrimPrefix(live, " AND ")
+	}
 	var f fb
 	if n.depth == 0 {
 		f.s("r.seq IN (WITH RECURSIVE lineage(seq) AS (SELECT ", to, " FROM edges e WHERE ", from, " = ").arg(seq).
-			s(" UNION SELECT ", to, " FROM edges e JOIN lineage l ON ", from, " = l.seq)",
+			s(live, " UNION SELECT ", to, " FROM edges e JOIN lineage l ON ", from, " = l.seq", step, ")",
 				" SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
 	} else {
 		f.s("r.seq IN (WITH RECURSIVE lineage(seq, depth) AS (SELECT ", to, ", 1 FROM edges e WHERE ", from, " = ").arg(seq).
-			s(" UNION SELECT ", to, ", l.depth + 1 FROM edges e JOIN lineage l ON ", from, " = l.seq WHERE l.depth < ").arg(n.depth).
-			s(") SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
+			s(live, " UNION SELECT ", to, ", l.depth + 1 FROM edges e JOIN lineage l ON ", from, " = l.seq WHERE l.depth < ").arg(n.depth).
+			s(live, ") SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
 	}
 	return f.done(false), nil
 }

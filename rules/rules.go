@@ -19,6 +19,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -173,6 +174,27 @@ func Status(s string) error { return Text("status", s, MaxStatusBytes, true) }
 // "tag key" and so on. A version-control key may be empty.
 func Key(what, k string) error {
 	return Text(what, k, MaxKeyBytes, what == "version-control key")
+}
+
+// Alias checks the name of an alias (champion, staging): like a key (valid
+// UTF-8, no NUL, at most MaxKeyBytes), and not a version number or
+// "latest", with no '@', '/', white space or control character, which
+// references (model_version/m@champion) could not carry.
+func Alias(name string) error {
+	if err := Text("alias name", name, MaxKeyBytes, false); err != nil {
+		return err
+	}
+	switch {
+	case name == "latest":
+		return fmt.Errorf("%w: alias name %q is reserved: type/name@latest is the chain's newest version", ErrInvalidArgument, name)
+	case strings.Trim(name, "0123456789") == "":
+		return fmt.Errorf("%w: alias name %q is a number, which references read as a version", ErrInvalidArgument, name)
+	case strings.ContainsAny(name, "@/"):
+		return fmt.Errorf("%w: alias name %q contains '@' or '/', which references cannot carry", ErrInvalidArgument, name)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("%w: alias name %q contains white space or a control character", ErrInvalidArgument, name)
+	}
+	return nil
 }
 
 // TagValue checks a tag's value.

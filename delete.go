@@ -1,0 +1,437 @@
+package metatrack
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// Kinds of history entry that deletion records.
+const (
+	// ChangeDeleted: the resource was deleted (DeleteResource). New is
+	// {"root": <id>}, the id of the resource the deletion was asked for:
+	// the resource itself, or the ancestor it was deleted with.
+	ChangeDeleted = "deleted"
+	// ChangeRestored: the resource was restored (RestoreResource). New is
+	// {"root": <id>}, like ChangeDeleted.
+	ChangeRestored = "restored"
+	// ChangePurged is recorded on the surviving parent of a resource that
+	// PurgeDeleted removed for good: Key is its id, New is
+	// {"ref", "type", "deleted_at"} (deleted_at in Unix milliseconds).
+	ChangePurged = "purged"
+)
+
+// Deletion works in two steps, as MLflow's soft delete and gc do.
+// DeleteResource marks a resource and everything under it by parent
+// (the versions of a model, the experiments, promotions and prediction
+// jobs of a version) deleted: from then on they are hidden from lookups,
+// references, listings, searches, lineage walks and a chain's latest and
+// previous versions, while their rows, artifacts and history stay in the
+// file. RestoreResource brings them back. PurgeDeleted removes deleted
+// resources for good, with their artifacts (GC then reclaims the bytes)
+// and their history, and keeps one row per purged resource in the file.
+//
+// Version numbers are never reused: a new version after a deleted or purged
+// one gets the next number, so a reference written down never comes to name
+// another version.
+
+var (
+	// The resource and its live descendants by parent.
+	sqlSubtree = `WITH RECURSIVE d(seq) AS (SELECT ?1
+		UNION SELECT r.seq FROM resources r JOIN d ON r.parent_seq = d.seq WHERE r.deleted_at IS NULL)
+		SELECT seq FROM d`
+	// The descendants deleted together with the resource (same deleted_at).
+	sqlDeletedSubtree = `WITH RECURSIVE d(seq) AS (SELECT ?1
+		UNION SELECT r.seq FROM resources r JOIN d ON r.parent_seq = d.seq WHERE r.deleted_at = ?2)
+		SELECT seq FROM d`
+	sqlDeployedIn = mustSQL(sq.Select("d.model_version_seq", "d.environment").From("deployments d").
+			Where("d.undeployed_at IS NULL AND d.model_version_seq IN (SELECT value FROM json_each(?))").
+			OrderBy("d.seq").Limit(1))
+	sqlAliasesToSeqs = mustSQL(aliasSelect.Where("a.version_seq IN (SELECT value FROM json_each(?))").
+				OrderBy("a.head_seq", "a.name"))
+	sqlSetDeleted        = mustSQL(sq.Update("resources").Set("deleted_at", nil).Where("seq = ?"))
+	sqlResourceBySeqAny  = mustSQL(resourceSelectAll.Where("r.seq = ?"))
+	sqlDeletedByID       = mustSQL(resourceSelectAll.Where("r.id = ? AND r.deleted_at IS NOT NULL"))
+	sqlDeletedByVer      = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.version = ? AND r.deleted_at IS NOT NULL"))
+	sqlDeletedLatest     = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.deleted_at IS NOT NULL").OrderBy("r.seq DESC").Limit(1))
+	sqlRemovedAliasesAt  = mustSQL(sq.Select("key", "old_value").From("history").Where("resource_seq = ? AND kind = 'alias' AND at = ? AND new_value IS NULL").OrderBy("seq"))
+	sqlDeleteMetadataKey = mustSQL(sq.Delete("metadata").Where("resource_seq = ? AND key = ?"))
+)
+
+// bySeqAny is bySeq that finds deleted resources too.
+func (x *txn) bySeqAny(ctx context.Context, seq int64) (resourceRow, error) {
+	var row resourceRow
+	err := x.get(ctx, &row, sqlResourceBySeqAny, seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, fmt.Errorf("%w: resource #%d", ErrNotFound, seq)
+	}
+	return row, err
+}
+
+// findDeleted finds the deleted resource key names: an id, type/name@N, or
+// type/name (the newest deleted one of that type and name). It returns
+// sql.ErrNoRows when there is none.
+func (x *txn) findDeleted(ctx context.Context, key string) (resourceRow, error) {
+	var row resourceRow
+	r, isRef, err := parseRef(key)
+	switch {
+	case err != nil:
+		return row, err
+	case !isRef:
+		err = x.get(ctx, &row, sqlDeletedByID, key)
+	case r.version > 0:
+		err = x.get(ctx, &row, sqlDeletedByVer, r.typ, r.name, r.version)
+	case r.alias != "":
+		return row, sql.ErrNoRows
+	default:
+		err = x.get(ctx, &row, sqlDeletedLatest, r.typ, r.name)
+	}
+	return row, err
+}
+
+// notFound is the error of a lookup of key that found nothing: it says so
+// when key names a deleted resource, whose reference then fails like that of
+// a resource that does not exist.
+func (x *txn) notFound(ctx context.Context, key string, r ref, isRef bool) error {
+	if !isRef || r.version > 0 {
+		if row, err := x.findDeleted(ctx, key); err == nil {
+			return fmt.Errorf("%w: resource %q: %s (%s) was deleted at %s; restore it to use it", ErrNotFound, key,
+				row.ref(), row.ID, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
+		}
+	}
+	return fmt.Errorf("%w: resource %q", ErrNotFound, key)
+}
+
+func (x *txn) seqs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	var seqs []int64
+	s, err := x.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		err = x.rtx.SelectContext(ctx, &seqs, query, args...)
+	} else {
+		err = s.SelectContext(ctx, &seqs, args...)
+	}
+	return seqs, scanned(err)
+}
+
+// DeleteResource deletes res and everything under it by parent (a model's
+// versions, a version's experiments, promotions and prediction jobs) and
+// returns what it deleted, res first. Deleted resources are hidden from
+// every lookup, reference, listing, search, lineage walk and chain "latest"
+// and "previous", but stay in the file with their history until
+// PurgeDeleted; RestoreResource brings them back. Aliases that pointed to a
+// deleted version are removed (and recorded). Deleting a model version that
+// is deployed, or a resource with a deployed version under it, fails with
+// ErrConflict: undeploy it first.
+func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource, error) {
+	var out []Resource
+	err := t.write(ctx, func(x *txn) error {
+		root, err := x.resolveRes(ctx, res)
+		if err != nil {
+			return err
+		}
+		seqs, err := x.seqs(ctx, sqlSubtree, root.Seq)
+		if err != nil {
+			return err
+		}
+		set, err := json.Marshal(seqs)
+		if err != nil {
+			return err
+		}
+		var dep struct {
+			Seq int64  `db:"model_version_seq"`
+			Env string `db:"environment"`
+		}
+		if err := x.get(ctx, &dep, sqlDeployedIn, string(set)); err == nil {
+			mv, err := x.bySeq(ctx, dep.Seq)
+			if err != nil {
+				return err
+			}
+			if mv.Seq == root.Seq {
+				return fmt.Errorf("%w: %s is deployed in %s: undeploy it before deleting it", ErrConflict, mv.ref(), dep.Env)
+			}
+			return fmt.Errorf("%w: %s has %s under it, deployed in %s: undeploy it before deleting %s",
+				ErrConflict, root.ref(), mv.ref(), dep.Env, root.ref())
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var aliases []aliasRow
+		if err := x.sel(ctx, &aliases, sqlAliasesToSeqs, string(set)); err != nil {
+			return err
+		}
+		for _, a := range aliases {
+			head, err := x.bySeqAny(ctx, a.HeadSeq)
+			if err != nil {
+				return err
+			}
+			if err := x.removeAlias(ctx, head, a); err != nil {
+				return err
+			}
+		}
+		mark := map[string]any{"root": root.ID}
+		for _, seq := range seqs {
+			row, err := x.bySeq(ctx, seq)
+			if err != nil {
+				return err
+			}
+			if _, err := x.exec(ctx, sqlSetDeleted, x.now, seq); err != nil {
+				return err
+			}
+			if err := x.history(ctx, seq, ChangeDeleted, "", nil, mark); err != nil {
+				return err
+			}
+			row.DeletedAt = sql.NullInt64{Int64: x.now, Valid: true}
+			out = append(out, row.resource())
+		}
+		if x.t.targets != nil {
+			clear(x.t.targets)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RestoreResource brings back the deleted resource that res names (by id,
+// or by a reference such as model_version/titanic_model@3; type/name alone
+// is the newest deleted resource of that type and name), with what was
+// deleted together with it, and returns them, res first. The aliases its
+// deletion removed come back where their name is still free. A resource
+// whose parent is still deleted cannot be restored alone (ErrConflict:
+// restore the parent); one that is not deleted is ErrConflict too.
+func (t *Tracker) RestoreResource(ctx context.Context, res Resource) ([]Resource, error) {
+	var out []Resource
+	err := t.write(ctx, func(x *txn) error {
+		key := res.key()
+		if key == "" {
+			return fmt.Errorf("%w: no resource given (empty id)", ErrInvalidArgument)
+		}
+		root, err := x.findDeleted(ctx, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			if live, lerr := x.resolve(ctx, key); lerr == nil {
+				return fmt.Errorf("%w: %s is not deleted", ErrConflict, live.ref())
+			}
+			return fmt.Errorf("%w: no deleted resource %q", ErrNotFound, key)
+		}
+		if err != nil {
+			return err
+		}
+		if root.ParentSeq.Valid {
+			p, err := x.bySeqAny(ctx, root.ParentSeq.Int64)
+			if err != nil {
+				return err
+			}
+			if p.DeletedAt.Valid {
+				return fmt.Errorf("%w: the parent of %s, %s (%s), is deleted: restore it first", ErrConflict, root.ref(), p.ref(), p.ID)
+			}
+		}
+		deletedAt := root.DeletedAt.Int64
+		seqs, err := x.seqs(ctx, sqlDeletedSubtree, root.Seq, deletedAt)
+		if err != nil {
+			return err
+		}
+		mark := map[string]any{"root": root.ID}
+		restored := map[string]resourceRow{}
+		heads := map[int64]bool{}
+		for _, seq := range seqs {
+			if _, err := x.exec(ctx, sqlSetDeleted, nil, seq); err != nil {
+				return err
+			}
+			if err := x.history(ctx, seq, ChangeRestored, "", nil, mark); err != nil {
+				return err
+			}
+			row, err := x.bySeq(ctx, seq)
+			if err != nil {
+				return err
+			}
+			restored[row.ID] = row
+			if row.Version.Valid && row.ParentSeq.Valid {
+				heads[row.ParentSeq.Int64] = true
+			}
+			out = append(out, row.resource())
+		}
+		// The aliases the deletion removed: entries of the heads' history
+		// at the moment of the deletion that removed an alias of a
+		// restored version.
+		for headSeq := range heads {
+			var removed []struct {
+				Key string         `db:"key"`
+				Old sql.NullString `db:"old_value"`
+			}
+			if err := x.sel(ctx, &removed, sqlRemovedAliasesAt, headSeq, deletedAt); err != nil {
+				return err
+			}
+			head, err := x.bySeq(ctx, headSeq)
+			if err != nil {
+				return err
+			}
+			for _, r := range removed {
+				var old struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal([]byte(r.Old.String), &old) != nil {
+					continue
+				}
+				v, ok := restored[old.ID]
+				if !ok {
+					continue
+				}
+				if _, err := x.alias(ctx, head, r.Key); err == nil {
+					continue // set again since: it stays where it is
+				} else if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+				if err := x.setAlias(ctx, head, r.Key, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// WithDeleted makes Search and SearchAll return deleted resources, and only
+// them, instead of the live ones (metatrack ls --deleted).
+func WithDeleted() SearchOption { return func(c *searchConfig) { c.deleted = true } }
+
+// DeleteMetadata removes the metadata key from res (recorded in its
+// history). Removing a key that is not there is not an error.
+func (t *Tracker) DeleteMetadata(ctx context.Context, res Resource, key string) error {
+	return t.write(ctx, func(x *txn) error {
+		row, err := x.target(ctx, res)
+		if err != nil {
+			return err
+		}
+		var old sql.NullString
+		if err := x.get(ctx, &old, sqlMetadataOf, row.Seq, key); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		if _, err := x.exec(ctx, sqlDeleteMetadataKey, row.Seq, key); err != nil {
+			return err
+		}
+		return x.history(ctx, row.Seq, ChangeMetadata, key, json.RawMessage(old.String), nil)
+	})
+}
+
+// PurgeStats say what PurgeDeleted removed, or would remove.
+type PurgeStats struct {
+	// Resources purged, with their artifacts and history entries.
+	Resources, Artifacts, Changes int64
+}
+
+// WithPurgeOlderThan makes PurgeDeleted remove only resources deleted at
+// least d ago (gc --purge-deleted --older-than 30d).
+func WithPurgeOlderThan(d time.Duration) MaintenanceOption {
+	return func(c *maintenanceConfig) { c.purgeAge = d }
+}
+
+// purgeTables are the rows that hang on a resource, deleted with it. Edges
+// and deployments name it at either end.
+var purgeTables = []string{
+	"DELETE FROM tags WHERE resource_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM metadata WHERE resource_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM vc_info WHERE resource_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM attr_values WHERE resource_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM edges WHERE src_seq IN (SELECT value FROM json_each(?1)) OR dst_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM deployments WHERE model_seq IN (SELECT value FROM json_each(?1)) OR model_version_seq IN (SELECT value FROM json_each(?1))",
+	"DELETE FROM aliases WHERE head_seq IN (SELECT value FROM json_each(?1)) OR version_seq IN (SELECT value FROM json_each(?1))",
+}
+
+// PurgeDeleted removes for good the resources deleted at least
+// WithPurgeOlderThan ago (all deleted ones without it), with everything
+// under them by parent, their tags, metadata, version-control records,
+// artifacts, edges, past deployments, aliases and history. The purged table
+// keeps one row for each (id, type, name, version, parent, created, deleted
+// and purged times), and a surviving parent gets a "purged" entry in its
+// history, so the change log still says what was there. The artifact bytes
+// no other artifact uses are reclaimed by GC afterwards. WithDryRun counts
+// and changes nothing.
+func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (PurgeStats, error) {
+	cfg := maintenanceOptions(opts)
+	var st PurgeStats
+	fn := func(x *txn) error {
+		cutoff := x.now - cfg.purgeAge.Milliseconds()
+		var rows []resourceRow
+		err := x.selDyn(ctx, &rows, resourceSelectAll.Where(`r.seq IN (WITH RECURSIVE d(seq) AS (
+			SELECT seq FROM resources WHERE deleted_at IS NOT NULL AND deleted_at <= ?
+			UNION SELECT c.seq FROM resources c JOIN d ON c.parent_seq = d.seq)
+			SELECT seq FROM d)`, cutoff).OrderBy("r.seq"))
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		seqs := make([]int64, len(rows))
+		purging := map[int64]bool{}
+		for i, r := range rows {
+			seqs[i] = r.Seq
+			purging[r.Seq] = true
+		}
+		set, err := json.Marshal(seqs)
+		if err != nil {
+			return err
+		}
+		var counts struct {
+			Artifacts int64 `db:"artifacts"`
+			Changes   int64 `db:"changes"`
+		}
+		if err := x.getDyn(ctx, &counts, sq.Expr(`SELECT
+			(SELECT count(*) FROM artifacts WHERE resource_seq IN (SELECT value FROM json_each(?1))) AS artifacts,
+			(SELECT count(*) FROM history WHERE resource_seq IN (SELECT value FROM json_each(?1))) AS changes`, string(set))); err != nil {
+			return err
+		}
+		st = PurgeStats{Resources: int64(len(rows)), Artifacts: counts.Artifacts, Changes: counts.Changes}
+		if cfg.dryRun {
+			return nil
+		}
+		q := x.tx
+		stmts := append(append([]string(nil), purgeTables...),
+			"DELETE FROM artifacts WHERE resource_seq IN (SELECT value FROM json_each(?1))",
+			"DELETE FROM history WHERE resource_seq IN (SELECT value FROM json_each(?1))")
+		for _, s := range stmts {
+			if _, err := q.ExecContext(ctx, s, string(set)); err != nil {
+				return err
+			}
+		}
+		for _, r := range rows {
+			deleted := r.DeletedAt.Int64
+			if !r.DeletedAt.Valid { // under a deleted parent but never marked: only a damaged or hand-edited file
+				deleted = x.now
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO purged (id, type, name, version, parent_id, created_at, deleted_at, purged_at, run_seq)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				r.ID, r.Type, r.Name, nullable(r.Version), r.ParentID.String, r.CreatedAt, deleted, x.now, x.runSeq()); err != nil {
+				return err
+			}
+			if r.ParentSeq.Valid && !purging[r.ParentSeq.Int64] {
+				if err := x.history(ctx, r.ParentSeq.Int64, ChangePurged, r.ID,
+					nil, map[string]any{"ref": r.ref(), "type": r.Type, "deleted_at": deleted}); err != nil {
+					return err
+				}
+			}
+		}
+		// Children before parents: one statement, checked at its end.
+		if _, err := q.ExecContext(ctx, "DELETE FROM resources WHERE seq IN (SELECT value FROM json_each(?1))", string(set)); err != nil {
+			return err
+		}
+		if x.t.targets != nil {
+			clear(x.t.targets)
+		}
+		return nil
+	}
+	var err error
+	if cfg.dryRun {
+		err = t.read(ctx, fn)
+	} else if err = t.checkWrite("PurgeDeleted"); err == nil {
+		err = t.write(ctx, fn)
+	}
+	return st, err
+}
