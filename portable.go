@@ -28,6 +28,9 @@ const (
 type (
 	// TransferStats say what Export, Import or Merge moved.
 	TransferStats = portable.Stats
+	// Renumbering is one version number a chain member gave up in an
+	// Import or Merge.
+	Renumbering = portable.Renumbering
 	// VerifyReport is what Verify found; Problems lists each problem.
 	VerifyReport = db.Report
 	// Problem is one problem Verify found.
@@ -73,7 +76,10 @@ func WithProgress(fn func(done, total int64)) MaintenanceOption {
 	return func(c *maintenanceConfig) { c.progress = fn }
 }
 
-// WithDryRun makes GC count what it would remove, and remove nothing.
+// WithDryRun makes GC count what it would remove, and remove nothing; and
+// Import and Merge run in full in a transaction that is rolled back, so
+// that their TransferStats (counts, Renumberings) say what they would do
+// while nothing is written.
 func WithDryRun() MaintenanceOption { return func(c *maintenanceConfig) { c.dryRun = true } }
 
 // WithStagedAge sets how old an unfinished artifact upload must be before
@@ -115,7 +121,7 @@ func (t *Tracker) Import(ctx context.Context, r io.Reader, opts ...MaintenanceOp
 		return TransferStats{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	stats, err := portable.Import(ctx, t.db, r, portable.ImportOptions{Progress: cfg.progress, Now: t.cfg.now})
+	stats, err := portable.Import(ctx, t.db, r, portable.ImportOptions{Progress: cfg.progress, Now: t.cfg.now, DryRun: cfg.dryRun})
 	return stats, portableErr(err)
 }
 
@@ -125,7 +131,8 @@ func (t *Tracker) Import(ctx context.Context, r io.Reader, opts ...MaintenanceOp
 // gives the same content as merging B into A. Version numbers of chains
 // that both files extended are reassigned by creation time, so a reference
 // such as model_version/m@3 may name another version afterwards; each
-// change is in the member's history (ChangeRenumbered).
+// change is in the member's history (ChangeRenumbered) and in the
+// returned Renumberings. WithDryRun shows all that without writing.
 func (t *Tracker) Merge(ctx context.Context, otherPath string, opts ...MaintenanceOption) (TransferStats, error) {
 	if err := t.checkWrite("Merge"); err != nil {
 		return TransferStats{}, err
@@ -135,7 +142,7 @@ func (t *Tracker) Merge(ctx context.Context, otherPath string, opts ...Maintenan
 		return TransferStats{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	stats, err := portable.Merge(ctx, t.db, path, portable.MergeOptions{Progress: cfg.progress, Now: t.cfg.now})
+	stats, err := portable.Merge(ctx, t.db, path, portable.MergeOptions{Progress: cfg.progress, Now: t.cfg.now, DryRun: cfg.dryRun})
 	return stats, portableErr(err)
 }
 

@@ -29,7 +29,14 @@ type ImportOptions struct {
 	// Now is the clock of the staging time of artifact bytes (see GC). Nil
 	// means time.Now.
 	Now func() time.Time
+	// DryRun runs the whole import in its transaction and rolls it back:
+	// Stats say what it would do, and nothing is written (artifact bytes
+	// are hashed but not staged).
+	DryRun bool
 }
+
+// errDryRun rolls back the transaction of a dry run.
+var errDryRun = errors.New("portable: dry run")
 
 // Import reads an export from r into d and reconciles it with what d holds
 // (see the package documentation for the rules). Importing the same export
@@ -44,8 +51,8 @@ type ImportOptions struct {
 // that GC removes.) Errors about the input match ErrInvalid and are
 // *LineError values that name the line.
 func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Stats, error) {
-	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now,
-		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{},
+	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now, dryRun: opts.DryRun,
+		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{}, newMembers: map[string]bool{},
 		blobsSeen: map[string]bool{}}
 	if im.now == nil {
 		im.now = time.Now
@@ -53,6 +60,10 @@ func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Sta
 	err := im.run()
 	if err != nil {
 		im.dropStaged()
+	}
+	if im.dryRun && errors.Is(err, errDryRun) {
+		im.stats.DryRun = true
+		err = nil
 	}
 	return im.stats, err
 }
@@ -63,6 +74,7 @@ type importer struct {
 	lr       *lineReader
 	progress Progress
 	now      func() time.Time
+	dryRun   bool
 	stats    Stats
 	header   headerRec
 	rank     int
@@ -81,6 +93,7 @@ type importer struct {
 	runs        map[string]int64
 	chains      map[chainKey]*chainState
 	touched     map[chainKey]int // chains the file holds members of: the first line of each
+	newMembers  map[string]bool  // ids of the chain members the file added
 	placeholder int64
 }
 
@@ -211,7 +224,13 @@ func (im *importer) run() error {
 		}
 		for {
 			if kind == KindEnd {
-				return im.end(line)
+				if err := im.end(line); err != nil {
+					return err
+				}
+				if im.dryRun {
+					return errDryRun
+				}
+				return nil
 			}
 			if err := im.record(kind, line); err != nil {
 				return im.lineErr(err)
@@ -353,6 +372,10 @@ type stagedBlob struct {
 	size      int64
 	createdAt int64
 	finished  bool
+	// dry: a dry run's blob, not staged; finishBlobs inserts it (without
+	// bytes) in the transaction that is rolled back.
+	dry       bool
+	chunkSize int64
 }
 
 type knownBlob struct {
@@ -407,6 +430,8 @@ func (im *importer) blobRecord(r blobRec) error {
 	}
 	if ok {
 		im.known = append(im.known, knownBlob{sha: r.SHA256, createdAt: r.CreatedAt})
+	} else if im.dryRun {
+		im.staged = append(im.staged, stagedBlob{sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, dry: true, chunkSize: r.ChunkSize})
 	} else {
 		b.stage = true
 		err := im.d.WriteTx(im.ctx, func(tx *db.Tx) error {
@@ -499,6 +524,10 @@ func (im *importer) finishBlobs() error {
 		if err != nil {
 			return err
 		}
+		if ok && b.dry {
+			im.known = append(im.known, knownBlob{sha: b.sha, createdAt: b.createdAt})
+			continue
+		}
 		if ok {
 			if _, err := im.exec(`DELETE FROM blob_chunks WHERE blob_seq = ?`, b.seq); err != nil {
 				return err
@@ -507,6 +536,13 @@ func (im *importer) finishBlobs() error {
 				return err
 			}
 			im.known = append(im.known, knownBlob{sha: b.sha, createdAt: b.createdAt})
+			continue
+		}
+		if b.dry {
+			res, err := im.exec(`INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`, b.sha, b.size, b.chunkSize, b.createdAt)
+			if err := im.added(res, err); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := im.added(im.exec(`UPDATE blobs SET sha256 = ?, size = ?, created_at = ? WHERE seq = ? AND sha256 IS NULL`,
@@ -527,12 +563,15 @@ func (im *importer) finishBlobs() error {
 // dropStaged removes the bytes staged by a failed import. Blobs finished
 // in the rolled-back transaction are staged again, so they go too.
 func (im *importer) dropStaged() {
-	if len(im.staged) == 0 {
+	if len(im.staged) == 0 || im.dryRun {
 		return
 	}
 	ctx := context.WithoutCancel(im.ctx)
 	im.d.WriteTx(ctx, func(tx *db.Tx) error {
 		for _, b := range im.staged {
+			if b.dry {
+				continue // never written
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_chunks WHERE blob_seq = ? AND EXISTS
 				(SELECT 1 FROM blobs WHERE seq = ? AND sha256 IS NULL)`, b.seq, b.seq); err != nil {
 				return err
@@ -852,6 +891,7 @@ func (im *importer) resource(r resourceRec) error {
 			im.placeholder++
 			in.Version.Int64 = placeholderBase + im.placeholder
 		}
+		im.newMembers[in.ID] = true
 		return im.insertResource(in)
 	}
 
@@ -995,10 +1035,15 @@ func (im *importer) renumber() error {
 			if c, ok := cs.claims[m.ID]; ok && c != m.Version.Int64 {
 				olds = append(olds, c)
 			}
-			for _, old := range olds {
+			for i, old := range olds {
 				if old == final {
 					continue
 				}
+				// olds[0] is the number here, unless the file added the
+				// member: then every old number is the file's.
+				incoming := i > 0 || im.newMembers[m.ID]
+				im.stats.Renumberings = append(im.stats.Renumberings,
+					Renumbering{ID: m.ID, Type: k.typ, Name: k.name, Old: old, New: final, Incoming: incoming})
 				if _, err := im.note(derivedID(ChangeRenumbered, m.ID, fmt.Sprint(old), fmt.Sprint(final)), m.Seq, newest,
 					ChangeRenumbered, "version", old, final); err != nil {
 					return err

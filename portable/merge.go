@@ -25,6 +25,8 @@ type MergeOptions struct {
 	// Now is the clock of the staging time of artifact bytes. Nil means
 	// time.Now.
 	Now func() time.Time
+	// DryRun is ImportOptions.DryRun: the merge runs and is rolled back.
+	DryRun bool
 }
 
 // Merge brings every record and artifact of the database file at
@@ -56,7 +58,7 @@ func Merge(ctx context.Context, d *db.DB, otherPath string, opts MergeOptions) (
 		_, exportErr = Export(ctx, other, pw, ExportOptions{Progress: opts.Progress})
 		pw.CloseWithError(exportErr)
 	}()
-	stats, err := Import(ctx, d, pr, ImportOptions{Now: opts.Now})
+	stats, err := Import(ctx, d, pr, ImportOptions{Now: opts.Now, DryRun: opts.DryRun})
 	// If the import stopped early, this ends the export's next write.
 	pr.CloseWithError(errImportStopped)
 	<-done

@@ -110,6 +110,23 @@ type Stats struct {
 	// the same name, and deployments closed because a later one opened in
 	// the same model and environment.
 	Renumbered, Unified, Closed int64
+	// Import only: each number a chain member lost, oldest chain first:
+	// references people wrote down with the old number now name another
+	// member, or none.
+	Renumberings []Renumbering
+	// DryRun: the import ran in a transaction that was rolled back; the
+	// counts say what it would have done.
+	DryRun bool
+}
+
+// Renumbering is one version number a chain member gave up in an import:
+// the member (ID, Type, Name) was Old and is now New.
+type Renumbering struct {
+	ID, Type, Name string
+	Old, New       int64
+	// Incoming reports whether Old was the number in the imported file;
+	// otherwise it was the number in the importing database.
+	Incoming bool
 }
 
 func (s *Stats) count(kind string) {

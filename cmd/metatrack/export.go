@@ -82,6 +82,22 @@ type transferJSON struct {
 	Renumbered int64 `json:"renumbered"`
 	Unified    int64 `json:"unified"`
 	Closed     int64 `json:"deployments_closed"`
+	// Renumberings: each version number a chain member gave up.
+	Renumberings []renumberingJSON `json:"renumberings"`
+	// DryRun: merge --dry-run; nothing was written.
+	DryRun bool `json:"dry_run"`
+}
+
+// renumberingJSON is one version number a chain member gave up: the
+// reference it had (in the database, or in the file it came from) and the
+// one it has now.
+type renumberingJSON struct {
+	ID     string `json:"id"`
+	OldRef string `json:"old_ref"`
+	NewRef string `json:"new_ref"`
+	// From is "database" when OldRef was this database's reference, "file"
+	// when it was the imported file's.
+	From string `json:"from"`
 }
 
 func toTransferJSON(db, file string, st metatrack.TransferStats) transferJSON {
@@ -89,8 +105,18 @@ func toTransferJSON(db, file string, st metatrack.TransferStats) transferJSON {
 	if kinds == nil {
 		kinds = map[string]int64{}
 	}
-	return transferJSON{Database: db, File: file, Records: st.Records, Kinds: kinds, Bytes: st.Bytes,
-		Added: st.Added, Updated: st.Updated, Renumbered: st.Renumbered, Unified: st.Unified, Closed: st.Closed}
+	out := transferJSON{Database: db, File: file, Records: st.Records, Kinds: kinds, Bytes: st.Bytes,
+		Added: st.Added, Updated: st.Updated, Renumbered: st.Renumbered, Unified: st.Unified, Closed: st.Closed,
+		Renumberings: []renumberingJSON{}, DryRun: st.DryRun}
+	for _, r := range st.Renumberings {
+		from := "database"
+		if r.Incoming {
+			from = "file"
+		}
+		out.Renumberings = append(out.Renumberings, renumberingJSON{ID: r.ID, From: from,
+			OldRef: fmt.Sprintf("%s/%s@%d", r.Type, r.Name, r.Old), NewRef: fmt.Sprintf("%s/%s@%d", r.Type, r.Name, r.New)})
+	}
+	return out
 }
 
 func (a *app) runExport(ctx context.Context, out, filter string) error {
@@ -149,13 +175,19 @@ func (a *app) runExport(ctx context.Context, out, filter string) error {
 	return nil
 }
 
-// printTransfer prints what export, import or merge moved.
+// dryRunSuffix marks the verb of printTransfer for merge --dry-run.
+const dryRunSuffix = " (dry run)"
+
+// printTransfer prints what export, import or merge moved (or, for a dry
+// run, would move).
 func printTransfer(w io.Writer, verb string, t transferJSON) {
 	switch verb {
 	case "Exported":
 		fmt.Fprintf(w, "Exported %s to %s: %s, %s of artifact bytes.\n", t.Database, t.File, plural(int(t.Records), "record"), humanBytes(t.Bytes))
 	case "Imported":
 		fmt.Fprintf(w, "Imported %s into %s: %s, %s of artifact bytes.\n", t.File, t.Database, plural(int(t.Records), "record"), humanBytes(t.Bytes))
+	case "Merged" + dryRunSuffix:
+		fmt.Fprintf(w, "Dry run, nothing was written: merging %s into %s would read %s, %s of artifact bytes.\n", t.File, t.Database, plural(int(t.Records), "record"), humanBytes(t.Bytes))
 	default:
 		fmt.Fprintf(w, "Merged %s into %s: %s, %s of artifact bytes.\n", t.File, t.Database, plural(int(t.Records), "record"), humanBytes(t.Bytes))
 	}
@@ -165,6 +197,18 @@ func printTransfer(w io.Writer, verb string, t transferJSON) {
 			fmt.Fprintf(w, "; %d versions renumbered, %d resources unified, %d deployments closed", t.Renumbered, t.Unified, t.Closed)
 		}
 		fmt.Fprintln(w)
+	}
+	if len(t.Renumberings) > 0 {
+		fmt.Fprintln(w, "  Renumbered (a reference with the old number now names another version, or none):")
+		tw := newTable(w)
+		for _, r := range t.Renumberings {
+			whose := "this database's"
+			if r.From == "file" {
+				whose = filepath.Base(t.File) + "'s"
+			}
+			fmt.Fprintf(tw, "    %s\t->\t%s\t(%s number)\n", r.OldRef, r.NewRef, whose)
+		}
+		tw.Flush()
 	}
 	if len(t.Kinds) > 0 {
 		tw := newTable(w)

@@ -13,7 +13,8 @@ import (
 )
 
 func newMergeCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "merge <other.db>",
 		Short: "Bring everything of another database file into this one",
 		Long: `merge brings every record and artifact of another database file into the
@@ -24,21 +25,27 @@ the same content as merging B into A gives A.
 
 Version numbers of chains that both files extended are reassigned by
 creation time, so a reference such as model_version/titanic_model@3 may
-name another version afterwards; each change is in that version's history
-(metatrack history <ref> --kind renumbered). Take a backup first if that
-matters. The merge is atomic. A progress bar shows on stderr when it is a
-terminal.`,
-		Example: `  # combine the laptop's and the CI's databases
+name another version afterwards. merge prints each renumbering, old
+reference -> new reference, saying whose number it was (this database's or
+the other file's); each change is also in that version's history
+(metatrack history <ref> --kind renumbered). --dry-run runs the whole merge
+in a transaction that is then rolled back: it prints the same report and
+writes nothing. The merge is atomic. A progress bar shows on stderr when it
+is a terminal.`,
+		Example: `  # combine the laptop's and the CI's databases; first see what it would renumber
+  metatrack merge --db team.db laptop.db --dry-run
   metatrack merge --db team.db laptop.db
-  metatrack merge --db team.db ci.db -o json`,
+  metatrack merge --db team.db ci.db -o json | jq '.renumberings[] | "\(.old_ref) -> \(.new_ref)"'`,
 		Args: exactArgs(1, "the database file to merge from"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runMerge(cmd.Context(), args[0])
+			return a.runMerge(cmd.Context(), args[0], dryRun)
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what the merge would do (counts, renumberings) and write nothing")
+	return cmd
 }
 
-func (a *app) runMerge(ctx context.Context, other string) error {
+func (a *app) runMerge(ctx context.Context, other string, dryRun bool) error {
 	otherPath, err := metatrack.PathFromURL(other)
 	if err != nil {
 		return usageError{err}
@@ -53,7 +60,11 @@ func (a *app) runMerge(ctx context.Context, other string) error {
 		return err
 	}
 	bar := a.newProgress("merging", unitRecords, 0)
-	st, err := t.Merge(ctx, other, metatrack.WithProgress(bar.set))
+	opts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set)}
+	if dryRun {
+		opts = append(opts, metatrack.WithDryRun())
+	}
+	st, err := t.Merge(ctx, other, opts...)
 	bar.done()
 	if cerr := t.Close(); err == nil {
 		err = cerr
@@ -65,6 +76,10 @@ func (a *app) runMerge(ctx context.Context, other string) error {
 	if a.json() {
 		return a.writeJSON(tj)
 	}
-	printTransfer(a.stdout, "Merged", tj)
+	verb := "Merged"
+	if tj.DryRun {
+		verb += dryRunSuffix
+	}
+	printTransfer(a.stdout, verb, tj)
 	return nil
 }
