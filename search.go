@@ -27,8 +27,8 @@ type searchConfig struct {
 	deleted  bool
 }
 
-// WithPageSize sets how many resources one page holds (a query's LIMIT
-// wins when smaller).
+// WithPageSize sets how many resources one page holds. A query's LIMIT is
+// the total over all pages: the page that reaches it is the last.
 func WithPageSize(n int) SearchOption { return func(c *searchConfig) { c.pageSize = int64(n) } }
 
 // WithCursor continues a search after the page whose Next it was.
@@ -99,8 +99,8 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 	return page, err
 }
 
-// SearchAll returns every resource that matches filter, walking all pages.
-// Of opts, only WithDeleted applies.
+// SearchAll returns every resource that matches filter, walking all pages,
+// up to the query's LIMIT if it has one. Of opts, only WithDeleted applies.
 func (t *Tracker) SearchAll(ctx context.Context, filter string, opts ...SearchOption) ([]Resource, error) {
 	var all []Resource
 	var cursor string

@@ -246,7 +246,8 @@ const (
 	valFloat
 	valBool
 	valNull
-	valNow // now, now-7d: s holds the canonical form
+	valNow  // now, now-7d: s holds the canonical form
+	valTime // an unquoted date or time: s holds its text
 )
 
 // value is a literal.
@@ -277,7 +278,7 @@ func (v value) write(b *strings.Builder) {
 		b.WriteString(strconv.FormatBool(v.b))
 	case valNull:
 		b.WriteString("null")
-	case valNow:
+	case valNow, valTime:
 		b.WriteString(v.s)
 	}
 }

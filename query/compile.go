@@ -20,8 +20,9 @@ type Options struct {
 	// wrapped in an *Error that errors.Is matches against both ErrInvalid
 	// and the error itself. Nil makes lineage predicates an error.
 	Resolve func(ref string) (int64, error)
-	// Limit is the page size when the query has no LIMIT, and the largest
-	// page when it has one. Zero means no limit.
+	// Limit is the page size; the query's LIMIT is the total of all pages
+	// (so the last page may be smaller). Zero means one page holding every
+	// row, up to the query's LIMIT.
 	Limit int64
 	// Cursor continues a listing after the last row of the previous page; it
 	// comes from Compiled.Cursor or Compiled.Seqs run on the same ORDER BY.
@@ -78,10 +79,15 @@ type Compiled struct {
 	Select sq.SelectBuilder
 	// SortKeys is the number of sort-key columns after the seq.
 	SortKeys int
-	// Limit is the LIMIT of Select, or 0 if it has none.
+	// Limit is the LIMIT of Select, or 0 if it has none: the page size,
+	// cut to what is left of the query's LIMIT.
 	Limit int64
+	// Total is the query's LIMIT, the most rows that all pages together
+	// return, or 0 if it has none.
+	Total int64
 
 	order uint32 // fingerprint of the ORDER BY, checked by cursors
+	done  int64  // rows the pages before the cursor returned
 }
 
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
@@ -121,9 +127,22 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		}
 		cur = &cc
 	}
-	out.Limit = q.limit
-	if opts.Limit > 0 && (out.Limit == 0 || opts.Limit < out.Limit) {
-		out.Limit = opts.Limit
+	// LIMIT is a total over all pages; Options.Limit is the page size.
+	out.Total, out.Limit = q.limit, opts.Limit
+	if cur != nil {
+		out.done = cur.done
+	}
+	if out.Total > 0 {
+		left := out.Total - out.done
+		if left <= 0 {
+			// The pages before returned the whole LIMIT.
+			out.Limit = 1
+			out.Select = partSelect(c.plain(frags), []frag{{sql: "0"}}, "r.seq").Limit(1)
+			return out, nil
+		}
+		if out.Limit == 0 || left < out.Limit {
+			out.Limit = left
+		}
 	}
 	var parts []part
 	if !opts.NoDrive {
@@ -173,7 +192,8 @@ type Querier interface {
 
 // Seqs runs the query and returns the seqs of one page of resources, in
 // order, and the cursor of the next page, which is empty when this page is
-// the last one. It reads one row more than the limit to know that.
+// the last one: no rows follow, or the pages so far returned the query's
+// LIMIT. It reads one row more than the limit to know that.
 func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next string, err error) {
 	sb := c.Select
 	if c.Limit > 0 && c.Limit < math.MaxInt64 {
@@ -201,9 +221,11 @@ func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next str
 			return nil, "", err
 		}
 		if c.Limit > 0 && int64(len(seqs)) == c.Limit {
-			next, err = c.Cursor(seqs[len(seqs)-1], last)
-			if err != nil {
-				return nil, "", err
+			if done := c.done + int64(len(seqs)); c.Total == 0 || done < c.Total {
+				next, err = c.cursorAfter(seqs[len(seqs)-1], last, done)
+				if err != nil {
+					return nil, "", err
+				}
 			}
 			break
 		}
@@ -516,6 +538,9 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 	spec := fieldSpecs[n.field.name]
 	isNull := n.op == opIsNull || n.op == opIsNotNull
 	var f fb
+	if f, ok, err := c.refCmp(n, spec); ok || err != nil {
+		return f, err
+	}
 	switch spec.kind {
 	case kindText, kindNumber, kindTime:
 		if isNull {
@@ -709,20 +734,10 @@ func (c *compiler) lineage(n *lineageNode) (frag, error) {
 	if c.opts.Resolve == nil {
 		return frag{}, errorAt(c.q.src, n.refPos, "%s needs a resolver (Options.Resolve)", name)
 	}
-	seq, ok := c.seqs[n.ref]
-	var err error
-	if !ok {
-		seq, err = c.opts.Resolve(n.ref)
-	}
+	seq, err := c.resolve(n.ref, n.refPos, name)
 	if err != nil {
-		e := errorAt(c.q.src, n.refPos, "cannot resolve %s: %v", shorten(fmt.Sprintf("%q", n.ref)), err)
-		e.Err = err
-		return frag{}, e
+		return frag{}, err
 	}
-	if c.seqs == nil {
-		c.seqs = map[string]int64{}
-	}
-	c.seqs[n.ref] = seq
 	// Searches of live resources walk the live graph: a deleted resource
 	// is neither reached nor passed through.
 	live, step := "", ""
@@ -741,6 +756,99 @@ func (c *compiler) lineage(n *lineageNode) (frag, error) {
 			s(live, ") SELECT seq FROM lineage WHERE seq != ").arg(seq).s(")")
 	}
 	return f.done(false), nil
+}
+
+// refFields are the fields that hold a resource id and the column of the
+// resource's seq that a reference compares with.
+var refFields = map[string]string{"id": "r.seq", "parent": "r.parent_seq"}
+
+// IsReference reports whether s, given where an id is expected, is a
+// reference (type/name...) rather than an id: ids hold no slash.
+func IsReference(s string) bool { return strings.Contains(s, "/") }
+
+// refCmp compiles =, !=, IN and NOT IN on id or parent when a value is a
+// reference (model_version/titanic_model@2): each reference is resolved,
+// like the one of a lineage predicate, and compared by seq; ids compare as
+// text. ok is false when n has no reference.
+func (c *compiler) refCmp(n *cmpNode, spec fieldSpec) (frag, bool, error) {
+	seqCol, isRefField := refFields[n.field.name]
+	if !isRefField || n.op != opEq && n.op != opNe && n.op != opIn && n.op != opNotIn {
+		return frag{}, false, nil
+	}
+	var ids []any
+	var seqs []any
+	for _, v := range n.vals {
+		if !IsReference(v.s) {
+			ids = append(ids, v.s)
+			continue
+		}
+		seq, err := c.resolve(v.s, v.pos, n.field.name)
+		if err != nil {
+			return frag{}, true, err
+		}
+		seqs = append(seqs, seq)
+	}
+	if len(seqs) == 0 {
+		return frag{}, false, nil
+	}
+	in := func(f *fb, col string, args []any) {
+		f.s(col, " IN (")
+		for i, a := range args {
+			if i > 0 {
+				f.s(", ")
+			}
+			f.arg(a)
+		}
+		f.s(")")
+	}
+	var f fb
+	f.s("(")
+	in(&f, seqCol, seqs)
+	if len(ids) > 0 {
+		f.s(" OR ")
+		if spec.kind == kindRef {
+			f.s(spec.col, " IN (SELECT ", spec.target, " FROM ", spec.from, " WHERE ")
+			in(&f, spec.refCol, ids)
+			f.s(")")
+		} else {
+			in(&f, spec.col, ids)
+		}
+	}
+	f.s(")")
+	pos := f.done(spec.nullable)
+	if n.op == opNe || n.op == opNotIn {
+		// Like the other comparisons, != and NOT IN match no resource
+		// without a parent.
+		var neg fb
+		neg.s("(")
+		if spec.nullable {
+			neg.s(spec.col, " IS NOT NULL AND ")
+		}
+		return neg.s("NOT IFNULL(").frag(pos).s(", 0))").done(false), true, nil
+	}
+	return pos, true, nil
+}
+
+// resolve resolves a reference at offset pos of the query, for what (a
+// field or a lineage function), with Options.Resolve.
+func (c *compiler) resolve(ref string, pos int, what string) (int64, error) {
+	if c.opts.Resolve == nil {
+		return 0, errorAt(c.q.src, pos, "a reference in %s needs a resolver (Options.Resolve)", what)
+	}
+	if seq, ok := c.seqs[ref]; ok {
+		return seq, nil
+	}
+	seq, err := c.opts.Resolve(ref)
+	if err != nil {
+		e := errorAt(c.q.src, pos, "cannot resolve %s: %v", shorten(fmt.Sprintf("%q", ref)), err)
+		e.Err = err
+		return 0, e
+	}
+	if c.seqs == nil {
+		c.seqs = map[string]int64{}
+	}
+	c.seqs[ref] = seq
+	return seq, nil
 }
 
 // likeToGlob turns a LIKE pattern (% any text, _ one character, \ escapes

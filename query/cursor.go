@@ -203,6 +203,9 @@ func jsonSortValue(doc, path string) frag {
 type cursor struct {
 	keys []any
 	seq  int64
+	// done is how many rows the pages before returned, so that a query's
+	// LIMIT (a total) stops the walk.
+	done int64
 }
 
 // cursorJSON is the encoded form of a cursor, base64url of this JSON.
@@ -211,6 +214,7 @@ type cursorJSON struct {
 	O uint32 `json:"o"`           // fingerprint of the ORDER BY
 	K []any  `json:"k,omitempty"` // sort values: string, number or null
 	S int64  `json:"s"`           // seq
+	N int64  `json:"n,omitempty"` // rows returned before the cursor
 }
 
 // fingerprint identifies an ORDER BY clause, so that a cursor is not used
@@ -223,12 +227,19 @@ func fingerprint(order string) uint32 {
 
 // Cursor returns the cursor of the page after the row with the given seq
 // and sort-key values (the columns after r.seq in Select, as scanned into
-// any: int64, float64, string, []byte or nil).
+// any: int64, float64, string, []byte or nil), taken to end a full page of
+// Limit rows: the query's LIMIT counts them.
 func (c *Compiled) Cursor(seq int64, keys []any) (string, error) {
+	return c.cursorAfter(seq, keys, c.done+c.Limit)
+}
+
+// cursorAfter returns the cursor after the row with seq and keys, the
+// done-th row of the walk.
+func (c *Compiled) cursorAfter(seq int64, keys []any, done int64) (string, error) {
 	if len(keys) != c.SortKeys {
 		return "", errorNoPos(nil, "cursor needs %d sort values, got %d", c.SortKeys, len(keys))
 	}
-	cj := cursorJSON{V: 1, O: c.order, S: seq, K: make([]any, len(keys))}
+	cj := cursorJSON{V: 1, O: c.order, S: seq, N: done, K: make([]any, len(keys))}
 	for i, k := range keys {
 		switch k := k.(type) {
 		case nil, string, int64:
@@ -274,7 +285,10 @@ func decodeCursor(s string, order uint32, n int) (cursor, error) {
 	if cj.O != order || len(cj.K) != n {
 		return bad("it was made for a different ORDER BY")
 	}
-	cur := cursor{seq: cj.S, keys: make([]any, n)}
+	if cj.N < 0 {
+		return bad("negative count")
+	}
+	cur := cursor{seq: cj.S, done: cj.N, keys: make([]any, n)}
 	for i, k := range cj.K {
 		switch k := k.(type) {
 		case nil, string:

@@ -32,30 +32,37 @@
 //	cmp_op     = "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" .
 //	field      = name { "." key } .
 //	key        = ident | quoted_key .
-//	value      = string | integer | float | "true" | "false" | "null" | now .
+//	value      = string | integer | float | "true" | "false" | "null" | now | time .
 //	order_by   = "ORDER" "BY" sort_key { "," sort_key } .
 //	sort_key   = field [ "ASC" | "DESC" ] .
 //	limit      = "LIMIT" integer .
 //
 //	ident      = ( letter | "_" ) { letter | digit | "_" } .     ASCII letters
 //	quoted_key = "`" { any character; "``" is one backtick } "`" .
-//	string     = "'" { char } "'" | '"' { char } '"' .
+//	string     = "'" { char | "''" } "'" | '"' { char | '""' } '"' .
 //	integer    = [ "-" ] digit { digit } .                     64 bits
 //	float      = integer [ "." digit { digit } ] [ ( "e" | "E" ) [ "+" | "-" ] digit { digit } ] .
 //	now        = "now" [ ( "-" | "+" ) digit { digit } unit ] . no spaces inside
 //	unit       = "s" | "m" | "h" | "d" | "w" .                 second to week
+//	time       = date [ ( "T" | " " ) clock [ zone ] ] .          no other spaces inside
+//	date       = digit4 "-" digit2 "-" digit2 .                  2024-05-01
+//	clock      = digit2 ":" digit2 [ ":" digit2 [ "." digit { digit } ] ] .
+//	zone       = "Z" | ( "+" | "-" ) digit2 ":" digit2 .
 //
 // In strings a backslash escapes: \\ \' \" \n \r \t and \uXXXX. \% and \_
 // keep their backslash, so that LIKE patterns read naturally ('50\%'); any
-// other escape is an error. NOT binds tighter than AND, AND tighter than OR.
+// other escape is an error. As in SQL, a doubled quote stands for one:
+// 'it''s' is it's. NOT binds tighter than AND, AND tighter than OR. A
+// character that cannot start a token right after a key (metadata.loss/001)
+// is an error that spells out the key quoted in backticks.
 //
 // # Fields
 //
-//	id, type, name, status   text columns of the resource
+//	id, type, name, status   text columns of the resource (id: or a reference)
 //	version                  the version number of chain members, else NULL
 //	created_at, updated_at   times (stored as UTC milliseconds)
 //	started_at, ended_at     times, NULL until set
-//	parent                   the text id of the parent resource
+//	parent                   the text id of the parent resource, or its reference
 //	run                      the text id of the run that created the resource
 //	run.name, run.status     the name and status of that run
 //	tags.<key>               a tag (text)
@@ -73,10 +80,27 @@
 // mismatch (name = 3) is an error. parent, run, run.name and run.status are
 // NULL, and match no comparison, when the resource has no parent or run.
 //
-// Time fields take UTC milliseconds (1714564800000), an RFC 3339 string
-// ('2024-05-01T12:00:00Z', fractional seconds allowed), a date ('2024-05-01',
-// midnight UTC), or a time relative to the clock of Options.Now: now, now-7d,
-// now-3h, now-15m, now-30s, now+1w, bare or quoted ('now-7d').
+// id and parent hold ids, and accept references wherever an id goes: with
+// =, !=, IN and NOT IN, a value with a slash (model_version/titanic_model@2)
+// is resolved by Options.Resolve, like the reference of a lineage
+// predicate, and an error when it names no resource or several.
+//
+// Values that no resource can have are errors at the value: a type that is
+// not a type name (types are lower case: 'Model_Version' suggests
+// 'model_version'), and a run status other than RunStatuses (with the
+// nearest as a suggestion). Statuses of resources are free text and any
+// value is valid here; so are keys. Callers that know the data check the
+// rest through Query.Terms: package metatrack refuses comparing a metadata
+// key that holds only numbers with a string, and its CLI warns about keys
+// no resource has.
+//
+// Time fields take UTC milliseconds (1714564800000), an RFC 3339 time
+// (2024-05-01T12:00:00Z, fractional seconds allowed), a time as metatrack
+// prints it (2024-05-01 12:00:00, UTC, also without seconds), a date
+// (2024-05-01, midnight UTC), or a time relative to the clock of Options.Now:
+// now, now-7d, now-3h, now-15m, now-30s, now+1w. Each may be quoted or not
+// ('2024-05-01 12:00:00' and 2024-05-01 12:00:00 are the same); ParseTime
+// reads the absolute forms.
 //
 // Metadata and attrs values are typed JSON. A comparison matches only values
 // of the literal's type: numbers compare numerically with JSON numbers, strings
@@ -128,10 +152,12 @@
 // number or string value, numbers before strings in both directions, other
 // JSON values (booleans, null, objects, arrays) last like missing ones.
 // r.seq (creation order) breaks ties and is the only key when there is no
-// ORDER BY. LIMIT n sets the page size (Options.Limit caps it). The cursor of
-// the next page encodes the sort values and seq of the last row; Compile
-// turns it into a keyset condition, so walking the pages returns every row
-// once, in order, even while rows are added.
+// ORDER BY. LIMIT n is the most rows the query returns over all its pages;
+// the page size is Options.Limit, and a page holds fewer rows when fewer are
+// left of the LIMIT. The cursor of the next page encodes the sort values and
+// seq of the last row and how many rows came before; Compile turns it into a
+// keyset condition, so walking the pages returns every row once, in order,
+// even while rows are added, and stops at the LIMIT.
 //
 // # Indexes
 //

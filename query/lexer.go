@@ -1,6 +1,7 @@
 package query
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,7 @@ const (
 	tokInt              // an integer; text holds it
 	tokFloat            // a number with a fraction or an exponent
 	tokNow              // now, now-7d, now+1h; val holds the canonical form
+	tokTime             // an unquoted date or time: 2024-05-01, 2024-05-01T10:00:00Z
 	tokLParen
 	tokRParen
 	tokComma
@@ -44,6 +46,8 @@ func (t token) describe() string {
 		return "key " + shorten(t.text)
 	case tokInt, tokFloat:
 		return "number " + shorten(t.text)
+	case tokTime:
+		return "time " + shorten(t.text)
 	}
 	return strconv.Quote(shorten(t.text))
 }
@@ -156,12 +160,62 @@ func lexAny(l *lexer) stateFn {
 		l.pos++
 		l.emit(tokOp, "!=")
 	case '-':
+		if hint := l.keyHint(); hint != "" {
+			return l.fail(l.start, `unexpected "-" in a key: %s`, hint)
+		}
 		return l.fail(l.start, `unexpected "-": write negative numbers as -5, relative times as now-7d, and quote keys with other characters in backticks`)
 	default:
 		r, _ := utf8.DecodeRuneInString(l.src[l.start:])
-		return l.fail(l.start, "unexpected character %q", r)
+		if hint := l.keyHint(); hint != "" {
+			return l.fail(l.start, "unexpected character %q in a key: %s", r, hint)
+		}
+		return l.fail(l.start, "unexpected character %q; quote keys with other characters in backticks (metadata.`f1-score`) and values in quotes", r)
 	}
 	return lexAny
+}
+
+// keyHint returns, when the character at l.start continues a key of tags,
+// metadata or attrs written without backticks (metadata.loss/00001), the
+// advice to quote that key, spelled out: metadata.`loss/00001`.
+func (l *lexer) keyHint() string {
+	stop := func(c byte) bool { return isSpace(c) || strings.IndexByte("()=<>!,'\"`", c) >= 0 }
+	from := l.start
+	for from > 0 && !stop(l.src[from-1]) {
+		from--
+	}
+	to := l.start
+	for to < len(l.src) && !stop(l.src[to]) {
+		to++
+	}
+	word := l.src[from:to]
+	name, keys, ok := strings.Cut(word, ".")
+	if !ok || from == l.start {
+		return ""
+	}
+	switch strings.ToLower(name) {
+	case "tags", "metadata", "attrs":
+	default:
+		return ""
+	}
+	if strings.EqualFold(name, "tags") {
+		return "quote the key in backticks: " + name + ".`" + keys + "`"
+	}
+	// Quote the key of the path that holds the character.
+	at := l.start - (from + len(name) + 1)
+	parts := strings.Split(keys, ".")
+	var b strings.Builder
+	b.WriteString(name)
+	off := 0
+	for _, k := range parts {
+		b.WriteByte('.')
+		if at >= off && at < off+len(k) || !isBareKey(k) {
+			b.WriteString("`" + strings.ReplaceAll(k, "`", "``") + "`")
+		} else {
+			b.WriteString(k)
+		}
+		off += len(k) + 1
+	}
+	return "quote the key in backticks: " + b.String()
 }
 
 // lexIdent scans a bare word. The word now directly followed by a sign and
@@ -210,8 +264,22 @@ func lexRelative(l *lexer) stateFn {
 	return lexAny
 }
 
-// lexNumber scans an integer or a float: -?digits[.digits][e[+-]digits].
+// unquotedTime matches a date or time written without quotes: 2024-05-01,
+// 2024-05-01T10:00:00Z, 2024-05-01T10:00:00.5+02:00, and the form the CLI
+// prints, 2026-12-04 14:23:15 (a space before the time of day).
+var unquotedTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?`)
+
+// lexNumber scans an integer or a float: -?digits[.digits][e[+-]digits],
+// or an unquoted date or time.
 func lexNumber(l *lexer) stateFn {
+	if m := unquotedTime.FindString(l.src[l.pos:]); m != "" {
+		end := l.pos + len(m)
+		if end >= len(l.src) || !isIdentPart(l.src[end]) && l.src[end] != '.' && l.src[end] != ':' {
+			l.pos = end
+			l.emit(tokTime, m)
+			return lexAny
+		}
+	}
 	kind := tokInt
 	if l.peek() == '-' {
 		l.pos++
@@ -258,7 +326,8 @@ func (l *lexer) digits() {
 }
 
 // lexString scans a quoted string. The escapes are \\ \' \" \n \r \t and
-// \uXXXX; \% and \_ are kept with their backslash, for LIKE patterns.
+// \uXXXX; \% and \_ are kept with their backslash, for LIKE patterns. A
+// doubled quote character stands for one, as in SQL: 'it”s'.
 func lexString(l *lexer) stateFn {
 	quote := l.src[l.pos]
 	l.pos++
@@ -269,6 +338,11 @@ func lexString(l *lexer) stateFn {
 		}
 		c := l.src[l.pos]
 		switch {
+		case c == quote && l.pos+1 < len(l.src) && l.src[l.pos+1] == quote:
+			// SQL style: a doubled quote stands for one ('it''s').
+			b.WriteByte(quote)
+			l.pos += 2
+			continue
 		case c == quote:
 			l.pos++
 			l.emit(tokString, b.String())

@@ -1,6 +1,9 @@
 package query
 
 import (
+	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -521,6 +524,8 @@ func (p *parser) parseValue(after string) (value, *Error) {
 		v.f, _ = strconv.ParseFloat(t.text, 64)
 	case t.kind == tokNow:
 		v.kind, v.s = valNow, t.val
+	case t.kind == tokTime:
+		v.kind, v.s = valTime, t.val
 	case p.is("true") || p.is("false"):
 		v.kind, v.b = valBool, p.is("true")
 	case p.is("null"):
@@ -614,6 +619,9 @@ func (p *parser) check(n *cmpNode, spec fieldSpec) *Error {
 		}
 		return nil
 	}
+	if err := p.checkClosed(n); err != nil {
+		return err
+	}
 	for i := range n.vals {
 		v := &n.vals[i]
 		if v.kind == valNull {
@@ -622,8 +630,8 @@ func (p *parser) check(n *cmpNode, spec fieldSpec) *Error {
 		if v.kind == valBool && n.op.ordering() {
 			return p.errorf(n.pos, "booleans compare only with =, != and IN")
 		}
-		if v.kind == valNow && spec.kind != kindTime {
-			return p.errorf(v.pos, "%s is a time, but %s holds %s", v.s, n.field.name, spec.kindName())
+		if (v.kind == valNow || v.kind == valTime) && spec.kind != kindTime {
+			return p.errorf(v.pos, "%s is a time, but %s holds %s; quote it to compare text", v.s, n.field.name, spec.kindName())
 		}
 		switch spec.kind {
 		case kindText, kindRef:
@@ -641,15 +649,57 @@ func (p *parser) check(n *cmpNode, spec fieldSpec) *Error {
 			case valNow:
 				off, _ := parseRelative(v.s)
 				v.t = &timeValue{relative: true, ms: off}
-			case valString:
+			case valString, valTime:
 				t, ok := parseTimeString(v.s)
 				if !ok {
-					return p.errorf(v.pos, "%s holds a time: give UTC milliseconds, an RFC 3339 time ('2024-05-01T12:00:00Z'), a date ('2024-05-01') or now-7d", n.field.name)
+					return p.errorf(v.pos, "%s holds a time: give UTC milliseconds, an RFC 3339 time (2024-05-01T12:00:00Z), a time as the CLI prints it ('2024-05-01 12:00:00', UTC), a date (2024-05-01) or now-7d", n.field.name)
 				}
 				v.t = &t
 			default:
 				return p.errorf(v.pos, "%s holds a time: give UTC milliseconds, an RFC 3339 time, a date or now-7d", n.field.name)
 			}
+		}
+	}
+	return nil
+}
+
+// RunStatuses are the statuses a run can have (metatrack's RunRunning,
+// RunFinished and RunFailed): run.status compared with any other value is
+// an error.
+var RunStatuses = []string{"RUNNING", "FINISHED", "FAILED"}
+
+// typeName is the pattern of a resource type name.
+var typeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// checkClosed refuses a value that no resource can have: a type that is not
+// a type name (types are lower case), a run status that does not exist.
+// LIKE patterns are not checked.
+func (p *parser) checkClosed(n *cmpNode) *Error {
+	if n.op != opEq && n.op != opNe && n.op != opIn && n.op != opNotIn {
+		return nil
+	}
+	for _, v := range n.vals {
+		if v.kind != valString {
+			continue
+		}
+		switch n.field.name {
+		case "type":
+			if typeName.MatchString(v.s) {
+				continue
+			}
+			if low := strings.ToLower(v.s); typeName.MatchString(low) {
+				return p.errorf(v.pos, "type names are lower case: did you mean '%s'?", low)
+			}
+			return p.errorf(v.pos, "%s is not a type name: types are lower-case letters, digits and _, starting with a letter", shorten(strconv.Quote(v.s)))
+		case "run.status":
+			if slices.Contains(RunStatuses, v.s) {
+				continue
+			}
+			msg := fmt.Sprintf("no run has status %s: run statuses are %s", shorten(strconv.Quote(v.s)), strings.Join(RunStatuses, ", "))
+			if near := Nearest(v.s, RunStatuses); near != "" {
+				msg += "; did you mean '" + near + "'?"
+			}
+			return p.errorf(v.pos, "%s", msg)
 		}
 	}
 	return nil

@@ -61,17 +61,42 @@ func (t timeValue) at(now func() time.Time) int64 {
 	return now().UnixMilli() + t.ms
 }
 
-// parseTimeString parses a string given to a time field: RFC 3339 (with or
-// without fractional seconds), a date (2006-01-02, midnight UTC) or a
-// relative form.
+// timeLayouts are the absolute forms ParseTime accepts, tried in order.
+// Forms without a zone are UTC, the zone of every time the CLI prints.
+var timeLayouts = []string{
+	time.RFC3339Nano,            // 2024-05-01T12:00:00Z, 2024-05-01T12:00:00.5+02:00
+	"2006-01-02 15:04:05Z07:00", // 2024-05-01 12:00:00Z
+	"2006-01-02T15:04:05",       // 2024-05-01T12:00:00 (UTC)
+	"2006-01-02 15:04:05",       // 2024-05-01 12:00:00 (UTC), as tables print times
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02 15:04Z07:00",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	time.DateOnly, // 2024-05-01, midnight UTC
+}
+
+// ParseTime parses an absolute time in any form that metatrack prints or
+// accepts: RFC 3339 (fractional seconds allowed), the same with a space
+// instead of the T, with or without seconds, and a date (midnight). A time
+// without a zone is UTC. Fractional seconds are allowed wherever there are
+// seconds.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseTimeString parses a string given to a time field: an absolute time
+// (see ParseTime) or a relative form.
 func parseTimeString(s string) (timeValue, bool) {
 	if off, ok := parseRelative(s); ok {
 		return timeValue{relative: true, ms: off}, true
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return timeValue{ms: t.UnixMilli()}, true
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, ok := ParseTime(s); ok {
 		return timeValue{ms: t.UnixMilli()}, true
 	}
 	return timeValue{}, false

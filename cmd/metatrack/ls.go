@@ -52,10 +52,11 @@ table then shows the reference and those columns, -o json adds a columns
 object to each resource and -o csv has id, ref and the columns. They are
 read with the page, one query per kind of column, not one per row.
 
-Results come in pages of --limit (a LIMIT in the query makes pages
-smaller). When there are more, the table ends with the --cursor that
-continues after this page, and -o json holds it as next_cursor (null on the
-last page); --all walks every page. A malformed query is reported with its
+Results come in pages of --limit; a LIMIT in the query is the most
+resources all pages together hold (with --all too). When there are more,
+the table ends with the --cursor that continues after this page, and -o
+json holds it as next_cursor (null on the last page); --all walks every
+page. A malformed query is reported with its
 position and a caret under the error (exit status 1).`,
 		Example: `  metatrack ls --db titanic.db
   metatrack ls "type = 'model_version'" --order 'metadata.auc DESC' --limit 5

@@ -56,9 +56,20 @@ func TestLsPaging(t *testing.T) {
 		}
 	}
 
-	// A LIMIT in the query makes pages smaller; --order sorts.
-	if got := list("type = 'experiment' LIMIT 2"); len(got.Resources) != 2 || got.NextCursor == nil {
+	// Issue: LIMIT in a query only set the page size, and --all listed
+	// everything. A LIMIT is the total, --limit the page size.
+	if got := list("type = 'experiment' LIMIT 2"); len(got.Resources) != 2 || got.NextCursor != nil {
 		t.Errorf("LIMIT 2: %d resources, next %v", len(got.Resources), got.NextCursor)
+	}
+	if got := list("LIMIT 5", "--all", "--limit", "2"); got.Count != 5 || got.NextCursor != nil {
+		t.Errorf("LIMIT 5 --all --limit 2: %d resources, next %v", got.Count, got.NextCursor)
+	}
+	first := list("LIMIT 3", "--limit", "2")
+	if len(first.Resources) != 2 || first.NextCursor == nil {
+		t.Fatalf("LIMIT 3 --limit 2: %d resources, next %v", len(first.Resources), first.NextCursor)
+	}
+	if second := list("LIMIT 3", "--limit", "2", "--cursor", *first.NextCursor); len(second.Resources) != 1 || second.NextCursor != nil {
+		t.Errorf("LIMIT 3, second page: %d resources, next %v", len(second.Resources), second.NextCursor)
 	}
 	byAUC := list("type = 'experiment'", "--order", "metadata.valid_auc DESC")
 	if len(byAUC.Resources) != 5 || byAUC.Query != "type = 'experiment' ORDER BY metadata.valid_auc DESC" {
