@@ -52,9 +52,12 @@
 // In strings a backslash escapes: \\ \' \" \n \r \t and \uXXXX. \% and \_
 // keep their backslash, so that LIKE patterns read naturally ('50\%'); any
 // other escape is an error. As in SQL, a doubled quote stands for one:
-// 'it''s' is it's. NOT binds tighter than AND, AND tighter than OR. A
-// character that cannot start a token right after a key (metadata.loss/001)
-// is an error that spells out the key quoted in backticks.
+//
+//	name = 'it''s'
+//
+// A character that cannot start a token right after a key
+// (metadata.loss/001) is an error that spells out the key quoted in
+// backticks. NOT binds tighter than AND, AND tighter than OR.
 //
 // # Fields
 //
