@@ -162,6 +162,19 @@ type LogReg struct {
 // than 0 and 1, a non-positive learning rate or epoch count, and when the
 // loss stops being finite (a learning rate far too large).
 func FitLogReg(X [][]float64, y []int, p TrainParams) (*LogReg, error) {
+	return fitLogReg(X, y, p, nil)
+}
+
+// Epoch is what one epoch of training measured on the training rows: the
+// mean log loss (with the L2 penalty) and the accuracy at threshold 0.5 of
+// the weights the epoch started from, that is after Epoch-1 updates.
+type Epoch struct {
+	Epoch    int
+	Loss     float64
+	Accuracy float64
+}
+
+func fitLogReg(X [][]float64, y []int, p TrainParams, onEpoch func(Epoch) error) (*LogReg, error) {
 	switch {
 	case len(X) == 0 || len(X) != len(y):
 		return nil, fmt.Errorf("logreg: %d rows and %d labels", len(X), len(y))
@@ -180,15 +193,32 @@ func FitLogReg(X [][]float64, y []int, p TrainParams) (*LogReg, error) {
 	m := &LogReg{Weights: make([]float64, d)}
 	grad := make([]float64, d)
 	n := float64(len(X))
-	for range p.Epochs {
+	for epoch := range p.Epochs {
 		clear(grad)
-		var gb float64
+		var gb, loss float64
+		correct := 0
 		for i, x := range X {
-			r := sigmoid(m.score(x)) - float64(y[i])
+			q := sigmoid(m.score(x))
+			r := q - float64(y[i])
 			for j, v := range x {
 				grad[j] += r * v
 			}
 			gb += r
+			if onEpoch != nil {
+				loss += logLoss(q, y[i])
+				if (q >= 0.5) == (y[i] == 1) {
+					correct++
+				}
+			}
+		}
+		if onEpoch != nil {
+			var w2 float64
+			for _, w := range m.Weights {
+				w2 += w * w
+			}
+			if err := onEpoch(Epoch{Epoch: epoch + 1, Loss: loss/n + p.L2/2*w2, Accuracy: float64(correct) / n}); err != nil {
+				return nil, err
+			}
 		}
 		for j := range m.Weights {
 			m.Weights[j] -= p.LearningRate * (grad[j]/n + p.L2*m.Weights[j])
@@ -241,12 +271,19 @@ type Model struct {
 
 // Train fits a transformer and a logistic regression on rows.
 func Train(rows []Passenger, p TrainParams) (*Model, error) {
+	return TrainCurve(rows, p, nil)
+}
+
+// TrainCurve is Train that calls onEpoch with the training loss and
+// accuracy of every epoch (the learning curve); an error from onEpoch
+// stops the training and is returned.
+func TrainCurve(rows []Passenger, p TrainParams, onEpoch func(Epoch) error) (*Model, error) {
 	tr := FitTransformer(rows)
 	y := make([]int, len(rows))
 	for i, r := range rows {
 		y[i] = r.Survived
 	}
-	lr, err := FitLogReg(tr.Transform(rows), y, p)
+	lr, err := fitLogReg(tr.Transform(rows), y, p, onEpoch)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +324,6 @@ func Evaluate(proba []float64, y []int) Metrics {
 	if len(y) == 0 {
 		return m
 	}
-	const eps = 1e-15
 	var correct, pos int
 	for i, p := range proba {
 		pred := 0
@@ -297,13 +333,10 @@ func Evaluate(proba []float64, y []int) Metrics {
 		if pred == y[i] {
 			correct++
 		}
-		q := math.Min(math.Max(p, eps), 1-eps)
 		if y[i] == 1 {
 			pos++
-			m.LogLoss -= math.Log(q)
-		} else {
-			m.LogLoss -= math.Log1p(-q)
 		}
+		m.LogLoss += logLoss(p, y[i])
 		m.MeanProba += p
 	}
 	n := float64(len(y))
@@ -406,4 +439,15 @@ func labels(rows []Passenger) []int {
 		y[i] = p.Survived
 	}
 	return y
+}
+
+// logLoss is the log loss of probability p for label y, p clipped to
+// [1e-15, 1-1e-15] so that it stays finite.
+func logLoss(p float64, y int) float64 {
+	const eps = 1e-15
+	q := math.Min(math.Max(p, eps), 1-eps)
+	if y == 1 {
+		return -math.Log(q)
+	}
+	return -math.Log1p(-q)
 }

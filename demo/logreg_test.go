@@ -1,8 +1,10 @@
 package demo
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -201,5 +203,47 @@ func TestTrainLearnsGeneratedData(t *testing.T) {
 	got := Evaluate(m.PredictProba(test), labels(test))
 	if got.AUC < 0.8 || got.Accuracy < 0.7 {
 		t.Errorf("held-out %+v", got)
+	}
+}
+
+// The learning curve: one point per epoch, the first at the untrained
+// weights (log 2), the loss falling, the same model as without a curve.
+func TestTrainCurve(t *testing.T) {
+	rows := Generate(600, 7, 1)
+	p := TrainParams{LearningRate: 0.5, L2: 0.01, Epochs: 120}
+	var curve []Epoch
+	m, err := TrainCurve(rows, p, func(e Epoch) error {
+		curve = append(curve, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curve) != p.Epochs {
+		t.Fatalf("%d epochs reported, want %d", len(curve), p.Epochs)
+	}
+	if curve[0].Epoch != 1 || math.Abs(curve[0].Loss-math.Ln2) > 1e-12 {
+		t.Errorf("first epoch %+v, want epoch 1 at loss ln 2", curve[0])
+	}
+	last := curve[len(curve)-1]
+	if last.Epoch != p.Epochs || last.Loss >= curve[0].Loss-0.1 || last.Accuracy < 0.7 {
+		t.Errorf("last epoch %+v after first %+v: the loss did not fall", last, curve[0])
+	}
+	plain, err := Train(rows, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Bias != m.Bias || !slices.Equal(plain.Weights, m.Weights) {
+		t.Error("training with a curve changed the model")
+	}
+	stop := errors.New("stop")
+	_, err = TrainCurve(rows, p, func(e Epoch) error {
+		if e.Epoch == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("an error from the callback: %v, want it returned", err)
 	}
 }
