@@ -128,6 +128,8 @@ func TestProcessHelper(t *testing.T) {
 		err = bigArtifactChild(ctx, enc)
 	case "backup":
 		err = backupChild(ctx, enc)
+	case "importmem":
+		err = importMemChild(ctx, enc)
 	case "reader":
 		err = procReader(ctx, enc)
 	default:

@@ -8,52 +8,82 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/metatrack/metatrack/rules"
 )
 
 // lineReader reads the lines of an export file, one at a time, refusing
-// lines longer than MaxLineBytes.
+// lines longer than MaxLineBytes. A line that fits in its buffer is
+// returned in place, without a copy. A longer one is gathered in pieces and
+// copied once into a slice of its exact length, so reading a line of n
+// bytes holds at most 2n bytes for a moment and n bytes after, where a
+// growing buffer would hold up to 3n and leave as much garbage behind.
 type lineReader struct {
-	r    *bufio.Reader
-	line int
-	buf  []byte
+	r      *bufio.Reader
+	line   int
+	pieces [][]byte // the parts of a long line read so far
 }
 
+// lineBufSize is the size of the reader's buffer: lines up to this long
+// (a chunk record of a 1 MiB chunk is 1.4 MB) are never copied.
+const lineBufSize = 2 << 20
+
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 2<<20)}
+	return &lineReader{r: bufio.NewReaderSize(r, lineBufSize)}
 }
 
 // next returns the next line without its line ending, or io.EOF. The
 // slice is valid until the next call.
 func (l *lineReader) next() ([]byte, error) {
-	l.buf = l.buf[:0]
+	l.pieces = l.pieces[:0]
+	total := 0
 	for {
 		frag, err := l.r.ReadSlice('\n')
-		l.buf = append(l.buf, frag...)
-		if len(l.buf) > MaxLineBytes+2 {
+		total += len(frag)
+		if total > MaxLineBytes+2 {
 			l.line++
+			l.pieces = nil
 			return nil, &LineError{Line: l.line, Err: fmt.Errorf("line is longer than %d bytes", MaxLineBytes)}
 		}
 		switch {
 		case err == nil:
 			l.line++
-			return bytes.TrimRight(l.buf, "\r\n"), nil
+			return bytes.TrimRight(l.join(frag, total), "\r\n"), nil
 		case errors.Is(err, bufio.ErrBufferFull):
+			// frag is the reader's buffer, which the next read reuses.
+			l.pieces = append(l.pieces, bytes.Clone(frag))
 			continue
 		case errors.Is(err, io.EOF):
-			if len(l.buf) == 0 {
+			if total == 0 {
 				return nil, io.EOF
 			}
 			// The last line has no line ending; if it was cut short,
 			// decoding it fails.
 			l.line++
-			return bytes.TrimRight(l.buf, "\r"), nil
+			return bytes.TrimRight(l.join(frag, total), "\r"), nil
 		}
 		return nil, err
 	}
+}
+
+// join returns the line whose earlier pieces are l.pieces and whose last
+// is frag, total bytes in all.
+func (l *lineReader) join(frag []byte, total int) []byte {
+	if len(l.pieces) == 0 {
+		return frag
+	}
+	line := make([]byte, 0, total)
+	for i, p := range l.pieces {
+		line = append(line, p...)
+		l.pieces[i] = nil // garbage as soon as copied
+	}
+	l.pieces = l.pieces[:0]
+	return append(line, frag...)
 }
 
 // peekKind returns the kind of the record on line. The exporter writes
@@ -78,17 +108,151 @@ func peekKind(line []byte) (string, error) {
 }
 
 // decode decodes line into rec strictly: no unknown fields, nothing after
-// the object.
+// the object. It decodes in place: a json.Decoder would first copy the
+// whole line into a buffer of its own, growing it as it goes, which for a
+// line of tens of megabytes is several times its size. The records are
+// flat structs, so the unknown fields are the object's top-level keys
+// that name no field.
 func decode(line []byte, rec any) error {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(rec); err != nil {
+	if err := json.Unmarshal(line, rec); err != nil {
+		if end, ok := objectEnd(line); ok && len(bytes.TrimSpace(line[end:])) > 0 {
+			return errors.New("malformed record: data after the JSON object")
+		}
 		return fmt.Errorf("malformed record: %v", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("malformed record: data after the JSON object")
+	t := reflect.TypeOf(rec)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
 	}
-	return nil
+	fields := fieldsOf(t.Elem())
+	return eachKey(line, func(key string) error {
+		if _, ok := fields[key]; ok {
+			return nil
+		}
+		for f := range fields {
+			// encoding/json matches a key to a field's name ignoring case.
+			if strings.EqualFold(f, key) {
+				return nil
+			}
+		}
+		return fmt.Errorf("malformed record: json: unknown field %q", key)
+	})
+}
+
+// recordFields caches fieldsOf.
+var recordFields sync.Map // reflect.Type -> map[string]struct{}
+
+// fieldsOf returns the JSON names of the fields of the struct type t.
+func fieldsOf(t reflect.Type) map[string]struct{} {
+	if m, ok := recordFields.Load(t); ok {
+		return m.(map[string]struct{})
+	}
+	m := map[string]struct{}{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+			continue
+		case name == "":
+			name = f.Name
+		}
+		m[name] = struct{}{}
+	}
+	recordFields.Store(t, m)
+	return m
+}
+
+// eachKey calls fn with each top-level key of the JSON object b, which
+// json.Unmarshal has found valid.
+func eachKey(b []byte, fn func(key string) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil // not an object: Unmarshal has refused it already
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return nil
+		}
+		if b[i] == ',' {
+			i++
+			continue
+		}
+		end := skipString(b, i)
+		var key string
+		if err := json.Unmarshal(b[i:end], &key); err != nil {
+			return fmt.Errorf("malformed record: %v", err)
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ':' {
+			i++
+		}
+		i = skipValue(b, skipSpace(b, i))
+	}
+}
+
+// objectEnd returns the index just after the JSON value that starts b
+// (after spaces), and whether it is complete.
+func objectEnd(b []byte) (int, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	end := skipValue(b, i)
+	return end, end <= len(b) && end > i && b[end-1] == '}'
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth <= 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
 }
 
 // fastChunk decodes a chunk record in the form the exporter writes,
