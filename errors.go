@@ -53,3 +53,8 @@ var (
 	// are not in the database.
 	ErrExternalArtifact = errors.New("artifact is stored externally")
 )
+
+// ErrResourceClosed: a metric point was logged to a resource that has
+// ended (CleanResource recorded its end time) or to a run that has ended.
+// Nothing is stored.
+var ErrResourceClosed = errors.New("resource is closed")

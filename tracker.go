@@ -103,6 +103,19 @@ type MetadataTracker interface {
 	// LoadModel rebuilds the model of mv's winning experiment with the
 	// loader registered for its recorded trainer.
 	LoadModel(ctx context.Context, mv Resource, opts ...LoadOption) (any, error)
+
+	// LogMetric appends a point to the series key of res (any resource, or
+	// a run), at the next step and now unless WithStep or WithTime say
+	// otherwise.
+	LogMetric(ctx context.Context, res Resource, key string, value float64, opts ...MetricOption) error
+	// LogMetrics appends many points to the series key of res in one write.
+	LogMetrics(ctx context.Context, res Resource, key string, points []MetricPoint) error
+	// MetricHistory returns the points of series key of res in step order,
+	// in a step or time range, downsampled above a maximum number.
+	MetricHistory(ctx context.Context, res Resource, key string, opts ...MetricHistoryOption) ([]MetricPoint, error)
+	// Metrics returns the summary (last, min, max, count) of each series of
+	// res.
+	Metrics(ctx context.Context, res Resource) ([]MetricSummary, error)
 }
 
 var _ MetadataTracker = (*Tracker)(nil)
