@@ -3,6 +3,7 @@ package metatrack
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -725,4 +726,45 @@ func (x *txn) downsample(ctx context.Context, s seriesRow, q metricQuery) ([]ser
 		b.add(p)
 	}
 	return b.points(), nil
+}
+
+// metricSummariesOf returns the summaries of the series of the resources
+// seqs, by resource seq and key, read in one statement: for listings that
+// show metric columns. With keys, only those series are read.
+func (x *txn) metricSummariesOf(ctx context.Context, seqs []int64, keys []string) (map[int64]map[string]MetricSummary, error) {
+	out := map[int64]map[string]MetricSummary{}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	set, err := json.Marshal(seqs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Seq     int64  `db:"resource_seq"`
+		Key     string `db:"key"`
+		Summary []byte `db:"summary"`
+	}
+	if keys == nil {
+		err = x.sel(ctx, &rows, sqlSummariesOfSet, string(set))
+	} else {
+		var ks []byte
+		if ks, err = json.Marshal(keys); err == nil {
+			err = x.sel(ctx, &rows, sqlSummariesOfSetKeys, string(set), string(ks))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		s, err := series.ParseSummary(r.Summary)
+		if err != nil {
+			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", ErrCorrupt, r.Key, r.Seq, err)
+		}
+		if out[r.Seq] == nil {
+			out[r.Seq] = map[string]MetricSummary{}
+		}
+		out[r.Seq][r.Key] = metricSummary(r.Key, s)
+	}
+	return out, nil
 }

@@ -28,3 +28,13 @@ var (
 		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
 	sqlBlockData = `SELECT data FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`
 )
+
+var (
+	// sqlSummariesOfSet reads the series of many resources (a JSON array of
+	// seqs) in one statement; sqlSummariesOfSetKeys only those keys (a JSON
+	// array of strings).
+	sqlSummariesOfSet = `SELECT resource_seq, key, summary FROM metric_series
+		WHERE resource_seq IN (SELECT value FROM json_each(?)) ORDER BY resource_seq, key`
+	sqlSummariesOfSetKeys = `SELECT resource_seq, key, summary FROM metric_series
+		WHERE resource_seq IN (SELECT value FROM json_each(?)) AND key IN (SELECT value FROM json_each(?)) ORDER BY resource_seq, key`
+)
