@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/series"
 )
 
@@ -108,28 +109,12 @@ func WithTimeRange(from, to time.Time) MetricHistoryOption {
 // edges may shift by less than a block's span (1024 points).
 func WithMaxPoints(n int) MetricHistoryOption { return func(q *db.MetricRange) { q.MaxPoints = n } }
 
-// validateMetricKey checks a metric key: the rules of tag and metadata
-// keys, and no control characters (keys are printed in tables and charts).
-func validateMetricKey(key string) error {
-	if err := validateText("metric key", key, MaxKeyBytes, false); err != nil {
-		return err
-	}
-	for _, r := range key {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: metric key %q contains a control character", ErrInvalidArgument, key)
-		}
-	}
-	return nil
-}
-
 func validatePoint(key string, step int64, t time.Time) error {
-	if step < 0 {
-		return fmt.Errorf("%w: metric %q: step %d is negative", ErrInvalidArgument, key, step)
+	ms := int64(0)
+	if !t.IsZero() {
+		ms = t.UnixMilli()
 	}
-	if !t.IsZero() && t.UnixMilli() < 0 {
-		return fmt.Errorf("%w: metric %q: time %s is before 1970", ErrInvalidArgument, key, t.UTC().Format(time.RFC3339Nano))
-	}
-	return nil
+	return rules.MetricPoint(key, step, ms)
 }
 
 // LogMetric appends one point to the series key of res: value at the next
@@ -138,7 +123,7 @@ func validatePoint(key string, step int64, t time.Time) error {
 // resource, or a run (Run.Resource). A resource or run that has ended
 // (CleanResource, Stop) takes no more points: ErrResourceClosed.
 func (t *Tracker) LogMetric(ctx context.Context, res Resource, key string, value float64, opts ...MetricOption) error {
-	if err := validateMetricKey(key); err != nil {
+	if err := rules.MetricKey(key); err != nil {
 		return err
 	}
 	var c metricPointConfig
@@ -166,7 +151,7 @@ func (t *Tracker) LogMetric(ctx context.Context, res Resource, key string, value
 // elsewhere. Each point keeps its Step; a zero Time means now. Either all
 // points are stored or, on any error, none.
 func (t *Tracker) LogMetrics(ctx context.Context, res Resource, key string, points []MetricPoint) error {
-	if err := validateMetricKey(key); err != nil {
+	if err := rules.MetricKey(key); err != nil {
 		return err
 	}
 	for i, p := range points {
