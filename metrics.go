@@ -31,7 +31,7 @@ type MetricPoint struct {
 
 // MetricSummary describes one series of a resource: its last point (the
 // one with the highest step; among points of one step, the one with the
-// latest time, then the one logged last), its lowest and highest values
+// latest time, then the highest value), its lowest and highest values
 // (NaN values left out; NaN when every value is NaN) and its number of
 // points.
 type MetricSummary struct {
@@ -179,7 +179,7 @@ func (t *Tracker) LogMetrics(ctx context.Context, res Resource, key string, poin
 }
 
 // MetricHistory returns the points of series key of res in step order
-// (points of one step by time, then in the order they were logged),
+// (points of one step by time, then by value),
 // narrowed by WithStepRange and WithTimeRange and thinned by WithMaxPoints.
 // It returns ErrNotFound when res has no series key.
 func (t *Tracker) MetricHistory(ctx context.Context, res Resource, key string, opts ...MetricHistoryOption) ([]MetricPoint, error) {

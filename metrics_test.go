@@ -1,6 +1,7 @@
 package metatrack_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -37,14 +38,21 @@ func samePoints(tb testing.TB, got, want []metatrack.MetricPoint) {
 	}
 }
 
-// sortedPoints is what MetricHistory must return for pts logged in order.
+// sortedPoints is what MetricHistory must return for pts: by step, time,
+// then value.
 func sortedPoints(pts []metatrack.MetricPoint) []metatrack.MetricPoint {
 	out := slices.Clone(pts)
 	slices.SortStableFunc(out, func(a, b metatrack.MetricPoint) int {
-		if a.Step != b.Step {
-			return int(a.Step - b.Step)
+		if c := cmp.Compare(a.Step, b.Step); c != 0 {
+			return c
 		}
-		return a.Time.Compare(b.Time)
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Value, b.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(math.Float64bits(a.Value), math.Float64bits(b.Value))
 	})
 	return out
 }

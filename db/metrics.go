@@ -139,6 +139,8 @@ var (
 	sqlBlocksWithData = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
 		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
 	sqlBlockData = `SELECT data FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`
+	sqlBlockRow  = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
+		WHERE series_seq = ? AND first_ord = ?`
 )
 
 var (
@@ -617,4 +619,20 @@ func (m Metrics) SummariesOf(ctx context.Context, seqs []int64, keys []string) (
 		out[r.Seq] = append(out[r.Seq], NamedSummary{Key: r.Key, Summary: s})
 	}
 	return out, nil
+}
+
+// Block appends the points of the block of series seq whose first point
+// has number ord to dst, in the block's (step) order.
+func (m Metrics) Block(ctx context.Context, seq, ord int64, dst []series.Point) ([]series.Point, error) {
+	b := blockRow{FirstOrd: ord}
+	if err := m.Q.Get(ctx, &b, sqlBlockRow, seq, ord); err != nil {
+		return dst, err
+	}
+	return decodeBlock(dst, b)
+}
+
+// Tail returns the unsealed points of series seq, in the order they were
+// added.
+func (m Metrics) Tail(ctx context.Context, seq int64) ([]series.Point, error) {
+	return m.tail(ctx, seq)
 }

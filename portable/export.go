@@ -249,6 +249,7 @@ func (e *exporter) run(filter string, now int64) error {
 		{KindEdge, edgeFrom, e.edgeCond, e.writeEdges},
 		{KindDeployment, depFrom, func() (string, []any) { return e.in("dp.model_version_seq") }, e.writeDeployments},
 		{KindHistory, histFrom, func() (string, []any) { return e.in("h.resource_seq") }, e.writeHistory},
+		{KindMetric, metricFrom, e.metricCond, e.writeMetrics},
 	}
 	for _, s := range sections {
 		where, args := s.cond()

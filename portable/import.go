@@ -161,7 +161,7 @@ func (im *importer) nextRecord() (string, []byte, error) {
 		}
 		im.lastKind = kind
 		if r < im.rank {
-			return "", nil, im.errf("a %s record after a record of a later kind; the order is blob and chunk, run, resource, tag, metadata, vc_info, artifact, edge, deployment, history, end", kind)
+			return "", nil, im.errf("a %s record after a record of a later kind; the order is blob and chunk, run, resource, tag, metadata, vc_info, artifact, edge, deployment, history, metric, end", kind)
 		}
 		im.rank = r
 		if kind != KindEnd {
@@ -262,6 +262,8 @@ func (im *importer) record(kind string, line []byte) error {
 		return decodeThen(im, line, im.deployment)
 	case KindHistory:
 		return decodeThen(im, line, im.history)
+	case KindMetric:
+		return decodeThen(im, line, im.metric)
 	}
 	return im.errf("a %s record after the artifact bytes", kind)
 }

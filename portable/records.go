@@ -37,7 +37,7 @@ const (
 // rank orders the kinds; blob and chunk records interleave.
 var rank = map[string]int{
 	KindBlob: 1, KindChunk: 1, KindRun: 2, KindResource: 3, KindTag: 4, KindMetadata: 5,
-	KindVCInfo: 6, KindArtifact: 7, KindEdge: 8, KindDeployment: 9, KindHistory: 10, KindEnd: 11,
+	KindVCInfo: 6, KindArtifact: 7, KindEdge: 8, KindDeployment: 9, KindHistory: 10, KindMetric: 11, KindEnd: 12,
 }
 
 // Kinds of change that Import records in the history of a resource when it

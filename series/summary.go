@@ -20,8 +20,8 @@ type Summary struct {
 	// is NaN.
 	Low, High Point
 	HasRange  bool
-	// Last is the greatest point by (Step, Time); among equal ones, the one
-	// added last.
+	// Last is the greatest point by Compare (highest step, then latest
+	// time, then highest value).
 	Last Point
 }
 
@@ -90,15 +90,23 @@ func Summarize(pts []Point) Summary {
 	return s
 }
 
-// Compare orders points by step, then time.
+// Compare orders points by step, then time, then value (NaN first, then
+// by bits), so that the order of a series does not depend on the order its
+// points were added in: two copies merged either way read the same.
 func Compare(a, b Point) int {
 	if c := cmp.Compare(a.Step, b.Step); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Time, b.Time)
+	if c := cmp.Compare(a.Time, b.Time); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return cmp.Compare(math.Float64bits(a.Value), math.Float64bits(b.Value))
 }
 
-// Sort orders pts by step, then time, keeping the order of equal points.
+// Sort orders pts by Compare, keeping the order of equal points.
 func Sort(pts []Point) {
 	if !slices.IsSortedFunc(pts, Compare) {
 		slices.SortStableFunc(pts, Compare)
