@@ -3,6 +3,7 @@ package metatrack_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"math"
@@ -211,4 +212,67 @@ func TestMetricsImportBadInput(t *testing.T) {
 		})
 	}
 	_ = io.EOF
+}
+
+func TestMetricsVerify(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.db")
+	tr, err := metatrack.Open(ctx, base, metatrack.WithoutRun())
+	metricsCheck(t, err)
+	exp := metricsExperiment(t, tr)
+	pts := make([]metatrack.MetricPoint, 2500)
+	for i := range pts {
+		pts[i] = metatrack.MetricPoint{Step: int64(i), Value: 1 / float64(i+1)}
+	}
+	metricsCheck(t, tr.LogMetrics(ctx, exp, "loss", pts))
+	for i := range 10 {
+		metricsCheck(t, tr.LogMetric(ctx, exp, "loss", float64(i)))
+	}
+	rep, err := tr.Verify(ctx)
+	metricsCheck(t, err)
+	if !rep.OK() {
+		t.Fatalf("verify of a sound file: %+v", rep.Problems)
+	}
+	metricsCheck(t, tr.Close())
+	for name, damage := range map[string]string{
+		"BlockBytes":    `UPDATE metric_blocks SET data = substr(data, 1, length(data) / 2) WHERE first_ord = 0`,
+		"BlockCount":    `UPDATE metric_blocks SET count = count + 1 WHERE first_ord = 0`,
+		"BlockRange":    `UPDATE metric_blocks SET max_step = max_step + 1000000 WHERE first_ord = 0`,
+		"BlockSummary":  `UPDATE metric_blocks SET summary = (SELECT summary FROM metric_blocks ORDER BY first_ord DESC LIMIT 1) WHERE first_ord = 0`,
+		"SeriesCount":   `UPDATE metric_series SET count = count + 1`,
+		"SeriesLast":    `UPDATE metric_series SET last_value = last_value + 1`,
+		"SeriesMin":     `UPDATE metric_series SET min_value = -5`,
+		"TailRowLost":   `DELETE FROM metric_tail WHERE ord = (SELECT max(ord) FROM metric_tail)`,
+		"TailValue":     `UPDATE metric_tail SET value = 0 WHERE ord = (SELECT max(ord) FROM metric_tail)`,
+		"BlockLost":     `DELETE FROM metric_blocks WHERE first_ord = 1024`,
+		"SummaryGarble": `UPDATE metric_series SET summary = x'01'`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "m.db")
+			copyFile(t, base, path)
+			conn, err := sql.Open("sqlite", "file:"+path)
+			metricsCheck(t, err)
+			res, err := conn.Exec(damage)
+			metricsCheck(t, err)
+			if n, _ := res.RowsAffected(); n == 0 {
+				t.Fatal("the damage changed nothing")
+			}
+			metricsCheck(t, conn.Close())
+			tr, err := metatrack.Open(ctx, path, metatrack.WithReadOnly())
+			metricsCheck(t, err)
+			defer tr.Close()
+			rep, err := tr.Verify(ctx)
+			if !errors.Is(err, metatrack.ErrCorrupt) {
+				t.Fatalf("verify of a damaged file: %v", err)
+			}
+			found := false
+			for _, p := range rep.Problems {
+				found = found || p.Kind == "metric" && strings.Contains(p.What, `metric "loss" of resource `+exp.ID)
+			}
+			if !found {
+				t.Fatalf("verify did not report the damage: %+v", rep.Problems)
+			}
+		})
+	}
 }

@@ -172,7 +172,7 @@ func (v *verifier) run() error {
 		return nil
 	}
 	v.advance(pages * pageSize)
-	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.artifacts, v.blobs} {
+	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.artifacts, v.blobs, v.metrics} {
 		if err := step(); err != nil {
 			return err
 		}
