@@ -110,6 +110,10 @@ type State struct {
 	// at At: every alias of the chain for a chain head (a model), those
 	// that pointed to it for a chain member (a model version).
 	Aliases map[string]string
+	// Metrics are the summaries of the resource's metric series over their
+	// points with a time at or before At (the change log holds no row per
+	// point: the series are their own record).
+	Metrics map[string]MetricSummary
 }
 
 // StateAt answers "what were this resource's status, tags, metadata,
@@ -183,6 +187,9 @@ func (t *Tracker) StateAt(ctx context.Context, res Resource, at time.Time) (Stat
 				st.Aliases[name] = id
 			}
 		}
+	}
+	if st.Metrics, err = t.metricsAt(ctx, current, at); err != nil {
+		return State{}, err
 	}
 	return st, nil
 }

@@ -341,3 +341,24 @@ func (x *txn) appendMetric(ctx context.Context, own seriesOwner, key string, pts
 	}
 	return nil
 }
+
+// metricsAt returns the summaries of the series of res over their points
+// with a time at or before at.
+func (t *Tracker) metricsAt(ctx context.Context, res Resource, at time.Time) (map[string]MetricSummary, error) {
+	out := map[string]MetricSummary{}
+	err := t.read(ctx, func(x *txn) error {
+		own, err := x.metricOwner(ctx, res, false)
+		if err != nil {
+			return err
+		}
+		sums, err := x.metrics().SummariesAt(ctx, own.SeriesOwner, at.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("%s: %w", own.ref, err)
+		}
+		for _, s := range sums {
+			out[s.Key] = metricSummary(s.Key, s.Summary)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -420,3 +420,41 @@ func TestMetricsBadInput(t *testing.T) {
 		t.Fatalf("history of a closed resource: %+v, %v", got, err)
 	}
 }
+
+func TestMetricsStateAt(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	tr := MustOpen(t, metatrack.WithClock(func() time.Time { return t0 }))
+	exp := metricsExperiment(t, tr)
+	logged := randomSeries(t, tr, exp, "loss", 6000, 6)
+	metricsCheck(t, tr.LogMetric(ctx, exp, "acc", 0.5, metatrack.WithTime(t0.Add(time.Hour))))
+	for _, at := range []time.Time{t0, t0.Add(time.Hour), logged[100].Time, logged[2500].Time, logged[5999].Time.Add(-time.Millisecond), t0.Add(2 * time.Hour)} {
+		st, err := tr.StateAt(ctx, exp, at)
+		metricsCheck(t, err)
+		var count int64
+		var last *metatrack.MetricPoint
+		lo := math.Inf(1)
+		for _, p := range sortedPoints(logged) {
+			if !p.Time.After(at) {
+				count++
+				last = &p
+				if p.Value < lo {
+					lo = p.Value
+				}
+			}
+		}
+		s, ok := st.Metrics["loss"]
+		if count == 0 {
+			if ok {
+				t.Errorf("at %v: a summary before the first point: %+v", at, s)
+			}
+			continue
+		}
+		if !ok || s.Count != count || s.LastStep != last.Step || !sameValue(s.Last, last.Value) || s.Min != lo {
+			t.Errorf("at %v: summary %+v; want %d points, last %+v, min %v", at, s, count, last, lo)
+		}
+		if _, ok := st.Metrics["acc"]; ok != !at.Before(t0.Add(time.Hour)) {
+			t.Errorf("at %v: acc present %v", at, ok)
+		}
+	}
+}

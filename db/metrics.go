@@ -122,8 +122,10 @@ var (
 		min_value, max_value, tail, summary, run_seq, created_at, updated_at) VALUES (?, ?, ?, 0, 0, NULL, NULL, NULL, 0, x'', ?, ?, ?)`
 	sqlUpdateSeries = `UPDATE metric_series SET count = ?, last_step = ?, last_value = ?, min_value = ?, max_value = ?,
 		tail = ?, summary = ?, run_seq = ?, updated_at = ? WHERE seq = ?`
-	sqlSummariesOfResource = `SELECT key, summary FROM metric_series WHERE resource_seq = ? ORDER BY key`
-	sqlSummariesOfRun      = `SELECT key, summary FROM metric_series WHERE owner_run_seq = ? ORDER BY key`
+	sqlSummariesOfResource  = `SELECT key, summary FROM metric_series WHERE resource_seq = ? ORDER BY key`
+	sqlSummariesOfRun       = `SELECT key, summary FROM metric_series WHERE owner_run_seq = ? ORDER BY key`
+	sqlSeriesKeysOfResource = `SELECT seq, key FROM metric_series WHERE resource_seq = ? ORDER BY key`
+	sqlSeriesKeysOfRun      = `SELECT seq, key FROM metric_series WHERE owner_run_seq = ? ORDER BY key`
 
 	sqlInsertTail = `INSERT INTO metric_tail (series_seq, ord, step, time, value) VALUES (?, ?, ?, ?, ?)`
 	sqlTailOf     = `SELECT step, time, value FROM metric_tail WHERE series_seq = ? ORDER BY ord`
@@ -748,4 +750,63 @@ func sameSummary(a, b series.Summary) bool {
 	return a.Count == b.Count && a.MinStep == b.MinStep && a.MaxStep == b.MaxStep && a.MinTime == b.MinTime &&
 		a.MaxTime == b.MaxTime && a.HasRange == b.HasRange && series.Same(a.Last, b.Last) &&
 		(!a.HasRange || a.Low.Value == b.Low.Value && a.High.Value == b.High.Value)
+}
+
+// SummariesAt returns the summaries of the series of own as they were at
+// time at (Unix milliseconds): of their points whose time is at or before
+// it. Blocks entirely before it count by their stored summaries; only a
+// block that straddles it is decoded.
+func (m Metrics) SummariesAt(ctx context.Context, own SeriesOwner, at int64) ([]NamedSummary, error) {
+	var list []struct {
+		Seq int64  `db:"seq"`
+		Key string `db:"key"`
+	}
+	query, arg := sqlSeriesKeysOfResource, own.Resource
+	if own.Run != 0 {
+		query, arg = sqlSeriesKeysOfRun, own.Run
+	}
+	if err := m.Q.Select(ctx, &list, query, arg); err != nil {
+		return nil, err
+	}
+	var out []NamedSummary
+	var pts []series.Point
+	for _, s := range list {
+		var blocks []blockRow
+		if err := m.Q.Select(ctx, &blocks, sqlBlocksIn, s.Seq, int64(math.MinInt64), int64(math.MaxInt64), int64(math.MinInt64), at); err != nil {
+			return nil, err
+		}
+		var sum series.Summary
+		for _, b := range blocks {
+			if b.MaxTime <= at {
+				bs, err := series.ParseSummary(b.Summary)
+				if err != nil {
+					return nil, fmt.Errorf("%w: metric %q: block %d: %w", ErrCorrupt, s.Key, b.FirstOrd, err)
+				}
+				sum.Merge(bs)
+				continue
+			}
+			var err error
+			if pts, err = m.Block(ctx, s.Seq, b.FirstOrd, pts[:0]); err != nil {
+				return nil, fmt.Errorf("metric %q: %w", s.Key, err)
+			}
+			for _, p := range pts {
+				if p.Time <= at {
+					sum.Add(p)
+				}
+			}
+		}
+		tail, err := m.tail(ctx, s.Seq)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range tail {
+			if p.Time <= at {
+				sum.Add(p)
+			}
+		}
+		if sum.Count > 0 {
+			out = append(out, NamedSummary{Key: s.Key, Summary: sum})
+		}
+	}
+	return out, nil
 }

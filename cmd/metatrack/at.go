@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,46 @@ type stateJSON struct {
 	// deployed there (for a model), or to the version's own id (for a
 	// model version deployed there).
 	Deployed map[string]string `json:"deployed"`
+	// Metrics are the summaries of the resource's metric series over their
+	// points up to the time; absent when it has none.
+	Metrics map[string]metricAtJSON `json:"metrics,omitempty"`
+}
+
+// metricAtJSON is a metric summary; a value that is NaN or infinite is the
+// string "NaN", "Inf" or "-Inf".
+type metricAtJSON struct {
+	Last     any       `json:"last"`
+	LastStep int64     `json:"last_step"`
+	LastTime time.Time `json:"last_time"`
+	Min      any       `json:"min"`
+	Max      any       `json:"max"`
+	Count    int64     `json:"count"`
+}
+
+// finite returns v, or for NaN and infinities the string that names it
+// (JSON has no such numbers).
+func finite(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return v
+}
+
+func metricsAtJSON(sums map[string]metatrack.MetricSummary) map[string]metricAtJSON {
+	if len(sums) == 0 {
+		return nil
+	}
+	out := make(map[string]metricAtJSON, len(sums))
+	for k, s := range sums {
+		out[k] = metricAtJSON{Last: finite(s.Last), LastStep: s.LastStep, LastTime: s.LastTime,
+			Min: finite(s.Min), Max: finite(s.Max), Count: s.Count}
+	}
+	return out
 }
 
 func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string) error {
@@ -144,6 +185,7 @@ func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string
 				return err
 			default:
 				sj.Existed, sj.Status, sj.Tags, sj.Metadata, sj.Attrs, sj.Deployed = true, st.Status, st.Tags, st.Metadata, st.Attrs, st.Deployed
+				sj.Metrics = metricsAtJSON(st.Metrics)
 			}
 			out.States = append(out.States, sj)
 		}
@@ -278,6 +320,10 @@ func printStatesAt(w io.Writer, out atJSON, refs map[string]string) error {
 		for _, k := range sortedKeys(st.Attrs) {
 			fmt.Fprintf(tw, "  attrs.%s\t%s\n", k, tableValue(st.Attrs[k], 80))
 		}
+		for _, k := range sortedKeys(st.Metrics) {
+			m := st.Metrics[k]
+			fmt.Fprintf(tw, "  metrics.%s\t%v at step %d (min %v, max %v, %d points)\n", k, m.Last, m.LastStep, m.Min, m.Max, m.Count)
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -311,6 +357,15 @@ func statesCSV(states []stateJSON) []record {
 		}
 		for _, k := range sortedKeys(st.Attrs) {
 			add(st, "attrs."+k, st.Attrs[k])
+		}
+		for _, k := range sortedKeys(st.Metrics) {
+			m := st.Metrics[k]
+			for _, f := range []struct {
+				name string
+				v    any
+			}{{"", m.Last}, {".step", m.LastStep}, {".min", m.Min}, {".max", m.Max}, {".count", m.Count}} {
+				add(st, "metrics."+k+f.name, f.v)
+			}
 		}
 	}
 	return out
