@@ -458,3 +458,43 @@ func TestMetricsStateAt(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsDeletedAndPurged: a deleted resource takes no points and
+// keeps its series until a purge removes them with it.
+func TestMetricsDeletedAndPurged(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	tr, err := metatrack.Open(ctx, path, metatrack.WithoutRun())
+	metricsCheck(t, err)
+	exp := metricsExperiment(t, tr)
+	pts := make([]metatrack.MetricPoint, 1500)
+	for i := range pts {
+		pts[i] = metatrack.MetricPoint{Step: int64(i), Value: float64(i)}
+	}
+	metricsCheck(t, tr.LogMetrics(ctx, exp, "loss", pts))
+	metricsCheck(t, tr.LogMetric(ctx, exp, "loss", 1))
+	_, err = tr.DeleteResource(ctx, exp)
+	metricsCheck(t, err)
+	if err := tr.LogMetric(ctx, exp, "loss", 2); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Fatalf("LogMetric on a deleted resource: %v", err)
+	}
+	count := func(table string) int {
+		conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		metricsCheck(t, err)
+		defer conn.Close()
+		var n int
+		metricsCheck(t, conn.QueryRow(`SELECT count(*) FROM `+table).Scan(&n))
+		return n
+	}
+	if count("metric_blocks") == 0 || count("metric_tail") != 1 {
+		t.Fatalf("deleting (not purging) dropped points")
+	}
+	_, err = tr.PurgeDeleted(ctx)
+	metricsCheck(t, err)
+	for _, table := range []string{"metric_series", "metric_blocks", "metric_tail"} {
+		if n := count(table); n != 0 {
+			t.Errorf("%s holds %d rows after the purge", table, n)
+		}
+	}
+	metricsCheck(t, tr.Close())
+}
