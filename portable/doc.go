@@ -14,8 +14,8 @@
 // An export is UTF-8 text, one JSON object per line: a header naming the
 // format and its version, then records, each with a "kind", in dependency
 // order (artifact bytes, runs, resources parents first, tags, metadata,
-// version-control records, artifacts, edges, deployments, history), then an
-// end record with the count of records. Artifact bytes are base64, one line
+// version-control records, artifacts, edges, deployments, history, metric
+// series), then an end record with the count of records. Artifact bytes are base64, one line
 // per stored chunk of at most 1 MiB, so both sides stream with bounded
 // memory. Records name each other by global ids (resources, runs,
 // artifacts, deployments, history entries), natural keys (a tag by resource
@@ -28,7 +28,7 @@
 // included. A filter (package query) selects resources; the export holds
 // them and what they need: their ancestors through the parent chain (a
 // model version's model), their runs, tags, metadata, version-control
-// records, history, artifacts and bytes, the edges among exported resources
+// records, history, metric series, artifacts and bytes, the edges among exported resources
 // and the deployments of exported versions. The earlier members of a
 // selected chain member's chain come along as bare resource records with
 // their version edges, so that the chain stays numbered 1..n where it is
@@ -83,6 +83,10 @@
 //   - History: union by id. Entries numbered by migration 0002 (random ids,
 //     different in each copy of an older file) are also recognised by
 //     their content.
+//   - Metric series (by resource or run, and key): union of the points,
+//     a point being the same point when its step, time and value are (see
+//     FORMAT.md), so two copies that both appended merge to every point
+//     of either, each once.
 //
 // The history entries Import writes itself have ids derived from what they
 // record and no run, so they too are the same whichever way a merge runs.

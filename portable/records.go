@@ -10,7 +10,7 @@ import (
 // of an export carries. Import reads versions up to Version.
 const (
 	Format  = "metatrack-export"
-	Version = 1
+	Version = 2
 )
 
 // MaxLineBytes is the longest line Import accepts. The largest records are
