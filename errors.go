@@ -38,6 +38,11 @@ var (
 	// read-only, so its schema could not be upgraded. Open it once without
 	// WithReadOnly to upgrade it. It comes with ErrReadOnly.
 	ErrSchemaTooOld = db.ErrSchemaTooOld
+	// ErrUnexpectedSchema: a database file's schema is not the one its
+	// version defines: it carries a view, a trigger, or a table, column or
+	// index that metatrack did not create (or lacks one). Merge refuses
+	// such a file, and Open does not upgrade it; Verify reports it.
+	ErrUnexpectedSchema = db.ErrUnexpectedSchema
 	// ErrReadOnly: a write was attempted on a tracker opened read-only, or on
 	// a file the process may not write.
 	ErrReadOnly = db.ErrReadOnly

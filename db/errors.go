@@ -4,6 +4,8 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/metatrack/metatrack/schema"
+
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -17,6 +19,10 @@ var (
 	ErrReadOnly     = errors.New("database is read-only")
 	ErrDiskFull     = errors.New("disk is full")
 	ErrSchemaTooOld = errors.New("database schema is older than this library")
+	// ErrUnexpectedSchema: the file's schema is not the one its version
+	// defines (a view, a trigger, a table, column or index that
+	// metatrack's migrations did not create, or one missing).
+	ErrUnexpectedSchema = schema.ErrUnexpected
 )
 
 // Code returns the primary SQLite result code of err, read from the driver's

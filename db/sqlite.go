@@ -382,6 +382,12 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 		return fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, ErrSchemaTooNew)
 	}
 	if st.Version < latest || st.Dirty {
+		// Never run migrations over objects they did not create: a
+		// planted trigger would run inside them.
+		if err := schema.Check(ctx, w); err != nil {
+			w.Close()
+			return fmt.Errorf("db: %s: not upgrading it: %w", path, Classify(err))
+		}
 		if err := retry(ctx, func() error { return schema.Migrate(ctx, w.DB, schema.SQLite()) }); err != nil {
 			w.Close()
 			return fmt.Errorf("db: migrate %s: %w", path, Classify(err))
@@ -419,6 +425,9 @@ func probe(ctx context.Context, path string, o Options, latest uint) (schema.Sta
 	}
 	if err != nil {
 		err = Classify(err)
+		if errors.Is(err, ErrUnexpectedSchema) {
+			return st, err
+		}
 		if errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrSchemaTooNew) {
 			return st, fmt.Errorf("db: %s: %w", path, err)
 		}
@@ -463,7 +472,18 @@ func probeOnce(ctx context.Context, path string, o Options, latest uint, wal boo
 		if err = checkHeader(ctx, tx, path, wal, o.ReadOnly); err != nil {
 			return err
 		}
-		return checkBookkeeping(ctx, tx, st, latest)
+		if err = checkBookkeeping(ctx, tx, st, latest); err != nil {
+			return err
+		}
+		if !o.ReadOnly && !st.Empty && !st.Foreign && st.Version <= latest && (st.Version < latest || st.Dirty) {
+			// The file will be migrated: never over objects the
+			// migrations did not create (a planted trigger would run
+			// inside them). Checked here, before anything writes to it.
+			if err := schema.Check(ctx, tx); err != nil {
+				return fmt.Errorf("db: %s: not upgrading it: %w", path, err)
+			}
+		}
+		return nil
 	})
 	return st, err
 }

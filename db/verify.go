@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/schema"
 )
 
 // Kinds of Problem that Verify reports.
@@ -34,6 +36,10 @@ const (
 	// environment, a deployment of a version of another model, or one that
 	// ends before it starts.
 	ProblemDeployment = "deployment"
+	// ProblemSchema: the file's schema is not the one its version defines:
+	// a view, a trigger, or a table, column or index that metatrack's
+	// migrations did not create, or one of theirs missing or changed.
+	ProblemSchema = "schema"
 	// ProblemJSON: a stored JSON value (attributes, metadata, a
 	// version-control record, a history value) is not valid JSON.
 	ProblemJSON = "json"
@@ -95,7 +101,9 @@ func (r *Report) add(kind, what, format string, args ...any) {
 	r.Problems = append(r.Problems, Problem{Kind: kind, What: what, Detail: fmt.Sprintf(format, args...)})
 }
 
-// Verify checks the database d: SQLite's integrity check and foreign keys,
+// Verify checks the database d: its schema against the one its version
+// defines (no views, triggers, tables, columns or indexes the migrations
+// did not create), SQLite's full integrity check and foreign keys,
 // every stored JSON value, every complete blob's chunks re-hashed against
 // its SHA-256 and size, every artifact's blob, every version chain
 // (numbered 1..n, parents right, version edges present) and that at most
@@ -163,6 +171,9 @@ func (v *verifier) run() error {
 	v.total = pages*pageSize + blobBytes
 	v.advance(0)
 
+	if err := v.schema(); err != nil {
+		return err
+	}
 	if err := v.integrity(); err != nil {
 		return err
 	}
@@ -184,6 +195,31 @@ func (v *verifier) run() error {
 	return v.tx.GetContext(v.ctx, &v.report.Resources, `SELECT count(*) FROM resources`)
 }
 
+// schema compares the file's schema with the one its version defines
+// (schema.Compare): what the checks below read must be metatrack's tables,
+// not a view or what a trigger keeps.
+func (v *verifier) schema() error {
+	st, err := schema.Inspect(v.ctx, v.tx)
+	if err != nil {
+		return err
+	}
+	version, err := schema.ExpectedVersion(v.ctx, v.tx, st)
+	if err != nil {
+		return err
+	}
+	diffs, err := schema.Compare(v.ctx, v.tx, version)
+	if err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		v.report.add(ProblemSchema, d.Object, "%s", d.Detail)
+	}
+	return nil
+}
+
+// integrity runs SQLite's full integrity check (not quick_check), which
+// also compares every index with its table, so a corrupt index is
+// reported.
 func (v *verifier) integrity() error {
 	return v.rows(`PRAGMA integrity_check(`+strconv.Itoa(MaxProblems)+`)`, nil, func(rows *sql.Rows) error {
 		var msg string

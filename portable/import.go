@@ -89,6 +89,7 @@ type importer struct {
 
 	// Records.
 	tx          *db.Tx
+	row         string           // the key of the current record, for errors
 	aliases     map[string]int64 // ids of the file given up for a resource of the same name
 	runs        map[string]int64
 	chains      map[chainKey]*chainState
@@ -99,7 +100,7 @@ type importer struct {
 
 // errf returns a *LineError about the current line.
 func (im *importer) errf(format string, args ...any) error {
-	return &LineError{Line: im.lr.line, Kind: im.lastKind, Err: fmt.Errorf(format, args...)}
+	return &LineError{Line: im.lr.line, Kind: im.lastKind, Row: im.row, Err: fmt.Errorf(format, args...)}
 }
 
 // ruleErr is a *LineError about the current line for a record that breaks
@@ -108,7 +109,7 @@ func (im *importer) ruleErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &LineError{Line: im.lr.line, Kind: im.lastKind, Err: err}
+	return &LineError{Line: im.lr.line, Kind: im.lastKind, Row: im.row, Err: err}
 }
 
 // lineErr adds the current line to an error of the database. A
@@ -120,7 +121,7 @@ func (im *importer) lineErr(err error) error {
 	case err == nil || errors.As(err, &le):
 		return err
 	case db.IsConstraint(err):
-		return &LineError{Line: im.lr.line, Kind: im.lastKind, Err: err}
+		return &LineError{Line: im.lr.line, Kind: im.lastKind, Row: im.row, Err: err}
 	}
 	return fmt.Errorf("portable: import, line %d: %w", im.lr.line, err)
 }
@@ -147,7 +148,7 @@ func (im *importer) nextRecord() (string, []byte, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		im.lastKind = ""
+		im.lastKind, im.row = "", ""
 		if err := checkText(line); err != nil {
 			return "", nil, im.errf("%v", err)
 		}
@@ -274,7 +275,37 @@ func decodeThen[T any](im *importer, line []byte, apply func(T) error) error {
 	if err := im.decode(line, &r); err != nil {
 		return err
 	}
+	im.row = rowOf(r)
 	return apply(r)
+}
+
+// rowOf names a record by its key, for errors.
+func rowOf(r any) string {
+	switch r := r.(type) {
+	case runRec:
+		return "id " + r.ID
+	case resourceRec:
+		return "id " + r.ID
+	case tagRec:
+		return fmt.Sprintf("resource %s, key %q", r.Resource, r.Key)
+	case metadataRec:
+		return fmt.Sprintf("resource %s, key %q", r.Resource, r.Key)
+	case vcInfoRec:
+		return fmt.Sprintf("resource %s, key %q", r.Resource, r.Key)
+	case artifactRec:
+		return "id " + r.ID
+	case edgeRec:
+		return fmt.Sprintf("src %s, relation %q, dst %s", r.Src, r.Relation, r.Dst)
+	case deploymentRec:
+		return "id " + r.ID
+	case historyRec:
+		return "id " + r.ID
+	case blobRec:
+		return "sha256 " + r.SHA256
+	case chunkRec:
+		return fmt.Sprintf("blob %s, idx %d", r.Blob, r.Idx)
+	}
+	return ""
 }
 
 // end checks the end record and that nothing follows it, then reconciles
@@ -395,6 +426,7 @@ func (im *importer) blobLine(kind string, line []byte) error {
 		if err := im.decode(line, &r); err != nil {
 			return err
 		}
+		im.row = rowOf(r)
 		return im.blobRecord(r)
 	}
 	var r chunkRec

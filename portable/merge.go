@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/schema"
 )
 
 // ErrSameDatabase: Merge was given the database it merges into.
@@ -66,6 +69,12 @@ func Merge(ctx context.Context, d *db.DB, otherPath string, opts MergeOptions) (
 		return stats, fmt.Errorf("merge %s: %w", otherPath, exportErr)
 	}
 	if err != nil {
+		// A line of the export piped between the files means nothing to
+		// the caller: name the other file's table and row instead.
+		var le *LineError
+		if errors.As(err, &le) && tables[le.Kind] != "" {
+			le.Table = tables[le.Kind]
+		}
 		return stats, fmt.Errorf("merge %s: %w", otherPath, err)
 	}
 	return stats, nil
@@ -75,13 +84,27 @@ var errImportStopped = errors.New("portable: the import stopped")
 
 // openOther opens the database at path read-only. A file that needs a
 // migration is copied into dir first and the copy is migrated.
+//
+// Before anything of the file is read as records, its schema is checked
+// against the one its version defines (schema.Check): a file that carries
+// a view, a trigger or any table, column or index metatrack's migrations
+// do not create is refused with db.ErrUnexpectedSchema, and never
+// migrated.
 func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
 	other, err := db.Open(ctx, path, db.Options{ReadOnly: true})
 	if err == nil {
+		err = other.ReadTx(ctx, func(tx *sqlx.Tx) error { return schema.Check(ctx, tx) })
+		if err != nil {
+			other.Close()
+			return nil, nil, fmt.Errorf("merge %s: %w", path, err)
+		}
 		return other, func() { other.Close() }, nil
 	}
 	if !errors.Is(err, db.ErrReadOnly) {
 		return nil, nil, err
+	}
+	if err := checkFile(ctx, path); err != nil {
+		return nil, nil, fmt.Errorf("merge %s: %w", path, err)
 	}
 	// ErrReadOnly: the file's schema is older than ours (or the file has
 	// a dirty migration). Migrate a copy.
@@ -109,16 +132,33 @@ func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
 	return other, func() { other.Close(); remove() }, nil
 }
 
+// checkFile checks the schema of the database file at path, read without
+// writing to it (see copyDatabase).
+func checkFile(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", readDSN(path))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return db.Classify(schema.Check(ctx, conn))
+}
+
+// readDSN opens path for reading only; without a write-ahead log beside it
+// the file is read immutable, which creates no -wal and -shm files.
+func readDSN(path string) string {
+	dsn := db.DSN(path, db.Options{}, true)
+	if _, err := os.Stat(path + "-wal"); errors.Is(err, os.ErrNotExist) {
+		dsn += "&immutable=1"
+	}
+	return dsn
+}
+
 // copyDatabase writes a consistent copy of the database at src to dst
 // without writing to src. Without a write-ahead log beside it no process
 // has the file open, and it is read immutable, which creates no -wal and
 // -shm files beside it.
 func copyDatabase(ctx context.Context, src, dst string) error {
-	dsn := db.DSN(src, db.Options{}, true)
-	if _, err := os.Stat(src + "-wal"); errors.Is(err, os.ErrNotExist) {
-		dsn += "&immutable=1"
-	}
-	conn, err := sql.Open("sqlite", dsn)
+	conn, err := sql.Open("sqlite", readDSN(src))
 	if err != nil {
 		return err
 	}

@@ -73,12 +73,30 @@ type LineError struct {
 	Line int
 	// Kind is the kind of the record on that line, when known.
 	Kind string
-	Err  error
+	// Row names the record by its key ("id 0190…", "resource 0190…, key
+	// \"auc\""), when known.
+	Row string
+	// Table is set by Merge: the table of the other database file that
+	// the record came from. The error then names the table and row
+	// instead of a line of the export piped between the files.
+	Table string
+	Err   error
 }
 
-// Error names the line and the record kind.
+// tables are the tables that records of each kind come from.
+var tables = map[string]string{
+	KindBlob: "blobs", KindChunk: "blob_chunks", KindRun: "runs", KindResource: "resources", KindTag: "tags",
+	KindMetadata: "metadata", KindVCInfo: "vc_info", KindArtifact: "artifacts", KindEdge: "edges",
+	KindDeployment: "deployments", KindHistory: "history",
+}
+
+// Error names the line and the record kind, or the table and row.
 func (e *LineError) Error() string {
 	switch {
+	case e.Table != "" && e.Row != "":
+		return fmt.Sprintf("%v: table %s, row %s: %v", ErrInvalid, e.Table, e.Row, e.Err)
+	case e.Table != "":
+		return fmt.Sprintf("%v: table %s: %v", ErrInvalid, e.Table, e.Err)
 	case e.Line == 0:
 		return fmt.Sprintf("%v: %v", ErrInvalid, e.Err)
 	case e.Kind != "":

@@ -131,7 +131,7 @@ func (im *importer) checkChains() error {
 	})
 	for _, k := range keys {
 		fail := func(format string, args ...any) error {
-			return &LineError{Line: im.touched[k], Kind: KindResource,
+			return &LineError{Line: im.touched[k], Kind: KindResource, Row: fmt.Sprintf("type %s, name %q", k.typ, k.name),
 				Err: fmt.Errorf("chain %s/%s: %w", k.typ, k.name, fmt.Errorf(format, args...))}
 		}
 		var members []struct {

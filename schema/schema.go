@@ -131,6 +131,12 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 	if err := repairDirty(ctx, db); err != nil {
 		return fmt.Errorf("schema: repair: %w", err)
 	}
+	return migrateTo(ctx, db, fsys, 0, true)
+}
+
+// migrateTo applies the migrations of fsys up to version v, or all of them.
+// Version 0 creates golang-migrate's bookkeeping only.
+func migrateTo(ctx context.Context, db *sql.DB, fsys fs.FS, v uint, all bool) error {
 	src, err := iofs.New(fsys, ".")
 	if err != nil {
 		return fmt.Errorf("schema: %w", err)
@@ -145,7 +151,16 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS) error {
 		return fmt.Errorf("schema: %w", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- m.Up() }()
+	go func() {
+		switch {
+		case all:
+			done <- m.Up()
+		case v == 0:
+			done <- nil
+		default:
+			done <- m.Migrate(v)
+		}
+	}()
 	select {
 	case err = <-done:
 	case <-ctx.Done():

@@ -1,0 +1,3 @@
+-- A view beside the tables.
+-- want: view everything
+CREATE VIEW everything AS SELECT * FROM resources, tags;

@@ -1,0 +1,3 @@
+-- A well-formed file of schema version 2: a copy is migrated and merged.
+-- version: 2
+-- want: ok
