@@ -3,6 +3,7 @@ package metatrack_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,5 +169,45 @@ func TestAliasErrors(t *testing.T) {
 	got, err := tr.GetResource(ctx, "model_version/other_model@champion", "")
 	if err != nil || got.ID != other.ID {
 		t.Fatalf("@champion of other_model = %v, %v", got.Ref(), err)
+	}
+}
+
+func TestAliasQueries(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	mvs := aliasFixture(t, tr, 3)
+	for alias, mv := range map[string]metatrack.Resource{"champion": mvs[2], "staging": mvs[2], "old": mvs[0]} {
+		if _, err := tr.SetAlias(ctx, mv, alias); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := tr.CreateResource(ctx, metatrack.TypePredictionJob, "nightly", metatrack.WithParent("model_version/titanic_model@champion"))
+	if err != nil || job.ParentID != mvs[2].ID {
+		t.Fatalf("WithParent(@champion) = %v, %v", job.ParentID, err)
+	}
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{"alias = 'champion'", []string{mvs[2].ID}},
+		{"alias IN ('old', 'staging')", []string{mvs[0].ID, mvs[2].ID}},
+		{"type = 'model_version' AND alias IS NULL", []string{mvs[1].ID}},
+		{"type = 'model_version' AND NOT alias = 'champion'", []string{mvs[0].ID, mvs[1].ID}},
+		{"alias LIKE 'st%'", []string{mvs[2].ID}},
+		{"type = 'model_version' ORDER BY alias", []string{mvs[2].ID, mvs[0].ID, mvs[1].ID}},
+		{"downstream_of('model_version/titanic_model@champion')", []string{job.ID}},
+	} {
+		t.Run(tc.filter, func(t *testing.T) {
+			got, err := tr.SearchAll(ctx, tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got), tc.want) {
+				t.Errorf("got %v, want %v", ids(got), tc.want)
+			}
+		})
+	}
+	if _, err := tr.Search(ctx, "alias = 3"); !errors.Is(err, metatrack.ErrInvalidArgument) {
+		t.Errorf("alias = 3: %v, want ErrInvalidArgument", err)
 	}
 }

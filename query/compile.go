@@ -574,6 +574,18 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 		}
 		return c.member("tags t", f.s("t.key = ").arg(n.field.keys[0]).s(" AND ").frag(p).done(false)), nil
 
+	case kindAlias:
+		// A chain member matches through any of the aliases that point to
+		// it, as a resource matches through any of its tags.
+		if isNull {
+			return f.s("EXISTS (SELECT 1 FROM aliases al WHERE al.version_seq = r.seq)").done(false).negate(n.op == opIsNull), nil
+		}
+		p, err := c.typed(accessors{str: frag{sql: "al.name"}}, n)
+		if err != nil {
+			return frag{}, err
+		}
+		return f.s("r.seq IN (SELECT al.version_seq FROM aliases al WHERE ").frag(p).s(")").done(false), nil
+
 	case kindMeta:
 		key, path := n.field.keys[0], n.field.keys[1:]
 		if isNull {

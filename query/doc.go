@@ -68,6 +68,9 @@
 //	parent                   the text id of the parent resource, or its reference
 //	run                      the text id of the run that created the resource
 //	run.name, run.status     the name and status of that run
+//	alias                    the name of an alias that points to a chain member
+//	                         (alias = 'champion'); a member with several aliases
+//	                         matches through any of them, like tags; IS NULL: none
 //	tags.<key>               a tag (text)
 //	metadata.<key>[.<k>...]  a metadata value (JSON), or a value inside it
 //	attrs.<key>[.<k>...]     a creation attribute (JSON), or a value inside it

@@ -13,6 +13,7 @@ const (
 	kindTag                     // tags.<key>
 	kindMeta                    // metadata.<key>[.<path>...]
 	kindAttr                    // attrs.<key>[.<path>...]
+	kindAlias                   // the names of the aliases that point to the resource
 )
 
 // fieldSpec is an entry of the allow-list of fields. Every SQL fragment in it
@@ -43,11 +44,12 @@ var fieldSpecs = map[string]fieldSpec{
 	"tags":       {kind: kindTag},
 	"metadata":   {kind: kindMeta},
 	"attrs":      {kind: kindAttr},
+	"alias":      {kind: kindAlias},
 }
 
 // fieldList is the list of fields for error messages.
 const fieldList = "id, type, name, version, status, parent, run, run.name, run.status, " +
-	"created_at, updated_at, started_at, ended_at, tags.<key>, metadata.<key>, attrs.<key>"
+	"created_at, updated_at, started_at, ended_at, alias, tags.<key>, metadata.<key>, attrs.<key>"
 
 // kindName names what a field holds, for error messages.
 func (s fieldSpec) kindName() string {
