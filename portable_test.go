@@ -181,7 +181,7 @@ func portDump(tb testing.TB, path string) []string {
 	tables := map[string]string{
 		"run": `SELECT quote(id), quote(name), quote(host), quote(username), pid, quote(status), quote(error), started_at, quote(ended_at) FROM runs`,
 		"resource": `SELECT quote(r.id), quote(r.type), quote(r.name), quote(r.version), quote(p.id), quote(r.status), quote(r.attrs),
-			quote(run.id), r.created_at, r.updated_at, quote(r.started_at), quote(r.ended_at)
+			quote(run.id), r.created_at, r.updated_at, quote(r.started_at), quote(r.ended_at), quote(r.deleted_at)
 			FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq`,
 		"tag": `SELECT quote(r.id), quote(t.key), quote(t.value), quote(run.id), t.updated_at
 			FROM tags t JOIN resources r ON r.seq = t.resource_seq LEFT JOIN runs run ON run.seq = t.run_seq`,
@@ -197,6 +197,10 @@ func portDump(tb testing.TB, path string) []string {
 			FROM edges e JOIN resources s ON s.seq = e.src_seq JOIN resources d ON d.seq = e.dst_seq LEFT JOIN runs run ON run.seq = e.run_seq`,
 		"deployment": `SELECT quote(dp.id), quote(m.id), quote(mv.id), quote(dp.environment), dp.deployed_at, quote(dp.undeployed_at), quote(run.id)
 			FROM deployments dp JOIN resources m ON m.seq = dp.model_seq JOIN resources mv ON mv.seq = dp.model_version_seq LEFT JOIN runs run ON run.seq = dp.run_seq`,
+		"alias": `SELECT quote(h.id), quote(a.name), quote(v.id), quote(run.id), a.updated_at
+			FROM aliases a JOIN resources h ON h.seq = a.head_seq JOIN resources v ON v.seq = a.version_seq LEFT JOIN runs run ON run.seq = a.run_seq`,
+		"purged": `SELECT quote(pg.id), quote(pg.type), quote(pg.name), quote(pg.version), quote(pg.parent_id), pg.created_at, pg.deleted_at, pg.purged_at, quote(run.id)
+			FROM purged pg LEFT JOIN runs run ON run.seq = pg.run_seq`,
 		"history": `SELECT quote(h.id), quote(r.id), h.at, quote(run.id), quote(h.kind), quote(h.key), quote(h.old_value), quote(h.new_value)
 			FROM history h JOIN resources r ON r.seq = h.resource_seq LEFT JOIN runs run ON run.seq = h.run_seq`,
 	}

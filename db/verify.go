@@ -293,7 +293,7 @@ func (v *verifier) chains() error {
 	// Numbers of purged members count as taken (they are never handed out
 	// again).
 	err = v.rows(`SELECT type, name FROM (SELECT type, name, version FROM resources WHERE version IS NOT NULL
-			UNION ALL SELECT type, name, version FROM purged WHERE version IS NOT NULL) GROUP BY type, name
+			UNION ALL SELECT type, name, version FROM purged WHERE version IS NOT NULL AND id NOT IN (SELECT id FROM resources)) GROUP BY type, name
 		HAVING min(version) <> 1 OR max(version) <> count(*) OR count(DISTINCT version) <> count(*)`, nil,
 		func(rows *sql.Rows) error {
 			var c chain
@@ -309,7 +309,8 @@ func (v *verifier) chains() error {
 	for _, c := range bad {
 		var versions []int64
 		if err := v.tx.SelectContext(v.ctx, &versions, `SELECT version FROM (SELECT version FROM resources WHERE type = ?1 AND name = ?2 AND version IS NOT NULL
-			UNION ALL SELECT version FROM purged WHERE type = ?1 AND name = ?2 AND version IS NOT NULL) ORDER BY version`, c.typ, c.name); err != nil {
+			UNION ALL SELECT version FROM purged WHERE type = ?1 AND name = ?2 AND version IS NOT NULL
+				AND id NOT IN (SELECT id FROM resources)) ORDER BY version`, c.typ, c.name); err != nil {
 			return err
 		}
 		v.report.add(ProblemChain, "chain "+c.typ+"/"+c.name, "%s", gapDetail(versions))

@@ -201,7 +201,10 @@ const (
 		LEFT JOIN runs run ON run.seq = e.run_seq WHERE `
 	depFrom = ` FROM deployments dp JOIN resources m ON m.seq = dp.model_seq JOIN resources mv ON mv.seq = dp.model_version_seq
 		LEFT JOIN runs run ON run.seq = dp.run_seq WHERE `
-	histFrom = ` FROM history h JOIN resources r ON r.seq = h.resource_seq LEFT JOIN runs run ON run.seq = h.run_seq WHERE `
+	aliasFrom = ` FROM aliases al JOIN resources h ON h.seq = al.head_seq JOIN resources v ON v.seq = al.version_seq
+		LEFT JOIN runs run ON run.seq = al.run_seq WHERE `
+	purgedFrom = ` FROM purged pg LEFT JOIN runs run ON run.seq = pg.run_seq WHERE `
+	histFrom   = ` FROM history h JOIN resources r ON r.seq = h.resource_seq LEFT JOIN runs run ON run.seq = h.run_seq WHERE `
 )
 
 // conditions of the sections on the exported resources.
@@ -213,6 +216,15 @@ func (e *exporter) blobCond() (string, []any) {
 	return "b.seq IN (SELECT a.blob_seq FROM artifacts a WHERE " + s + ")", a
 }
 
+// purgedCond selects the purged members of exported chains: their numbers
+// stay taken in the file the export is imported into.
+func (e *exporter) purgedCond() (string, []any) {
+	if e.set == "" {
+		return "1", nil
+	}
+	return "pg.parent_id IN (SELECT id FROM resources WHERE seq IN (SELECT value FROM json_each(?)))", []any{e.set}
+}
+
 func (e *exporter) runCond() (string, []any) {
 	if e.set == "" {
 		return "1", nil
@@ -222,12 +234,15 @@ func (e *exporter) runCond() (string, []any) {
 	for _, p := range []struct{ table, cols string }{
 		{"resources", "seq"}, {"tags", "resource_seq"}, {"metadata", "resource_seq"}, {"vc_info", "resource_seq"},
 		{"artifacts", "resource_seq"}, {"edges", "src_seq,dst_seq"}, {"deployments", "model_version_seq"},
-		{"history", "resource_seq"},
+		{"history", "resource_seq"}, {"aliases", "head_seq,version_seq"},
 	} {
 		s, a := e.ins(strings.Split(p.cols, ",")...)
 		parts = append(parts, "SELECT run_seq FROM "+p.table+" WHERE run_seq IS NOT NULL AND "+s)
 		args = append(args, a...)
 	}
+	pc, pa := e.purgedCond()
+	parts = append(parts, "SELECT pg.run_seq FROM purged pg WHERE pg.run_seq IS NOT NULL AND "+pc)
+	args = append(args, pa...)
 	return "seq IN (" + strings.Join(parts, " UNION ") + ")", args
 }
 
@@ -248,6 +263,8 @@ func (e *exporter) run(filter string, now int64) error {
 		{KindArtifact, artFrom, func() (string, []any) { return e.in("a.resource_seq") }, e.writeArtifacts},
 		{KindEdge, edgeFrom, e.edgeCond, e.writeEdges},
 		{KindDeployment, depFrom, func() (string, []any) { return e.in("dp.model_version_seq") }, e.writeDeployments},
+		{KindAlias, aliasFrom, func() (string, []any) { return e.ins("al.head_seq", "al.version_seq") }, e.writeAliases},
+		{KindPurged, purgedFrom, e.purgedCond, e.writePurged},
 		{KindHistory, histFrom, func() (string, []any) { return e.in("h.resource_seq") }, e.writeHistory},
 		{KindMetric, metricFrom, e.metricCond, e.writeMetrics},
 	}
@@ -456,19 +473,20 @@ func (e *exporter) writeResources(where string, args []any) error {
 	return e.each(`WITH RECURSIVE tree(seq, depth) AS (
 			SELECT seq, 0 FROM resources WHERE parent_seq IS NULL
 			UNION ALL SELECT c.seq, tree.depth + 1 FROM resources c JOIN tree ON c.parent_seq = tree.seq WHERE tree.depth < 10000)
-		SELECT r.id, r.type, r.name, r.version, p.id, r.status, r.attrs, run.id, r.created_at, r.updated_at, r.started_at, r.ended_at
+		SELECT r.id, r.type, r.name, r.version, p.id, r.status, r.attrs, run.id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at
 		FROM tree JOIN resources r ON r.seq = tree.seq LEFT JOIN resources p ON p.seq = r.parent_seq
 		LEFT JOIN runs run ON run.seq = r.run_seq WHERE `+where+` ORDER BY tree.depth, r.seq`, args,
 		func(rows *sql.Rows) error {
 			r := resourceRec{Kind: KindResource}
-			var version, started, ended sql.NullInt64
+			var version, started, ended, deleted sql.NullInt64
 			var parent, run sql.NullString
 			var attrs string
 			if err := rows.Scan(&r.ID, &r.Type, &r.Name, &version, &parent, &r.Status, &attrs, &run,
-				&r.CreatedAt, &r.UpdatedAt, &started, &ended); err != nil {
+				&r.CreatedAt, &r.UpdatedAt, &started, &ended, &deleted); err != nil {
 				return err
 			}
 			r.Version, r.Parent, r.Run, r.StartedAt, r.EndedAt = ptr(version), parent.String, run.String, ptr(started), ptr(ended)
+			r.DeletedAt = ptr(deleted)
 			if attrs != "{}" {
 				r.Attrs = json.RawMessage(attrs)
 			}
@@ -549,6 +567,34 @@ func (e *exporter) writeEdges(where string, args []any) error {
 			}
 			r.Run = run.String
 			return e.emit(KindEdge, r)
+		})
+}
+
+func (e *exporter) writeAliases(where string, args []any) error {
+	return e.each(`SELECT h.id, al.name, v.id, run.id, al.updated_at`+aliasFrom+where+` ORDER BY al.head_seq, al.name`, args,
+		func(rows *sql.Rows) error {
+			r := aliasRec{Kind: KindAlias}
+			var run sql.NullString
+			if err := rows.Scan(&r.Head, &r.Name, &r.Version, &run, &r.UpdatedAt); err != nil {
+				return err
+			}
+			r.Run = run.String
+			return e.emit(KindAlias, r)
+		})
+}
+
+func (e *exporter) writePurged(where string, args []any) error {
+	return e.each(`SELECT pg.id, pg.type, pg.name, pg.version, pg.parent_id, pg.created_at, pg.deleted_at, pg.purged_at, run.id`+
+		purgedFrom+where+` ORDER BY pg.purged_at, pg.id`, args,
+		func(rows *sql.Rows) error {
+			r := purgedRec{Kind: KindPurged}
+			var version sql.NullInt64
+			var run sql.NullString
+			if err := rows.Scan(&r.ID, &r.Type, &r.Name, &version, &r.Parent, &r.CreatedAt, &r.DeletedAt, &r.PurgedAt, &run); err != nil {
+				return err
+			}
+			r.Version, r.Run = ptr(version), run.String
+			return e.emit(KindPurged, r)
 		})
 }
 

@@ -96,6 +96,9 @@ type importer struct {
 	touched     map[chainKey]int // chains the file holds members of: the first line of each
 	newMembers  map[string]bool  // ids of the chain members the file added
 	placeholder int64
+	// Resources whose deletion state or aliases the file's history entries
+	// (deleted, restored, alias) may change: see reconcile.
+	reconcileSeqs map[int64]bool
 }
 
 // errf returns a *LineError about the current line.
@@ -162,7 +165,7 @@ func (im *importer) nextRecord() (string, []byte, error) {
 		}
 		im.lastKind = kind
 		if r < im.rank {
-			return "", nil, im.errf("a %s record after a record of a later kind; the order is blob and chunk, run, resource, tag, metadata, vc_info, artifact, edge, deployment, history, metric, end", kind)
+			return "", nil, im.errf("a %s record after a record of a later kind; the order is blob and chunk, run, resource, tag, metadata, vc_info, artifact, edge, deployment, alias, purged, history, metric, end", kind)
 		}
 		im.rank = r
 		if kind != KindEnd {
@@ -261,6 +264,10 @@ func (im *importer) record(kind string, line []byte) error {
 		return decodeThen(im, line, im.edge)
 	case KindDeployment:
 		return decodeThen(im, line, im.deployment)
+	case KindAlias:
+		return decodeThen(im, line, im.aliasRecord)
+	case KindPurged:
+		return decodeThen(im, line, im.purgedRecord)
 	case KindHistory:
 		return decodeThen(im, line, im.history)
 	case KindMetric:
@@ -337,7 +344,10 @@ func (im *importer) end(line []byte) error {
 	if err := im.checkChains(); err != nil {
 		return err
 	}
-	return im.tombstones()
+	if err := im.tombstones(); err != nil {
+		return err
+	}
+	return im.reconcile()
 }
 
 // Statements run on the records' transaction, prepared once per database.
@@ -809,9 +819,10 @@ type resRow struct {
 	UpdatedAt int64         `db:"updated_at"`
 	StartedAt sql.NullInt64 `db:"started_at"`
 	EndedAt   sql.NullInt64 `db:"ended_at"`
+	DeletedAt sql.NullInt64 `db:"deleted_at"`
 }
 
-const resCols = `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at FROM resources `
+const resCols = `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources `
 
 type chainKey struct{ typ, name string }
 
@@ -890,7 +901,8 @@ func (im *importer) resource(r resourceRec) error {
 		return err
 	}
 	in := resRow{ID: r.ID, Type: r.Type, Name: r.Name, Version: nullInt(r.Version), ParentSeq: parent, Status: r.Status,
-		Attrs: attrs, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, StartedAt: nullInt(r.StartedAt), EndedAt: nullInt(r.EndedAt)}
+		Attrs: attrs, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, StartedAt: nullInt(r.StartedAt), EndedAt: nullInt(r.EndedAt),
+		DeletedAt: nullInt(r.DeletedAt)}
 	if run != nil {
 		in.RunSeq = sql.NullInt64{Int64: run.(int64), Valid: true}
 	}
@@ -946,9 +958,9 @@ func (im *importer) resource(r resourceRec) error {
 }
 
 func (im *importer) insertResource(in resRow) error {
-	return im.added(im.exec(`INSERT INTO resources (id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.ID, in.Type, in.Name, nullable(in.Version), nullable(in.ParentSeq), in.Status, in.Attrs,
-		nullable(in.RunSeq), in.CreatedAt, in.UpdatedAt, nullable(in.StartedAt), nullable(in.EndedAt)))
+	return im.added(im.exec(`INSERT INTO resources (id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.ID, in.Type, in.Name, nullable(in.Version), nullable(in.ParentSeq), in.Status, in.Attrs,
+		nullable(in.RunSeq), in.CreatedAt, in.UpdatedAt, nullable(in.StartedAt), nullable(in.EndedAt), nullable(in.DeletedAt)))
 }
 
 // unify makes the resource of the file and the database's resource of the
@@ -1632,6 +1644,7 @@ func (im *importer) history(r historyRec) error {
 			return nil
 		}
 	}
+	im.noteReconcile(seq, r.Change)
 	return im.added(im.exec(`INSERT INTO history (id, resource_seq, at, run_seq, kind, key, old_value, new_value)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, seq, r.At, run, r.Change, r.Key, old, nw))
 }

@@ -30,6 +30,8 @@ const (
 	KindArtifact   = "artifact"
 	KindEdge       = "edge"
 	KindDeployment = "deployment"
+	KindAlias      = "alias"
+	KindPurged     = "purged"
 	KindHistory    = "history"
 	KindEnd        = "end"
 )
@@ -37,7 +39,8 @@ const (
 // rank orders the kinds; blob and chunk records interleave.
 var rank = map[string]int{
 	KindBlob: 1, KindChunk: 1, KindRun: 2, KindResource: 3, KindTag: 4, KindMetadata: 5,
-	KindVCInfo: 6, KindArtifact: 7, KindEdge: 8, KindDeployment: 9, KindHistory: 10, KindMetric: 11, KindEnd: 12,
+	KindVCInfo: 6, KindArtifact: 7, KindEdge: 8, KindDeployment: 9, KindAlias: 10, KindPurged: 11, KindHistory: 12, KindMetric: 13,
+	KindEnd: 14,
 }
 
 // Kinds of change that Import records in the history of a resource when it
@@ -215,6 +218,31 @@ type resourceRec struct {
 	UpdatedAt int64           `json:"updated_at"`
 	StartedAt *int64          `json:"started_at,omitempty"`
 	EndedAt   *int64          `json:"ended_at,omitempty"`
+	DeletedAt *int64          `json:"deleted_at,omitempty"`
+}
+
+// aliasRec is an alias: name of the chain head head points to version.
+type aliasRec struct {
+	Kind      string `json:"kind"`
+	Head      string `json:"head"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Run       string `json:"run,omitempty"`
+	UpdatedAt int64  `json:"updated_at"`
+}
+
+// purgedRec is a resource purged for good (gc --purge-deleted).
+type purgedRec struct {
+	Kind      string `json:"kind"`
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Name      string `json:"name"`
+	Version   *int64 `json:"version,omitempty"`
+	Parent    string `json:"parent,omitempty"`
+	CreatedAt int64  `json:"created_at"`
+	DeletedAt int64  `json:"deleted_at"`
+	PurgedAt  int64  `json:"purged_at"`
+	Run       string `json:"run,omitempty"`
 }
 
 type tagRec struct {

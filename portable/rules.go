@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/metatrack/metatrack/rules"
@@ -150,10 +151,16 @@ func (im *importer) checkChains() error {
 		if err := s.SelectContext(im.ctx, &members, k.typ, k.name); err != nil {
 			return err
 		}
-		versions := make([]int64, len(members))
-		for i, m := range members {
-			versions[i] = m.Version
+		// Purged members keep their numbers taken.
+		var versions []int64
+		if err := im.tx.SelectContext(im.ctx, &versions, `SELECT version FROM purged WHERE type = ? AND name = ? AND version IS NOT NULL
+			AND id NOT IN (SELECT id FROM resources)`, k.typ, k.name); err != nil {
+			return err
 		}
+		for _, m := range members {
+			versions = append(versions, m.Version)
+		}
+		slices.Sort(versions)
 		if err := rules.ChainNumbers(versions); err != nil {
 			return fail("%w (a file's chains must be numbered 1..n without gaps)", err)
 		}
