@@ -45,6 +45,7 @@ type MaintenanceOption func(*maintenanceConfig)
 
 type maintenanceConfig struct {
 	filter    string
+	noLineage bool
 	progress  func(done, total int64)
 	dryRun    bool
 	stagedAge time.Duration
@@ -61,11 +62,19 @@ func maintenanceOptions(opts []MaintenanceOption) maintenanceConfig {
 
 // WithExportFilter makes Export write only the resources that filter (a
 // query in the language of package query) selects, with what they need:
-// their ancestors, runs, tags, metadata, version-control records, history,
-// artifacts and their bytes, the edges among them and the deployments of
-// the exported versions.
+// their ancestors and upstream lineage (unless WithoutLineage), runs, tags,
+// metadata, version-control records, history, artifacts and their bytes,
+// the edges among them and the deployments of the exported versions.
 func WithExportFilter(filter string) MaintenanceOption {
 	return func(c *maintenanceConfig) { c.filter = filter }
+}
+
+// WithoutLineage makes a filtered Export leave out the upstream lineage it
+// adds by default (what the selected resources were made from: a model
+// version's dataset versions, their datasets, its winning experiment, and
+// so on): only the selection and its ancestors are written.
+func WithoutLineage() MaintenanceOption {
+	return func(c *maintenanceConfig) { c.noLineage = true }
 }
 
 // WithProgress has a long operation call fn as it goes, with done of total
@@ -101,10 +110,11 @@ func (t *Tracker) Export(ctx context.Context, w io.Writer, opts ...MaintenanceOp
 	cfg := maintenanceOptions(opts)
 	x := &txn{t: t}
 	stats, err := portable.Export(ctx, t.db, w, portable.ExportOptions{
-		Filter:   cfg.filter,
-		Now:      t.cfg.now,
-		Resolve:  x.resolveSeq(ctx),
-		Progress: cfg.progress,
+		Filter:    cfg.filter,
+		NoLineage: cfg.noLineage,
+		Now:       t.cfg.now,
+		Resolve:   x.resolveSeq(ctx),
+		Progress:  cfg.progress,
 	})
 	return stats, portableErr(err)
 }

@@ -413,14 +413,37 @@ func TestExportFilter(t *testing.T) {
 	if arts, err := tr.Artifacts(ctx, mv3, ""); err != nil || len(arts) != 3 {
 		t.Errorf("artifacts of mv3: %v %v", arts, err)
 	}
-	if _, err := tr.GetResource(ctx, "dataset/titanic", ""); !errors.Is(err, metatrack.ErrNotFound) {
-		t.Errorf("dataset/titanic was not selected: %v", err)
+	// What it was made from comes along: the dataset version it was
+	// trained on (with its tags; its earlier versions bare), and its
+	// winning experiment; not the other experiment.
+	ins, err := tr.Inputs(ctx, mv3)
+	portCheck(t, err)
+	if len(ins) != 1 || ins[0].Ref() != "dataset_version/titanic@3" {
+		t.Fatalf("the imported model version lost the dataset it was trained on: inputs %v", ins)
 	}
-	if _, err := tr.GetResource(ctx, "experiment/lr=0", ""); err == nil {
-		t.Error("an experiment was not selected")
+	if tags, err := tr.Tags(ctx, ins[0]); err != nil || tags["source"] == "" {
+		t.Errorf("tags of its dataset version: %v %v", tags, err)
+	}
+	if win, err := tr.GetWinningExperiment(ctx, mv3); err != nil || win.Name != "lr=1" {
+		t.Errorf("winning experiment: %v %v", win, err)
+	}
+	if page, err := tr.Search(ctx, "type = 'experiment'"); err != nil || len(page.Resources) != 1 {
+		t.Errorf("experiments: %v %v", page.Resources, err)
 	}
 	if rep, err := tr.Verify(ctx); err != nil {
 		t.Errorf("verify: %v %v", err, rep.Problems)
+	}
+	// WithoutLineage: the selection and its ancestors only.
+	bare := filepath.Join(dir, "bare.db")
+	btr := portOpen(t, bare)
+	_, err = btr.Import(ctx, bytes.NewReader(portExport(t, src,
+		metatrack.WithExportFilter(`type = 'model_version' AND version = 3`), metatrack.WithoutLineage())))
+	portCheck(t, err)
+	if _, err := btr.GetResource(ctx, "dataset/titanic", ""); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Errorf("without lineage, dataset/titanic came along: %v", err)
+	}
+	if page, err := btr.Search(ctx, "type = 'experiment'"); err != nil || len(page.Resources) != 0 {
+		t.Errorf("without lineage, experiments came along: %v %v", page.Resources, err)
 	}
 
 	// The rest merges in without conflicts.

@@ -27,12 +27,17 @@
 // Without a filter an export holds everything, unreferenced artifact bytes
 // included. A filter (package query) selects resources; the export holds
 // them and what they need: their ancestors through the parent chain (a
-// model version's model), their runs, tags, metadata, version-control
-// records, history, metric series, artifacts and bytes, the edges among exported resources
-// and the deployments of exported versions. The earlier members of a
-// selected chain member's chain come along as bare resource records with
-// their version edges, so that the chain stays numbered 1..n where it is
-// imported.
+// model version's model) and their upstream lineage, to its end: the
+// sources of every edge into an exported resource (the dataset versions a
+// model version was trained on, and their datasets) and the winning
+// experiment of an exported model version (ExportOptions.NoLineage leaves
+// the lineage out). Of all these the export holds their runs, tags,
+// metadata, version-control records, history, metric series, artifacts
+// and bytes, the edges among exported resources and the deployments of
+// exported versions.
+// The earlier members of an exported chain member's chain come along as
+// bare resource records with their version edges, so that the chain stays
+// numbered 1..n where it is imported.
 //
 // # Reconciliation
 //

@@ -34,6 +34,10 @@ type ExportOptions struct {
 	// Resolve turns the reference of upstream_of and downstream_of in Filter
 	// into a resource seq. Nil makes those predicates an error.
 	Resolve func(ref string) (int64, error)
+	// NoLineage leaves out what a filtered export adds from the lineage
+	// graph (see the package documentation): only the selected resources,
+	// their ancestors and their chains' earlier members are exported.
+	NoLineage bool
 	// Progress, if set, is called after each record with the number of
 	// records written and the number the export holds.
 	Progress Progress
@@ -64,7 +68,7 @@ func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Sta
 	err := d.ReadTx(ctx, func(tx *sqlx.Tx) error {
 		e.tx = tx
 		if q != nil {
-			if err := e.selectResources(q, query.Options{Now: now, Resolve: opts.Resolve}); err != nil {
+			if err := e.selectResources(q, query.Options{Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
 				return err
 			}
 		}
@@ -93,8 +97,10 @@ type exporter struct {
 }
 
 // selectResources computes the exported resources: those the filter
-// matches and all their ancestors.
-func (e *exporter) selectResources(q *query.Query, opts query.Options) error {
+// matches and all their ancestors; with lineage, also what they were made
+// from (the sources of the edges into them) and the winning experiments of
+// the model versions among them, and so on, to the closure.
+func (e *exporter) selectResources(q *query.Query, opts query.Options, lineage bool) error {
 	cond, err := query.Where(q, opts)
 	if err != nil {
 		return fmt.Errorf("export filter: %w", err)
@@ -103,9 +109,15 @@ func (e *exporter) selectResources(q *query.Query, opts query.Options) error {
 	if err != nil {
 		return err
 	}
+	upstream := ""
+	if lineage {
+		upstream = `
+		UNION SELECT e.src_seq FROM edges e JOIN sel ON e.dst_seq = sel.seq
+		UNION SELECT e.dst_seq FROM edges e JOIN sel ON e.src_seq = sel.seq WHERE e.relation = 'winning_experiment'`
+	}
 	rows, err := e.tx.QueryContext(e.ctx, `WITH RECURSIVE sel(seq) AS (
 		SELECT r.seq FROM resources r WHERE `+where+`
-		UNION SELECT p.parent_seq FROM resources p JOIN sel ON p.seq = sel.seq WHERE p.parent_seq IS NOT NULL)
+		UNION SELECT p.parent_seq FROM resources p JOIN sel ON p.seq = sel.seq WHERE p.parent_seq IS NOT NULL`+upstream+`)
 		SELECT seq FROM sel ORDER BY seq`, args...)
 	if err != nil {
 		return err

@@ -14,8 +14,9 @@ import (
 
 func newExportCmd(a *app) *cobra.Command {
 	var (
-		out    string
-		filter string
+		out       string
+		filter    string
+		noLineage bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export [<file> | --out <file>]",
@@ -28,9 +29,13 @@ consistent snapshot while pipelines go on writing, and checks artifact bytes
 against their SHA-256 as it reads them (a mismatch fails the export).
 
 --filter exports only the resources a query selects (see 'metatrack ls
---help'; no ORDER BY or LIMIT), with what they need: their ancestors, runs,
-tags, metadata, version-control records, history, artifacts and the
-deployments and edges among them. 'metatrack import' reads the file into
+--help'; no ORDER BY or LIMIT), with what they need: their ancestors and
+what they were made from, to the end of their upstream lineage (a model
+version's dataset versions and datasets, its winning experiment; the
+earlier versions of every chain as bare records), and of all these the
+runs, tags, metadata, version-control records, history, artifacts and the
+deployments and edges among them. --no-lineage leaves the upstream lineage
+out: the selection and its ancestors only. 'metatrack import' reads the file into
 another database; 'metatrack merge' does both at once from a database file.
 
 Note that -o is the output format: the file to write is --out. It is
@@ -58,12 +63,16 @@ when it is a terminal.`,
 			if a.json() && (out == "" || out == "-") {
 				return usageErrorf("-o json prints a summary, so the export needs --out <file>")
 			}
-			return a.runExport(cmd.Context(), out, filter)
+			if noLineage && filter == "" {
+				return usageErrorf("--no-lineage goes with --filter (an export without one holds everything)")
+			}
+			return a.runExport(cmd.Context(), out, filter, noLineage)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "write the export to this file instead of stdout (not -o: that is the output format)")
 	f.StringVar(&filter, "filter", "", "export only the resources this query selects, with what they need")
+	f.BoolVar(&noLineage, "no-lineage", false, "with --filter: leave out what the selection was made from")
 	return cmd
 }
 
@@ -119,7 +128,7 @@ func toTransferJSON(db, file string, st metatrack.TransferStats) transferJSON {
 	return out
 }
 
-func (a *app) runExport(ctx context.Context, out, filter string) error {
+func (a *app) runExport(ctx context.Context, out, filter string, noLineage bool) error {
 	t, err := a.openRead(ctx)
 	if err != nil {
 		return err
@@ -135,6 +144,9 @@ func (a *app) runExport(ctx context.Context, out, filter string) error {
 	opts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set)}
 	if filter != "" {
 		opts = append(opts, metatrack.WithExportFilter(filter))
+	}
+	if noLineage {
+		opts = append(opts, metatrack.WithoutLineage())
 	}
 	if toStdout {
 		st, err := t.Export(ctx, a.stdout, opts...)

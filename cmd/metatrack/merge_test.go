@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +83,39 @@ func TestMergeRenumbering(t *testing.T) {
 		t.Fatalf("merge -o json: exit %d: %s", r.code, r.stderr)
 	}
 	golden(t, "merge_renumbered_json/stdout", normalize(r.stdout, repl...))
+}
+
+// TestExportFilterKeepsLineage: a model version exported by a filter and
+// imported elsewhere still knows the dataset version it was trained on;
+// --no-lineage leaves it out.
+func TestExportFilterKeepsLineage(t *testing.T) {
+	dir := t.TempDir()
+	db := buildFixture(t, dir)
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  bool
+	}{{"lineage", nil, true}, {"no-lineage", []string{"--no-lineage"}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name+".jsonl")
+			args := append([]string{"export", "--db", db, "--filter", "type = 'model_version' AND version = 2", "--out", file}, tc.extra...)
+			if r := runFixture(t, args...); r.code != exitOK {
+				t.Fatalf("export: exit %d: %s", r.code, r.stderr)
+			}
+			dst := filepath.Join(dir, tc.name+".db")
+			if r := runFixture(t, "import", file, "--db", dst); r.code != exitOK {
+				t.Fatalf("import: exit %d: %s", r.code, r.stderr)
+			}
+			r := runFixture(t, "lineage", "model_version/titanic_model@2", "--up", "--db", dst)
+			if r.code != exitOK {
+				t.Fatalf("lineage: exit %d: %s", r.code, r.stderr)
+			}
+			if got := strings.Contains(r.stdout, "dataset_version/titanic_train@2"); got != tc.want {
+				t.Errorf("the imported version's upstream lineage shows its dataset version: %v, want %v\n%s", got, tc.want, r.stdout)
+			}
+		})
+	}
+	if r := runFixture(t, "export", "--db", db, "--no-lineage"); r.code != exitUsage {
+		t.Errorf("--no-lineage without --filter: exit %d, want %d", r.code, exitUsage)
+	}
 }
