@@ -14,8 +14,9 @@ import (
 // WithColumns asks Search to return, beside each resource of the page, the
 // values of the given columns, in Page.Rows: fields of the query language
 // such as "tags.owner", "metadata.auc", "attrs.lr", "metadata.params.lr"
-// or "status", or every key of one kind with "tags.*", "metadata.*" and
-// "attrs.*". They are read in the search's own read transaction with one
+// or "status", metric summaries ("metrics.loss" for the last value,
+// "metrics.loss.min", .max, .count, .step), or every key of one kind with
+// "tags.*", "metadata.*", "attrs.*" and "metrics.*". They are read in the search's own read transaction with one
 // query for each kind of column over the whole page, never one per row.
 // A malformed column is ErrInvalidArgument (and ErrInvalidQuery).
 func WithColumns(columns ...string) SearchOption {
@@ -33,13 +34,18 @@ type Row struct {
 	// column metadata.params.lr brings the whole value of params), decoded
 	// as GetMetadata decodes them; nil when no metadata column was asked for.
 	Metadata map[string]any
+	// Metrics holds the summaries of its metric series among those asked
+	// for, by key; nil when no metric column was asked for.
+	Metrics map[string]MetricSummary
 }
 
 // Value returns the value of column c in r, and false when r has none
 // (a tag, metadata key, attribute or path it does not have, or an unset
 // time or version), with a nil value. Resource fields come as their Go values (string, int,
-// time.Time), tags as strings, metadata and attributes decoded from JSON;
-// a column with All gives the whole map (map[string]string for tags).
+// time.Time), tags as strings, metadata and attributes decoded from JSON,
+// metrics as float64 (last, min, max) or int64 (count, step); a column
+// with All gives the whole map (map[string]string for tags,
+// map[string]MetricSummary for metrics).
 func (r Row) Value(c query.Column) (any, bool) {
 	v, ok := r.value(c)
 	if !ok {
@@ -91,6 +97,32 @@ func (r Row) value(c query.Column) (any, bool) {
 			return r.Attrs, true
 		}
 		return valueAt(r.Attrs, c.Keys)
+	case query.MetricsField:
+		if c.All {
+			return r.Metrics, r.Metrics != nil
+		}
+		if len(c.Keys) == 0 {
+			return nil, false
+		}
+		m, ok := r.Metrics[c.Keys[0]]
+		if !ok {
+			return nil, false
+		}
+		part := "last"
+		if len(c.Keys) > 1 {
+			part = c.Keys[1]
+		}
+		switch part {
+		case "min":
+			return m.Min, true
+		case "max":
+			return m.Max, true
+		case "count":
+			return m.Count, true
+		case "step":
+			return m.LastStep, true
+		}
+		return m.Last, true
 	}
 	return nil, false
 }
@@ -113,7 +145,7 @@ func valueAt(m map[string]any, path []string) (any, bool) {
 // columnSet is what a page's columns need read: for tags and metadata,
 // every key (all) or the listed keys.
 type columnSet struct {
-	tags, meta keySet
+	tags, meta, metrics keySet
 }
 
 // keySet is a set of keys of one kind of column.
@@ -153,6 +185,8 @@ func parseColumns(specs []string) ([]query.Column, columnSet, error) {
 			set.tags.add(c)
 		case "metadata":
 			set.meta.add(c)
+		case query.MetricsField:
+			set.metrics.add(c)
 		}
 		cols = append(cols, c)
 	}
@@ -198,6 +232,22 @@ func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Ro
 		})
 		if err != nil {
 			return nil, err
+		}
+	}
+	if want.metrics.wanted {
+		var keys []string
+		if !want.metrics.all {
+			keys = want.metrics.keys
+		}
+		sums, err := x.metricSummariesOf(ctx, seqs, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].Metrics = sums[rows[i].Seq]
+			if out[i].Metrics == nil {
+				out[i].Metrics = map[string]MetricSummary{}
+			}
 		}
 	}
 	if want.meta.wanted {

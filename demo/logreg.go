@@ -165,16 +165,18 @@ func FitLogReg(X [][]float64, y []int, p TrainParams) (*LogReg, error) {
 	return fitLogReg(X, y, p, nil)
 }
 
-// Epoch is what one epoch of training measured on the training rows: the
-// mean log loss (with the L2 penalty) and the accuracy at threshold 0.5 of
-// the weights the epoch started from, that is after Epoch-1 updates.
+// Epoch is what one epoch of training measured, of the weights the epoch
+// started from (after Epoch-1 updates): on the training rows the mean log
+// loss with the L2 penalty (the objective) and the accuracy at threshold
+// 0.5; on the validation rows, when there are any, the mean log loss and
+// the accuracy.
 type Epoch struct {
-	Epoch    int
-	Loss     float64
-	Accuracy float64
+	Epoch                    int
+	Loss, Accuracy           float64
+	ValidLoss, ValidAccuracy float64
 }
 
-func fitLogReg(X [][]float64, y []int, p TrainParams, onEpoch func(Epoch) error) (*LogReg, error) {
+func fitLogReg(X [][]float64, y []int, p TrainParams, onEpoch func(Epoch, *LogReg) error) (*LogReg, error) {
 	switch {
 	case len(X) == 0 || len(X) != len(y):
 		return nil, fmt.Errorf("logreg: %d rows and %d labels", len(X), len(y))
@@ -216,7 +218,7 @@ func fitLogReg(X [][]float64, y []int, p TrainParams, onEpoch func(Epoch) error)
 			for _, w := range m.Weights {
 				w2 += w * w
 			}
-			if err := onEpoch(Epoch{Epoch: epoch + 1, Loss: loss/n + p.L2/2*w2, Accuracy: float64(correct) / n}); err != nil {
+			if err := onEpoch(Epoch{Epoch: epoch + 1, Loss: loss/n + p.L2/2*w2, Accuracy: float64(correct) / n}, m); err != nil {
 				return nil, err
 			}
 		}
@@ -271,19 +273,30 @@ type Model struct {
 
 // Train fits a transformer and a logistic regression on rows.
 func Train(rows []Passenger, p TrainParams) (*Model, error) {
-	return TrainCurve(rows, p, nil)
+	return TrainCurve(rows, nil, p, nil)
 }
 
-// TrainCurve is Train that calls onEpoch with the training loss and
-// accuracy of every epoch (the learning curve); an error from onEpoch
-// stops the training and is returned.
-func TrainCurve(rows []Passenger, p TrainParams, onEpoch func(Epoch) error) (*Model, error) {
+// TrainCurve is Train that calls onEpoch with the loss and accuracy of
+// every epoch on rows and on valid (the learning curves); an error from
+// onEpoch stops the training and is returned.
+func TrainCurve(rows, valid []Passenger, p TrainParams, onEpoch func(Epoch) error) (*Model, error) {
 	tr := FitTransformer(rows)
 	y := make([]int, len(rows))
 	for i, r := range rows {
 		y[i] = r.Survived
 	}
-	lr, err := fitLogReg(tr.Transform(rows), y, p, onEpoch)
+	var each func(Epoch, *LogReg) error
+	if onEpoch != nil {
+		vX, vy := tr.Transform(valid), labels(valid)
+		each = func(e Epoch, m *LogReg) error {
+			if len(valid) > 0 {
+				vm := Evaluate(m.Predict(vX), vy)
+				e.ValidLoss, e.ValidAccuracy = vm.LogLoss, vm.Accuracy
+			}
+			return onEpoch(e)
+		}
+	}
+	lr, err := fitLogReg(tr.Transform(rows), y, p, each)
 	if err != nil {
 		return nil, err
 	}

@@ -209,10 +209,11 @@ func TestTrainLearnsGeneratedData(t *testing.T) {
 // The learning curve: one point per epoch, the first at the untrained
 // weights (log 2), the loss falling, the same model as without a curve.
 func TestTrainCurve(t *testing.T) {
-	rows := Generate(600, 7, 1)
+	all := Generate(800, 7, 1)
+	rows, valid := all[:600], all[600:]
 	p := TrainParams{LearningRate: 0.5, L2: 0.01, Epochs: 120}
 	var curve []Epoch
-	m, err := TrainCurve(rows, p, func(e Epoch) error {
+	m, err := TrainCurve(rows, valid, p, func(e Epoch) error {
 		curve = append(curve, e)
 		return nil
 	})
@@ -222,12 +223,19 @@ func TestTrainCurve(t *testing.T) {
 	if len(curve) != p.Epochs {
 		t.Fatalf("%d epochs reported, want %d", len(curve), p.Epochs)
 	}
-	if curve[0].Epoch != 1 || math.Abs(curve[0].Loss-math.Ln2) > 1e-12 {
+	if curve[0].Epoch != 1 || math.Abs(curve[0].Loss-math.Ln2) > 1e-12 || math.Abs(curve[0].ValidLoss-math.Ln2) > 1e-12 {
 		t.Errorf("first epoch %+v, want epoch 1 at loss ln 2", curve[0])
 	}
 	last := curve[len(curve)-1]
-	if last.Epoch != p.Epochs || last.Loss >= curve[0].Loss-0.1 || last.Accuracy < 0.7 {
+	if last.Epoch != p.Epochs || last.Loss >= curve[0].Loss-0.1 || last.Accuracy < 0.7 ||
+		last.ValidLoss >= curve[0].ValidLoss-0.1 || last.ValidAccuracy < 0.7 {
 		t.Errorf("last epoch %+v after first %+v: the loss did not fall", last, curve[0])
+	}
+	// The validation figures of an epoch are Evaluate's of the weights it
+	// started from: after the last epoch's update they move a little more.
+	final := Evaluate(m.PredictProba(valid), labels(valid))
+	if math.Abs(final.LogLoss-last.ValidLoss) > 0.01 {
+		t.Errorf("valid loss after training %.4f, in the last epoch %.4f", final.LogLoss, last.ValidLoss)
 	}
 	plain, err := Train(rows, p)
 	if err != nil {
@@ -237,7 +245,7 @@ func TestTrainCurve(t *testing.T) {
 		t.Error("training with a curve changed the model")
 	}
 	stop := errors.New("stop")
-	_, err = TrainCurve(rows, p, func(e Epoch) error {
+	_, err = TrainCurve(rows, nil, p, func(e Epoch) error {
 		if e.Epoch == 3 {
 			return stop
 		}

@@ -235,7 +235,19 @@ func (e *env) experiment(ctx context.Context, mv metatrack.Resource, dir string,
 	if exp, err = t.UpdateResource(ctx, exp, metatrack.Updates{"started_at": time.Now()}); err != nil {
 		return fail(err)
 	}
-	model, err := Train(train, params)
+	// The learning curves: loss and accuracy of every epoch, on the
+	// training and the validation rows, logged as metric series.
+	curves := map[string][]metatrack.MetricPoint{}
+	model, err := TrainCurve(train, valid, params, func(ep Epoch) error {
+		now := time.Now()
+		for _, c := range []struct {
+			key   string
+			value float64
+		}{{"loss", ep.Loss}, {"accuracy", ep.Accuracy}, {"valid_loss", ep.ValidLoss}, {"valid_accuracy", ep.ValidAccuracy}} {
+			curves[c.key] = append(curves[c.key], metatrack.MetricPoint{Step: int64(ep.Epoch), Value: c.value, Time: now})
+		}
+		return nil
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -271,6 +283,11 @@ func (e *env) experiment(ctx context.Context, mv metatrack.Resource, dir string,
 	}
 	// The metrics and files of one experiment are committed together.
 	err = t.Batch(ctx, func(tx *metatrack.Tracker) error {
+		for _, key := range []string{"loss", "accuracy", "valid_loss", "valid_accuracy"} {
+			if err := tx.LogMetrics(ctx, exp, key, curves[key]); err != nil {
+				return err
+			}
+		}
 		for _, kv := range []struct {
 			key   string
 			value float64

@@ -26,6 +26,14 @@ func (s suite) testSearchColumns(t *testing.T) {
 		noErr(t, tr.LogTag(ctx, e, "note", "n"))
 		trials = append(trials, e)
 	}
+	// Metric series: trial i's loss falls from 1 over i+2 points; trial 0
+	// also has an accuracy series, trial 4 none.
+	for i, e := range trials[:4] {
+		for step := range i + 2 {
+			noErr(t, tr.LogMetric(ctx, e, "loss", 1/float64(step+1), metatrack.WithStep(int64(step*10))))
+		}
+	}
+	noErr(t, tr.LogMetric(ctx, trials[0], "accuracy", 0.5))
 	// Another resource's values must not leak into the rows.
 	other := must(tr.CreateResource(ctx, metatrack.TypeDataset, "d")).of(t)
 	noErr(t, tr.LogTag(ctx, other, "owner", "bob"))
@@ -116,13 +124,46 @@ func (s suite) testSearchColumns(t *testing.T) {
 		t.Fatalf("search without columns: %d rows, %d columns, %d resources", len(bare.Rows), len(bare.Columns), len(bare.Resources))
 	}
 
-	for _, bad := range []string{"", "tags", "tags.a.b", "nosuch", "metadata", "status.x", "run.name", "foo.*", "tags.owner extra", "attrs.`a\"b`"} {
+	// Metric columns: the last value, parts of the summary, all of them.
+	met := must(tr.Search(ctx, "type = 'experiment' ORDER BY attrs.lr",
+		metatrack.WithColumns("metrics.loss", "metrics.loss.min", "metrics.loss.max", "metrics.loss.count", "metrics.loss.step", "metrics.accuracy.last"))).of(t)
+	if len(met.Rows) != 5 || met.Columns[5].String() != "metrics.accuracy" {
+		t.Fatalf("%d rows, columns %v", len(met.Rows), met.Columns)
+	}
+	for i, row := range met.Rows {
+		var got []any
+		for _, c := range met.Columns {
+			v, _ := row.Value(c)
+			got = append(got, v)
+		}
+		want := []any{1 / float64(i+2), 1 / float64(i+2), 1.0, int64(i + 2), int64((i + 1) * 10), nil}
+		if i == 0 {
+			want[5] = 0.5
+		}
+		if i == 4 {
+			want = []any{nil, nil, nil, nil, nil, nil}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d: %v, want %v", i, got, want)
+		}
+		if _, ok := row.Metrics["accuracy"]; ok != (i == 0) || row.Metrics == nil {
+			t.Errorf("row %d metrics = %v", i, row.Metrics)
+		}
+	}
+	allMet := must(tr.Search(ctx, "id = '"+trials[0].ID+"'", metatrack.WithColumns("metrics.*"))).of(t)
+	if m := allMet.Rows[0].Metrics; len(m) != 2 || m["loss"].Count != 2 || m["accuracy"].Last != 0.5 {
+		t.Errorf("metrics.* = %+v", m)
+	}
+
+	for _, bad := range []string{"", "tags", "tags.a.b", "nosuch", "metadata", "status.x", "run.name", "foo.*", "tags.owner extra", "attrs.`a\"b`",
+		"metrics", "metrics.loss.median", "metrics.a.b.c", "metrics.loss.`min`", "metrics.``"} {
 		_, err := tr.Search(ctx, "", metatrack.WithColumns(bad))
 		wantErr(t, err, metatrack.ErrInvalidArgument)
 		wantErr(t, err, metatrack.ErrInvalidQuery)
 	}
 	// Columns print back as they parse.
-	for _, src := range []string{"tags.`a b`", "metadata.params.lr", "tags.*", "attrs.`x.y`", "created_at"} {
+	for _, src := range []string{"tags.`a b`", "metadata.params.lr", "tags.*", "attrs.`x.y`", "created_at",
+		"metrics.loss", "metrics.loss.min", "metrics.`val.loss`.count", "metrics.*"} {
 		c, err := query.ParseColumn(src)
 		noErr(t, err)
 		again, err := query.ParseColumn(c.String())

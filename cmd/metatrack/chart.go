@@ -95,9 +95,26 @@ func writeTerminalChart(w io.Writer, caption string, series []chartSeries, width
 			}
 		}
 	}
-	opts := []asciigraph.Option{asciigraph.Height(height), asciigraph.Caption(caption),
+	// Labels precise enough to tell rows and ticks apart.
+	vlo, vhi := math.Inf(1), math.Inf(-1)
+	for _, d := range data {
+		for _, v := range d {
+			if !math.IsNaN(v) {
+				vlo, vhi = min(vlo, v), max(vhi, v)
+			}
+		}
+	}
+	precision := 2
+	if step := (vhi - vlo) / float64(height); step > 0 {
+		precision = max(precision, min(10, int(math.Ceil(-math.Log10(step)))+1))
+	}
+	xRound := 1.0
+	if hi-lo < 20 {
+		xRound = 10
+	}
+	opts := []asciigraph.Option{asciigraph.Height(height), asciigraph.Caption(caption), asciigraph.Precision(uint(precision)),
 		asciigraph.XAxisRange(lo, hi), asciigraph.XAxisValueFormatter(func(v float64) string {
-			return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+			return strconv.FormatFloat(math.Round(v*xRound)/xRound, 'f', -1, 64)
 		})}
 	if width > 1 {
 		opts = append(opts, asciigraph.Width(width))

@@ -23,10 +23,12 @@ func newCompareCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "compare <ref> <ref>... | compare --query <query>",
-		Short: "Put resources side by side: attributes, tags, metadata and metrics, rows that differ marked",
+		Short: "Put resources side by side: attributes, tags, metadata and metric summaries, rows that differ marked",
 		Long: `compare shows several resources side by side, one column each: their type
 and status, then every attribute (attrs.*), tag (tags.*) and metadata value
-(metadata.*) any of them has, one row each, sorted by key. A row whose
+(metadata.*) any of them has, one row each, sorted by key, and for every
+metric series (metrics.<key>) its last value, the step of that value, its
+lowest and highest value and its number of points. A row whose
 values are not all the same is marked with * in the first column; --diff
 keeps only those. A resource without a key shows -.
 
@@ -136,7 +138,7 @@ func (a *app) runCompare(ctx context.Context, refs []string, q string, limit int
 }
 
 // compareColumns are what compare reads of each resource.
-var compareColumns = []string{"tags.*", "metadata.*"}
+var compareColumns = []string{"tags.*", "metadata.*", "metrics.*"}
 
 // rowsOf returns res with the values of columns, in the order of res, read
 // by searches of up to a thousand ids each.
@@ -183,7 +185,7 @@ func compareFields(rows []metatrack.Row) []compareFieldJSON {
 	}
 	add("type", func(r metatrack.Row) (any, bool) { return r.Type, true })
 	add("status", func(r metatrack.Row) (any, bool) { return r.Status, r.Status != "" })
-	attrs, tags, meta := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	attrs, tags, meta, metrics := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range rows {
 		for k := range r.Attrs {
 			attrs[k] = true
@@ -194,6 +196,9 @@ func compareFields(rows []metatrack.Row) []compareFieldJSON {
 		for k := range r.Metadata {
 			meta[k] = true
 		}
+		for k := range r.Metrics {
+			metrics[k] = true
+		}
 	}
 	for _, k := range sortedKeys(attrs) {
 		add("attrs."+k, func(r metatrack.Row) (any, bool) { v, ok := r.Attrs[k]; return v, ok })
@@ -203,6 +208,28 @@ func compareFields(rows []metatrack.Row) []compareFieldJSON {
 	}
 	for _, k := range sortedKeys(meta) {
 		add("metadata."+k, func(r metatrack.Row) (any, bool) { v, ok := r.Metadata[k]; return v, ok })
+	}
+	// Each series by its last value (and step), lowest and highest values
+	// and number of points; NaN and infinities as their names.
+	for _, k := range sortedKeys(metrics) {
+		for _, part := range []struct {
+			suffix string
+			value  func(s metatrack.MetricSummary) any
+		}{
+			{"", func(s metatrack.MetricSummary) any { return finite(s.Last) }},
+			{".step", func(s metatrack.MetricSummary) any { return s.LastStep }},
+			{".min", func(s metatrack.MetricSummary) any { return finite(s.Min) }},
+			{".max", func(s metatrack.MetricSummary) any { return finite(s.Max) }},
+			{".count", func(s metatrack.MetricSummary) any { return s.Count }},
+		} {
+			add("metrics."+k+part.suffix, func(r metatrack.Row) (any, bool) {
+				s, ok := r.Metrics[k]
+				if !ok {
+					return nil, false
+				}
+				return part.value(s), true
+			})
+		}
 	}
 	return fields
 }
@@ -227,7 +254,7 @@ func printCompare(w io.Writer, out compareJSON, diff bool) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s", mark, f.Field)
 		for _, v := range f.Values {
-			fmt.Fprintf(tw, "\t%s", tableValue(v, 40))
+			fmt.Fprintf(tw, "\t%s", cellValue(v))
 		}
 		fmt.Fprintln(tw)
 	}

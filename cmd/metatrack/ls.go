@@ -141,7 +141,7 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 			rec := record{}
 			for _, c := range page.Columns {
 				v, _ := row.Value(c)
-				rec = append(rec, recordField{c.String(), v})
+				rec = append(rec, recordField{c.String(), jsonValue(v)})
 			}
 			found = append(found, lsResourceJSON{resourceJSON: toResourceJSON(row.Resource), Columns: rec})
 		}
@@ -208,7 +208,7 @@ func printLs(w io.Writer, out lsJSON, columns []string) error {
 		for _, r := range out.Resources {
 			fmt.Fprint(tw, r.Ref)
 			for _, c := range r.Columns {
-				fmt.Fprintf(tw, "\t%s", tableValue(c.Value, 40))
+				fmt.Fprintf(tw, "\t%s", cellValue(c.Value))
 			}
 			fmt.Fprintln(tw)
 		}

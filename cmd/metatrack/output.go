@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -367,4 +368,31 @@ func jsonText(v any) any {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// cellValue shows a column's value in a table: numbers to 6 significant
+// digits (-o json and -o csv have them whole), times to the second,
+// anything else as tableValue does, at most 40 characters.
+func cellValue(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	return tableValue(v, 40)
+}
+
+// jsonValue makes a column's value encodable as JSON: NaN and infinities
+// (which JSON lacks) become the strings "NaN", "Inf" and "-Inf", metric
+// summaries their JSON form.
+func jsonValue(v any) any {
+	switch v := v.(type) {
+	case float64:
+		return finite(v)
+	case map[string]metatrack.MetricSummary:
+		out := make(map[string]metricAtJSON, len(v))
+		for k, s := range v {
+			out[k] = toMetricAtJSON(s)
+		}
+		return out
+	}
+	return v
 }

@@ -187,6 +187,7 @@ Exit status:
 		newStatsCmd(a),
 		newLsCmd(a),
 		newCompareCmd(a),
+		newMetricsCmd(a),
 		newGetCmd(a),
 		newHistoryCmd(a),
 		newAtCmd(a),
