@@ -96,6 +96,24 @@
 // The history entries Import writes itself have ids derived from what they
 // record and no run, so they too are the same whichever way a merge runs.
 //
+// # What a file may bring
+//
+// Every record passes the rules the API applies when it writes the same
+// thing (package rules: names, keys, values and their limits, types,
+// statuses, artifact names, kinds, hashes and sizes, parents, edges,
+// deployments), and after the records are written every chain the file
+// touches must be numbered 1..n with its version edges; a chain that
+// arrives with a gap is refused, not renumbered. A line that is not valid
+// UTF-8 or holds a lone UTF-16 surrogate is refused rather than decoded to
+// U+FFFD. A file that breaks any rule is refused as a whole (FORMAT.md
+// lists the rules).
+//
+// Merge never runs anything of the other file: before reading it, it
+// compares the file's schema with the one its version defines (package
+// schema derives it from the embedded migrations) and refuses a file with
+// a view, a trigger, or any table, column or index the migrations do not
+// create (db.ErrUnexpectedSchema), before copying or migrating it.
+//
 // # Atomicity
 //
 // An import is all or nothing. Artifact bytes, first in an export, are

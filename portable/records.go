@@ -90,7 +90,7 @@ type LineError struct {
 var tables = map[string]string{
 	KindBlob: "blobs", KindChunk: "blob_chunks", KindRun: "runs", KindResource: "resources", KindTag: "tags",
 	KindMetadata: "metadata", KindVCInfo: "vc_info", KindArtifact: "artifacts", KindEdge: "edges",
-	KindDeployment: "deployments", KindHistory: "history",
+	KindDeployment: "deployments", KindHistory: "history", KindMetric: "metric_series",
 }
 
 // Error names the line and the record kind, or the table and row.
