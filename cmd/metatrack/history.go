@@ -37,12 +37,15 @@ The table cuts long values; -o json has them whole.`,
 	return listing(cmd)
 }
 
-// changeKinds are the kinds of change the library records.
+// changeKinds are the kinds of change the library records: every Change*
+// constant of the package (TestChangeKindsComplete checks it), so that
+// --kind refuses only what can never match.
 var changeKinds = []string{
 	metatrack.ChangeCreated, metatrack.ChangeStatus, metatrack.ChangeField, metatrack.ChangeAttr,
 	metatrack.ChangeTag, metatrack.ChangeMetadata, metatrack.ChangeArtifact, metatrack.ChangeVCInfo,
 	metatrack.ChangeEdge, metatrack.ChangeDeployed, metatrack.ChangeUndeployed,
 	metatrack.ChangeRenumbered, metatrack.ChangeUnified,
+	metatrack.ChangeAlias, metatrack.ChangeDeleted, metatrack.ChangeRestored, metatrack.ChangePurged,
 }
 
 // historyJSON is the -o json document of history.
