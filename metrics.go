@@ -1,11 +1,14 @@
 package metatrack
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/metatrack/metatrack/db"
@@ -361,4 +364,141 @@ func (t *Tracker) metricsAt(ctx context.Context, res Resource, at time.Time) (ma
 		return nil
 	})
 	return out, err
+}
+
+// MetricPoints returns the points of series key of res as MetricHistory
+// does (without WithMaxPoints), one stored block at a time, so that a
+// series of any length is read in bounded memory: for exports of curves,
+// and for series too long to hold as a slice. The list of blocks is read
+// at the start; each block is read when it is reached, each in its own
+// short read, so that a long iteration holds no snapshot open.
+func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, opts ...MetricHistoryOption) iter.Seq2[MetricPoint, error] {
+	return func(yield func(MetricPoint, error) bool) {
+		q, err := newMetricQuery(opts)
+		if err == nil && q.MaxPoints > 0 {
+			err = fmt.Errorf("%w: MetricPoints does not downsample; use MetricHistory with WithMaxPoints", ErrInvalidArgument)
+		}
+		var s db.Series
+		var own seriesOwner
+		var blocks []db.BlockRef
+		var tail []series.Point
+		if err == nil {
+			err = t.read(ctx, func(x *txn) error {
+				var err error
+				if own, err = x.metricOwner(ctx, res, false); err != nil {
+					return err
+				}
+				m := x.metrics()
+				if s, err = m.Find(ctx, own.SeriesOwner, key); err != nil {
+					return fmt.Errorf("%s: %w", own.ref, err)
+				}
+				if s.Seq == 0 {
+					return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref)
+				}
+				if blocks, err = m.BlocksIn(ctx, s.Seq, q); err != nil {
+					return err
+				}
+				if s.Tail > 0 {
+					tail, err = m.Tail(ctx, s.Seq)
+				}
+				return err
+			})
+		}
+		if err != nil {
+			yield(MetricPoint{}, err)
+			return
+		}
+		kept := tail[:0]
+		for _, p := range tail {
+			if q.Within(p) {
+				kept = append(kept, p)
+			}
+		}
+		series.Sort(kept)
+		mg := pointMerge{blocks: blocks, tail: kept, load: func(b db.BlockRef) ([]series.Point, error) {
+			var pts []series.Point
+			err := t.readOne(ctx, func(x *txn) error {
+				var err error
+				pts, err = x.metrics().Block(ctx, s.Seq, b.FirstOrd, nil)
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("%w: metric %q of %s was removed while it was read", ErrNotFound, key, own.ref)
+				}
+				return err
+			})
+			return pts, err
+		}}
+		for {
+			p, ok, err := mg.next()
+			if err != nil {
+				yield(MetricPoint{}, err)
+				return
+			}
+			if !ok {
+				return
+			}
+			if !q.Within(p) {
+				continue
+			}
+			if !yield(MetricPoint{Step: p.Step, Value: p.Value, Time: fromMillis(p.Time)}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// pointMerge yields the points of blocks (each in step order) and of tail
+// (sorted) in series order, decoding a block only when its first step is
+// reached: a series logged in step order has one block decoded at a time.
+type pointMerge struct {
+	blocks []db.BlockRef // sorted by MinStep on first use
+	tail   []series.Point
+	load   func(db.BlockRef) ([]series.Point, error)
+	sorted bool
+	next_  int
+	active []mergeCursor
+}
+
+type mergeCursor struct {
+	pts []series.Point
+	ord int64
+}
+
+func (m *pointMerge) next() (series.Point, bool, error) {
+	if !m.sorted {
+		slices.SortStableFunc(m.blocks, func(a, b db.BlockRef) int { return cmp.Compare(a.MinStep, b.MinStep) })
+		if len(m.tail) > 0 {
+			m.active = append(m.active, mergeCursor{pts: m.tail, ord: math.MaxInt64})
+		}
+		m.sorted = true
+	}
+	for {
+		head := -1
+		for i, c := range m.active {
+			if head < 0 || series.Compare(c.pts[0], m.active[head].pts[0]) < 0 ||
+				series.Compare(c.pts[0], m.active[head].pts[0]) == 0 && c.ord < m.active[head].ord {
+				head = i
+			}
+		}
+		if m.next_ < len(m.blocks) && (head < 0 || m.blocks[m.next_].MinStep <= m.active[head].pts[0].Step) {
+			b := m.blocks[m.next_]
+			m.next_++
+			pts, err := m.load(b)
+			if err != nil {
+				return series.Point{}, false, err
+			}
+			if len(pts) > 0 {
+				m.active = append(m.active, mergeCursor{pts: pts, ord: b.FirstOrd})
+			}
+			continue
+		}
+		if head < 0 {
+			return series.Point{}, false, nil
+		}
+		c := &m.active[head]
+		p := c.pts[0]
+		if c.pts = c.pts[1:]; len(c.pts) == 0 {
+			m.active = slices.Delete(m.active, head, head+1)
+		}
+		return p, true, nil
+	}
 }

@@ -498,3 +498,40 @@ func TestMetricsDeletedAndPurged(t *testing.T) {
 	}
 	metricsCheck(t, tr.Close())
 }
+
+func TestMetricPointsStreams(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	exp := metricsExperiment(t, tr)
+	randomSeries(t, tr, exp, "loss", 12000, 7)
+	collect := func(opts ...metatrack.MetricHistoryOption) []metatrack.MetricPoint {
+		var out []metatrack.MetricPoint
+		for p, err := range tr.MetricPoints(ctx, exp, "loss", opts...) {
+			metricsCheck(t, err)
+			out = append(out, p)
+		}
+		return out
+	}
+	for _, opts := range [][]metatrack.MetricHistoryOption{nil, {metatrack.WithStepRange(2000, 9000)}} {
+		want, err := tr.MetricHistory(ctx, exp, "loss", opts...)
+		metricsCheck(t, err)
+		samePoints(t, collect(opts...), want)
+	}
+	n := 0
+	for _, err := range tr.MetricPoints(ctx, exp, "loss") {
+		metricsCheck(t, err)
+		if n++; n == 10 {
+			break
+		}
+	}
+	for _, err := range tr.MetricPoints(ctx, exp, "loss", metatrack.WithMaxPoints(10)) {
+		if !errors.Is(err, metatrack.ErrInvalidArgument) {
+			t.Fatalf("MetricPoints with a maximum: %v", err)
+		}
+	}
+	for _, err := range tr.MetricPoints(ctx, exp, "nope") {
+		if !errors.Is(err, metatrack.ErrNotFound) {
+			t.Fatalf("MetricPoints of no series: %v", err)
+		}
+	}
+}

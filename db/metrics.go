@@ -141,6 +141,8 @@ var (
 	sqlBlocksWithData = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
 		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
 	sqlBlockData = `SELECT data FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`
+	sqlBlockRefsIn = `SELECT first_ord, count, min_step, max_step, min_time, max_time FROM metric_blocks
+		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
 	sqlBlockRow  = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
 		WHERE series_seq = ? AND first_ord = ?`
 )
@@ -810,3 +812,24 @@ func (m Metrics) SummariesAt(ctx context.Context, own SeriesOwner, at int64) ([]
 	}
 	return out, nil
 }
+
+// BlockRef is where a block is and what range it covers, without its data.
+type BlockRef struct {
+	FirstOrd int64 `db:"first_ord"`
+	Count    int64 `db:"count"`
+	MinStep  int64 `db:"min_step"`
+	MaxStep  int64 `db:"max_step"`
+	MinTime  int64 `db:"min_time"`
+	MaxTime  int64 `db:"max_time"`
+}
+
+// BlocksIn lists the blocks of series seq that may hold points of q, in
+// the order they were sealed.
+func (m Metrics) BlocksIn(ctx context.Context, seq int64, q MetricRange) ([]BlockRef, error) {
+	var out []BlockRef
+	err := m.Q.Select(ctx, &out, sqlBlockRefsIn, q.args(seq)...)
+	return out, err
+}
+
+// Within reports whether p is in q's ranges.
+func (q MetricRange) Within(p series.Point) bool { return q.within(p) }
