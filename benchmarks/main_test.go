@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 			e.v.close()
 		}
 	}
+	if metricEnvL.v != nil {
+		metricEnvL.v.close()
+	}
 	if tmpDir != "" {
 		os.RemoveAll(tmpDir)
 	}

@@ -532,7 +532,11 @@ func (m Metrics) downsample(ctx context.Context, s Series, q MetricRange) ([]ser
 			}
 			continue
 		}
-		if i := b.index(blk.MinStep); i == b.index(blk.MaxStep) {
+		// A block narrower than a bucket counts whole in the bucket of its
+		// last step: bucket edges shift by less than a block's span, and
+		// the block need not be decoded.
+		if uint64(blk.MaxStep)-uint64(blk.MinStep) < b.width {
+			i := b.index(blk.MaxStep)
 			sum, err := series.ParseSummary(blk.Summary)
 			if err != nil {
 				return nil, fmt.Errorf("%w: metric block %d: %w", ErrCorrupt, blk.FirstOrd, err)

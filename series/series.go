@@ -274,6 +274,17 @@ func (r *bitReader) rest() uint { return r.n + uint(len(r.data)-r.i)*8 }
 
 // read returns the next n bits (n <= 64).
 func (r *bitReader) read(n uint) (uint64, bool) {
+	if n <= r.n {
+		// Shifts by 64 give 0 in Go, so n = 0 works too.
+		v := r.buf >> (64 - n)
+		r.buf <<= n
+		r.n -= n
+		return v, true
+	}
+	return r.readSlow(n)
+}
+
+func (r *bitReader) readSlow(n uint) (uint64, bool) {
 	if n > 32 {
 		hi, ok := r.read(n - 32)
 		if !ok {
@@ -282,14 +293,9 @@ func (r *bitReader) read(n uint) (uint64, bool) {
 		lo, ok := r.read(32)
 		return hi<<32 | lo, ok
 	}
-	if n == 0 {
-		return 0, true
-	}
+	r.fill()
 	if r.n < n {
-		r.fill()
-		if r.n < n {
-			return 0, false
-		}
+		return 0, false
 	}
 	v := r.buf >> (64 - n)
 	r.buf <<= n
@@ -299,7 +305,7 @@ func (r *bitReader) read(n uint) (uint64, bool) {
 
 // readDoD reads one delta-of-delta, sign-extended.
 func (r *bitReader) readDoD() (uint64, bool) {
-	if r.n < 5 {
+	if r.n < 16 {
 		r.fill()
 	}
 	prefix := uint(bits.LeadingZeros64(^r.buf))
