@@ -113,7 +113,7 @@ func getMetricEnv(tb testing.TB) *metricEnv {
 
 // Hand-written SQL of the baselines, on the tracker's tables.
 const (
-	sqlBareSeries = `SELECT seq, count, tail, summary FROM metric_series WHERE resource_seq = ? AND key = ?`
+	sqlBareSeries       = `SELECT seq, count, tail, summary FROM metric_series WHERE resource_seq = ? AND key = ?`
 	sqlBareInsertSeries = `INSERT INTO metric_series (resource_seq, key, count, last_step, tail, summary, run_seq, created_at, updated_at)
 		VALUES (?, ?, 0, 0, 0, x'', ?, ?, ?)`
 	sqlBareUpdateSeries = `UPDATE metric_series SET count = ?, last_step = ?, last_value = ?, min_value = ?, max_value = ?,

@@ -140,10 +140,10 @@ var (
 	// sqlBlocksWithData is sqlBlocksIn with each block's data.
 	sqlBlocksWithData = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
 		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
-	sqlBlockData = `SELECT data FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`
+	sqlBlockData   = `SELECT data FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`
 	sqlBlockRefsIn = `SELECT first_ord, count, min_step, max_step, min_time, max_time FROM metric_blocks
 		WHERE series_seq = ? AND max_step >= ? AND min_step <= ? AND max_time >= ? AND min_time <= ? ORDER BY first_ord`
-	sqlBlockRow  = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
+	sqlBlockRow = `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary, data FROM metric_blocks
 		WHERE series_seq = ? AND first_ord = ?`
 )
 
