@@ -18,6 +18,10 @@ var (
 	// unknown type, bad name, unknown update field, a directory given as a
 	// file, a parent of the wrong type, ...).
 	ErrInvalidArgument = rules.ErrInvalidArgument
+	// ErrAmbiguous: a reference names more than one resource (three
+	// experiments trial-1, one under each model version). The error is an
+	// *AmbiguousError listing them with their unique references.
+	ErrAmbiguous = errors.New("ambiguous reference")
 	// ErrAlreadyExists: a resource that must be unique exists already.
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrConflict: the change contradicts the stored state, for example a

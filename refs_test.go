@@ -2,6 +2,9 @@ package metatrack_test
 
 import (
 	"context"
+	"errors"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/metatrack/metatrack"
@@ -37,5 +40,139 @@ func TestSearchLimitIsTotal(t *testing.T) {
 	}
 	if len(got) != 7 || got[6] != 7 {
 		t.Fatalf("pages of 3, LIMIT 7: %v", got)
+	}
+}
+
+// refsFixture builds three model versions with an experiment trial-1 and
+// a prediction job nightly under each, as the demo does.
+func refsFixture(t *testing.T) (*metatrack.Tracker, []metatrack.Resource, []metatrack.Resource) {
+	t.Helper()
+	ctx := context.Background()
+	tr := MustOpen(t)
+	var mvs, exps []metatrack.Resource
+	for range 3 {
+		mv, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := tr.CreateResource(ctx, metatrack.TypeExperiment, "trial-1", metatrack.WithParent(mv.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.CreateResource(ctx, metatrack.TypePredictionJob, "nightly", metatrack.WithParent(mv.ID)); err != nil {
+			t.Fatal(err)
+		}
+		mvs, exps = append(mvs, mv), append(exps, exp)
+	}
+	return tr, mvs, exps
+}
+
+// Issue: get experiment/trial-1 took the newest of three silently; so did
+// GetResource("nightly", "prediction_job").
+func TestReferenceAmbiguous(t *testing.T) {
+	ctx := context.Background()
+	tr, mvs, exps := refsFixture(t)
+	_, err := tr.GetResource(ctx, "experiment/trial-1", "")
+	var amb *metatrack.AmbiguousError
+	if !errors.Is(err, metatrack.ErrAmbiguous) || !errors.As(err, &amb) || len(amb.Candidates) != 3 {
+		t.Fatalf("experiment/trial-1: %v", err)
+	}
+	for i, c := range amb.Candidates {
+		want := "model_version/titanic_model@" + strconv.Itoa(i+1) + "/experiment/trial-1"
+		if c.Ref() != want || c.ID != exps[i].ID || c.ParentRef != mvs[i].Ref() {
+			t.Errorf("candidate %d: %s (parent %s), want %s", i, c.Ref(), c.ParentRef, want)
+		}
+		if !strings.Contains(err.Error(), "\n  "+want+"  (parent model_version/titanic_model@"+strconv.Itoa(i+1)+", created ") {
+			t.Errorf("the message does not list %s:\n%v", want, err)
+		}
+	}
+	if _, err := tr.GetResource(ctx, "nightly", metatrack.TypePredictionJob); !errors.Is(err, metatrack.ErrAmbiguous) {
+		t.Errorf("GetResource(nightly, prediction_job): %v, want ErrAmbiguous", err)
+	}
+	if _, err := tr.GetResource(ctx, "prediction_job/nightly", ""); !errors.Is(err, metatrack.ErrAmbiguous) {
+		t.Errorf("prediction_job/nightly: %v, want ErrAmbiguous", err)
+	}
+	// An ambiguous reference is an error wherever references go.
+	if _, err := tr.Search(ctx, "parent = 'experiment/trial-1'"); !errors.Is(err, metatrack.ErrAmbiguous) {
+		t.Errorf("query parent = experiment/trial-1: %v", err)
+	}
+	if _, err := tr.Search(ctx, "upstream_of('experiment/trial-1')"); !errors.Is(err, metatrack.ErrAmbiguous) {
+		t.Errorf("upstream_of(experiment/trial-1): %v", err)
+	}
+
+	// The unique references resolve, also as the reference of a type.
+	for i, e := range exps {
+		got, err := tr.GetResource(ctx, "model_version/titanic_model@"+strconv.Itoa(i+1)+"/experiment/trial-1", "")
+		if err != nil || got.ID != e.ID {
+			t.Errorf("qualified ref %d: %v %v", i, got.Ref(), err)
+		}
+	}
+	// model_version/titanic_model names the latest version, by definition.
+	if got, err := tr.GetResource(ctx, "model_version/titanic_model/prediction_job/nightly", ""); err != nil || got.ParentID != mvs[2].ID {
+		t.Errorf("under the latest version: %v %v", got.Ref(), err)
+	}
+	// A name that exists once needs no parent.
+	if _, err := tr.CreateResource(ctx, metatrack.TypeExperiment, "solo", metatrack.WithParent(mvs[1].ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tr.GetResource(ctx, "experiment/solo", ""); err != nil || got.Ref() != "model_version/titanic_model@2/experiment/solo" {
+		t.Errorf("experiment/solo: %v %v", got.Ref(), err)
+	}
+	if _, err := tr.GetResource(ctx, "model_version/titanic_model@3/experiment/solo", ""); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Errorf("solo under @3: %v, want ErrNotFound", err)
+	}
+}
+
+// Every resource's Ref is unique and resolves to it, also with slashes and
+// @ in names, nested parents, and a root beside namesakes under parents.
+func TestReferenceUnique(t *testing.T) {
+	ctx := context.Background()
+	tr, _, _ := refsFixture(t)
+	root, err := tr.CreateResource(ctx, "report", "weekly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(typ, name string, parent metatrack.Resource) metatrack.Resource {
+		t.Helper()
+		r, err := tr.CreateResource(ctx, typ, name, metatrack.WithParent(parent.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	child := mk("report", "weekly", root)     // report/weekly/report/weekly
+	grand := mk("section", "a/b@2", child)    // a name with a slash and @N
+	mk("section", "a/b@2", root)              // the same name one level up
+	mk("figure", "experiment/trial-1", grand) // a name that reads as a step
+	mv3, _ := tr.GetResource(ctx, "model_version/titanic_model@3", "")
+	mk("section", "x/experiment/trial-1", mv3) // under a version, a name with steps
+	all, err := tr.SearchAll(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range all {
+		if seen[r.Ref()] {
+			t.Errorf("two resources have the Ref %s", r.Ref())
+		}
+		seen[r.Ref()] = true
+		got, err := tr.GetResource(ctx, r.Ref(), "")
+		if err != nil || got.ID != r.ID {
+			t.Errorf("GetResource(%s) = %s, %v; want itself", r.Ref(), got.Ref(), err)
+		}
+		page, err := tr.Search(ctx, "id = '"+strings.ReplaceAll(r.Ref(), "'", "''")+"'")
+		if err != nil || len(page.Resources) != 1 || page.Resources[0].ID != r.ID {
+			t.Errorf("id = '%s': %v, %v", r.Ref(), page.Resources, err)
+		}
+	}
+	if want := "report/weekly/report/weekly/section/a/b@2"; !seen[want] {
+		t.Errorf("no Ref %s among %v", want, seen)
+	}
+	// type/name names the root when namesakes hang under parents.
+	if got, err := tr.GetResource(ctx, "report/weekly", ""); err != nil || got.ID != root.ID {
+		t.Errorf("report/weekly = %s, %v; want the root", got.Ref(), err)
+	}
+	if got, err := tr.GetResource(ctx, child.Ref(), ""); err != nil || got.ID != child.ID || child.Ref() != "report/weekly/report/weekly" {
+		t.Errorf("%s = %s, %v", child.Ref(), got.Ref(), err)
 	}
 }

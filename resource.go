@@ -72,7 +72,12 @@ type Resource struct {
 	// ParentID is the id of the parent: the dataset or model of a version,
 	// the model version of an experiment, promotion or prediction job.
 	ParentID string
-	Status   string
+	// ParentRef is the unique reference of the parent for a resource that
+	// is not a chain member and has a parent (an experiment's model
+	// version), "" otherwise; Ref qualifies the reference with it. The
+	// tracker fills it in.
+	ParentRef string
+	Status    string
 	// Attrs are the attributes given at creation or by UpdateResource (for
 	// example prediction_count), as decoded JSON.
 	Attrs map[string]any
@@ -88,11 +93,21 @@ type Resource struct {
 	DeletedAt time.Time
 }
 
-// Ref returns the human reference of r: type/name@version for chain members,
-// type/name otherwise. Refs are accepted wherever an id is.
+// Ref returns the unique reference of r, accepted wherever an id is:
+//
+//	type/name@N                          a chain member: model_version/titanic_model@2
+//	type/name                            a root: dataset/titanic_train
+//	<parent ref>/type/name               any other resource, under its parent:
+//	                                     model_version/titanic_model@2/experiment/trial-1
+//
+// The third form needs ParentRef, which the tracker fills in; without it Ref
+// returns type/name.
 func (r Resource) Ref() string {
-	if r.Version > 0 {
+	switch {
+	case r.Version > 0:
 		return fmt.Sprintf("%s/%s@%d", r.Type, r.Name, r.Version)
+	case r.ParentRef != "":
+		return r.ParentRef + "/" + r.Type + "/" + r.Name
 	}
 	return r.Type + "/" + r.Name
 }
@@ -107,10 +122,7 @@ func (r Resource) key() string {
 		return r.ID
 	}
 	if r.Type != "" && r.Name != "" {
-		if r.Version > 0 {
-			return fmt.Sprintf("%s/%s@%d", r.Type, r.Name, r.Version)
-		}
-		return r.Type + "/" + r.Name
+		return r.Ref()
 	}
 	return ""
 }

@@ -218,6 +218,7 @@ type resourceRow struct {
 	StartedAt sql.NullInt64  `db:"started_at"`
 	EndedAt   sql.NullInt64  `db:"ended_at"`
 	DeletedAt sql.NullInt64  `db:"deleted_at"`
+	ParentRef sql.NullString `db:"parent_ref"`
 }
 
 func (r resourceRow) resource() Resource {
@@ -227,6 +228,7 @@ func (r resourceRow) resource() Resource {
 		Name:      r.Name,
 		Version:   int(r.Version.Int64),
 		ParentID:  r.ParentID.String,
+		ParentRef: r.ParentRef.String,
 		Status:    r.Status,
 		RunID:     r.RunID.String,
 		CreatedAt: fromMillis(r.CreatedAt),
@@ -254,7 +256,7 @@ func (r resourceRow) resource() Resource {
 var resourceSelectAll = sq.Select(
 	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
 	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
-	"r.deleted_at",
+	"r.deleted_at", db.ParentRefSQL("r")+" AS parent_ref",
 ).From("resources r").
 	LeftJoin("resources p ON p.seq = r.parent_seq").
 	LeftJoin("runs run ON run.seq = r.run_seq")
@@ -283,22 +285,11 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		return row, fmt.Errorf("%w: no resource given (empty id)", ErrInvalidArgument)
 	}
 	r, isRef, err := parseRef(key)
-	if err != nil {
-		return row, err
+	if isRef {
+		// A reference: see References in refs.go.
+		return x.resolveRef(ctx, key, r, err)
 	}
-	if !isRef {
-		err = x.get(ctx, &row, sqlResourceByID, key)
-	} else if r.version > 0 {
-		err = x.get(ctx, &row, sqlResourceByVer, r.typ, r.name, r.version)
-	} else if r.alias != "" {
-		return x.resolveAlias(ctx, key, r)
-	} else if _, chain := ChainHead(r.typ); chain {
-		err = x.get(ctx, &row, sqlResourceLatestVersion, r.typ, r.name)
-	} else {
-		// The newest resource of that type and name: the database's
-		// sequence decides, never clocks.
-		err = x.get(ctx, &row, sqlResourceLatest, r.typ, r.name)
-	}
+	err = x.get(ctx, &row, sqlResourceByID, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, x.notFound(ctx, key, r, isRef)
 	}

@@ -61,8 +61,8 @@ func ExampleWalk() {
 	// 0 dataset_version/titanic@1
 	// 1 model_version/titanic_model@1
 	// 1 model_version/titanic_model@2
-	// 2 experiment/baseline
-	// 2 prediction_job/nightly
+	// 2 model_version/titanic_model@1/experiment/baseline
+	// 2 model_version/titanic_model@1/prediction_job/nightly
 	// 5 edges
 }
 
@@ -82,7 +82,7 @@ func ExampleWalk_types() {
 		fmt.Println(n.Depth, n.Ref())
 	}
 	// Output:
-	// 3 experiment/baseline
+	// 3 model_version/titanic_model@1/experiment/baseline
 }
 
 func ExampleShortestPath() {
@@ -98,7 +98,7 @@ func ExampleShortestPath() {
 	_, err = lineage.ShortestPath(context.Background(), db, 7, 1, lineage.PathOptions{Direction: lineage.Downstream})
 	fmt.Println(err)
 	// Output:
-	// prediction_job/nightly <-child- model_version/titanic_model@1
+	// model_version/titanic_model@1/prediction_job/nightly <-child- model_version/titanic_model@1
 	// model_version/titanic_model@1 <-input- dataset_version/titanic@1
 	// dataset_version/titanic@1 <-version- dataset/titanic
 	// no lineage path: from resource seq 7 downstream to 1
@@ -119,7 +119,7 @@ func ExampleImpact() {
 	}
 	// Output:
 	// deployed: model_version/titanic_model@1
-	// prediction job: prediction_job/nightly RUNNING
+	// prediction job: model_version/titanic_model@1/prediction_job/nightly RUNNING
 }
 
 func ExampleGraph_WriteMermaid() {

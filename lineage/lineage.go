@@ -164,17 +164,24 @@ type Node struct {
 	Name string
 	// Version is the resource's number in its chain, 0 when NULL.
 	Version int
-	Status  string
+	// ParentRef is the unique reference of the parent of a resource that
+	// is not a chain member and has one, "" otherwise (see Ref).
+	ParentRef string
+	Status    string
 	// Depth is the shortest distance, in edges, from any start (0 for the
 	// starts themselves) along the walk's direction and relations.
 	Depth int
 }
 
-// Ref returns the human reference of n: type/name@version for chain members,
-// type/name otherwise.
+// Ref returns the unique reference of n: type/name@version for chain
+// members, <parent ref>/type/name for other resources with a parent,
+// type/name for roots (as metatrack.Resource.Ref).
 func (n Node) Ref() string {
-	if n.Version != 0 {
+	switch {
+	case n.Version != 0:
 		return n.Type + "/" + n.Name + "@" + strconv.Itoa(n.Version)
+	case n.ParentRef != "":
+		return n.ParentRef + "/" + n.Type + "/" + n.Name
 	}
 	return n.Type + "/" + n.Name
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/metatrack/metatrack/db"
 )
 
 // Walk returns the resources reachable from starts (resource seqs, duplicates
@@ -262,7 +264,7 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
 	}
 	query := "WITH RECURSIVE walk(seq, depth) AS (SELECT value, 0 FROM json_each(?1) UNION " + strings.Join(steps, " UNION ") + ")" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth" +
+		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + db.ParentRefSQL("r") +
 		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq"
 
 	rows, err := q.QueryContext(ctx, query, s.args...)
@@ -274,11 +276,12 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 	for rows.Next() {
 		var n Node
 		var version sql.NullInt64
-		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.Depth); err != nil {
+		var parentRef sql.NullString
+		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.Depth, &parentRef); err != nil {
 			rows.Close()
 			return nil, 0, fmt.Errorf("lineage: walk: %w", err)
 		}
-		n.Version = int(version.Int64)
+		n.Version, n.ParentRef = int(version.Int64), parentRef.String
 		deepest = max(deepest, n.Depth)
 		nodes = append(nodes, n)
 	}
@@ -292,7 +295,8 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 // seqs not in resources are missing from the result.
 func loadNodes(ctx context.Context, q Queryer, seqs []int64) ([]Node, error) {
 	rows, err := q.QueryContext(ctx,
-		"SELECT seq, id, type, name, version, status FROM resources WHERE seq IN (SELECT value FROM json_each(?1))",
+		"SELECT r.seq, r.id, r.type, r.name, r.version, r.status, "+db.ParentRefSQL("r")+
+			" FROM resources AS r WHERE r.seq IN (SELECT value FROM json_each(?1))",
 		jsonInts(seqs))
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load resources: %w", err)
@@ -301,11 +305,12 @@ func loadNodes(ctx context.Context, q Queryer, seqs []int64) ([]Node, error) {
 	for rows.Next() {
 		var n Node
 		var version sql.NullInt64
-		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status); err != nil {
+		var parentRef sql.NullString
+		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &parentRef); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("lineage: load resources: %w", err)
 		}
-		n.Version = int(version.Int64)
+		n.Version, n.ParentRef = int(version.Int64), parentRef.String
 		nodes = append(nodes, n)
 	}
 	if err := closeRows(rows); err != nil {

@@ -218,7 +218,7 @@ func TestWalkNodeFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Node{
-		{Seq: 13, ID: "0190a000-0000-7000-8000-000000000013", Type: "prediction_job", Name: "batch_2", Status: "RUNNING", Depth: 0},
+		{Seq: 13, ID: "0190a000-0000-7000-8000-000000000013", Type: "prediction_job", Name: "batch_2", ParentRef: "model_version/titanic_model@2", Status: "RUNNING", Depth: 0},
 		{Seq: 8, ID: "0190a000-0000-7000-8000-000000000008", Type: "model_version", Name: "titanic_model", Version: 2, Status: "PROMOTED", Depth: 1},
 	}
 	if !reflect.DeepEqual(g.Nodes, want) {
@@ -227,7 +227,7 @@ func TestWalkNodeFields(t *testing.T) {
 	if got := g.Nodes[1].Ref(); got != "model_version/titanic_model@2" {
 		t.Errorf("Ref = %q", got)
 	}
-	if got := g.Nodes[0].Ref(); got != "prediction_job/batch_2" {
+	if got := g.Nodes[0].Ref(); got != "model_version/titanic_model@2/prediction_job/batch_2" {
 		t.Errorf("Ref = %q", got)
 	}
 }

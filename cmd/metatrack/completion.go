@@ -95,6 +95,9 @@ func (a *app) refCompletions(ctx context.Context, toComplete string) ([]cobra.Co
 	}
 	defer t.Close()
 
+	if out, ok := childCompletions(ctx, t, toComplete); ok {
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 	typ, prefix, hasType := strings.Cut(toComplete, "/")
 	if !hasType {
 		st, err := t.Stats(ctx)
@@ -123,17 +126,59 @@ func (a *app) refCompletions(ctx context.Context, toComplete string) ([]cobra.Co
 	}
 	var out []cobra.Completion
 	seen := map[string]bool{}
+	names := map[string]int{}
+	for _, r := range page.Resources {
+		names[r.Name]++
+	}
 	for _, r := range page.Resources {
 		if latest := typ + "/" + r.Name + "@latest"; chain && !seen[latest] && strings.HasPrefix(latest, toComplete) {
 			seen[latest] = true
 			out = append(out, cobra.CompletionWithDesc(latest, fmt.Sprintf("version %d", r.Version)))
 		}
-		if c := r.Ref(); strings.HasPrefix(c, toComplete) && !seen[c] {
+		// A name that several resources share (an experiment trial-1 under
+		// each model version) is offered by each unique reference; a name
+		// of one resource also in its short form, which names it alone.
+		c := r.Ref()
+		if short := typ + "/" + r.Name; !chain && names[r.Name] == 1 {
+			c = short
+		}
+		if strings.HasPrefix(c, toComplete) && !seen[c] {
 			seen[c] = true
 			out = append(out, cobra.CompletionWithDesc(c, orDash(r.Status)))
 		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// childCompletions completes a reference qualified by its parent: after
+// model_version/titanic_model@2/ come the unique references of that
+// version's experiments, promotions and prediction jobs. ok is false when
+// toComplete does not start with the reference of a resource and a slash.
+func childCompletions(ctx context.Context, t *metatrack.Tracker, toComplete string) ([]cobra.Completion, bool) {
+	for i := len(toComplete) - 1; i > 0; i-- {
+		if toComplete[i] != '/' || !strings.Contains(toComplete[:i], "/") {
+			continue
+		}
+		parent, err := t.GetResource(ctx, toComplete[:i], "")
+		if err != nil {
+			continue
+		}
+		kids, err := t.Children(ctx, parent, "")
+		if err != nil {
+			return nil, true
+		}
+		var out []cobra.Completion
+		for _, k := range kids {
+			if k.Version > 0 {
+				continue // a chain member's reference is type/name@N
+			}
+			if c := toComplete[:i] + "/" + k.Type + "/" + k.Name; strings.HasPrefix(c, toComplete) && len(out) < maxCompletions {
+				out = append(out, cobra.CompletionWithDesc(c, orDash(k.Status)))
+			}
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // quoteString escapes s for a single-quoted string of the query language.
