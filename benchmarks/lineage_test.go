@@ -101,16 +101,16 @@ const (
 	sqlBareSeq       = "SELECT seq FROM resources WHERE id = ?"
 	sqlBareDownLevel = "SELECT dst_seq FROM edges WHERE src_seq IN (SELECT value FROM json_each(?))"
 	sqlBareUpLevel   = "SELECT src_seq FROM edges WHERE dst_seq IN (SELECT value FROM json_each(?))"
-	sqlBareNodes     = "SELECT seq, id, type, name, version, status FROM resources WHERE seq IN (SELECT value FROM json_each(?))"
+	sqlBareNodes     = "SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + bareParentRef + " FROM resources r WHERE r.seq IN (SELECT value FROM json_each(?))"
 	sqlBareEdges     = "SELECT src_seq, dst_seq, relation FROM edges" +
 		" WHERE src_seq IN (SELECT value FROM json_each(?1)) AND dst_seq IN (SELECT value FROM json_each(?1))"
 	sqlBareDownCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
 		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2)" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth" +
+		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + bareParentRef +
 		" FROM (SELECT seq, min(depth) AS depth FROM w GROUP BY seq) w JOIN resources r ON r.seq = w.seq"
 	sqlBareUpCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
 		" SELECT e.src_seq, w.depth + 1 FROM w JOIN edges e ON e.dst_seq = w.seq WHERE w.depth < ?2)" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth" +
+		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + bareParentRef +
 		" FROM (SELECT seq, min(depth) AS depth FROM w GROUP BY seq) w JOIN resources r ON r.seq = w.seq"
 )
 
@@ -195,11 +195,12 @@ func (d *bareDB) nodes(depth map[int64]int) ([]lineage.Node, error) {
 	for rows.Next() {
 		var n lineage.Node
 		var version sql.NullInt64
-		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status); err != nil {
+		var pref sql.NullString
+		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &pref); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		n.Version, n.Depth = int(version.Int64), depth[n.Seq]
+		n.Version, n.Depth, n.ParentRef = int(version.Int64), depth[n.Seq], pref.String
 		nodes = append(nodes, n)
 	}
 	return nodes, closeRows(rows)
@@ -225,11 +226,12 @@ func (d *bareDB) walkCTE(start int64, down bool, maxDepth int) ([]lineage.Node, 
 		for rows.Next() {
 			var n lineage.Node
 			var version sql.NullInt64
-			if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.Depth); err != nil {
+			var pref sql.NullString
+			if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.Depth, &pref); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			n.Version = int(version.Int64)
+			n.Version, n.ParentRef = int(version.Int64), pref.String
 			deepest = max(deepest, n.Depth)
 			nodes = append(nodes, n)
 		}
@@ -289,13 +291,13 @@ func closeRows(rows *sql.Rows) error {
 // The bare impact queries: the model versions and prediction jobs among the
 // reached resources, with the environments of their open deployments.
 const (
-	sqlBareImpactNodes = "SELECT r.seq, r.id, r.type, r.name, r.version, r.status," +
+	sqlBareImpactNodes = "SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + bareParentRef + "," +
 		" (SELECT group_concat(environment) FROM (SELECT DISTINCT environment FROM deployments d" +
 		"   WHERE d.model_version_seq = r.seq AND d.undeployed_at IS NULL ORDER BY environment))" +
 		" FROM resources r WHERE r.seq IN (SELECT value FROM json_each(?)) AND +r.type IN ('model_version', 'prediction_job')"
 	sqlBareImpactCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
 		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2)" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status," +
+		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + bareParentRef + "," +
 		" (SELECT group_concat(environment) FROM (SELECT DISTINCT environment FROM deployments d" +
 		"   WHERE d.model_version_seq = r.seq AND d.undeployed_at IS NULL ORDER BY environment))," +
 		" w.depth, w.deepest" +
@@ -371,7 +373,8 @@ func (d *bareDB) impactNodes(query string, args ...any) ([]impactNode, int, erro
 	for rows.Next() {
 		var n impactNode
 		var version sql.NullInt64
-		dest := []any{&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.envs}
+		var pref sql.NullString
+		dest := []any{&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &pref, &n.envs}
 		if withDepth {
 			dest = append(dest, &n.Depth, &deepest)
 		}
@@ -379,7 +382,7 @@ func (d *bareDB) impactNodes(query string, args ...any) ([]impactNode, int, erro
 			rows.Close()
 			return nil, 0, err
 		}
-		n.Version = int(version.Int64)
+		n.Version, n.ParentRef = int(version.Int64), pref.String
 		nodes = append(nodes, n)
 	}
 	return nodes, deepest, closeRows(rows)

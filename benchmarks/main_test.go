@@ -289,9 +289,15 @@ func (d *bareDB) tx(ctx context.Context, fn func() error) error {
 }
 
 // Resource columns as the tracker returns them, joined with the parent's
-// and the run's ids.
+// and the run's ids, and the parent's reference for children that are not
+// chain members (one level: in the fixture every such parent is a chain
+// member or a root).
 const (
-	resCols  = "r.seq, r.id, r.type, r.name, r.version, p.id, r.status, r.attrs, run.id, r.created_at, r.updated_at, r.started_at, r.ended_at"
+	resCols = "r.seq, r.id, r.type, r.name, r.version, p.id, r.status, r.attrs, run.id, r.created_at, r.updated_at, r.started_at, r.ended_at, " +
+		"CASE WHEN r.version IS NULL AND p.seq IS NOT NULL THEN p.type || '/' || p.name || CASE WHEN p.version IS NOT NULL THEN '@' || p.version ELSE '' END END"
+	// bareParentRef is the parent's reference by a subquery, for r alone.
+	bareParentRef = "(SELECT CASE WHEN r.version IS NULL THEN p.type || '/' || p.name || CASE WHEN p.version IS NOT NULL THEN '@' || p.version ELSE '' END END" +
+		" FROM resources p WHERE p.seq = r.parent_seq)"
 	resJoins = " LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq"
 )
 
@@ -300,19 +306,19 @@ type scanner interface{ Scan(dest ...any) error }
 // scanResource scans resCols into a Resource the way the tracker fills it.
 func scanResource(s scanner) (int64, metatrack.Resource, error) {
 	var (
-		seq              int64
-		r                metatrack.Resource
-		version          sql.NullInt64
-		parent, run      sql.NullString
-		attrs            string
-		created, updated int64
-		started, ended   sql.NullInt64
+		seq               int64
+		r                 metatrack.Resource
+		version           sql.NullInt64
+		parent, run, pref sql.NullString
+		attrs             string
+		created, updated  int64
+		started, ended    sql.NullInt64
 	)
 	if err := s.Scan(&seq, &r.ID, &r.Type, &r.Name, &version, &parent, &r.Status, &attrs, &run,
-		&created, &updated, &started, &ended); err != nil {
+		&created, &updated, &started, &ended, &pref); err != nil {
 		return 0, r, err
 	}
-	r.Version, r.ParentID, r.RunID = int(version.Int64), parent.String, run.String
+	r.Version, r.ParentID, r.RunID, r.ParentRef = int(version.Int64), parent.String, run.String, pref.String
 	r.CreatedAt, r.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	if started.Valid {
 		r.StartedAt = time.UnixMilli(started.Int64).UTC()
