@@ -27,8 +27,10 @@ var (
 	// ErrConflict: the change contradicts the stored state, for example a
 	// status change or a promotion of a model version that is deployed
 	// (its deployment would disagree with its status). The message says
-	// what to do first; nothing was changed.
-	ErrConflict = errors.New("conflict")
+	// what to do first; nothing was changed. Also: bytes an artifact
+	// stream or an export was reading were removed meanwhile (replaced,
+	// then gc); read again.
+	ErrConflict = db.ErrConflict
 	// ErrCorrupt: stored bytes failed verification (an artifact whose SHA-256
 	// no longer matches) or the file is damaged.
 	ErrCorrupt = db.ErrCorrupt

@@ -161,3 +161,130 @@ func TestArtifactStreamNoticesRemoval(t *testing.T) {
 		t.Errorf("reading on after the bytes were removed: %v, want ErrConflict", err)
 	}
 }
+
+// blockingWriter is an export destination that blocks its first write
+// until release is closed, then discards: an export held up by a slow
+// reader of its output.
+type blockingWriter struct {
+	once    sync.Once
+	first   chan struct{} // closed at the first write
+	release chan struct{}
+	onFirst func()
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() {
+		close(w.first)
+		if w.onFirst != nil {
+			w.onFirst()
+		}
+		<-w.release
+	})
+	return len(p), nil
+}
+
+// TestWALBoundedUnderLongExport: an export whose output is read slowly
+// holds no snapshot while it writes the artifact bytes (the records were
+// read in one short snapshot, the bytes are read a chunk at a time), so
+// writers meanwhile keep the -wal bounded. Before, the export's one read
+// transaction lasted until its last byte was written, and the -wal held
+// everything written meanwhile.
+func TestWALBoundedUnderLongExport(t *testing.T) {
+	const (
+		limit    = 8 << 20
+		artSize  = 2 << 20
+		perWrite = 8
+	)
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.db")
+	tr, err := metatrack.Open(ctx, path, metatrack.WithoutRun(), metatrack.WithWALLimit(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := tr.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "exported.bin")
+	if _, err := procWriteRandom(src, "exported", 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.LogArtifact(ctx, res, "exported.bin", src); err != nil {
+		t.Fatal(err)
+	}
+	w := &blockingWriter{first: make(chan struct{}), release: make(chan struct{})}
+	exported := make(chan error, 1)
+	go func() {
+		_, err := tr.Export(ctx, w)
+		exported <- err
+	}()
+	<-w.first
+	var maxWAL int64
+	for wr := range 2 {
+		wt, err := metatrack.Open(ctx, path, metatrack.WithoutRun(), metatrack.WithWALLimit(limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("w%d.bin", wr))
+		for i := range perWrite {
+			if _, err := procWriteRandom(f, fmt.Sprint(wr, "-", i), artSize); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := wt.LogArtifact(ctx, res, fmt.Sprintf("w%d-%d", wr, i), f); err != nil {
+				t.Fatal(err)
+			}
+			if info, err := os.Stat(path + "-wal"); err == nil {
+				maxWAL = max(maxWAL, info.Size())
+			}
+		}
+		if err := wt.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(w.release)
+	if err := <-exported; err != nil {
+		t.Fatal(err)
+	}
+	bound := int64(max(limit, 2*(artSize+artSize/8)))
+	t.Logf("-wal peaked at %.1f MiB beside a held-up export while %d MiB were written", float64(maxWAL)/(1<<20), 2*perWrite*artSize>>20)
+	if maxWAL > bound {
+		t.Errorf("the -wal reached %d bytes beside a held-up export, above %d", maxWAL, bound)
+	}
+}
+
+// TestExportNoticesRemovedBytes: bytes removed while an export reads them
+// (their artifact logged again with other bytes, then gc) stop the export
+// with ErrConflict, never with a file that lacks them.
+func TestExportNoticesRemovedBytes(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t, metatrack.WithoutRun())
+	res, err := tr.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "a.bin")
+	if _, err := procWriteRandom(src, "one", 3*metatrack.ChunkSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.LogArtifact(ctx, res, "a.bin", src); err != nil {
+		t.Fatal(err)
+	}
+	w := &blockingWriter{first: make(chan struct{}), release: make(chan struct{})}
+	close(w.release)
+	w.onFirst = func() {
+		if _, err := procWriteRandom(src, "two", 3*metatrack.ChunkSize); err != nil {
+			t.Error(err)
+		}
+		if _, err := tr.LogArtifact(ctx, res, "a.bin", src); err != nil {
+			t.Error(err)
+		}
+		if _, err := tr.GC(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := tr.Export(ctx, w); !errors.Is(err, metatrack.ErrConflict) {
+		t.Errorf("export whose bytes were removed meanwhile: %v, want ErrConflict", err)
+	}
+}

@@ -23,6 +23,9 @@ var (
 	// defines (a view, a trigger, a table, column or index that
 	// metatrack's migrations did not create, or one missing).
 	ErrUnexpectedSchema = schema.ErrUnexpected
+	// ErrConflict: the change, or a long read, met state that another
+	// writer changed meanwhile.
+	ErrConflict = errors.New("conflict")
 )
 
 // Code returns the primary SQLite result code of err, read from the driver's

@@ -245,10 +245,12 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 // DefaultWALLimit is the default of Options.WALLimit.
 const DefaultWALLimit = 64 << 20
 
-// After a log restart that found a reader in the way (a long read
-// transaction), the next waits restartBackoff, doubling up to
+// A log restart waits up to restartReaderWait for readers to move off the
+// log (and for the write lock). After one that found a reader in the way (a
+// long read transaction), the next waits restartBackoff, doubling up to
 // restartMaxBackoff: while a restart waits for readers, writers wait too.
 const (
+	restartReaderWait = time.Second
 	restartBackoff    = time.Second
 	restartMaxBackoff = 30 * time.Second
 )
@@ -270,6 +272,15 @@ func (d *DB) boundWAL(c *sqlx.Conn) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d.busyTimeout+30*time.Second)
 	defer cancel()
+	// While the checkpoint waits for readers, new writers wait too: a reader
+	// that holds a long transaction must not stall them for the whole busy
+	// timeout.
+	if wait := min(d.busyTimeout, restartReaderWait); wait < d.busyTimeout {
+		if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(wait.Milliseconds(), 10)); err != nil {
+			return false
+		}
+		defer c.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.busyTimeout.Milliseconds(), 10))
+	}
 	var busy, logFrames int
 	// Another connection's checkpoint makes this one fail at once, without
 	// waiting: wait for it here, as long as for any other lock.

@@ -9,8 +9,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,14 @@ type ExportOptions struct {
 // streams: memory use does not grow with the size of the database. Artifact
 // bytes are checked against their SHA-256 as they are read; a mismatch stops
 // the export with an error that matches db.ErrCorrupt.
+//
+// The snapshot is held only while the records are read, which go to a
+// temporary file (in os.TempDir) meanwhile; the artifact bytes, which make
+// most of a large export, are read after it, one chunk per short read, so
+// that an export of any size never keeps the write-ahead log from being
+// checkpointed and restarted. Stored bytes never change; bytes removed
+// while the export runs (their artifact replaced, then gc) stop it with an
+// error that matches db.ErrConflict.
 func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Stats, error) {
 	var q *query.Query
 	if opts.Filter != "" {
@@ -61,11 +71,18 @@ func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Sta
 	if now == nil {
 		now = time.Now
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	e := &exporter{ctx: ctx, bw: bw, progress: opts.Progress}
+	spool, err := os.CreateTemp("", "metatrack-export-*.ndjson")
+	if err != nil {
+		return Stats{}, fmt.Errorf("portable: export: %w", db.Classify(err))
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	e := &exporter{ctx: ctx, d: d, bw: bufio.NewWriterSize(spool, 1<<20), progress: opts.Progress}
 	e.enc = json.NewEncoder(&e.line)
 	e.enc.SetEscapeHTML(false)
-	err := d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+	err = d.ReadTx(ctx, func(tx *sqlx.Tx) error {
 		e.tx = tx
 		if q != nil {
 			if err := e.selectResources(q, query.Options{Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
@@ -74,15 +91,58 @@ func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Sta
 		}
 		return e.run(opts.Filter, now().UnixMilli())
 	})
+	e.tx = nil
+	if err == nil {
+		err = e.bw.Flush()
+	}
 	if err != nil {
+		return e.stats, db.Classify(err)
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	e.bw = bw
+	if err := e.finish(spool); err != nil {
 		return e.stats, err
 	}
 	return e.stats, bw.Flush()
 }
 
+// finish writes the header, the artifact bytes, the records spooled
+// from the snapshot and the end record to e.bw.
+func (e *exporter) finish(spool *os.File) error {
+	if err := e.write(e.header); err != nil {
+		return err
+	}
+	if e.progress != nil {
+		e.progress(e.stats.Records, e.total)
+	}
+	for _, b := range e.blobs {
+		rec := blobRec{Kind: KindBlob, SHA256: b.sha, Size: b.size, ChunkSize: b.chunkSize, Chunks: b.chunks, CreatedAt: b.createdAt}
+		if err := e.emit(KindBlob, rec); err != nil {
+			return err
+		}
+		if err := e.writeChunks(b); err != nil {
+			return err
+		}
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(e.bw, spool); err != nil {
+		return err
+	}
+	if e.stats.Records != e.total {
+		// Resources outside the tree of parents (a cycle) are not written.
+		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", db.ErrCorrupt, e.stats.Records, e.total)
+	}
+	return e.write(endRec{Kind: KindEnd, Records: e.stats.Records})
+}
+
 type exporter struct {
 	ctx      context.Context
-	tx       *sqlx.Tx
+	d        *db.DB
+	tx       *sqlx.Tx // the snapshot, while the records are read
+	header   headerRec
+	blobs    []blobInfo // the blobs to export, listed in the snapshot
 	bw       *bufio.Writer
 	line     bytes.Buffer  // the record being encoded
 	enc      *json.Encoder // encodes into line
@@ -266,7 +326,7 @@ func (e *exporter) run(filter string, now int64) error {
 		write func(where string, args []any) error
 	}
 	sections := []section{
-		{KindBlob, blobFrom, e.blobCond, e.writeBlobs},
+		{KindBlob, blobFrom, e.blobCond, e.listBlobs},
 		{KindRun, runFrom, e.runCond, e.writeRuns},
 		{KindResource, resFrom, func() (string, []any) { return e.inResources("r.seq") }, e.writeResources},
 		{KindTag, tagFrom, func() (string, []any) { return e.in("t.resource_seq") }, e.writeTags},
@@ -298,10 +358,7 @@ func (e *exporter) run(filter string, now int64) error {
 	if err := e.tx.GetContext(e.ctx, &schemaVersion, "SELECT coalesce(max(version), 0) FROM schema_applied"); err != nil {
 		return err
 	}
-	hdr := headerRec{Format: Format, Version: Version, Schema: schemaVersion, CreatedAt: now, Filter: filter, Records: e.total}
-	if err := e.write(hdr); err != nil {
-		return err
-	}
+	e.header = headerRec{Format: Format, Version: Version, Schema: schemaVersion, CreatedAt: now, Filter: filter, Records: e.total}
 	if e.progress != nil {
 		e.progress(0, e.total)
 	}
@@ -311,11 +368,7 @@ func (e *exporter) run(filter string, now int64) error {
 			return err
 		}
 	}
-	if e.stats.Records != e.total {
-		// Resources outside the tree of parents (a cycle) are not written.
-		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", db.ErrCorrupt, e.stats.Records, e.total)
-	}
-	return e.write(endRec{Kind: KindEnd, Records: e.stats.Records})
+	return nil
 }
 
 // write encodes rec as one line and writes it.
@@ -392,10 +445,11 @@ func validSHA(s string) bool {
 	return err == nil && len(b) == sha256.Size && strings.ToLower(s) == s
 }
 
-func (e *exporter) writeBlobs(where string, args []any) error {
+// listBlobs lists the blobs to export; their records and bytes are
+// written after the snapshot (see finish).
+func (e *exporter) listBlobs(where string, args []any) error {
 	// The list of blobs is small (a few numbers each); their chunks are
 	// read one at a time.
-	var blobs []blobInfo
 	err := e.each(`SELECT b.seq, b.sha256, b.size, b.chunk_size, b.created_at,
 		(SELECT count(*) FROM blob_chunks c WHERE c.blob_seq = b.seq)`+blobFrom+where+` ORDER BY b.seq`, args,
 		func(rows *sql.Rows) error {
@@ -403,42 +457,38 @@ func (e *exporter) writeBlobs(where string, args []any) error {
 			if err := rows.Scan(&b.seq, &b.sha, &b.size, &b.chunkSize, &b.createdAt, &b.chunks); err != nil {
 				return err
 			}
-			blobs = append(blobs, b)
+			if !validSHA(b.sha) {
+				return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", db.ErrCorrupt, b.seq, b.sha)
+			}
+			e.blobs = append(e.blobs, b)
 			return nil
 		})
-	if err != nil {
-		return err
-	}
-	for _, b := range blobs {
-		if !validSHA(b.sha) {
-			return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", db.ErrCorrupt, b.seq, b.sha)
-		}
-		rec := blobRec{Kind: KindBlob, SHA256: b.sha, Size: b.size, ChunkSize: b.chunkSize, Chunks: b.chunks, CreatedAt: b.createdAt}
-		if err := e.emit(KindBlob, rec); err != nil {
-			return err
-		}
-		if err := e.writeChunks(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // writeChunks writes the chunk records of b, checking the bytes against
-// its hash and size as they pass.
+// its hash and size as they pass. Each chunk is one short read outside any
+// transaction: the bytes of a stored blob never change, and its removal
+// meanwhile is noticed.
 func (e *exporter) writeChunks(b blobInfo) error {
 	h := sha256.New()
-	var size, next int64
-	err := e.each(`SELECT idx, data FROM blob_chunks WHERE blob_seq = ? ORDER BY idx`, []any{b.seq}, func(rows *sql.Rows) error {
-		var idx int64
+	var size int64
+	for idx := range b.chunks {
 		var data []byte
-		if err := rows.Scan(&idx, &data); err != nil {
-			return err
+		err := e.d.Reader.QueryRowContext(e.ctx, `SELECT data FROM blob_chunks WHERE blob_seq = ? AND idx = ?`, b.seq, idx).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			var n int
+			if err := e.d.Reader.QueryRowContext(e.ctx, `SELECT count(*) FROM blobs WHERE seq = ? AND sha256 = ?`, b.seq, b.sha).Scan(&n); err != nil {
+				return db.Classify(err)
+			}
+			if n == 0 {
+				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", db.ErrConflict, b.sha)
+			}
+			return fmt.Errorf("%w: blob %s: chunk %d is missing", db.ErrCorrupt, b.sha, idx)
 		}
-		if idx != next {
-			return fmt.Errorf("%w: blob %s: chunk %d is missing", db.ErrCorrupt, b.sha, next)
+		if err != nil {
+			return db.Classify(err)
 		}
-		next++
 		h.Write(data)
 		size += int64(len(data))
 		e.bw.WriteString(`{"kind":"chunk","blob":"`)
@@ -453,10 +503,9 @@ func (e *exporter) writeChunks(b blobInfo) error {
 			return err
 		}
 		e.stats.Bytes += int64(len(data))
-		return e.done(KindChunk)
-	})
-	if err != nil {
-		return err
+		if err := e.done(KindChunk); err != nil {
+			return err
+		}
 	}
 	if size != b.size {
 		return fmt.Errorf("%w: blob %s holds %d bytes, recorded %d", db.ErrCorrupt, b.sha, size, b.size)
