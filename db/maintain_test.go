@@ -105,6 +105,10 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (10, 'm', 'model', 'm', 0, 0), (11, 'n', 'model', 'n', 0, 0)`,
 		`INSERT INTO resources (seq, id, type, name, version, parent_seq, created_at, updated_at) VALUES (12, 'm1', 'model_version', 'm', 1, 10, 0, 0)`,
 		`INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (10, 12, 'version', 0), (4, 5, 'version', 0)`,
+		// A version DEPLOYED with no deployment (m1 has open ones and no
+		// status).
+		`INSERT INTO resources (seq, id, type, name, version, parent_seq, status, created_at, updated_at) VALUES (13, 'm2', 'model_version', 'm', 2, 10, 'DEPLOYED', 0, 0)`,
+		`INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (10, 13, 'version', 0)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-other', 11, 12, 'default', 5, NULL)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-back', 10, 12, 'default', 9, 3)`,
 	)
@@ -155,6 +159,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		"chain: dataset_version/f@1 (f1): the version edge from its chain head is missing",
 		"deployment: deployment dep-other: deploys a version of another model than its own",
 		"deployment: deployment dep-back: ends before it starts",
+		`deployment: model_version/m@1 (m1): it has an open deployment, but its status is "", not DEPLOYED`,
+		"deployment: model_version/m@2 (m2): its status is DEPLOYED, but no deployment of it is open",
 		"artifact: artifact staged of d1 (a-staged): its blob is an unfinished upload",
 		"artifact: artifact size of d1 (a-size): records SHA-256",
 		"artifact: artifact none of d1 (a-none): has neither stored bytes nor a URI",

@@ -33,8 +33,10 @@ const (
 	// from the head is missing.
 	ProblemChain = "chain"
 	// ProblemDeployment: more than one open deployment of a model in an
-	// environment, a deployment of a version of another model, or one that
-	// ends before it starts.
+	// environment, a deployment of a version of another model, one that
+	// ends before it starts, or a model version whose status disagrees with
+	// its deployments (DEPLOYED with none open, or open ones and another
+	// status).
 	ProblemDeployment = "deployment"
 	// ProblemSchema: the file's schema is not the one its version defines:
 	// a view, a trigger, or a table, column or index that metatrack's
@@ -183,7 +185,7 @@ func (v *verifier) run() error {
 		return nil
 	}
 	v.advance(pages * pageSize)
-	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.artifacts, v.blobs, v.metrics} {
+	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.deployedStatus, v.artifacts, v.blobs, v.metrics} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -397,6 +399,35 @@ func (v *verifier) deployments() error {
 				v.report.add(ProblemDeployment, "deployment "+id, "deploys a version of another model than its own")
 			default:
 				v.report.add(ProblemDeployment, "deployment "+id, "ends before it starts")
+			}
+			return nil
+		})
+}
+
+// deployedStatus reports the model versions whose status and deployments
+// disagree: the tracker keeps a version DEPLOYED exactly while it has an
+// open deployment.
+func (v *verifier) deployedStatus() error {
+	return v.rows(`SELECT id, name, coalesce(version, 0), status, open FROM (
+			SELECT r.id, r.name, r.version, r.status,
+				(SELECT count(*) FROM deployments d WHERE d.model_version_seq = r.seq AND d.undeployed_at IS NULL) AS open
+			FROM resources r WHERE r.type = 'model_version')
+		WHERE (status = 'DEPLOYED') <> (open > 0)`, nil,
+		func(rows *sql.Rows) error {
+			var id, name, status string
+			var version, open int64
+			if err := rows.Scan(&id, &name, &version, &status, &open); err != nil {
+				return err
+			}
+			what := fmt.Sprintf("model_version/%s@%d (%s)", name, version, id)
+			if open == 0 {
+				v.report.add(ProblemDeployment, what, "its status is DEPLOYED, but no deployment of it is open")
+			} else {
+				deps := "an open deployment"
+				if open > 1 {
+					deps = strconv.FormatInt(open, 10) + " open deployments"
+				}
+				v.report.add(ProblemDeployment, what, "it has %s, but its status is %q, not DEPLOYED", deps, status)
 			}
 			return nil
 		})

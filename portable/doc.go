@@ -36,7 +36,8 @@
 // and bytes, the edges among exported resources and the deployments of
 // exported versions.
 // The earlier members of an exported chain member's chain come along as
-// bare resource records with their version edges, so that the chain stays
+// bare resource records with their version edges (and their deployments,
+// so that a bare DEPLOYED version stays deployed), so that the chain stays
 // numbered 1..n where it is imported.
 //
 // # Reconciliation

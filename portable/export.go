@@ -301,8 +301,9 @@ func (e *exporter) runCond() (string, []any) {
 	if e.set == "" {
 		return "1", nil
 	}
-	parts := []string{"SELECT run_seq FROM resources WHERE run_seq IS NOT NULL AND seq IN (SELECT value FROM json_each(?))"}
-	args := []any{e.stubs}
+	parts := []string{"SELECT run_seq FROM resources WHERE run_seq IS NOT NULL AND seq IN (SELECT value FROM json_each(?))",
+		"SELECT run_seq FROM deployments WHERE run_seq IS NOT NULL AND model_version_seq IN (SELECT value FROM json_each(?))"}
+	args := []any{e.stubs, e.stubs}
 	for _, p := range []struct{ table, cols string }{
 		{"resources", "seq"}, {"tags", "resource_seq"}, {"metadata", "resource_seq"}, {"vc_info", "resource_seq"},
 		{"artifacts", "resource_seq"}, {"edges", "src_seq,dst_seq"}, {"deployments", "model_version_seq"},
@@ -334,7 +335,9 @@ func (e *exporter) run(filter string, now int64) error {
 		{KindVCInfo, vcFrom, func() (string, []any) { return e.in("v.resource_seq") }, e.writeVCInfo},
 		{KindArtifact, artFrom, func() (string, []any) { return e.in("a.resource_seq") }, e.writeArtifacts},
 		{KindEdge, edgeFrom, e.edgeCond, e.writeEdges},
-		{KindDeployment, depFrom, func() (string, []any) { return e.in("dp.model_version_seq") }, e.writeDeployments},
+		// The deployments of bare versions too: a bare version keeps its
+		// status, and DEPLOYED needs its open deployment.
+		{KindDeployment, depFrom, func() (string, []any) { return e.inResources("dp.model_version_seq") }, e.writeDeployments},
 		{KindAlias, aliasFrom, func() (string, []any) { return e.ins("al.head_seq", "al.version_seq") }, e.writeAliases},
 		{KindPurged, purgedFrom, e.purgedCond, e.writePurged},
 		{KindHistory, histFrom, func() (string, []any) { return e.in("h.resource_seq") }, e.writeHistory},
