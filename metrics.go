@@ -136,7 +136,7 @@ func (t *Tracker) LogMetric(ctx context.Context, res Resource, key string, value
 	if err := validatePoint(key, c.step, c.time); err != nil {
 		return err
 	}
-	return t.write(ctx, func(x *txn) error {
+	return t.writeBuffered(ctx, func(x *txn) error {
 		own, err := x.metricOwner(ctx, res, true)
 		if err != nil {
 			return err
@@ -144,6 +144,9 @@ func (t *Tracker) LogMetric(ctx context.Context, res Resource, key string, value
 		p := series.Point{Step: c.step, Time: x.now, Value: value}
 		if !c.time.IsZero() {
 			p.Time = c.time.UnixMilli()
+		}
+		if t.metrics != nil {
+			return t.metrics.add(ctx, x, own, key, []series.Point{p}, !c.hasStep)
 		}
 		return x.appendMetric(ctx, own, key, []series.Point{p}, !c.hasStep)
 	})
@@ -165,7 +168,7 @@ func (t *Tracker) LogMetrics(ctx context.Context, res Resource, key string, poin
 	if len(points) == 0 {
 		return nil
 	}
-	return t.write(ctx, func(x *txn) error {
+	return t.writeBuffered(ctx, func(x *txn) error {
 		own, err := x.metricOwner(ctx, res, true)
 		if err != nil {
 			return err
@@ -176,6 +179,9 @@ func (t *Tracker) LogMetrics(ctx context.Context, res Resource, key string, poin
 			if !p.Time.IsZero() {
 				pts[i].Time = p.Time.UnixMilli()
 			}
+		}
+		if t.metrics != nil {
+			return t.metrics.add(ctx, x, own, key, pts, false)
 		}
 		return x.appendMetric(ctx, own, key, pts, false)
 	})
@@ -199,14 +205,14 @@ func (t *Tracker) MetricHistory(ctx context.Context, res Resource, key string, o
 		m := x.metrics()
 		s, err := m.Find(ctx, own.SeriesOwner, key)
 		if err != nil {
-			return fmt.Errorf("%s: %w", own.ref, err)
+			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
 		if s.Seq == 0 {
-			return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref)
+			return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref())
 		}
 		pts, err = m.Points(ctx, s, q)
 		if err != nil {
-			return fmt.Errorf("%s: %w", own.ref, err)
+			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
 		return nil
 	})
@@ -230,7 +236,7 @@ func (t *Tracker) Metrics(ctx context.Context, res Resource) ([]MetricSummary, e
 		}
 		sums, err := x.metrics().Summaries(ctx, own.SeriesOwner)
 		if err != nil {
-			return fmt.Errorf("%s: %w", own.ref, err)
+			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
 		for _, s := range sums {
 			out = append(out, metricSummary(s.Key, s.Summary))
@@ -252,8 +258,17 @@ func metricSummary(key string, s series.Summary) MetricSummary {
 // seriesOwner is what a series belongs to: a resource or a run.
 type seriesOwner struct {
 	db.SeriesOwner
-	ref    string
+	row    resourceRow // the resource, when Resource is set
+	runID  string      // the run's id, when Run is set
 	closed bool
+}
+
+// ref names the owner in errors.
+func (o seriesOwner) ref() string {
+	if o.Run != 0 {
+		return "run/" + o.runID
+	}
+	return o.row.ref()
 }
 
 // metricOwner resolves res, a resource or a run. forWrite refuses an
@@ -262,10 +277,10 @@ func (x *txn) metricOwner(ctx context.Context, res Resource, forWrite bool) (ser
 	if res.Type != TypeRun {
 		row, err := x.target(ctx, res)
 		if err == nil {
-			own := seriesOwner{SeriesOwner: db.SeriesOwner{Resource: row.Seq}, ref: row.ref(), closed: row.EndedAt.Valid}
+			own := seriesOwner{SeriesOwner: db.SeriesOwner{Resource: row.Seq}, row: row, closed: row.EndedAt.Valid}
 			if forWrite && own.closed {
 				return own, fmt.Errorf("%w: %s ended at %s (CleanResource); log its metrics before closing it",
-					ErrResourceClosed, own.ref, fromMillis(row.EndedAt.Int64).Format(time.RFC3339Nano))
+					ErrResourceClosed, own.ref(), fromMillis(row.EndedAt.Int64).Format(time.RFC3339Nano))
 			}
 			return own, nil
 		}
@@ -286,7 +301,7 @@ func (x *txn) metricOwner(ctx context.Context, res Resource, forWrite bool) (ser
 	if err != nil {
 		return seriesOwner{}, err
 	}
-	own := seriesOwner{SeriesOwner: db.SeriesOwner{Run: run.Seq}, ref: "run/" + run.ID, closed: run.Status != RunRunning}
+	own := seriesOwner{SeriesOwner: db.SeriesOwner{Run: run.Seq}, runID: run.ID, closed: run.Status != RunRunning}
 	if forWrite && own.closed {
 		return own, fmt.Errorf("%w: run %s (%s) is %s", ErrResourceClosed, run.Name, run.ID, run.Status)
 	}
@@ -337,10 +352,10 @@ func (s txnSQL) Select(ctx context.Context, dest any, query string, args ...any)
 func (x *txn) appendMetric(ctx context.Context, own seriesOwner, key string, pts []series.Point, nextStep bool) error {
 	err := x.metrics().Append(ctx, own.SeriesOwner, key, pts, nextStep)
 	if errors.Is(err, db.ErrNoNextStep) {
-		return fmt.Errorf("%w: %s: %w", ErrInvalidArgument, own.ref, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidArgument, own.ref(), err)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", own.ref, err)
+		return fmt.Errorf("%s: %w", own.ref(), err)
 	}
 	return nil
 }
@@ -356,7 +371,7 @@ func (t *Tracker) metricsAt(ctx context.Context, res Resource, at time.Time) (ma
 		}
 		sums, err := x.metrics().SummariesAt(ctx, own.SeriesOwner, at.UnixMilli())
 		if err != nil {
-			return fmt.Errorf("%s: %w", own.ref, err)
+			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
 		for _, s := range sums {
 			out[s.Key] = metricSummary(s.Key, s.Summary)
@@ -390,10 +405,10 @@ func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, op
 				}
 				m := x.metrics()
 				if s, err = m.Find(ctx, own.SeriesOwner, key); err != nil {
-					return fmt.Errorf("%s: %w", own.ref, err)
+					return fmt.Errorf("%s: %w", own.ref(), err)
 				}
 				if s.Seq == 0 {
-					return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref)
+					return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref())
 				}
 				if blocks, err = m.BlocksIn(ctx, s.Seq, q); err != nil {
 					return err
@@ -421,7 +436,7 @@ func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, op
 				var err error
 				pts, err = x.metrics().Block(ctx, s.Seq, b.FirstOrd, nil)
 				if errors.Is(err, sql.ErrNoRows) {
-					return fmt.Errorf("%w: metric %q of %s was removed while it was read", ErrNotFound, key, own.ref)
+					return fmt.Errorf("%w: metric %q of %s was removed while it was read", ErrNotFound, key, own.ref())
 				}
 				return err
 			})
@@ -501,4 +516,95 @@ func (m *pointMerge) next() (series.Point, bool, error) {
 		}
 		return p, true, nil
 	}
+}
+
+// metricBuffer holds the points a batch logs until it ends, so that a
+// training loop's LogMetric calls inside Batch cost no statement each: at
+// the end, each series' points are written as one LogMetrics would write
+// them. Anything else that reads or writes in the batch writes them first,
+// and a series that gathers metricBufferPoints is written at once, so the
+// buffer stays small.
+type metricBuffer struct {
+	order []*pendingSeries
+	byKey map[pendingKey]*pendingSeries
+}
+
+const metricBufferPoints = 1 << 16
+
+type pendingKey struct {
+	own db.SeriesOwner
+	key string
+}
+
+// pendingSeries is the points of one series logged in the batch, and its
+// highest step (stored or buffered) for the default step.
+type pendingSeries struct {
+	own     seriesOwner
+	key     string
+	maxStep int64
+	any     bool
+	pts     []series.Point
+}
+
+// add buffers pts for series key of own. With nextStep, the one point
+// takes the step after the series' highest.
+func (b *metricBuffer) add(ctx context.Context, x *txn, own seriesOwner, key string, pts []series.Point, nextStep bool) error {
+	k := pendingKey{own.SeriesOwner, key}
+	ps := b.byKey[k]
+	if ps == nil {
+		s, err := x.metrics().Find(ctx, own.SeriesOwner, key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", own.ref(), err)
+		}
+		ps = &pendingSeries{own: own, key: key, maxStep: s.Sum.MaxStep, any: s.Count > 0}
+		if b.byKey == nil {
+			b.byKey = map[pendingKey]*pendingSeries{}
+		}
+		b.byKey[k] = ps
+		b.order = append(b.order, ps)
+	}
+	if nextStep {
+		switch {
+		case !ps.any:
+			pts[0].Step = 0
+		case ps.maxStep == math.MaxInt64:
+			return fmt.Errorf("%w: %s: metric %q: %w after %d", ErrInvalidArgument, own.ref(), key, db.ErrNoNextStep, ps.maxStep)
+		default:
+			pts[0].Step = ps.maxStep + 1
+		}
+	}
+	for _, p := range pts {
+		if !ps.any || p.Step > ps.maxStep {
+			ps.maxStep = p.Step
+		}
+		ps.any = true
+	}
+	ps.pts = append(ps.pts, pts...)
+	if len(ps.pts) >= metricBufferPoints {
+		if err := x.appendMetric(ctx, ps.own, ps.key, ps.pts, false); err != nil {
+			return err
+		}
+		ps.pts = ps.pts[:0]
+	}
+	return nil
+}
+
+// flushMetrics writes the points the batch has buffered and forgets what
+// it knew of their series (the write that follows may change them).
+func (t *Tracker) flushMetrics(ctx context.Context) error {
+	b := t.metrics
+	if b == nil || len(b.order) == 0 {
+		return nil
+	}
+	x := &txn{t: t, tx: t.tx, now: t.now().UnixMilli()}
+	for _, ps := range b.order {
+		if len(ps.pts) == 0 {
+			continue
+		}
+		if err := x.appendMetric(ctx, ps.own, ps.key, ps.pts, false); err != nil {
+			return err
+		}
+	}
+	b.order, b.byKey = b.order[:0], nil
+	return nil
 }

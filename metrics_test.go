@@ -535,3 +535,66 @@ func TestMetricPointsStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsInBatch: points logged in a batch are buffered, yet every
+// call sees them as written: reads in the batch, default steps, a close,
+// and a rollback that stores none of them.
+func TestMetricsInBatch(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	exp := metricsExperiment(t, tr)
+	metricsCheck(t, tr.LogMetric(ctx, exp, "loss", 9, metatrack.WithStep(4)))
+	err := tr.Batch(ctx, func(tx *metatrack.Tracker) error {
+		for i := range 3000 {
+			if err := tx.LogMetric(ctx, exp, "loss", float64(i)); err != nil {
+				return err
+			}
+		}
+		pts, err := tx.MetricHistory(ctx, exp, "loss")
+		if err != nil || len(pts) != 3001 || pts[1].Step != 5 || pts[3000].Step != 3004 {
+			t.Errorf("history inside the batch: %d points, %v", len(pts), err)
+		}
+		if err := tx.LogMetrics(ctx, exp, "loss", []metatrack.MetricPoint{{Step: 1, Value: -1}}); err != nil {
+			return err
+		}
+		if err := tx.LogMetric(ctx, exp, "loss", 7); err != nil {
+			return err
+		}
+		sums, err := tx.Metrics(ctx, exp)
+		if err != nil || sums[0].Count != 3003 || sums[0].LastStep != 3005 || sums[0].Min != -1 {
+			t.Errorf("summaries inside the batch: %+v, %v", sums, err)
+		}
+		if err := tx.LogMetric(ctx, exp, "acc", 0.5); err != nil {
+			return err
+		}
+		if err := tx.CleanResource(ctx, exp, ""); err != nil {
+			return err
+		}
+		if err := tx.LogMetric(ctx, exp, "loss", 1); !errors.Is(err, metatrack.ErrResourceClosed) {
+			t.Errorf("LogMetric after CleanResource in the batch: %v", err)
+		}
+		return nil
+	})
+	metricsCheck(t, err)
+	sums, err := tr.Metrics(ctx, exp)
+	metricsCheck(t, err)
+	if len(sums) != 2 || sums[0].Key != "acc" || sums[1].Count != 3003 {
+		t.Fatalf("after the batch: %+v", sums)
+	}
+	exp2 := metricsExperiment(t, tr)
+	boom := errors.New("boom")
+	err = tr.Batch(ctx, func(tx *metatrack.Tracker) error {
+		for i := range 100 {
+			if err := tx.LogMetric(ctx, exp2, "loss", float64(i)); err != nil {
+				return err
+			}
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if _, err := tr.MetricHistory(ctx, exp2, "loss"); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Fatalf("a rolled-back batch left points: %v", err)
+	}
+}

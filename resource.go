@@ -701,6 +701,8 @@ func (x *txn) setField(ctx context.Context, row resourceRow, field string, oldV,
 	if _, err := x.exec(ctx, query, newV, x.now, row.Seq); err != nil {
 		return err
 	}
+	// The batch's cached row no longer says when the resource ended.
+	delete(x.t.targets, row.ID)
 	return x.history(ctx, row.Seq, ChangeField, field, oldV, newV)
 }
 

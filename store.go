@@ -29,6 +29,15 @@ type txn struct {
 
 // write runs fn in the batch's transaction, or in a new write transaction.
 func (t *Tracker) write(ctx context.Context, fn func(x *txn) error) error {
+	if err := t.flushMetrics(ctx); err != nil {
+		return err
+	}
+	return t.writeBuffered(ctx, fn)
+}
+
+// writeBuffered is write without first writing the batch's buffered metric
+// points: for the calls that add to them.
+func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
@@ -49,6 +58,9 @@ func (t *Tracker) read(ctx context.Context, fn func(x *txn) error) error {
 		return err
 	}
 	if t.tx != nil {
+		if err := t.flushMetrics(ctx); err != nil {
+			return err
+		}
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
 	return t.db.ReadTx(ctx, func(tx *sqlx.Tx) error {
@@ -63,6 +75,9 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 		return err
 	}
 	if t.tx != nil {
+		if err := t.flushMetrics(ctx); err != nil {
+			return err
+		}
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
 	return db.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))

@@ -135,6 +135,9 @@ type Tracker struct {
 	// targets caches, for the batch, the resources it logged to by id.
 	tx      *db.Tx
 	targets map[string]resourceRow
+	// metrics holds, for the batch, the metric points logged in it, written
+	// when it ends (or before anything else reads or writes in it).
+	metrics *metricBuffer
 }
 
 // shared is the state that a Tracker and its batch views have in common.
@@ -287,8 +290,11 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 	}
 	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
 		inner := *t
-		inner.tx, inner.targets = tx, map[string]resourceRow{}
-		return fn(&inner)
+		inner.tx, inner.targets, inner.metrics = tx, map[string]resourceRow{}, &metricBuffer{}
+		if err := fn(&inner); err != nil {
+			return err
+		}
+		return inner.flushMetrics(ctx)
 	})
 }
 

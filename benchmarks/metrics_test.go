@@ -377,6 +377,43 @@ func BenchmarkMetricBatch(b *testing.B) {
 	})
 }
 
+// BenchmarkMetricBatchCalls logs a training loop's points one LogMetric
+// call each, 1000 to a batch, into a new series per batch; ns/op is per
+// call. The baseline writes the same 1000 points to a new series in
+// hand-written SQL.
+func BenchmarkMetricBatchCalls(b *testing.B) {
+	skipMetrics(b)
+	e := getMetricEnv(b)
+	const size = 1000
+	b.Run("LogMetric", func(b *testing.B) {
+		b.Run("lib", func(b *testing.B) {
+			benchBatched(b, size, func(n int) error {
+				key := fmt.Sprint("calls_", next())
+				return e.lib.Batch(ctx, func(tx *metatrack.Tracker) error {
+					for i := range n {
+						p := e.curve[i]
+						if err := tx.LogMetric(ctx, e.exps[7], key, p.Value, metatrack.WithStep(p.Step), metatrack.WithTime(p.Time)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			})
+		})
+		b.Run("bare", func(b *testing.B) {
+			var conv []series.Point
+			var buf []byte
+			benchBatched(b, size, func(n int) error {
+				key := fmt.Sprint("bare_calls_", next())
+				return e.bare.tx(ctx, func() (err error) {
+					buf, err = e.bare.bareLogMetrics(e.seqs[8], key, e.curve[:n], conv, buf)
+					return err
+				})
+			})
+		})
+	})
+}
+
 // BenchmarkMetricWrite logs one point per durable transaction to a series
 // that grows (its tail is sealed into a block every 1024 points), beside a
 // LogTag of the library on the same file.
