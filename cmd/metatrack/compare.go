@@ -40,7 +40,7 @@ resource.
 -o json has the resources and, for each field, whether it differs and the
 values in the resources' order (null where a resource has none); -o csv has
 one record per field, one column per resource.`,
-		Example: `  metatrack compare experiment/trial-1 experiment/trial-2 --db titanic.db
+		Example: `  metatrack compare model_version/titanic_model@3/experiment/trial-1 model_version/titanic_model@3/experiment/trial-2 --db titanic.db
   metatrack compare --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" --diff
   metatrack compare --query "type = 'model_version' ORDER BY metadata.test_auc DESC" --limit 3 -o csv`,
 		ValidArgsFunction: a.completeRefsAfter(0),

@@ -57,10 +57,10 @@ series.
 result (at most --limit) are overlaid in one chart, or listed one after
 another. Values that are NaN or infinite are kept in tables and JSON
 ("NaN", "Inf", "-Inf") and left out of charts.`,
-		Example: `  metatrack metrics experiment/01a2425b-7001-79c9-922d-d67fafdf07ee --db titanic.db
-  metatrack metrics model_version/titanic_model@3 --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" loss
-  metatrack metrics experiment/trial-1 loss --history -o csv > loss.csv
-  metatrack metrics experiment/trial-1 loss --plot
+		Example: `  metatrack metrics model_version/titanic_model@3/experiment/trial-1 --db titanic.db
+  metatrack metrics model_version/titanic_model@3/experiment/trial-1 valid_loss --history -o csv > loss.csv
+  metatrack metrics model_version/titanic_model@3/experiment/trial-1 loss valid_loss --plot
+  metatrack metrics --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" valid_loss
   metatrack metrics --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" valid_loss --svg curves.svg`,
 		ValidArgsFunction: a.completeRefs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
