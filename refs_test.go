@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
 )
 
 // Issue: LIMIT 5 in a query only set the page size, and SearchAll returned
@@ -174,5 +175,74 @@ func TestReferenceUnique(t *testing.T) {
 	}
 	if got, err := tr.GetResource(ctx, child.Ref(), ""); err != nil || got.ID != child.ID || child.Ref() != "report/weekly/report/weekly" {
 		t.Errorf("%s = %s, %v", child.Ref(), got.Ref(), err)
+	}
+}
+
+// Issue: metadata.auc > 'high', status = 'deployed' and type =
+// 'Model_Version' printed "No resources match."; metadata.acu > 0.9 (a
+// typo) too, without a word.
+func TestQueryCannotMatch(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	mv, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tr.LogMetadata(ctx, mv, "auc", 0.87))
+	must(tr.LogMetadata(ctx, mv, "trainer", "xgboost"))
+	must(tr.LogTag(ctx, mv, "quality", "gold"))
+	_, err = tr.Deploy(ctx, mv)
+	must(err)
+	for _, tt := range []struct{ query, msg string }{
+		{"metadata.auc > 'high'", "column 16 (offset 15): metadata.auc holds numbers, never text: compare it with a number (metadata.auc > 0.9)"},
+		{"metadata.auc LIKE '0.8%'", "column 19 (offset 18): metadata.auc holds numbers, never text"},
+		{"metadata.trainer = 3", "column 20 (offset 19): metadata.trainer holds text, never numbers: quote the value ('3')"},
+		{"type = 'model_version' AND status = 'deployed'", `column 37 (offset 36): no resource has status "deployed"; statuses are case-sensitive: did you mean 'DEPLOYED'? (statuses in use: DEPLOYED)`},
+		{"status IN ('DEPLOYED', 'registered')", `did you mean 'REGISTERED'?`},
+		{"type = 'Model_Version'", "column 8 (offset 7): type names are lower case: did you mean 'model_version'?"},
+	} {
+		_, err := tr.Search(ctx, tt.query)
+		var qe *query.Error
+		if !errors.Is(err, metatrack.ErrInvalidArgument) || !errors.Is(err, metatrack.ErrInvalidQuery) || !errors.As(err, &qe) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("Search(%s): %v\nwant %q", tt.query, err, tt.msg)
+		}
+	}
+	// The same comparisons that can match do.
+	for _, q := range []string{"metadata.auc > 0.5", "metadata.trainer = 'xgboost'", "status = 'DEPLOYED'", "metadata.nothing > 'x'", "status = 'custom'"} {
+		if _, err := tr.Search(ctx, q); err != nil {
+			t.Errorf("Search(%s): %v", q, err)
+		}
+	}
+
+	// Keys, types and statuses no resource has are valid, with a note.
+	warnings, err := tr.QueryWarnings(ctx, "metadata.acu > 0.9 AND tags.qualty = 'gold' AND type = 'model_versions' AND status = 'PROMOTD' ORDER BY attrs.x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"line 1, column 1: no resource has metadata key acu; did you mean metadata.auc?",
+		"line 1, column 24: no resource has tag key qualty; did you mean tags.quality?",
+		`line 1, column 56: no resource has type "model_versions" (in use: model, model_version); did you mean 'model_version'?`,
+		`line 1, column 86: no resource has status "PROMOTD" (in use: DEPLOYED); did you mean 'PROMOTED'?`,
+		"line 1, column 105: no resource has attribute key x",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("QueryWarnings:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if w, err := tr.QueryWarnings(ctx, "metadata.auc > 0.9 AND tags.quality = 'gold'"); err != nil || len(w) != 0 {
+		t.Errorf("QueryWarnings of a query on existing keys: %v %v", w, err)
+	}
+	if _, err := tr.QueryWarnings(ctx, "metadata.auc > 'high'"); !errors.Is(err, metatrack.ErrInvalidArgument) {
+		t.Errorf("QueryWarnings of a refused query: %v", err)
 	}
 }

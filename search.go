@@ -71,6 +71,12 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		}
 	}
 	err = t.read(ctx, func(x *txn) error {
+		if cfg.cursor == "" {
+			// A cursor comes from a first page that passed.
+			if err := x.checkQuery(ctx, q); err != nil {
+				return invalidQuery(err)
+			}
+		}
 		deletion := query.NotDeleted
 		if cfg.deleted {
 			deletion = query.OnlyDeleted

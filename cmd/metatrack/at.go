@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
 )
 
 func newAtCmd(a *app) *cobra.Command {
@@ -27,8 +28,9 @@ in each of its environments at that time (--env keeps one environment).
 With references it prints each resource as it was then: its status, tags,
 metadata, attributes and deployments, rebuilt from its history.
 
-The time is RFC 3339 (2024-05-01T12:00:00Z, or with an offset), a date
-(2024-05-01, midnight UTC) or relative to now: now, now-30s, now-90m,
+The time is RFC 3339 (2024-05-01T12:00:00Z, or with an offset), a time as
+every table prints it ("2024-05-01 12:00:00", UTC; seconds optional), a
+date (2024-05-01, midnight UTC) or relative to now: now, now-30s, now-90m,
 now-2h, now-7d, now-1w. A resource that did not exist yet at that time is
 reported as such.`,
 		Example: `  # what was deployed two hours ago
@@ -51,15 +53,13 @@ reported as such.`,
 	return listing(cmd)
 }
 
-// parseTime parses the time argument of at: RFC 3339, a date, or now with
-// an optional offset of one number and unit (s, m, h, d, w), the forms of
-// the query language.
+// parseTime parses the time argument of at: every absolute form of the
+// query language (RFC 3339, a time as the tables print it, 2024-05-01
+// 12:00:00 in UTC, a date), or now with an optional offset of one number
+// and unit (s, m, h, d, w).
 func parseTime(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.UTC(), nil
+	if t, ok := query.ParseTime(s); ok {
+		return t, nil
 	}
 	if strings.EqualFold(s, "now") {
 		return now.UTC(), nil
@@ -76,7 +76,7 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 			return now.Add(d).UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("bad time %q: give RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01) or now-<n><unit> (now-2h, now-7d; units s, m, h, d, w)", s)
+	return time.Time{}, fmt.Errorf("bad time %q: give RFC 3339 (2024-05-01T12:00:00Z), a time as tables print it ('2024-05-01 12:00:00', UTC), a date (2024-05-01) or now-<n><unit> (now-2h, now-7d; units s, m, h, d, w)", s)
 }
 
 // atJSON is the -o json document of at: Deployments without references

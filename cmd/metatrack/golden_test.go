@@ -56,6 +56,19 @@ func TestGolden(t *testing.T) {
 		{"ls_none", []string{"ls", "name = 'nothing'"}, exitOK},
 		{"ls_bad_query", []string{"ls", "type = 'model_version' AND metadata.auc >"}, exitFailure},
 		{"ls_bad_order", []string{"ls", "--order", "metadata.auc SIDEWAYS"}, exitFailure},
+		// Queries that cannot match are errors; what no resource has is a
+		// warning (cases named _warns keep their stderr).
+		{"ls_parent_ref", []string{"ls", "parent = 'model_version/titanic_model@2'"}, exitOK},
+		{"ls_parent_ambiguous", []string{"ls", "parent = 'experiment/trial-1'"}, exitFailure},
+		{"ls_text_vs_number", []string{"ls", "metadata.test_auc > 'high'"}, exitFailure},
+		{"ls_status_case", []string{"ls", "status = 'deployed'"}, exitFailure},
+		{"ls_type_case", []string{"ls", "type = 'Model_Version'"}, exitFailure},
+		{"ls_unknown_key_warns", []string{"ls", "metadata.test_acu > 0.9"}, exitOK},
+		{"ls_doubled_quote", []string{"ls", "name = 'it''s' OR name = 'titanic_train'"}, exitOK},
+		{"ls_unquoted_time", []string{"ls", "type = 'model_version' AND created_at >= 2024-05-02 AND created_at < 2024-05-03T00:00:00Z"}, exitOK},
+		{"ls_printed_time", []string{"ls", "created_at = '2024-05-02 09:30:00'"}, exitOK},
+		{"ls_key_slash", []string{"ls", "metadata.loss/00001 > 0.5"}, exitFailure},
+		{"ls_limit_all", []string{"ls", "ORDER BY created_at DESC LIMIT 3", "--all", "--limit", "2"}, exitOK},
 		{"ls_columns", []string{"ls", "type = 'experiment'", "--order", "metadata.valid_auc DESC", "--columns", "attrs.learning_rate,metadata.valid_auc,status,tags.nosuch"}, exitOK},
 		{"ls_columns_json", []string{"ls", "type = 'model_version'", "--limit", "2", "--columns", "metadata.test_auc,metadata.params.l2,tags.*", "-o", "json"}, exitOK},
 		{"ls_columns_csv", []string{"ls", "type = 'model_version'", "--columns", "status,metadata.test_auc,created_at,tags.note", "-o", "csv"}, exitOK},
@@ -73,11 +86,15 @@ func TestGolden(t *testing.T) {
 		{"get_chain_head", []string{"get", "model/titanic_model", "--history", "3"}, exitOK},
 		{"get_dataset_version", []string{"get", "dataset_version/titanic_train@latest"}, exitOK},
 		{"get_unknown", []string{"get", "model_version/titanic_model@9"}, exitFailure},
+		{"get_ambiguous", []string{"get", "experiment/trial-1"}, exitFailure},
+		{"get_qualified", []string{"get", "model_version/titanic_model@2/experiment/trial-1"}, exitOK},
 
 		{"history", []string{"history", "model_version/titanic_model@1"}, exitOK},
 		{"history_kind", []string{"history", "model/titanic_model", "--kind", "deployed"}, exitOK},
 		{"history_json", []string{"history", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
 		{"history_csv", []string{"history", "dataset_version/titanic_train@2", "-o", "csv"}, exitOK},
+		{"history_times", []string{"history", "model_version/titanic_model@1/experiment/trial-1"}, exitOK},
+		{"history_times_json", []string{"history", "model_version/titanic_model@1/experiment/trial-1", "-o", "json"}, exitOK},
 		{"history_bad_kind", []string{"history", "model/titanic_model", "--kind", "bogus"}, exitUsage},
 
 		{"at_deployed", []string{"at", "2024-05-02T12:00:00Z"}, exitOK},
@@ -88,6 +105,8 @@ func TestGolden(t *testing.T) {
 		{"at_refs", []string{"at", "2024-05-01T12:00:00Z", "model_version/titanic_model@1", "model_version/titanic_model@2", "model/titanic_model"}, exitOK},
 		{"at_refs_json", []string{"at", "2024-05-02T12:00:00Z", "model_version/titanic_model@1", "dataset_version/titanic_train@2", "-o", "json"}, exitOK},
 		{"at_bad_time", []string{"at", "yesterday"}, exitFailure},
+		// A time exactly as the tables print it.
+		{"at_printed_time", []string{"at", "2024-05-02 12:00:00"}, exitOK},
 		{"at_csv", []string{"at", "2024-05-02T15:00:00Z", "-o", "csv"}, exitOK},
 		{"at_refs_csv", []string{"at", "2024-05-02T12:00:00Z", "model_version/titanic_model@1", "dataset_version/titanic_train@2", "-o", "csv"}, exitOK},
 
@@ -127,7 +146,7 @@ func TestGolden(t *testing.T) {
 			repl := []string{dir + string(filepath.Separator), "<dir>/", humanBytes(size), "<db size>",
 				fmt.Sprintf(`"size_bytes": %d`, size), `"size_bytes": "<db size>"`}
 			golden(t, tc.name+"/stdout", normalize(r.stdout, repl...))
-			if tc.code != exitOK {
+			if tc.code != exitOK || strings.HasSuffix(tc.name, "_warns") {
 				golden(t, tc.name+"/stderr", normalize(r.stderr, repl...))
 			} else if r.stderr != "" {
 				t.Errorf("stderr is not empty:\n%s", r.stderr)

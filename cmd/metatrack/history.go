@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -128,11 +129,34 @@ func toChangesJSON(changes []metatrack.Change, runNames map[string]string) []cha
 	out := make([]changeJSON, len(changes))
 	for i, c := range changes {
 		out[i] = changeJSON{Seq: c.Seq, At: c.At.UTC(), RunID: optString(c.RunID), Kind: c.Kind, Key: c.Key, Old: c.Old, New: c.New}
+		if c.Kind == metatrack.ChangeField && (c.Key == "started_at" || c.Key == "ended_at") {
+			// The log keeps these times as UTC milliseconds; they are
+			// shown as times (RFC 3339 in JSON), as everywhere else.
+			out[i].Old, out[i].New = millisToTime(c.Old), millisToTime(c.New)
+		}
 		if name, ok := runNames[c.RunID]; ok {
 			out[i].RunName = &name
 		}
 	}
 	return out
+}
+
+// millisToTime returns v, a number of UTC milliseconds as the change log
+// decodes it, as a time.Time; any other value as it is.
+func millisToTime(v any) any {
+	switch n := v.(type) {
+	case int64:
+		return time.UnixMilli(n).UTC()
+	case int:
+		return time.UnixMilli(int64(n)).UTC()
+	case float64:
+		return time.UnixMilli(int64(n)).UTC()
+	case json.Number:
+		if ms, err := n.Int64(); err == nil {
+			return time.UnixMilli(ms).UTC()
+		}
+	}
+	return v
 }
 
 // changeRefs resolves the resource ids that changes name (edge sources,

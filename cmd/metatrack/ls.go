@@ -56,7 +56,13 @@ Results come in pages of --limit; a LIMIT in the query is the most
 resources all pages together hold (with --all too). When there are more,
 the table ends with the --cursor that continues after this page, and -o
 json holds it as next_cursor (null on the last page); --all walks every
-page. A malformed query is reported with its
+page.
+
+A query that cannot match is an error with a caret under the culprit:
+text compared with a metadata key that only holds numbers, a status or
+type in the wrong case, a reference that names no resource or several. A
+key, type or status that no resource has is no error, but ls says so on
+stderr with the nearest one it has ("did you mean metadata.auc?"). A malformed query is reported with its
 position and a caret under the error (exit status 1).`,
 		Example: `  metatrack ls --db titanic.db
   metatrack ls "type = 'model_version'" --order 'metadata.auc DESC' --limit 5
@@ -117,6 +123,17 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 	opts := []metatrack.SearchOption{metatrack.WithPageSize(limit)}
 	if columns != nil {
 		opts = append(opts, metatrack.WithColumns(columns...))
+	}
+	if cursor == "" {
+		// A key, type or status that no resource has is no error (the
+		// query matches nothing here), but likely a typo: say so.
+		warnings, err := t.QueryWarnings(ctx, filter)
+		if err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(a.stderr, "metatrack: warning: %s\n", w)
+		}
 	}
 	var bar *progress
 	if all {
