@@ -102,6 +102,10 @@ func TestBackupKilled(t *testing.T) {
 	if err := tr.Backup(ctx, dst); err != nil {
 		t.Fatal(err)
 	}
+	// The copy gets the permissions SQLite gives a database file.
+	if di, si := statOrFatal(t, dst), statOrFatal(t, path); di.Mode().Perm() != si.Mode().Perm() {
+		t.Errorf("the backup has mode %v, the database %v", di.Mode().Perm(), si.Mode().Perm())
+	}
 	b, err := metatrack.Open(ctx, dst, metatrack.WithoutRun(), metatrack.WithReadOnly())
 	if err != nil {
 		t.Fatal(err)
@@ -110,4 +114,13 @@ func TestBackupKilled(t *testing.T) {
 	if arts, err := b.Artifacts(ctx, res, ""); err != nil || len(arts) != 1 || arts[0].Size != 96<<20 {
 		t.Errorf("backup holds %v, %v", arts, err)
 	}
+}
+
+func statOrFatal(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	info, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
 }

@@ -805,13 +805,15 @@ func (d *DB) Backup(ctx context.Context, dst string) (err error) {
 		return fmt.Errorf("db: backup: %s exists", dst)
 	}
 	dir := filepath.Dir(dst)
-	// VACUUM INTO accepts an empty file: creating it reserves the name.
+	// A unique name beside dst; VACUUM INTO creates the file itself, with
+	// the permissions SQLite gives every database file (as dst had before).
 	f, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".part-*")
 	if err != nil {
 		return fmt.Errorf("db: backup: %w", Classify(err))
 	}
 	tmp := f.Name()
 	f.Close()
+	os.Remove(tmp)
 	defer func() {
 		if err != nil {
 			os.Remove(tmp)
