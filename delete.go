@@ -26,6 +26,10 @@ const (
 	ChangePurged = "purged"
 )
 
+// ErrDeleted comes with ErrNotFound when what a lookup names is a deleted
+// resource (see DeleteResource): RestoreResource brings it back.
+var ErrDeleted = errors.New("deleted")
+
 // Deletion works in two steps, as MLflow's soft delete and gc do.
 // DeleteResource marks a resource and everything under it by parent
 // (the versions of a model, the experiments, promotions and prediction
@@ -100,8 +104,8 @@ func (x *txn) findDeleted(ctx context.Context, key string) (resourceRow, error) 
 func (x *txn) notFound(ctx context.Context, key string, r ref, isRef bool) error {
 	if !isRef || r.version > 0 {
 		if row, err := x.findDeleted(ctx, key); err == nil {
-			return fmt.Errorf("%w: resource %q: %s (%s) was deleted at %s; restore it to use it", ErrNotFound, key,
-				row.ref(), row.ID, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
+			return fmt.Errorf("%w: resource %q: %s (%s) was %w at %s", ErrNotFound, key,
+				row.ref(), row.ID, ErrDeleted, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
 		}
 	}
 	return fmt.Errorf("%w: resource %q", ErrNotFound, key)

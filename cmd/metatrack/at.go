@@ -111,6 +111,10 @@ type stateJSON struct {
 	// deployed there (for a model), or to the version's own id (for a
 	// model version deployed there).
 	Deployed map[string]string `json:"deployed"`
+	// Aliases maps each alias name to the id of the version it pointed to
+	// (every alias of a model; for a model version, those that pointed to
+	// it); absent when there were none.
+	Aliases map[string]string `json:"aliases,omitempty"`
 	// Metrics are the summaries of the resource's metric series over their
 	// points up to the time; absent when it has none.
 	Metrics map[string]metricAtJSON `json:"metrics,omitempty"`
@@ -186,6 +190,9 @@ func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string
 			default:
 				sj.Existed, sj.Status, sj.Tags, sj.Metadata, sj.Attrs, sj.Deployed = true, st.Status, st.Tags, st.Metadata, st.Attrs, st.Deployed
 				sj.Metrics = metricsAtJSON(st.Metrics)
+				if len(st.Aliases) > 0 {
+					sj.Aliases = st.Aliases
+				}
 			}
 			out.States = append(out.States, sj)
 		}
@@ -277,7 +284,7 @@ func printDeployedAt(w io.Writer, out atJSON) error {
 func idRefs(ctx context.Context, t *metatrack.Tracker, states []stateJSON) map[string]string {
 	refs := map[string]string{}
 	for _, st := range states {
-		for _, id := range st.Deployed {
+		for _, id := range mergedIDs(st.Deployed, st.Aliases) {
 			if _, ok := refs[id]; !ok {
 				if r, err := t.GetResource(ctx, id, ""); err == nil {
 					refs[id] = r.Ref()
@@ -310,6 +317,17 @@ func printStatesAt(w io.Writer, out atJSON, refs map[string]string) error {
 				}
 			}
 			fmt.Fprintf(tw, "  deployed\t%s\n", strings.Join(envs, ", "))
+		}
+		if len(st.Aliases) > 0 {
+			var names []string
+			for _, name := range sortedKeys(st.Aliases) {
+				if id := st.Aliases[name]; id == st.Resource.ID {
+					names = append(names, name)
+				} else {
+					names = append(names, name+" -> "+refs[id])
+				}
+			}
+			fmt.Fprintf(tw, "  aliases\t%s\n", strings.Join(names, ", "))
 		}
 		for _, k := range sortedKeys(st.Tags) {
 			fmt.Fprintf(tw, "  tags.%s\t%s\n", k, tableValue(st.Tags[k], 80))
@@ -349,6 +367,9 @@ func statesCSV(states []stateJSON) []record {
 		for _, env := range sortedKeys(st.Deployed) {
 			add(st, "deployed."+env, st.Deployed[env])
 		}
+		for _, name := range sortedKeys(st.Aliases) {
+			add(st, "aliases."+name, st.Aliases[name])
+		}
 		for _, k := range sortedKeys(st.Tags) {
 			add(st, "tags."+k, st.Tags[k])
 		}
@@ -369,4 +390,16 @@ func statesCSV(states []stateJSON) []record {
 		}
 	}
 	return out
+}
+
+// mergedIDs returns the values of both maps.
+func mergedIDs(a, b map[string]string) []string {
+	ids := make([]string, 0, len(a)+len(b))
+	for _, id := range a {
+		ids = append(ids, id)
+	}
+	for _, id := range b {
+		ids = append(ids, id)
+	}
+	return ids
 }

@@ -60,6 +60,9 @@ type getJSON struct {
 	Artifacts []artifactJSON            `json:"artifacts"`
 	// Deployed lists the current deployments of a model or model version.
 	Deployed []deploymentJSON `json:"deployed"`
+	// Aliases are the aliases of a model, or those that point to a model
+	// version; absent when there are none.
+	Aliases []aliasJSON `json:"aliases,omitempty"`
 	// History holds the newest changes, oldest first; HistoryCount counts
 	// them all.
 	History      []changeJSON `json:"history"`
@@ -122,6 +125,11 @@ func (a *app) runGet(ctx context.Context, ref string, recent int) error {
 			}
 		}
 	}
+	als, err := t.Aliases(ctx, r)
+	if err != nil {
+		return err
+	}
+	out.Aliases = toAliasesJSON(als)
 	changes, err := t.History(ctx, r)
 	if err != nil {
 		return err
@@ -175,6 +183,17 @@ func printGet(w io.Writer, g getJSON, refs map[string]string) error {
 			deployed = strings.Join(envs, "; ")
 		}
 		fmt.Fprintf(tw, "  deployed\t%s\n", deployed)
+	}
+	if len(g.Aliases) > 0 {
+		var names []string
+		for _, al := range g.Aliases {
+			if r.Version != nil {
+				names = append(names, al.Name)
+			} else {
+				names = append(names, fmt.Sprintf("%s -> @%d", al.Name, al.Version))
+			}
+		}
+		fmt.Fprintf(tw, "  aliases\t%s\n", strings.Join(names, ", "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

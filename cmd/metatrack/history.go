@@ -166,7 +166,7 @@ func changeRefs(ctx context.Context, t *metatrack.Tracker, changes []changeJSON)
 	for _, c := range changes {
 		for _, v := range []any{c.Old, c.New} {
 			m, _ := v.(map[string]any)
-			for _, k := range []string{"src", "model_version", "id"} {
+			for _, k := range []string{"src", "model_version", "id", "root"} {
 				id, ok := m[k].(string)
 				if !ok || c.Kind == metatrack.ChangeCreated {
 					continue
@@ -241,6 +241,22 @@ func describeChange(c changeJSON, refs map[string]string) (old, new string) {
 		return artifactCell(rec(c.Old)), artifactCell(rec(c.New))
 	case metatrack.ChangeUnified:
 		return ref(rec(c.Old)["id"]), ref(rec(c.New)["id"])
+	case metatrack.ChangeAlias:
+		// The version by reference, or by number when it is gone.
+		cell := func(m map[string]any) string {
+			if m == nil {
+				return "-"
+			}
+			if r, ok := refs[fmt.Sprint(m["id"])]; ok && r != m["id"] {
+				return r
+			}
+			return fmt.Sprintf("@%v (%v)", m["version"], m["id"])
+		}
+		return cell(rec(c.Old)), cell(rec(c.New))
+	case metatrack.ChangeDeleted, metatrack.ChangeRestored:
+		return "-", "with " + ref(rec(c.New)["root"])
+	case metatrack.ChangePurged:
+		return "-", fmt.Sprint(rec(c.New)["ref"])
 	}
 	return tableValue(c.Old, 40), tableValue(c.New, 60)
 }

@@ -22,6 +22,7 @@ func newLsCmd(a *app) *cobra.Command {
 		limit   int
 		cursor  string
 		all     bool
+		deleted bool
 		columns string
 	)
 	cmd := &cobra.Command{
@@ -42,8 +43,12 @@ The language (see the Go package github.com/metatrack/metatrack/query):
   EXISTS tags.quality
 
 Fields: id, type, name, status, version, created_at, updated_at,
-started_at, ended_at, parent, run, run.name, run.status, tags.<key>,
-metadata.<key>[.<key>...], attrs.<key>[.<key>...].
+started_at, ended_at, parent, run, run.name, run.status, alias (the
+names of the aliases that point to a version: alias = 'champion'),
+tags.<key>, metadata.<key>[.<key>...], attrs.<key>[.<key>...].
+
+Deleted resources are hidden; --deleted lists them instead (with when they
+were deleted), so that 'metatrack restore' can bring one back.
 
 --columns adds values to each row, comma-separated fields of the language:
 attrs.lr,metadata.auc,tags.owner (and tags.*, metadata.*, attrs.* for every
@@ -69,7 +74,9 @@ position and a caret under the error (exit status 1).`,
   metatrack ls "type = 'experiment'" --columns attrs.learning_rate,attrs.l2,metadata.valid_auc -o csv
   metatrack search "tags.quality = 'gold' AND created_at > now-7d" -o json
   metatrack ls "type = 'experiment'" --limit 10 --cursor eyJrIjpbXSwicyI6MTJ9
-  metatrack ls "downstream_of('dataset_version/titanic_train@1')" --all`,
+  metatrack ls "downstream_of('dataset_version/titanic_train@1')" --all
+  metatrack ls "alias = 'champion'"
+  metatrack ls --deleted "type = 'model_version'"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 {
 				return usageErrorf("--limit must be at least 1, not %d", limit)
@@ -78,7 +85,11 @@ position and a caret under the error (exit status 1).`,
 			if err != nil {
 				return err
 			}
-			return a.runLs(cmd.Context(), strings.Join(args, " "), order, limit, cursor, all, cols)
+			var extra []metatrack.SearchOption
+			if deleted {
+				extra = append(extra, metatrack.WithDeleted())
+			}
+			return a.runLs(cmd.Context(), strings.Join(args, " "), order, limit, cursor, all, cols, extra...)
 		},
 	}
 	f := cmd.Flags()
@@ -86,6 +97,7 @@ position and a caret under the error (exit status 1).`,
 	f.IntVar(&limit, "limit", defaultLimit, "resources per page")
 	f.StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor (same query and --order)")
 	f.BoolVar(&all, "all", false, "list every page, not only the first")
+	f.BoolVar(&deleted, "deleted", false, "list the deleted resources (and only them) that match; restore one with 'metatrack restore'")
 	f.StringVar(&columns, "columns", "", "values to show with each row, comma-separated: attrs.lr,metadata.auc,tags.owner")
 	cmd.RegisterFlagCompletionFunc("order", cobra.FixedCompletions([]string{
 		"created_at DESC", "created_at", "name", "version DESC", "status", "updated_at DESC",
@@ -108,7 +120,7 @@ type lsResourceJSON struct {
 	Columns record `json:"columns,omitempty"`
 }
 
-func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor string, all bool, columns []string) error {
+func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor string, all bool, columns []string, extra ...metatrack.SearchOption) error {
 	filter, err := withOrder(filter, order)
 	if err != nil {
 		return err
@@ -120,7 +132,7 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 	defer t.Close()
 	var found []lsResourceJSON
 	var header []string
-	opts := []metatrack.SearchOption{metatrack.WithPageSize(limit)}
+	opts := append([]metatrack.SearchOption{metatrack.WithPageSize(limit)}, extra...)
 	if columns != nil {
 		opts = append(opts, metatrack.WithColumns(columns...))
 	}
@@ -234,9 +246,16 @@ func printLs(w io.Writer, out lsJSON, columns []string) error {
 		}
 	} else {
 		tw := newTable(w)
-		fmt.Fprintln(tw, "REF\tSTATUS\tCREATED (UTC)\tID")
-		for _, r := range out.Resources {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Ref, orDash(r.Status), tableTime(r.CreatedAt), r.ID)
+		if out.Resources[0].DeletedAt != nil {
+			fmt.Fprintln(tw, "REF\tSTATUS\tCREATED (UTC)\tDELETED (UTC)\tID")
+			for _, r := range out.Resources {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Ref, orDash(r.Status), tableTime(r.CreatedAt), tablePtrTime(r.DeletedAt), r.ID)
+			}
+		} else {
+			fmt.Fprintln(tw, "REF\tSTATUS\tCREATED (UTC)\tID")
+			for _, r := range out.Resources {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Ref, orDash(r.Status), tableTime(r.CreatedAt), r.ID)
+			}
 		}
 		if err := tw.Flush(); err != nil {
 			return err

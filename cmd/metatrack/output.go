@@ -40,13 +40,15 @@ type resourceJSON struct {
 	UpdatedAt time.Time      `json:"updated_at"`
 	StartedAt *time.Time     `json:"started_at"`
 	EndedAt   *time.Time     `json:"ended_at"`
+	// DeletedAt is set only on deleted resources (ls --deleted).
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 func toResourceJSON(r metatrack.Resource) resourceJSON {
 	out := resourceJSON{ID: r.ID, Ref: r.Ref(), Type: r.Type, Name: r.Name, Status: r.Status, Attrs: r.Attrs,
 		ParentID: optString(r.ParentID), RunID: optString(r.RunID),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-		StartedAt: optTime(r.StartedAt), EndedAt: optTime(r.EndedAt)}
+		StartedAt: optTime(r.StartedAt), EndedAt: optTime(r.EndedAt), DeletedAt: optTime(r.DeletedAt)}
 	if r.Version > 0 {
 		v := r.Version
 		out.Version = &v

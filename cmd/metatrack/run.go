@@ -202,6 +202,9 @@ Exit status:
 		newMergeCmd(a),
 		newVerifyCmd(a),
 		newGCCmd(a),
+		newAliasCmd(a),
+		newRmCmd(a),
+		newRestoreCmd(a),
 	)
 	initCompletionCmd(root)
 	return root
@@ -287,6 +290,9 @@ func (a *app) openRead(ctx context.Context) (*metatrack.Tracker, error) {
 // that says where it looked when there is none.
 func (a *app) resolve(ctx context.Context, t *metatrack.Tracker, ref string) (metatrack.Resource, error) {
 	r, err := t.GetResource(ctx, ref, "")
+	if errors.Is(err, metatrack.ErrDeleted) {
+		return r, fmt.Errorf("%w ('metatrack restore %s' brings it back; 'metatrack ls --deleted' lists what is deleted)", err, ref)
+	}
 	if errors.Is(err, metatrack.ErrNotFound) {
 		return r, fmt.Errorf("no resource %s in %s (list what there is with 'metatrack ls')", ref, t.Path())
 	}

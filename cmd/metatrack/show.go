@@ -94,6 +94,9 @@ type versionJSON struct {
 	ID        string    `json:"id"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
+	// Aliases are the names of the aliases that point to the version;
+	// absent when none do.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 type deploymentJSON struct {
@@ -148,8 +151,17 @@ func gatherShow(ctx context.Context, t *metatrack.Tracker, path string, maxRuns 
 		latest := c.Latest()
 		cj := chainJSON{Type: latest.Type, HeadType: c.Head.Type, Name: c.Head.Name, HeadID: c.Head.ID,
 			VersionCount: len(c.Versions), LatestVersion: latest.Version, Deployments: []deploymentJSON{}}
+		als, err := t.Aliases(ctx, c.Head)
+		if err != nil {
+			return out, err
+		}
+		aliasesOf := map[string][]string{}
+		for _, al := range als {
+			aliasesOf[al.Version.ID] = append(aliasesOf[al.Version.ID], al.Name)
+		}
 		for _, v := range c.Versions {
-			cj.Versions = append(cj.Versions, versionJSON{Version: v.Version, ID: v.ID, Status: v.Status, CreatedAt: v.CreatedAt})
+			cj.Versions = append(cj.Versions, versionJSON{Version: v.Version, ID: v.ID, Status: v.Status, CreatedAt: v.CreatedAt,
+				Aliases: aliasesOf[v.ID]})
 		}
 		if c.Head.Type == metatrack.TypeModel {
 			// Chains gives the current versions; the deployment times and
@@ -257,6 +269,9 @@ func printShow(w io.Writer, out showJSON) error {
 			}
 			if envs := deployedIn[v.Version]; len(envs) > 0 {
 				notes = append(notes, "deployed in "+strings.Join(envs, ", "))
+			}
+			if len(v.Aliases) > 0 {
+				notes = append(notes, "@"+strings.Join(v.Aliases, ", @"))
 			}
 			fmt.Fprintf(tw, "    @%d\t%s\t%s\t%s\n", v.Version, orDash(v.Status), v.CreatedAt.UTC().Format("2006-01-02 15:04:05"), strings.Join(notes, "; "))
 		}
