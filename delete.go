@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -91,21 +92,66 @@ func (x *txn) findDeleted(ctx context.Context, key string) (resourceRow, error) 
 	case r.version > 0:
 		err = x.get(ctx, &row, sqlDeletedByVer, r.typ, r.name, r.version)
 	case r.alias != "":
-		return row, sql.ErrNoRows
+		err = sql.ErrNoRows
 	default:
 		err = x.get(ctx, &row, sqlDeletedLatest, r.typ, r.name)
 	}
+	if errors.Is(err, sql.ErrNoRows) && isRef {
+		if child, ok := x.deletedChild(ctx, key); ok {
+			return child, nil
+		}
+	}
 	return row, err
+}
+
+// deletedChild finds the deleted child that a reference qualified by its
+// parent names (model_version/m@2/experiment/e): the parent is live, the
+// child of that name deleted.
+func (x *txn) deletedChild(ctx context.Context, key string) (resourceRow, bool) {
+	for i := len(key) - 1; i > 0; i-- {
+		if key[i] != '/' || !strings.Contains(key[:i], "/") {
+			continue
+		}
+		c, ok, err := parseRef(key[i+1:])
+		if !ok || err != nil || c.alias != "" {
+			continue
+		}
+		parent, err := x.resolve(ctx, key[:i])
+		if err != nil {
+			continue
+		}
+		var row resourceRow
+		if c.version > 0 {
+			err = x.get(ctx, &row, sqlDeletedByVer, c.typ, c.name, c.version)
+			if err == nil && row.ParentSeq.Int64 != parent.Seq {
+				continue
+			}
+		} else {
+			err = x.get(ctx, &row, sqlChildByName, parent.Seq, c.typ, c.name)
+		}
+		if err == nil && row.DeletedAt.Valid {
+			return row, true
+		}
+	}
+	return resourceRow{}, false
 }
 
 // notFound is the error of a lookup of key that found nothing: it says so
 // when key names a deleted resource, whose reference then fails like that of
 // a resource that does not exist.
 func (x *txn) notFound(ctx context.Context, key string, r ref, isRef bool) error {
+	deleted := func(row resourceRow) error {
+		return fmt.Errorf("%w: resource %q: %s (%s) was %w at %s", ErrNotFound, key,
+			row.ref(), row.ID, ErrDeleted, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
+	}
 	if !isRef || r.version > 0 {
 		if row, err := x.findDeleted(ctx, key); err == nil {
-			return fmt.Errorf("%w: resource %q: %s (%s) was %w at %s", ErrNotFound, key,
-				row.ref(), row.ID, ErrDeleted, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
+			return deleted(row)
+		}
+	}
+	if isRef {
+		if row, ok := x.deletedChild(ctx, key); ok {
+			return deleted(row)
 		}
 	}
 	return fmt.Errorf("%w: resource %q", ErrNotFound, key)

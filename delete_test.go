@@ -333,3 +333,34 @@ func TestPurgeDeleted(t *testing.T) {
 		t.Fatalf("verify after purge: %v, %v", rep.Problems, err)
 	}
 }
+
+// A deleted child is not found by its parent-qualified reference either.
+func TestDeleteQualifiedRef(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	f := newDelFixture(t, tr)
+	ref := f.exp.Ref()
+	if got, err := tr.GetResource(ctx, "model_version/titanic_model@2/experiment/trial-1", ""); err != nil || got.ID != f.exp.ID {
+		t.Fatalf("qualified ref before delete (%s): %v, %v", ref, got.Ref(), err)
+	}
+	if _, err := tr.DeleteResource(ctx, f.exp); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tr.GetResource(ctx, "model_version/titanic_model@2/experiment/trial-1", "")
+	if !errors.Is(err, metatrack.ErrNotFound) || !errors.Is(err, metatrack.ErrDeleted) {
+		t.Fatalf("qualified ref after delete: %v, want ErrNotFound and ErrDeleted", err)
+	}
+}
+
+func TestRestoreQualifiedRef(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	f := newDelFixture(t, tr)
+	if _, err := tr.DeleteResource(ctx, f.exp); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.RestoreResource(ctx, metatrack.Resource{ID: "model_version/titanic_model@2/experiment/trial-1"})
+	if err != nil || len(got) != 1 || got[0].ID != f.exp.ID {
+		t.Fatalf("restore by qualified ref = %v, %v", ids(got), err)
+	}
+}

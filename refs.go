@@ -194,6 +194,11 @@ func (x *txn) stepUnder(ctx context.Context, p resourceRow, r ref) ([]resourceRo
 		err = x.get(ctx, &row, sqlChildLatestVer, p.Seq, r.typ, r.name)
 	default:
 		err = x.get(ctx, &row, sqlChildByName, p.Seq, r.typ, r.name)
+		if err == nil && row.DeletedAt.Valid {
+			// sqlChildByName finds deleted children too, which hold
+			// their names; references name only live ones.
+			err = sql.ErrNoRows
+		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
