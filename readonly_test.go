@@ -128,6 +128,32 @@ func TestReadOnlyLeavesNoTrace(t *testing.T) {
 		}
 	})
 
+	t.Run("CrashedWriterLog", func(t *testing.T) {
+		// A writer died with commits in its -wal: a read-only open serves
+		// them and leaves the file and the -wal byte for byte (only a
+		// writer may checkpoint them).
+		_, src := newFile(t)
+		dir := t.TempDir()
+		path := filepath.Join(dir, "m.db")
+		rbLiveCopy(t, src, path,
+			`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'k', 'in the log', 0 FROM resources WHERE type = 'dataset_version'`)
+		before := fileBytes(t, path)
+		if len(before[1]) == 0 {
+			t.Fatal("the -wal holds nothing")
+		}
+		tr := openRO(t, path)
+		dv, err := tr.GetResource(ctx, "dataset_version/d@1", "")
+		portCheck(t, err)
+		if v, err := tr.GetTag(ctx, dv, "k"); err != nil || v != "in the log" {
+			t.Fatalf("the commit in the log: %q, %v", v, err)
+		}
+		portCheck(t, tr.Close())
+		after := fileBytes(t, path)
+		if string(before[0]) != string(after[0]) || string(before[1]) != string(after[1]) {
+			t.Fatal("a read-only open changed the file or the crashed writer's -wal")
+		}
+	})
+
 	t.Run("ReaderClosesFirst", func(t *testing.T) {
 		// A writer holds the file (and its -wal and -shm) while a reader
 		// comes and goes: the reader sees the writer's commits and leaves
