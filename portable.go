@@ -223,6 +223,9 @@ func portableErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrInvalidArgument):
+		// A record that breaks a rule of package rules says so itself.
+		return err
 	case errors.Is(err, portable.ErrInvalid), errors.Is(err, portable.ErrSameDatabase):
 		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 	case errors.Is(err, query.ErrInvalid):
