@@ -718,7 +718,6 @@ func sum(t testing.TB, path string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
-
 // ---- Crafted database files ----
 
 // dbRecipe is a crafted database file: the schema version to build it at
