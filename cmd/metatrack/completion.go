@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,4 +191,34 @@ func quoteString(s string) string {
 // %, _ and the backslash match themselves.
 func quoteLike(s string) string {
 	return strings.NewReplacer(`\`, `\\\\`, `'`, `\'`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// completeMetricArgs completes a reference, then the keys of its metric
+// series not given yet; with --query nothing (the results are not known
+// before the query runs).
+func (a *app) completeMetricArgs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if q, _ := cmd.Flags().GetString("query"); q != "" {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	if len(args) == 0 {
+		return a.refCompletions(cmd.Context(), toComplete)
+	}
+	ctx, cancel := context.WithTimeout(contextOf(cmd), completionTimeout)
+	defer cancel()
+	t, err := a.openRead(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer t.Close()
+	sums, err := t.Metrics(ctx, metatrack.Resource{ID: args[0]})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []cobra.Completion
+	for _, s := range sums {
+		if strings.HasPrefix(s.Key, toComplete) && !slices.Contains(args[1:], s.Key) {
+			out = append(out, cobra.CompletionWithDesc(s.Key, plural(int(s.Count), "point")))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

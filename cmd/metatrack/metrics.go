@@ -62,7 +62,7 @@ another. Values that are NaN or infinite are kept in tables and JSON
   metatrack metrics model_version/titanic_model@3/experiment/trial-1 loss valid_loss --plot
   metatrack metrics --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" valid_loss
   metatrack metrics --query "type = 'experiment' AND parent = 'model_version/titanic_model@3'" valid_loss --svg curves.svg`,
-		ValidArgsFunction: a.completeRefs(1),
+		ValidArgsFunction: a.completeMetricArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case f.query == "" && len(args) == 0:

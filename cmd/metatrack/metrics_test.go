@@ -134,9 +134,30 @@ func TestGoldenMetrics(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("files left in the directory: %v", entries)
 	}
+	// Completion offers the keys of the resource's series not given yet.
+	r = runFixture(t, "__complete", "--db", db, "metrics", "sweep/lr-sweep/experiment/trial-1", "loss", "")
+	if keys := completedNames(r.stdout); strings.Join(keys, " ") != "accuracy" {
+		t.Errorf("completed keys %q, want accuracy", keys)
+	}
+	r = runFixture(t, "__complete", "--db", db, "metrics", "sweep/lr-sweep/experiment/trial-1", "")
+	if keys := completedNames(r.stdout); strings.Join(keys, " ") != "accuracy loss" {
+		t.Errorf("completed keys %q, want accuracy loss", keys)
+	}
 	// --svg - writes the picture to stdout.
 	r = runFixture(t, "metrics", "experiment/trial-1", "accuracy", "--svg", "-", "--db", db)
 	if r.code != exitOK || !strings.HasPrefix(r.stdout, "<?xml") || !strings.Contains(r.stdout, ">accuracy<") {
 		t.Errorf("--svg -: exit %d, stdout starts %.80q", r.code, r.stdout)
 	}
+}
+
+// completedNames returns the names of cobra's __complete output, without
+// descriptions and the directive line.
+func completedNames(out string) []string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var names []string
+	for _, l := range lines[:len(lines)-1] {
+		name, _, _ := strings.Cut(l, "\t")
+		names = append(names, name)
+	}
+	return names
 }
