@@ -50,7 +50,7 @@ func TestBackupKilled(t *testing.T) {
 	}
 	// Big enough that the copy takes a while: random bytes do not shrink.
 	src := filepath.Join(dir, "payload.bin")
-	if _, err := procWriteRandom(src, "backup-kill", 96<<20); err != nil {
+	if _, err := procWriteRandom(src, "backup-kill", 64<<20); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tr.LogArtifact(ctx, res, "payload.bin", src); err != nil {
@@ -111,7 +111,7 @@ func TestBackupKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if arts, err := b.Artifacts(ctx, res, ""); err != nil || len(arts) != 1 || arts[0].Size != 96<<20 {
+	if arts, err := b.Artifacts(ctx, res, ""); err != nil || len(arts) != 1 || arts[0].Size != 64<<20 {
 		t.Errorf("backup holds %v, %v", arts, err)
 	}
 }
