@@ -47,7 +47,7 @@
 //	time       = date [ ( "T" | " " ) clock [ zone ] ] .          no other spaces inside
 //	date       = digit4 "-" digit2 "-" digit2 .                  2024-05-01
 //	clock      = digit2 ":" digit2 [ ":" digit2 [ "." digit { digit } ] ] .
-//	zone       = "Z" | ( "+" | "-" ) digit2 ":" digit2 .
+//	zone       = "Z" | ( "+" | "-" ) digit2 ":" digit2 | " UTC" .
 //
 // In strings a backslash escapes: \\ \' \" \n \r \t and \uXXXX. \% and \_
 // keep their backslash, so that LIKE patterns read naturally ('50\%'); any

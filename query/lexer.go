@@ -267,7 +267,7 @@ func lexRelative(l *lexer) stateFn {
 // unquotedTime matches a date or time written without quotes: 2024-05-01,
 // 2024-05-01T10:00:00Z, 2024-05-01T10:00:00.5+02:00, and the form the CLI
 // prints, 2026-12-04 14:23:15 (a space before the time of day).
-var unquotedTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?`)
+var unquotedTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}| UTC)?)?`)
 
 // lexNumber scans an integer or a float: -?digits[.digits][e[+-]digits],
 // or an unquoted date or time.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // resolveRefs resolves the fixture's ids and a few references of the form
@@ -145,6 +146,41 @@ func TestNearest(t *testing.T) {
 	} {
 		if got := Nearest(tt.word, tt.in); got != tt.want {
 			t.Errorf("Nearest(%q, %q) = %q, want %q", tt.word, tt.in, got, tt.want)
+		}
+	}
+}
+
+// Issue: at "2026-12-04 14:23:15", a time exactly as the tables print it,
+// was refused. Every form metatrack prints parses, to the same instant.
+func TestParseTime(t *testing.T) {
+	want := time.Date(2026, 12, 4, 14, 23, 15, 0, time.UTC)
+	for _, s := range []string{
+		"2026-12-04 14:23:15", "2026-12-04 14:23:15 UTC", "2026-12-04T14:23:15Z", "2026-12-04T14:23:15",
+		"2026-12-04T15:23:15+01:00", "2026-12-04 15:23:15+01:00", " 2026-12-04 14:23:15 ", "2026-12-04T14:23:15.000Z",
+	} {
+		if got, ok := ParseTime(s); !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v", s, got, ok)
+		}
+	}
+	if got, ok := ParseTime("2026-12-04 14:23"); !ok || !got.Equal(want.Add(-15*time.Second)) {
+		t.Errorf("without seconds: %v %v", got, ok)
+	}
+	if got, ok := ParseTime("2026-12-04"); !ok || !got.Equal(time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("date: %v %v", got, ok)
+	}
+	for _, s := range []string{"", "yesterday", "2026-13-04", "2026-12-04T14:23:15Z UTC", "1796394195008", "04/12/2026"} {
+		if got, ok := ParseTime(s); ok {
+			t.Errorf("ParseTime(%q) = %v, want refused", s, got)
+		}
+	}
+	// The query language reads the same forms, quoted or not.
+	for _, src := range []string{"created_at = 2026-12-04 14:23:15 UTC", "created_at = '2026-12-04 14:23:15'", "created_at = 2026-12-04T14:23:15Z"} {
+		q, err := Parse(src)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", src, err)
+		}
+		if v := q.where.(*cmpNode).vals[0].t; v == nil || v.ms != want.UnixMilli() {
+			t.Errorf("Parse(%q): time %+v", src, v)
 		}
 	}
 }

@@ -78,10 +78,14 @@ var timeLayouts = []string{
 // ParseTime parses an absolute time in any form that metatrack prints or
 // accepts: RFC 3339 (fractional seconds allowed), the same with a space
 // instead of the T, with or without seconds, and a date (midnight). A time
-// without a zone is UTC. Fractional seconds are allowed wherever there are
+// without a zone is UTC; " UTC" after it says so. Fractional seconds are allowed wherever there are
 // seconds.
 func ParseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
+	// "2024-05-02 12:00:00 UTC", as headings print a time.
+	if rest, ok := strings.CutSuffix(s, " UTC"); ok && !strings.ContainsAny(rest[min(len(rest), 10):], "Z+") {
+		s = rest
+	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true

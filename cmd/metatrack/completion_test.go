@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/metatrack/metatrack"
 )
 
 // TestCompletionScripts checks that each shell's completion script is
@@ -31,6 +33,18 @@ func TestCompletionScripts(t *testing.T) {
 // the database of --db.
 func TestCompleteRefs(t *testing.T) {
 	db := buildFixture(t, t.TempDir())
+	tr, err := metatrack.Open(t.Context(), db, metatrack.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := tr.Search(t.Context(), "type = 'promotion' AND parent = 'model_version/titanic_model@2'")
+	if err != nil || len(page.Resources) != 1 {
+		t.Fatalf("the promotion of @2: %v", err)
+	}
+	promo := page.Resources[0]
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
 	complete := func(args ...string) []string {
 		t.Helper()
 		r := mustRun(t, append([]string{"__complete", "--db", db}, args...)...)
@@ -57,6 +71,13 @@ func TestCompleteRefs(t *testing.T) {
 		{[]string{"lineage", "model/titanic_model", "--format", ""}, []string{"tree", "dot", "mermaid", "json"}},
 		{[]string{"ls", "--output", ""}, []string{"table", "json", "csv"}},
 		{[]string{"get", "model_version/none"}, nil},
+		// trial-1 and trial-2 hang under several versions: experiment/trial-1
+		// would be ambiguous, so it is not offered; after a version's
+		// reference its children are.
+		{[]string{"get", "experiment/trial-"}, nil},
+		{[]string{"get", "model_version/titanic_model@2/"}, []string{"model_version/titanic_model@2/experiment/trial-1", "model_version/titanic_model@2/experiment/trial-2",
+			"model_version/titanic_model@2/promotion/" + promo.ID, "model_version/titanic_model@2/prediction_job/batch-2024-05-02"}},
+		{[]string{"lineage", "model_version/titanic_model@2/exp"}, []string{"model_version/titanic_model@2/experiment/trial-1", "model_version/titanic_model@2/experiment/trial-2"}},
 	} {
 		got := complete(tc.args...)
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
