@@ -55,7 +55,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	for _, e := range []*lazy[*env]{&readEnv, &writeEnv, &mlflowEnv} {
+	for _, e := range []*lazy[*env]{&readEnv, &writeEnv, &mlflowEnv, &metricSearchEnv} {
 		if e.v != nil {
 			e.v.close()
 		}

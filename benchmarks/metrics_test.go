@@ -705,3 +705,118 @@ func TestMetricBaselinesAgree(t *testing.T) {
 		t.Fatalf("verify after the baselines wrote: %v %+v", err, rep.Problems)
 	}
 }
+
+// metricSearchTrials is the number of trials of the metric search file.
+const metricSearchTrials = 100_000
+
+var metricSearchEnv = lazy[*env]{}
+
+// getMetricSearchEnv returns a file of 100k experiments, each with a loss
+// series (one point: its summary row and tail row written in bulk), their
+// last values spread evenly over 0..1.
+func getMetricSearchEnv(tb testing.TB) *env {
+	tb.Helper()
+	return metricSearchEnv.get(tb, func() (*env, error) {
+		dir, err := tempDir()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, "metric-search.db")
+		lib, err := metatrack.Open(ctx, path, metatrack.WithoutRun())
+		if err != nil {
+			return nil, err
+		}
+		mv, err := lib.CreateResource(ctx, metatrack.TypeModelVersion, "sweep")
+		if err != nil {
+			return nil, err
+		}
+		if err := lib.Close(); err != nil {
+			return nil, err
+		}
+		bare, err := openBare(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		var parent int64
+		if parent, err = bare.seqOf(mv.ID); err != nil {
+			return nil, err
+		}
+		r := rand.New(rand.NewPCG(3, 3))
+		err = bare.tx(ctx, func() error {
+			now := time.Now().UnixMilli()
+			for i := range metricSearchTrials {
+				res, err := bare.exec(ctx, `INSERT INTO resources (id, type, name, parent_seq, created_at, updated_at) VALUES (?, 'experiment', ?, ?, ?, ?)`,
+					newID(), fmt.Sprint("t", i), parent, now, now)
+				if err != nil {
+					return err
+				}
+				seq, _ := res.LastInsertId()
+				v := r.Float64()
+				p := series.Point{Step: 100, Time: now, Value: v}
+				sum := series.Summarize([]series.Point{p})
+				res, err = bare.exec(ctx, `INSERT INTO metric_series (resource_seq, key, count, last_step, last_value, min_value, max_value,
+					tail, summary, created_at, updated_at) VALUES (?, 'loss', 1, 100, ?, ?, ?, 1, ?, ?, ?)`,
+					seq, v, v, v, series.AppendSummary(nil, sum), now, now)
+				if err != nil {
+					return err
+				}
+				ss, _ := res.LastInsertId()
+				if _, err := bare.exec(ctx, sqlBareInsertTail, ss, 0, p.Step, p.Time, int64(math.Float64bits(v))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := bare.conn.ExecContext(ctx, "ANALYZE"); err != nil {
+			return nil, err
+		}
+		if lib, err = metatrack.Open(ctx, path, metatrack.WithoutRun()); err != nil {
+			return nil, err
+		}
+		return &env{lib: lib, bare: bare}, nil
+	})
+}
+
+const sqlBareMetricBelow = "SELECT " + resCols + " FROM (SELECT ms.resource_seq AS seq FROM metric_series ms" +
+	"   WHERE ms.key = ? AND ms.last_value < ? AND ms.resource_seq IS NOT NULL ORDER BY ms.resource_seq LIMIT ?) s" +
+	" JOIN resources r ON r.seq = s.seq" + resJoins + " ORDER BY s.seq"
+
+// BenchmarkMetricSearch finds the trials whose last loss is below a bound
+// among 100k (about 50 of them), and the 100 best ordered by it.
+func BenchmarkMetricSearch(b *testing.B) {
+	skipMetrics(b)
+	e := getMetricSearchEnv(b)
+	for _, c := range []searchCase{
+		{name: "selective-100k", filter: "metrics.loss < 0.0005", page: 100, bare: sqlBareMetricBelow, args: []any{"loss", 0.0005}},
+		{name: "order-top100-100k", filter: "metrics.loss < 0.01 ORDER BY metrics.loss ASC", page: 100,
+			bare: "SELECT " + resCols + " FROM metric_series ms JOIN resources r ON r.seq = ms.resource_seq" + resJoins +
+				" WHERE ms.key = ? AND ms.last_value < ? AND ms.resource_seq IS NOT NULL ORDER BY ms.last_value, ms.resource_seq LIMIT ?",
+			args: []any{"loss", 0.01}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.Run("lib", func(b *testing.B) {
+				run, err := c.lib(e.lib)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var n int
+				bench(b, func() error {
+					p, err := run()
+					n = len(p.Resources)
+					return err
+				})
+				b.ReportMetric(float64(n), "rows")
+			})
+			b.Run("bare", func(b *testing.B) {
+				run, err := c.bareRun(e.bare)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bench(b, func() error { _, err := run(); return err })
+			})
+		})
+	}
+}

@@ -34,6 +34,11 @@ func TestSearchPlans(t *testing.T) {
 		{name: "Name", filter: "name = 'model_3'", index: "resources_name"},
 		{name: "Status", filter: "status = 'FAILED'", index: "resources_status_only"},
 		{name: "TagOrderedByMetadata", filter: "tags.optimizer = 'adam' ORDER BY metadata.accuracy DESC", index: "metadata_key_num"},
+		{name: "MetricLast", filter: "metrics.loss < 0.2", index: "metric_series_last"},
+		{name: "MetricMin", filter: "metrics.loss.min < 0.2", index: "metric_series_min"},
+		{name: "MetricMaxOrdered", filter: "metrics.loss.max > 5 ORDER BY metrics.loss DESC", index: "metric_series_max"},
+		{name: "MetricCountTyped", filter: "type = 'experiment' AND metrics.loss.count > 100", index: "metric_series_count"},
+		{name: "MetricStep", filter: "metrics.loss.step >= 1000", index: "metric_series_step"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q, err := query.Parse(c.filter)

@@ -617,6 +617,28 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 		// Numbers and strings: driven by metadata_key_num and metadata_key_str.
 		return c.member("metadata m", f.s("m.key = ").arg(key).s(" AND ").frag(p).done(false)), nil
 
+	case kindMetric:
+		// A resource's series key, by the metric_series indexes of
+		// (key, column): metrics.loss < 0.2 reads the range of the index.
+		key, col := metricField(n.field.keys)
+		var cond fb
+		cond.s("ms.resource_seq IS NOT NULL AND ms.key = ").arg(key)
+		if isNull {
+			return c.member("metric_series ms", cond.done(false)).negate(n.op == opIsNull), nil
+		}
+		for _, v := range n.vals {
+			if v.t != nil || (v.kind != valInt && v.kind != valFloat) {
+				var b strings.Builder
+				n.field.write(&b)
+				return frag{}, errorAt(c.q.src, v.pos, "%s is a number: compare it with numbers", b.String())
+			}
+		}
+		p, err := c.typed(accessors{num: frag{sql: c.col(col)}}, n)
+		if err != nil {
+			return frag{}, err
+		}
+		return c.member("metric_series ms", cond.s(" AND ").frag(p).done(false)), nil
+
 	case kindAttr:
 		path := jsonPath(n.field.keys)
 		top := len(n.field.keys) == 1 && !c.opts.NoDrive
@@ -670,6 +692,8 @@ func (c *compiler) exists(fl field) frag {
 	switch fieldSpecs[fl.name].kind {
 	case kindTag:
 		return c.member("tags t", f.s("t.key = ").arg(fl.keys[0]).done(false))
+	case kindMetric:
+		return c.member("metric_series ms", f.s("ms.resource_seq IS NOT NULL AND ms.key = ").arg(fl.keys[0]).done(false))
 	case kindMeta:
 		f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(fl.keys[0])
 		if len(fl.keys) > 1 {

@@ -162,6 +162,9 @@ func (c *compiler) sortCols(k sortKey) []sortCol {
 		s.frag = f.s("(SELECT t.value FROM tags t WHERE t.resource_seq = r.seq AND t.key = ").arg(k.field.keys[0]).s(")").done(true)
 	case kindAlias:
 		s.frag = f.s("(SELECT min(al.name) FROM aliases al WHERE al.version_seq = r.seq)").done(true)
+	case kindMetric:
+		key, col := metricField(k.field.keys)
+		s.frag = f.s("(SELECT ", col, " FROM metric_series ms WHERE ms.resource_seq = r.seq AND ms.key = ").arg(key).s(")").done(true)
 	case kindMeta:
 		key := k.field.keys[0]
 		if len(k.field.keys) == 1 {

@@ -74,6 +74,9 @@
 //	tags.<key>               a tag (text)
 //	metadata.<key>[.<k>...]  a metadata value (JSON), or a value inside it
 //	attrs.<key>[.<k>...]     a creation attribute (JSON), or a value inside it
+//	metrics.<key>            the last value of the metric series key (a number)
+//	metrics.<key>.<part>     a part of its summary: last, min, max (NaN values
+//	                         left out), count (points), step (of the last point)
 //
 // Keys with characters other than ASCII letters, digits and _ are quoted in
 // backticks: tags.`my key.x`, metadata.`f1-score`. A key inside a JSON value
@@ -128,6 +131,12 @@
 // attrs.k[.path] are true when the key or path is present, even if it holds
 // JSON null.
 //
+// Metrics compare with numbers only (a string, boolean or time is an error).
+// A last value that is NaN matches no comparison; +Inf and -Inf compare as
+// the largest and smallest numbers. metrics.k IS NULL means the resource has
+// no series k; EXISTS metrics.k that it has one. metrics.`val.loss` quotes a
+// key with a dot; metrics.val.loss is an error, since loss is not a part.
+//
 // A predicate on a missing value is false, never NULL, to NOT as well: NOT p
 // matches every resource that p does not match, including resources where
 // the field is missing (NOT version = 3 matches resources without a version).
@@ -167,8 +176,10 @@
 //
 // # Indexes
 //
-// Filters on tags, on top-level metadata values and on top-level attributes
-// (attrs.<key>, kept in the attr_values table) are searched by indexes;
+// Filters on tags, on top-level metadata values, on top-level attributes
+// (attrs.<key>, kept in the attr_values table) and on metrics (the summary
+// of each series, kept current on every write, with an index of each part)
+// are searched by indexes;
 // nested paths (metadata.k.x, attrs.a.b) read the JSON of each candidate.
 // A query with tags.k = 'v', metadata.k = v or attrs.k = v walks the index
 // of that value in seq order, and one ordered by metadata.k walks the index

@@ -14,6 +14,7 @@ const (
 	kindMeta                    // metadata.<key>[.<path>...]
 	kindAttr                    // attrs.<key>[.<path>...]
 	kindAlias                   // the names of the aliases that point to the resource
+	kindMetric                  // metrics.<key>[.<part>]: a metric series' summary
 )
 
 // fieldSpec is an entry of the allow-list of fields. Every SQL fragment in it
@@ -45,11 +46,13 @@ var fieldSpecs = map[string]fieldSpec{
 	"metadata":   {kind: kindMeta},
 	"attrs":      {kind: kindAttr},
 	"alias":      {kind: kindAlias},
+	"metrics":    {kind: kindMetric},
 }
 
 // fieldList is the list of fields for error messages.
 const fieldList = "id, type, name, version, status, parent, run, run.name, run.status, " +
-	"created_at, updated_at, started_at, ended_at, alias, tags.<key>, metadata.<key>, attrs.<key>"
+	"created_at, updated_at, started_at, ended_at, alias, tags.<key>, metadata.<key>, attrs.<key>, " +
+	"metrics.<key>[.min|.max|.count|.step]"
 
 // kindName names what a field holds, for error messages.
 func (s fieldSpec) kindName() string {
@@ -64,6 +67,8 @@ func (s fieldSpec) kindName() string {
 		return "a metadata value"
 	case kindAttr:
 		return "an attribute"
+	case kindMetric:
+		return "a metric"
 	}
 	return "text"
 }
@@ -91,4 +96,19 @@ func jsonPath(keys []string) string {
 		b.WriteByte('"')
 	}
 	return b.String()
+}
+
+// metricColumns are the metric_series columns of the parts of a metric
+// summary: metrics.<key> is the last value.
+var metricColumns = map[string]string{
+	"last": "ms.last_value", "min": "ms.min_value", "max": "ms.max_value", "count": "ms.count", "step": "ms.last_step",
+}
+
+// metricField returns the series key and the metric_series column of a
+// metrics field (keys [key] or [key, part], as the parser leaves them).
+func metricField(keys []string) (key, col string) {
+	if len(keys) == 1 {
+		return keys[0], metricColumns["last"]
+	}
+	return keys[0], metricColumns[keys[1]]
 }

@@ -275,8 +275,8 @@ func (p *parser) parsePrimary() (node, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		if spec.kind != kindTag && spec.kind != kindMeta && spec.kind != kindAttr {
-			return nil, p.errorf(f.pos, "EXISTS applies to tags, metadata and attrs keys; use %s IS NOT NULL", f.name)
+		if spec.kind != kindTag && spec.kind != kindMeta && spec.kind != kindAttr && spec.kind != kindMetric {
+			return nil, p.errorf(f.pos, "EXISTS applies to tags, metadata, attrs and metrics keys; use %s IS NOT NULL", f.name)
 		}
 		return &existsNode{field: f}, nil
 	case t.kind == tokIdent && (strings.EqualFold(t.text, "upstream_of") || strings.EqualFold(t.text, "downstream_of")):
@@ -350,9 +350,11 @@ func (p *parser) parseField() (field, fieldSpec, *Error) {
 	}
 	f := field{name: strings.ToLower(t.text), pos: t.pos}
 	var keyPos []int
+	var quoted []bool
 	for p.tok().kind == tokDot {
 		p.next()
 		k := p.tok()
+		quoted = append(quoted, k.kind == tokQuoted)
 		switch {
 		case k.kind == tokIdent || k.kind == tokNow && k.val == "now":
 			f.keys = append(f.keys, k.text)
@@ -386,6 +388,23 @@ func (p *parser) parseField() (field, fieldSpec, *Error) {
 	case kindMeta, kindAttr:
 		if len(f.keys) == 0 {
 			return field{}, fieldSpec{}, p.errorf(t.pos, "%s needs a key: %s.<key>", f.name, f.name)
+		}
+	case kindMetric:
+		const form = "a metric field is metrics.<key> (the last value) or metrics.<key>.<part>, part one of last, min, max, count, step; quote keys with dots in backticks: metrics.`a.b`"
+		switch {
+		case len(f.keys) == 0:
+			return field{}, fieldSpec{}, p.errorf(t.pos, "metrics needs a key: metrics.<key>")
+		case len(f.keys) > 2:
+			return field{}, fieldSpec{}, p.errorf(keyPos[2], "%s", form)
+		case len(f.keys) == 2:
+			part := strings.ToLower(f.keys[1])
+			if _, ok := metricColumns[part]; !ok || quoted[1] {
+				return field{}, fieldSpec{}, p.errorf(keyPos[1], "%s", form)
+			}
+			f.keys[1] = part
+			if part == "last" {
+				f.keys = f.keys[:1]
+			}
 		}
 	default:
 		if len(f.keys) > 0 {

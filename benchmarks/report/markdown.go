@@ -79,6 +79,10 @@ func targetFor(c string) Target {
 		return Target{MaxNs: 5 * us, Rate: "200k/s"}
 	case c == "MetricBatch/100x10000":
 		return Target{Ratio: 1.25, MaxNs: 1 * us, Rate: "1M points/s"}
+	case c == "MetricSearch/selective-100k":
+		return Target{Ratio: 1.5, MaxNs: 5 * ms}
+	case c == "MetricSearch/order-top100-100k":
+		return Target{Ratio: 1.5}
 	case c == "MetricRead/history-100k", c == "MetricRead/downsample-1m-to-1000":
 		return Target{MaxNs: 10 * ms}
 	case c == "MetricSize/typical-1m":
