@@ -206,7 +206,8 @@ func printTransfer(w io.Writer, verb string, t transferJSON) {
 	if verb != "Exported" {
 		fmt.Fprintf(w, "  %d added, %d updated, %d already there", t.Added, t.Updated, max(0, t.Records-t.Added-t.Updated))
 		if t.Renumbered > 0 || t.Unified > 0 || t.Closed > 0 {
-			fmt.Fprintf(w, "; %d versions renumbered, %d resources unified, %d deployments closed", t.Renumbered, t.Unified, t.Closed)
+			fmt.Fprintf(w, "; %s renumbered, %s unified, %s closed", plural(int(t.Renumbered), "version"),
+				plural(int(t.Unified), "resource"), plural(int(t.Closed), "deployment"))
 		}
 		fmt.Fprintln(w)
 	}
