@@ -737,7 +737,12 @@ func (v *verifier) metrics() error {
 		case !sameSummary(total, stored):
 			bad("its summary disagrees with its points")
 		}
-		col := func(v float64) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: !math.IsNaN(v)} }
+		col := func(v float64) sql.NullFloat64 {
+			if math.IsNaN(v) {
+				return sql.NullFloat64{} // stored as NULL, read back as the zero value
+			}
+			return sql.NullFloat64{Float64: v, Valid: true}
+		}
 		lo, hi := sql.NullFloat64{}, sql.NullFloat64{}
 		if stored.HasRange {
 			lo, hi = col(stored.Low.Value), col(stored.High.Value)

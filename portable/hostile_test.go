@@ -78,6 +78,9 @@ func writeBase(t *testing.T) {
 		metatrack.WithAttr("lr", 0.1))
 	must(err)
 	must(tr.LogMetadata(ctx, exp, "auc", 0.87))
+	for i, loss := range []float64{0.69, 0.52, 0.41} {
+		must(tr.LogMetric(ctx, exp, "loss", loss, metatrack.WithStep(int64(i))))
+	}
 	must(tr.SetWinningExperiment(ctx, mv2, exp))
 	must(tr.LogTag(ctx, mv2, "stage", "candidate"))
 	file := filepath.Join(dir, "model.json")
@@ -200,7 +203,7 @@ func (e *export) remove(kind string, match func(map[string]any) bool) *export {
 	return e
 }
 
-var kindOrder = []string{"blob", "run", "resource", "tag", "metadata", "vc_info", "artifact", "edge", "deployment", "history", "end"}
+var kindOrder = []string{"blob", "run", "resource", "tag", "metadata", "vc_info", "artifact", "edge", "deployment", "alias", "purged", "history", "metric", "end"}
 
 // add inserts records after the last record of their kind (or where their
 // kind would start).
@@ -457,6 +460,28 @@ func hostileCases() []hostileCase {
 		{"metadata_invalid_utf8", func(e *export) *export {
 			return e.set("metadata", nil, "value", "PLACEHOLDER").raw("PLACEHOLDER", "\xc3\x28")
 		}, "not valid UTF-8"},
+
+		// Metric series.
+		{"ok_metric_nan", func(e *export) *export {
+			return e.edit("metric", nil, func(m map[string]any) {
+				m["points"] = append(m["points"].([]any), []any{7, 1740830400000, "NaN"})
+			})
+		}, ""},
+		{"metric_key_nul", func(e *export) *export { return e.set("metric", nil, "key", "lo\x00ss") }, "NUL"},
+		{"metric_key_control", func(e *export) *export { return e.set("metric", nil, "key", "lo\nss") }, "control character"},
+		{"metric_key_300", func(e *export) *export { return e.set("metric", nil, "key", long(300)) }, "the limit is 256"},
+		{"metric_step_negative", func(e *export) *export {
+			return e.set("metric", nil, "points", []any{[]any{-1, 1740830400000, 0.5}})
+		}, "step -1 is negative"},
+		{"metric_time_before_1970", func(e *export) *export {
+			return e.set("metric", nil, "points", []any{[]any{1, -5, 0.5}})
+		}, "before 1970"},
+		{"metric_value_evil", func(e *export) *export {
+			return e.set("metric", nil, "points", []any{[]any{1, 1740830400000, "evil"}})
+		}, "malformed"},
+		{"metric_resource_and_run", func(e *export) *export {
+			return e.set("metric", nil, "run", e.idOf("run", nil))
+		}, "not both"},
 
 		// Runs and history.
 		{"run_status_pwned", func(e *export) *export { return e.set("run", nil, "status", "PWNED") }, "run status"},
