@@ -271,7 +271,7 @@ func (r resourceRow) resource() Resource {
 var resourceSelectAll = sq.Select(
 	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
 	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
-	"r.deleted_at", db.ParentRefSQL("r")+" AS parent_ref",
+	"r.deleted_at", db.ParentRefSQL("r", "p")+" AS parent_ref",
 ).From("resources r").
 	LeftJoin("resources p ON p.seq = r.parent_seq").
 	LeftJoin("runs run ON run.seq = r.run_seq")
