@@ -386,79 +386,107 @@ func (t *Tracker) metricsAt(ctx context.Context, res Resource, at time.Time) (ma
 // series of any length is read in bounded memory: for exports of curves,
 // and for series too long to hold as a slice. The list of blocks is read
 // at the start; each block is read when it is reached, each in its own
-// short read, so that a long iteration holds no snapshot open.
+// short read, so that a long iteration holds no snapshot open. When gc
+// merges the series' blocks meanwhile, the iteration lists them again and
+// goes on from the point it had reached.
 func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, opts ...MetricHistoryOption) iter.Seq2[MetricPoint, error] {
 	return func(yield func(MetricPoint, error) bool) {
 		q, err := newMetricQuery(opts)
 		if err == nil && q.MaxPoints > 0 {
 			err = fmt.Errorf("%w: MetricPoints does not downsample; use MetricHistory with WithMaxPoints", ErrInvalidArgument)
 		}
-		var s db.Series
-		var own seriesOwner
-		var blocks []db.BlockRef
-		var tail []series.Point
-		if err == nil {
-			err = t.read(ctx, func(x *txn) error {
-				var err error
-				if own, err = x.metricOwner(ctx, res, false); err != nil {
-					return err
-				}
-				m := x.metrics()
-				if s, err = m.Find(ctx, own.SeriesOwner, key); err != nil {
-					return fmt.Errorf("%s: %w", own.ref(), err)
-				}
-				if s.Seq == 0 {
-					return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref())
-				}
-				if blocks, err = m.BlocksIn(ctx, s.Seq, q); err != nil {
-					return err
-				}
-				if s.Tail > 0 {
-					tail, err = m.Tail(ctx, s.Seq)
-				}
-				return err
-			})
-		}
 		if err != nil {
 			yield(MetricPoint{}, err)
 			return
 		}
-		kept := tail[:0]
-		for _, p := range tail {
-			if q.Within(p) {
-				kept = append(kept, p)
-			}
-		}
-		series.Sort(kept)
-		mg := pointMerge{blocks: blocks, tail: kept, load: func(b db.BlockRef) ([]series.Point, error) {
-			var pts []series.Point
-			err := t.readOne(ctx, func(x *txn) error {
-				var err error
-				pts, err = x.metrics().Block(ctx, s.Seq, b.FirstOrd, nil)
-				if errors.Is(err, sql.ErrNoRows) {
-					return fmt.Errorf("%w: metric %q of %s was removed while it was read", ErrNotFound, key, own.ref())
-				}
-				return err
-			})
-			return pts, err
-		}}
-		for {
-			p, ok, err := mg.next()
+		emitted := 0
+		for restarts := 0; ; restarts++ {
+			mg, err := t.openPointMerge(ctx, res, key, q)
 			if err != nil {
 				yield(MetricPoint{}, err)
 				return
 			}
-			if !ok {
-				return
-			}
-			if !q.Within(p) {
-				continue
-			}
-			if !yield(MetricPoint{Step: p.Step, Value: p.Value, Time: fromMillis(p.Time)}, nil) {
-				return
+			skip := emitted
+			for {
+				p, ok, err := mg.next()
+				if errors.Is(err, errStaleBlock) && restarts < 10 {
+					break
+				}
+				if err != nil {
+					yield(MetricPoint{}, err)
+					return
+				}
+				if !ok {
+					return
+				}
+				if !q.Within(p) {
+					continue
+				}
+				if skip > 0 {
+					skip--
+					continue
+				}
+				emitted++
+				if !yield(MetricPoint{Step: p.Step, Value: p.Value, Time: fromMillis(p.Time)}, nil) {
+					return
+				}
 			}
 		}
 	}
+}
+
+// errStaleBlock: a block listed at the start of MetricPoints was merged
+// into another (by gc) before it was read.
+var errStaleBlock = errors.New("metric block changed while it was read")
+
+// openPointMerge lists the blocks and reads the tail of series key of res
+// in one snapshot.
+func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, q db.MetricRange) (*pointMerge, error) {
+	var s db.Series
+	var blocks []db.BlockRef
+	var tail []series.Point
+	err := t.read(ctx, func(x *txn) error {
+		own, err := x.metricOwner(ctx, res, false)
+		if err != nil {
+			return err
+		}
+		m := x.metrics()
+		if s, err = m.Find(ctx, own.SeriesOwner, key); err != nil {
+			return fmt.Errorf("%s: %w", own.ref(), err)
+		}
+		if s.Seq == 0 {
+			return fmt.Errorf("%w: metric %q of %s", ErrNotFound, key, own.ref())
+		}
+		if blocks, err = m.BlocksIn(ctx, s.Seq, q); err != nil {
+			return err
+		}
+		if s.Tail > 0 {
+			tail, err = m.Tail(ctx, s.Seq)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := tail[:0]
+	for _, p := range tail {
+		if q.Within(p) {
+			kept = append(kept, p)
+		}
+	}
+	series.Sort(kept)
+	return &pointMerge{blocks: blocks, tail: kept, load: func(b db.BlockRef) ([]series.Point, error) {
+		var pts []series.Point
+		err := t.readOne(ctx, func(x *txn) error {
+			var err error
+			pts, err = x.metrics().Block(ctx, s.Seq, b.FirstOrd, nil)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && int64(len(pts)) != b.Count {
+				return errStaleBlock
+			}
+			return err
+		})
+		return pts, err
+	}}, nil
 }
 
 // pointMerge yields the points of blocks (each in step order) and of tail

@@ -276,3 +276,78 @@ func TestMetricsVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestMetricsGC: gc merges the small blocks that many small LogMetrics
+// calls leave, keeping every point, the order and the summaries; a stream
+// of the series that gc compacts goes on where it was.
+func TestMetricsGC(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	tr, err := metatrack.Open(ctx, path, metatrack.WithoutRun())
+	metricsCheck(t, err)
+	defer tr.Close()
+	exp := metricsExperiment(t, tr)
+	for c := range 30 {
+		pts := make([]metatrack.MetricPoint, 100)
+		for i := range pts {
+			pts[i] = metatrack.MetricPoint{Step: int64(c*100 + i), Value: math.Sin(float64(c*100 + i))}
+		}
+		metricsCheck(t, tr.LogMetrics(ctx, exp, "loss", pts))
+	}
+	for i := range 10 {
+		metricsCheck(t, tr.LogMetric(ctx, exp, "loss", float64(i)))
+	}
+	before, err := tr.MetricHistory(ctx, exp, "loss")
+	metricsCheck(t, err)
+	sumsBefore, err := tr.Metrics(ctx, exp)
+	metricsCheck(t, err)
+	blocks := func() int {
+		conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		metricsCheck(t, err)
+		defer conn.Close()
+		var n int
+		metricsCheck(t, conn.QueryRow(`SELECT count(*) FROM metric_blocks`).Scan(&n))
+		return n
+	}
+	if n := blocks(); n != 30 {
+		t.Fatalf("%d blocks before gc, want 30", n)
+	}
+	st, err := tr.GC(ctx, metatrack.WithDryRun())
+	metricsCheck(t, err)
+	if st.MetricBlocks != 30 || st.MetricSeries != 1 || blocks() != 30 {
+		t.Fatalf("dry run: %+v, %d blocks", st, blocks())
+	}
+	// Stream the first points, compact, stream the rest.
+	var streamed []metatrack.MetricPoint
+	compacted := false
+	for p, err := range tr.MetricPoints(ctx, exp, "loss") {
+		metricsCheck(t, err)
+		streamed = append(streamed, p)
+		if len(streamed) == 150 && !compacted {
+			st, err = tr.GC(ctx)
+			metricsCheck(t, err)
+			compacted = true
+		}
+	}
+	if st.MetricBlocks != 30 || blocks() != 3 {
+		t.Fatalf("gc: %+v, %d blocks after", st, blocks())
+	}
+	samePoints(t, streamed, before)
+	after, err := tr.MetricHistory(ctx, exp, "loss")
+	metricsCheck(t, err)
+	samePoints(t, after, before)
+	sumsAfter, err := tr.Metrics(ctx, exp)
+	metricsCheck(t, err)
+	if len(sumsAfter) != 1 || sumsAfter[0] != sumsBefore[0] {
+		t.Fatalf("summaries after gc: %+v, before %+v", sumsAfter, sumsBefore)
+	}
+	rep, err := tr.Verify(ctx)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after gc: %v %+v", err, rep.Problems)
+	}
+	st, err = tr.GC(ctx)
+	metricsCheck(t, err)
+	if st.MetricBlocks != 0 {
+		t.Fatalf("a second gc merged %d blocks", st.MetricBlocks)
+	}
+}

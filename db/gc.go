@@ -41,6 +41,10 @@ type GCStats struct {
 	// FreeBytes is the size of the free pages in the file after GC (before
 	// it, in a dry run): what Vacuum would give back to the file system.
 	FreeBytes int64
+	// MetricBlocks counts the metric blocks merged into fuller ones (many
+	// small LogMetrics calls leave small blocks); MetricSeries the series
+	// they belong to.
+	MetricBlocks, MetricSeries int64
 }
 
 // gcCond is what makes blob b removable; ? is the staging cutoff.
@@ -119,6 +123,9 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 		if opts.Progress != nil {
 			opts.Progress(int64(i+1), total)
 		}
+	}
+	if err := compactMetrics(ctx, d, opts.DryRun, &st); err != nil {
+		return st, err
 	}
 	var free, pageSize int64
 	if err := d.Reader.GetContext(ctx, &free, `PRAGMA freelist_count`); err != nil {

@@ -842,3 +842,73 @@ func (m Metrics) BlocksIn(ctx context.Context, seq int64, q MetricRange) ([]Bloc
 
 // Within reports whether p is in q's ranges.
 func (q MetricRange) Within(p series.Point) bool { return q.within(p) }
+
+// compactMetrics merges runs of consecutive small blocks of a series (in
+// the order they were sealed) into blocks of up to MetricBlockPoints: the
+// points, their order and the series' summary stay as they are. Each
+// series is compacted in its own write transaction, so writers go on
+// meanwhile; a reader streaming the series (MetricPoints) notices and
+// restarts where it was.
+func compactMetrics(ctx context.Context, d *DB, dryRun bool, st *GCStats) error {
+	var seqs []int64
+	if err := d.Reader.SelectContext(ctx, &seqs, `SELECT series_seq FROM metric_blocks GROUP BY series_seq
+		HAVING count(*) > (sum(count) + ?) / ? ORDER BY series_seq`, MetricBlockPoints-1, MetricBlockPoints); err != nil {
+		return Classify(err)
+	}
+	for _, seq := range seqs {
+		var merged int64
+		run := func(q MetricSQL, write bool) error {
+			var blocks []BlockRef
+			if err := q.Select(ctx, &blocks, `SELECT first_ord, count, min_step, max_step, min_time, max_time FROM metric_blocks
+				WHERE series_seq = ? ORDER BY first_ord`, seq); err != nil {
+				return err
+			}
+			m := Metrics{Q: q}
+			for i := 0; i < len(blocks); {
+				j, total := i, int64(0)
+				for j < len(blocks) && total+blocks[j].Count <= MetricBlockPoints && (j == i || blocks[j].FirstOrd == blocks[j-1].FirstOrd+blocks[j-1].Count) {
+					total += blocks[j].Count
+					j++
+				}
+				if j-i < 2 {
+					i = max(j, i+1)
+					continue
+				}
+				merged += int64(j - i)
+				if write {
+					var pts []series.Point
+					for _, b := range blocks[i:j] {
+						var err error
+						if pts, err = m.Block(ctx, seq, b.FirstOrd, pts); err != nil {
+							return err
+						}
+						if _, err := q.Exec(ctx, `DELETE FROM metric_blocks WHERE series_seq = ? AND first_ord = ?`, seq, b.FirstOrd); err != nil {
+							return err
+						}
+					}
+					// The blocks' points in the order they were added: each
+					// block is sorted, and their summaries merge in order.
+					if err := m.sealBlock(ctx, seq, blocks[i].FirstOrd, pts); err != nil {
+						return err
+					}
+				}
+				i = j
+			}
+			return nil
+		}
+		var err error
+		if dryRun {
+			err = run(SQLOf(d.Reader), false)
+		} else {
+			err = d.WriteTx(ctx, func(tx *Tx) error { return run(tx.MetricSQL(), true) })
+		}
+		if err != nil {
+			return err
+		}
+		if merged > 0 {
+			st.MetricBlocks += merged
+			st.MetricSeries++
+		}
+	}
+	return nil
+}

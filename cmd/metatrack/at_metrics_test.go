@@ -59,3 +59,41 @@ func TestAtMetrics(t *testing.T) {
 		t.Fatalf("at before any point: %s%s", r.stdout, r.stderr)
 	}
 }
+
+// TestGCMetrics: gc reports the small metric blocks it merges.
+func TestGCMetrics(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	tr, err := metatrack.Open(ctx, path, metatrack.WithoutRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := tr.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range 5 {
+		pts := make([]metatrack.MetricPoint, 100)
+		for i := range pts {
+			pts[i] = metatrack.MetricPoint{Step: int64(c*100 + i), Value: float64(i)}
+		}
+		if err := tr.LogMetrics(ctx, ds, "loss", pts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := runFixture(t, "gc", "--db", path, "--dry-run")
+	if r.code != exitOK || !strings.Contains(r.stdout, "Would merge 5 small metric blocks of 1 series into fuller ones.") {
+		t.Fatalf("gc --dry-run: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runFixture(t, "gc", "--db", path, "-o", "json")
+	if r.code != exitOK || !strings.Contains(r.stdout, `"metric_blocks": 5`) {
+		t.Fatalf("gc -o json: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runFixture(t, "gc", "--db", path)
+	if r.code != exitOK || strings.Contains(r.stdout, "metric") {
+		t.Fatalf("a second gc: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -86,7 +86,11 @@ type gcJSON struct {
 	Chunks     int64  `json:"chunks"`
 	Bytes      int64  `json:"bytes"`
 	FreeBytes  int64  `json:"free_bytes"`
-	Vacuumed   bool   `json:"vacuumed"`
+	// MetricBlocks counts the small metric blocks merged into fuller ones,
+	// of MetricSeries series; absent when none.
+	MetricBlocks int64 `json:"metric_blocks,omitempty"`
+	MetricSeries int64 `json:"metric_series,omitempty"`
+	Vacuumed     bool  `json:"vacuumed"`
 	// Purged counts what --purge-deleted removed (or would remove).
 	Purged *purgedJSON `json:"purged,omitempty"`
 	// SizeBytes is the size of the file at the end.
@@ -161,7 +165,8 @@ func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Dur
 		return err
 	}
 	out := gcJSON{Database: path, DryRun: dryRun, Blobs: st.Blobs, Staged: st.Staged, KeptStaged: st.KeptStaged,
-		Chunks: st.Chunks, Bytes: st.Bytes, FreeBytes: st.FreeBytes, Purged: purged}
+		Chunks: st.Chunks, Bytes: st.Bytes, FreeBytes: st.FreeBytes, Purged: purged,
+		MetricBlocks: st.MetricBlocks, MetricSeries: st.MetricSeries}
 	if vacuum {
 		spin := a.newProgress("vacuuming", unitBytes, 0)
 		err := t.Vacuum(ctx)
@@ -200,6 +205,14 @@ func printGC(w io.Writer, g gcJSON) {
 		humanBytes(g.Bytes), plural(int(g.Chunks), "chunk"))
 	if g.KeptStaged > 0 {
 		fmt.Fprintf(w, "Kept %s younger than --staged-age.\n", plural(int(g.KeptStaged), "upload"))
+	}
+	if g.MetricBlocks > 0 {
+		mverb := "Merged"
+		if g.DryRun {
+			mverb = "Would merge"
+		}
+		fmt.Fprintf(w, "%s %s of %s into fuller ones.\n", mverb, plural(int(g.MetricBlocks), "small metric block"),
+			fmt.Sprintf("%d series", g.MetricSeries))
 	}
 	switch {
 	case g.Vacuumed:
