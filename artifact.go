@@ -696,8 +696,15 @@ func (t *Tracker) SaveArtifact(ctx context.Context, res Resource, name, dst stri
 }
 
 // Artifacts lists the artifacts of res, oldest first; with kind not empty,
-// only those of that kind.
+// only those of that kind (KindArtifact or a report kind; any other is
+// refused with ErrInvalidArgument, as it could match nothing).
 func (t *Tracker) Artifacts(ctx context.Context, res Resource, kind string) ([]Artifact, error) {
+	switch kind {
+	case "", KindArtifact, KindDataProfile, KindChecks, KindDataComparison:
+	default:
+		return nil, fmt.Errorf("%w: unknown artifact kind %q: valid are %s, %s, %s, %s", ErrInvalidArgument, kind,
+			KindArtifact, KindDataProfile, KindChecks, KindDataComparison)
+	}
 	var out []Artifact
 	err := t.read(ctx, func(x *txn) error {
 		r, err := x.resolveRes(ctx, res)

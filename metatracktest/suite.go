@@ -575,6 +575,9 @@ func (s suite) testReports(t *testing.T) {
 	}
 	_, err = tr.LogChecks(ctx, dv, checks1, "Bad Type")
 	wantErr(t, err, metatrack.ErrInvalidArgument)
+	// A kind that can match nothing is an error, not an empty list.
+	_, err = tr.Artifacts(ctx, dv, "check")
+	wantErr(t, err, metatrack.ErrInvalidArgument)
 }
 
 func (s suite) testPrevVersion(t *testing.T) {
