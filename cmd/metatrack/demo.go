@@ -219,6 +219,11 @@ func printDemo(w io.Writer, out demoJSON, workDir string) error {
 	fmt.Fprintf(w, "Database:  %s (%s)\n", out.Database.Path, humanBytes(out.Database.SizeBytes))
 	fmt.Fprintf(w, "Work dir:  %s\n", workDir)
 	fmt.Fprintf(w, "\nSee it with: metatrack show --db %s\n", out.Database.Path)
+	if n := len(out.Rounds); n > 0 && out.Rounds[n-1].ModelVersion != nil {
+		// Every trial logged its learning curves.
+		fmt.Fprintf(w, "Curves:      metatrack metrics --db %s --query \"type = 'experiment' AND parent = '%s'\" valid_loss --plot\n",
+			out.Database.Path, out.Rounds[n-1].ModelVersion.Ref)
+	}
 	return nil
 }
 

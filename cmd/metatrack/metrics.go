@@ -295,6 +295,14 @@ func (a *app) drawMetrics(res []metatrack.Resource, keys []string, series []char
 	switch {
 	case len(res) > 1:
 		key, title = keys[0], keys[0]+" of "+plural(len(series), "resource")
+		// Legends without the references' common start (the parent), which
+		// the title names instead.
+		if prefix := commonRefPrefix(series); prefix != "" {
+			for i := range series {
+				series[i].Label = strings.TrimPrefix(series[i].Label, prefix)
+			}
+			title = keys[0] + " of " + prefix + "*"
+		}
 	case len(series) > 1:
 		key, title = "value", res[0].Ref()
 	}
@@ -378,4 +386,26 @@ func metricValue(v any) string {
 		return v
 	}
 	return fmt.Sprint(v)
+}
+
+// commonRefPrefix returns the longest start, ending in a slash, that the
+// labels of all series share and that leaves each a name.
+func commonRefPrefix(series []chartSeries) string {
+	prefix := series[0].Label
+	for _, s := range series[1:] {
+		for !strings.HasPrefix(s.Label, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+	}
+	i := strings.LastIndexByte(prefix, '/')
+	if i < 0 {
+		return ""
+	}
+	prefix = prefix[:i+1]
+	for _, s := range series {
+		if s.Label == prefix {
+			return ""
+		}
+	}
+	return prefix
 }
