@@ -259,3 +259,30 @@ func ExampleWithColumns() {
 	// trial-3 attrs.lr=1 metadata.auc=0.78 tags.owner=ann
 	// winner: trial-2
 }
+
+// A reference that names several resources is an error listing each
+// one's unique reference, never a guess.
+func ExampleAmbiguousError() {
+	ctx := context.Background()
+	t, _, done := exampleTracker()
+	defer done()
+	for range 2 {
+		mv, _ := t.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
+		t.CreateResource(ctx, metatrack.TypeExperiment, "trial-1", metatrack.WithParent(mv.ID))
+	}
+	_, err := t.GetResource(ctx, "experiment/trial-1", "")
+	var amb *metatrack.AmbiguousError
+	if errors.As(err, &amb) {
+		fmt.Println(errors.Is(err, metatrack.ErrAmbiguous), len(amb.Candidates))
+		for _, c := range amb.Candidates {
+			fmt.Println(c.Ref())
+		}
+	}
+	exp, _ := t.GetResource(ctx, amb.Candidates[1].Ref(), "")
+	fmt.Println(exp.Ref(), exp.ParentRef)
+	// Output:
+	// true 2
+	// model_version/titanic_model@1/experiment/trial-1
+	// model_version/titanic_model@2/experiment/trial-1
+	// model_version/titanic_model@2/experiment/trial-1 model_version/titanic_model@2
+}

@@ -33,6 +33,12 @@ var fuzzSeeds = []string{
 	"EXISTS metadata.acc ORDER BY metadata.acc DESC, id",
 	"attrs.n = 3 AND attrs.s IS NULL AND NOT EXISTS attrs.t",
 	"metadata.acc = 'x' AND tags.a = true",
+	"name = 'it''s' OR name = \"say \"\"hi\"\"\" OR status IN ('''', 'a''')",
+	"created_at > 2024-05-01 AND updated_at <= 2026-12-04 14:23:15 UTC AND ended_at < 2024-05-01T10:00:00.5+02:00",
+	"created_at IN (2024-05-01 10:00, '2026-12-04 14:23:15') LIMIT 2",
+	"metadata.loss/00001 > 0.5",
+	"parent = 'model_version/m@2' AND id NOT IN ('mv1', 'model_version/m@1/experiment/e') AND type = 'Model_Version'",
+	"run.status IN ('RUNNING', 'failed')",
 }
 
 func FuzzParse(f *testing.F) {
