@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -61,7 +62,7 @@ func (v *enumValue) Set(s string) error {
 		}
 	}
 	if h, ok := v.hints[strings.ToLower(s)]; ok {
-		return fmt.Errorf("%s", h)
+		return errors.New(h)
 	}
 	return fmt.Errorf("valid are %s", strings.Join(v.values, ", "))
 }
