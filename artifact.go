@@ -302,6 +302,9 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 		if abs, err = filepath.Abs(srcPath); err != nil {
 			return Artifact{}, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 		}
+		if cfg.sourcePath != "" {
+			abs = cfg.sourcePath
+		}
 		info, err := os.Stat(srcPath)
 		if err != nil {
 			return Artifact{}, fmt.Errorf("%w: artifact %q: %w", ErrInvalidArgument, name, err)

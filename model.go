@@ -344,6 +344,47 @@ func (t *Tracker) loader(name string) (ModelLoader, bool) {
 // the loader registered for the trainer name. An unknown trainer name gives
 // ErrNoModelLoader with the names that are registered.
 func (t *Tracker) LoadModel(ctx context.Context, mv Resource, opts ...LoadOption) (any, error) {
+	return loadModel(ctx, t, mv, t.loader, t.ModelLoaders, opts)
+}
+
+// ModelSource is what LoadModelFrom reads a model's spec from: a Tracker,
+// or a remote client of one.
+type ModelSource interface {
+	GetWinningExperiment(ctx context.Context, mv Resource) (Resource, error)
+	Metadata(ctx context.Context, res Resource) (map[string]any, error)
+	GetResource(ctx context.Context, idOrRef, typ string) (Resource, error)
+	GetMetadata(ctx context.Context, res Resource, key string) (any, error)
+	GetVCInfo(ctx context.Context, res Resource, key string) (map[string]any, error)
+	Artifacts(ctx context.Context, res Resource, kind string) ([]Artifact, error)
+	GetArtifact(ctx context.Context, res Resource, name string) (Artifact, io.ReadCloser, error)
+}
+
+// LoadModelFrom is LoadModel over any ModelSource, with the loaders
+// registered with RegisterModelLoader: the model is rebuilt in this
+// process from what src stores.
+func LoadModelFrom(ctx context.Context, src ModelSource, mv Resource, opts ...LoadOption) (any, error) {
+	return loadModel(ctx, src, mv, globalLoader, globalLoaderNames, opts)
+}
+
+func globalLoader(name string) (ModelLoader, bool) {
+	loaders.RLock()
+	defer loaders.RUnlock()
+	l, ok := loaders.m[name]
+	return l, ok
+}
+
+func globalLoaderNames() []string {
+	loaders.RLock()
+	defer loaders.RUnlock()
+	names := make([]string, 0, len(loaders.m))
+	for n := range loaders.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func loadModel(ctx context.Context, t ModelSource, mv Resource, lookup func(string) (ModelLoader, bool), names func() []string, opts []LoadOption) (any, error) {
 	var cfg loadConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -370,10 +411,10 @@ func (t *Tracker) LoadModel(ctx context.Context, mv Resource, opts ...LoadOption
 	if spec.Trainer == "" {
 		return nil, fmt.Errorf("%w: neither %s nor %s records %s", ErrNotFound, exp.Ref(), spec.ModelVersion.Ref(), MetadataModelTrainer)
 	}
-	loader, ok := t.loader(spec.Trainer)
+	loader, ok := lookup(spec.Trainer)
 	if !ok {
 		return nil, fmt.Errorf("%w: trainer %q of %s; registered: %s", ErrNoModelLoader, spec.Trainer, exp.Ref(),
-			strings.Join(t.ModelLoaders(), ", "))
+			strings.Join(names(), ", "))
 	}
 	spec.TrainingParams, _ = meta[MetadataTrainingParams].(map[string]any)
 	spec.FeatureTransformer, _ = meta[MetadataFeatureTransformer].(string)

@@ -133,6 +133,9 @@ type artifactConfig struct {
 	uri       string
 	sha256    string
 	size      int64
+	// sourcePath, when set, is recorded as the artifact's SourcePath in
+	// place of the path it was read from (a server's upload file).
+	sourcePath string
 }
 
 // WithMediaType records the artifact's media type (default: guessed from the

@@ -26,5 +26,5 @@ func MustOpen(tb testing.TB, opts ...metatrack.Option) *metatrack.Tracker {
 }
 
 func TestConformanceSQLite(t *testing.T) {
-	metatracktest.Run(t, func(tb testing.TB) *metatrack.Tracker { return MustOpen(tb) })
+	metatracktest.Run(t, func(tb testing.TB) metatracktest.Tracker { return MustOpen(tb) })
 }

@@ -1,0 +1,284 @@
+// Package remote is a client of a metatrack server (metatrack serve, or
+// the handler of package server mounted in another program). A *Client
+// implements metatrack.MetadataTracker and most of the rest of the
+// Tracker's API with the same signatures and errors: errors.Is(err,
+// metatrack.ErrNotFound) holds across the wire.
+//
+// Open opens any tracker URL, a file path, sqlite: or http(s)://, so that
+// a training binary switches stores through METATRACK_URL alone.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/api"
+)
+
+// EnvToken is the environment variable Open reads a server's token from.
+const EnvToken = "METATRACK_TOKEN"
+
+// Open opens the tracker at url: a client of the server at an http:// or
+// https:// URL (with the token in METATRACK_TOKEN), or else the SQLite
+// file of metatrack.Open with opts. Open lives here, not in package
+// metatrack, because the root package cannot import its own client.
+func Open(ctx context.Context, rawURL string, opts ...metatrack.Option) (metatrack.MetadataTracker, error) {
+	if IsRemote(rawURL) {
+		return Dial(ctx, rawURL, WithToken(os.Getenv(EnvToken)))
+	}
+	return metatrack.Open(ctx, rawURL, opts...)
+}
+
+// IsRemote reports whether url names a server (http:// or https://).
+func IsRemote(rawURL string) bool {
+	l := strings.ToLower(rawURL)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// Option configures Dial.
+type Option func(*Client)
+
+// WithToken sends token as the bearer token of every request.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithHTTPClient makes the client send its requests through hc (for TLS
+// settings, a proxy, or a test's transport).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithRetryFor sets how long a call retries after connection failures
+// (default 30s; 0 retries never). Writes are retried with the same
+// idempotency key, so the server applies each at most once.
+func WithRetryFor(d time.Duration) Option { return func(c *Client) { c.retryFor = d } }
+
+// Client is a MetadataTracker on a metatrack server. It is safe for
+// concurrent use.
+type Client struct {
+	base     string
+	hc       *http.Client
+	token    string
+	retryFor time.Duration
+
+	mu     sync.Mutex
+	closed bool
+	run    metatrack.Run
+}
+
+var _ metatrack.MetadataTracker = (*Client)(nil)
+
+// Dial connects to the server at rawURL (http://host:port, with an
+// optional path prefix where the API is mounted) and fetches its run.
+func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%w: server URL %q: want http://host:port or https://host:port", metatrack.ErrInvalidArgument, rawURL)
+	}
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: http.DefaultClient, retryFor: 30 * time.Second}
+	for _, o := range opts {
+		o(c)
+	}
+	var run metatrack.Run
+	if err := c.call(ctx, "Run", api.Empty{}, &run); err != nil {
+		return nil, err
+	}
+	c.run = run
+	return c, nil
+}
+
+// URL returns the server's URL.
+func (c *Client) URL() string { return c.base }
+
+// Run returns the server's run: what the client writes records it, and
+// the change log records the client's token as the actor.
+func (c *Client) Run() metatrack.Run {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.run
+}
+
+// Stop closes the client. The server and its run go on: runErr is not
+// sent (a client's failure is not the server's). Stop on a closed client
+// returns ErrClosed.
+func (c *Client) Stop(ctx context.Context, runErr error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return metatrack.ErrClosed
+	}
+	c.closed = true
+	return nil
+}
+
+// Close closes the client; it is idempotent.
+func (c *Client) Close() error {
+	if err := c.Stop(context.Background(), nil); err != nil && !errors.Is(err, metatrack.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+func (c *Client) checkOpen() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return metatrack.ErrClosed
+	}
+	return nil
+}
+
+// newKey returns a fresh idempotency key.
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// call sends req to operation op and decodes the response into resp.
+func (c *Client) call(ctx context.Context, op string, req, resp any) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	if s, bad := invalidUTF8(reflect.ValueOf(req)); bad {
+		return fmt.Errorf("%w: %q is not valid UTF-8", metatrack.ErrInvalidArgument, s)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", metatrack.ErrInvalidArgument, err)
+	}
+	res, err := c.do(ctx, func() (*http.Request, error) {
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/"+op, bytes.NewReader(body))
+		if err == nil {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		return r, err
+	})
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return responseError(res)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err == nil {
+		err = decodeJSON(b, resp)
+	}
+	if err != nil {
+		return fmt.Errorf("metatrack server %s: decoding the response of %s: %w", c.base, op, err)
+	}
+	return nil
+}
+
+// do sends the request that mk builds, with the token and one idempotency
+// key for all its tries, retrying while the server cannot be reached
+// (refused, reset, or gone before it answered) for up to retryFor.
+func (c *Client) do(ctx context.Context, mk func() (*http.Request, error)) (*http.Response, error) {
+	key := newKey()
+	deadline := time.Now().Add(c.retryFor)
+	wait := 20 * time.Millisecond
+	for {
+		req, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		req.Header.Set(api.HeaderIdempotencyKey, key)
+		res, err := c.hc.Do(req)
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !retryable(err) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("metatrack server %s: %w", c.base, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// retryable reports whether err means the request may not have reached
+// the server, or its answer was lost: the server is down or restarting.
+func retryable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "connection refused") ||
+		strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// responseError turns a failed response into an *api.Error.
+func responseError(res *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	var eb api.ErrorBody
+	if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
+		return &api.Error{Code: api.CodeInternal, Status: res.StatusCode,
+			Message: fmt.Sprintf("metatrack server: %s: %s", res.Status, strings.TrimSpace(string(b)))}
+	}
+	return &api.Error{Code: eb.Error.Code, Message: eb.Error.Message, Status: res.StatusCode}
+}
+
+// invalidUTF8 finds a string in v that is not valid UTF-8, which JSON
+// would silently turn into another string.
+func invalidUTF8(v reflect.Value) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		if !utf8.ValidString(v.String()) {
+			return v.String(), true
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return invalidUTF8(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if s, bad := invalidUTF8(v.Field(i)); bad {
+				return s, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "", false
+		}
+		for i := range v.Len() {
+			if s, bad := invalidUTF8(v.Index(i)); bad {
+				return s, true
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if s, bad := invalidUTF8(iter.Key()); bad {
+				return s, true
+			}
+			if s, bad := invalidUTF8(iter.Value()); bad {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/api"
+)
+
+// The artifact stream endpoints take their arguments as query parameters,
+// since their bodies are the bytes.
+func artifactEndpoints() []Endpoint {
+	return []Endpoint{
+		{Op: "PutArtifact", Method: http.MethodPut, Path: "/api/v1/artifact", Role: RoleWrite,
+			Doc:      "Stores the request body as an artifact (or a report of a kind) of a resource; with uri and file=false, records an external artifact by URI only.",
+			Response: typeOf[metatrack.Artifact](), serve: (*Handler).putArtifact},
+		{Op: "GetArtifact", Method: http.MethodGet, Path: "/api/v1/artifact", Role: RoleRead,
+			Doc:      "Streams the bytes of an artifact (by name) or of the newest report of a kind; the record is in the Metatrack-Artifact header. A failure after the first byte is in the Metatrack-Error trailer.",
+			Response: nil, serve: (*Handler).getArtifact},
+	}
+}
+
+func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	key, name, kind, checkType := q.Get("resource"), q.Get("name"), q.Get("kind"), q.Get("check_type")
+	spec := metatrack.ArtifactSpec{Name: name, MediaType: q.Get("media_type"), URI: q.Get("uri"),
+		SHA256: q.Get("sha256"), SourcePath: q.Get("source_path")}
+	if s := q.Get("size"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			writeError(w, fmt.Errorf("%w: size %q is not a number", metatrack.ErrInvalidArgument, s))
+			return
+		}
+		spec.Size = n
+	}
+	path := ""
+	if q.Get("file") != "false" {
+		// Spool the body to a file named like the client's, in a directory
+		// of its own: the library reads artifacts from paths, and a report's
+		// default name comes from the file's base name.
+		dir, err := os.MkdirTemp(h.cfg.tempDir, "metatrack-upload-")
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer os.RemoveAll(dir)
+		base := filepath.Base(filepath.FromSlash(spec.SourcePath))
+		if base == "." || base == ".." || base == string(filepath.Separator) || base == "" {
+			base = "upload"
+		}
+		if base == "upload" && name != "" {
+			base = filepath.Base(filepath.FromSlash(name))
+		}
+		path = filepath.Join(dir, base)
+		if err := spool(path, http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), h.cfg.maxArtifact); err != nil {
+			writeError(w, err)
+			return
+		}
+		if spec.SourcePath == "" {
+			// Record no spool path: the artifact came over the wire.
+			spec.SourcePath = "-"
+		}
+	}
+	res := metatrack.Resource{ID: key}
+	opts := spec.Options()
+	var a metatrack.Artifact
+	var err error
+	switch kind {
+	case "", metatrack.KindArtifact:
+		a, err = h.tr.LogArtifact(r.Context(), res, name, path, opts...)
+	case metatrack.KindDataProfile:
+		a, err = h.tr.LogDataProfile(r.Context(), res, path, opts...)
+	case metatrack.KindChecks:
+		a, err = h.tr.LogChecks(r.Context(), res, path, checkType, opts...)
+	case metatrack.KindDataComparison:
+		a, err = h.tr.LogDataComparison(r.Context(), res, path, opts...)
+	default:
+		err = fmt.Errorf("%w: artifact kind %q: want one of artifact, data_profile, checks, data_comparison", metatrack.ErrInvalidArgument, kind)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func spool(path string, body io.Reader, max int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fmt.Errorf("%w: the artifact is over %d bytes", api.ErrTooLarge, max)
+	}
+	if err != nil {
+		return fmt.Errorf("receiving the artifact: %w", err)
+	}
+	return nil
+}
+
+func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	res := metatrack.Resource{ID: q.Get("resource")}
+	var a metatrack.Artifact
+	var rc io.ReadCloser
+	var err error
+	switch kind := q.Get("kind"); kind {
+	case "", metatrack.KindArtifact:
+		a, rc, err = h.tr.GetArtifact(r.Context(), res, q.Get("name"))
+	case metatrack.KindDataProfile:
+		a, rc, err = h.tr.GetDataProfile(r.Context(), res)
+	case metatrack.KindChecks:
+		a, rc, err = h.tr.GetChecks(r.Context(), res, q.Get("check_type"))
+	case metatrack.KindDataComparison:
+		a, rc, err = h.tr.GetDataComparison(r.Context(), res)
+	default:
+		err = fmt.Errorf("%w: artifact kind %q: want one of artifact, data_profile, checks, data_comparison", metatrack.ErrInvalidArgument, kind)
+	}
+	if err == nil && a.External() {
+		// The library would open a file: URI on this machine; a server
+		// must not hand out its own files.
+		rc.Close()
+		err = fmt.Errorf("%w: %s is recorded by URI %s; its bytes are not in the store", metatrack.ErrExternalArtifact, a.Name, a.URI)
+	}
+	if a.ID != "" {
+		rec, _ := json.Marshal(a)
+		w.Header().Set(api.HeaderArtifact, string(rec))
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Trailer", api.TrailerError)
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, rc); err != nil {
+		code, _ := api.Classify(err)
+		b, _ := json.Marshal(api.ErrorDetail{Code: code, Message: err.Error()})
+		w.Header().Set(api.TrailerError, string(b))
+	}
+}

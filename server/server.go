@@ -1,0 +1,232 @@
+// Package server serves a metatrack Tracker over HTTP: one typed JSON
+// endpoint per operation of the library (see package api for the wire
+// format), artifact bytes streamed both ways, errors as
+// {"error":{"code":...,"message":...}} with the library's own message, and
+// the API's OpenAPI 3 description at /api/openapi.json.
+//
+// New returns an http.Handler that a program mounts in its own server; the
+// metatrack serve command wires flags to it. Routing uses the standard
+// library's ServeMux method-and-path patterns (Go 1.22): every route is a
+// fixed path, so a router library would add a dependency and nothing else.
+package server
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/api"
+)
+
+// DefaultMaxBodyBytes limits the JSON body of a request (8 MiB: room for
+// a large batch of metric points). Artifact uploads have their own limit.
+const DefaultMaxBodyBytes = 8 << 20
+
+// DefaultMaxArtifactBytes limits one artifact upload (16 GiB).
+const DefaultMaxArtifactBytes = 16 << 30
+
+// Role is what a caller may do: read, write (read and write), or admin
+// (everything, including managing tokens).
+type Role int
+
+// Roles, each allowing what the one before allows.
+const (
+	RoleRead Role = iota + 1
+	RoleWrite
+	RoleAdmin
+)
+
+// String returns read, write or admin.
+func (r Role) String() string {
+	switch r {
+	case RoleRead:
+		return "read"
+	case RoleWrite:
+		return "write"
+	case RoleAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	maxBody     int64
+	maxArtifact int64
+	tempDir     string
+	logger      *slog.Logger
+	auth        Authenticator
+}
+
+// WithMaxBodyBytes limits the size of a JSON request body.
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBody = n } }
+
+// WithMaxArtifactBytes limits the size of one artifact upload.
+func WithMaxArtifactBytes(n int64) Option { return func(c *config) { c.maxArtifact = n } }
+
+// WithTempDir sets where uploads are spooled before they are stored
+// (default: the system's temporary directory).
+func WithTempDir(dir string) Option { return func(c *config) { c.tempDir = dir } }
+
+// WithLogger logs one structured line per request to l.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Authenticator decides who makes a request: it returns the caller's role
+// and a name the change log records, or an error matching
+// api.ErrUnauthorized (or api.ErrTooManyRequests).
+type Authenticator func(r *http.Request) (role Role, actor string, err error)
+
+// WithAuth makes every API request pass auth; without it every caller
+// is admin (for a server on a loopback address only).
+func WithAuth(auth Authenticator) Option { return func(c *config) { c.auth = auth } }
+
+// Handler serves the API. It is an http.Handler.
+type Handler struct {
+	tr  *metatrack.Tracker
+	cfg config
+	mux *http.ServeMux
+}
+
+// New returns the API handler of tr. tr stays open: the caller closes it
+// after the server has shut down.
+func New(tr *metatrack.Tracker, opts ...Option) *Handler {
+	cfg := config{maxBody: DefaultMaxBodyBytes, maxArtifact: DefaultMaxArtifactBytes, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := &Handler{tr: tr, cfg: cfg, mux: http.NewServeMux()}
+	for _, e := range Endpoints() {
+		h.mux.Handle(e.Method+" "+e.Path, h.guard(e, e.serve))
+	}
+	h.mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(OpenAPI)
+	})
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%w: no operation %s %s (see /api/openapi.json)", metatrack.ErrNotFound, r.Method, r.URL.Path))
+	})
+	return h
+}
+
+// ServeHTTP serves one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// OpenAPI is the API's OpenAPI 3 description, served at /api/openapi.json.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+type actorKey struct{}
+
+// guard authenticates the request and checks the endpoint's role.
+func (h *Handler) guard(e Endpoint, next func(*Handler, http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.cfg.auth != nil {
+			role, actor, err := h.cfg.auth(r)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			if role < e.Role {
+				writeError(w, fmt.Errorf("%w: %s needs a %s token; this one is %s", api.ErrForbidden, e.Op, e.Role, role))
+				return
+			}
+			_ = actor
+		}
+		next(h, w, r)
+	})
+}
+
+// Endpoint describes one operation of the API.
+type Endpoint struct {
+	// Op is the operation's name, the last element of its path.
+	Op     string
+	Method string
+	Path   string
+	// Role is the least role that may call it.
+	Role Role
+	// Request and Response are the types of its JSON bodies (nil for a
+	// stream).
+	Request, Response reflect.Type
+	// Doc says what it does.
+	Doc   string
+	serve func(*Handler, http.ResponseWriter, *http.Request)
+}
+
+// rpc makes the endpoint POST /api/v1/<op> that decodes a Req, calls fn and
+// encodes its Resp.
+func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Context, tr *metatrack.Tracker, req Req) (Resp, error)) Endpoint {
+	return Endpoint{
+		Op: op, Method: http.MethodPost, Path: "/api/v1/" + op, Role: role, Doc: doc,
+		Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp](),
+		serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+			var req Req
+			if err := decode(w, r, h.cfg.maxBody, &req); err != nil {
+				writeError(w, err)
+				return
+			}
+			resp, err := fn(r.Context(), h.tr, req)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, resp)
+		},
+	}
+}
+
+// decode reads one JSON value of the request body into dst, refusing
+// unknown fields, trailing data and bodies over max bytes.
+func decode(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
+	body := http.MaxBytesReader(w, r.Body, max)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%w: the request body is over %d bytes", api.ErrTooLarge, max)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: request body: empty, want a JSON object", metatrack.ErrInvalidArgument)
+	case err != nil:
+		return fmt.Errorf("%w: request body: %s", metatrack.ErrInvalidArgument, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, fmt.Errorf("encoding the response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError answers with err's code, status and message.
+func writeError(w http.ResponseWriter, err error) {
+	code, status := api.Classify(err)
+	b, _ := json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: err.Error()}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
