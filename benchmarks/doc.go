@@ -18,6 +18,12 @@
 // generated databases between runs (the 1m one takes over a minute to
 // build).
 //
+// Each case runs its sub-benchmarks -samples times in turn (lib, bare,
+// lib#01, bare#01, ...), so that library and baseline are sampled under the
+// same load; the report pairs the samples and gives the median ratio and its
+// spread. The bare connection uses the tracker's own DSN and bounds the
+// write-ahead log as the tracker's commits do.
+//
 // Sub-benchmarks are named lib (the library call), bare, bare-cte or
 // bare-level (the baselines; the report divides by the fastest) and ref-*
 // (bare SQL that does less than the call, for scale). TestBaselinesAgree

@@ -38,7 +38,7 @@ func BenchmarkLineage(b *testing.B) {
 		{"descendants", e.fx.DownstreamStart, lineage.Downstream},
 	} {
 		for _, depth := range lineageDepths {
-			b.Run(w.name+"/"+depthName(depth), func(b *testing.B) {
+			runCase(b, w.name+"/"+depthName(depth), func(b *testing.B) {
 				b.Run("lib", func(b *testing.B) {
 					var g *lineage.Graph
 					bench(b, func() (err error) {
@@ -58,7 +58,7 @@ func BenchmarkLineage(b *testing.B) {
 			})
 		}
 	}
-	b.Run("impact", func(b *testing.B) {
+	runCase(b, "impact", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			var r *lineage.ImpactReport
 			bench(b, func() (err error) {
@@ -76,7 +76,7 @@ func BenchmarkLineage(b *testing.B) {
 			})
 		}
 	})
-	b.Run("path", func(b *testing.B) {
+	runCase(b, "path", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			var p *lineage.Path
 			bench(b, func() (err error) {

@@ -15,7 +15,7 @@ func BenchmarkLookup(b *testing.B) {
 	e := getReadEnv(b)
 	fx := e.fx
 	for _, l := range lookups(fx) {
-		b.Run(l.name, func(b *testing.B) {
+		runCase(b, l.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				bench(b, func() error { _, err := l.lib(e.lib); return err })
 			})
@@ -31,7 +31,7 @@ func BenchmarkLookup(b *testing.B) {
 func BenchmarkPoint(b *testing.B) {
 	e := getReadEnv(b)
 	for _, l := range points(e.fx) {
-		b.Run(l.name, func(b *testing.B) {
+		runCase(b, l.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				bench(b, func() error { _, err := l.lib(e.lib); return err })
 			})

@@ -14,10 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/db"
 )
 
 // The scale benchmarks. Each benchmark has sub-benchmarks named lib (the
@@ -35,6 +37,7 @@ import (
 var (
 	scaleFlag   = flag.String("scale", "10k", "fixture size: 10k, 100k or 1m resources")
 	fixtureFlag = flag.String("fixture.dir", "", "keep generated fixtures in this directory and reuse them")
+	samplesFlag = flag.Int("samples", 5, "samples of each case, its library and baseline sub-benchmarks interleaved")
 )
 
 // fixtureVersion names the generator's output in -fixture.dir; bump it when
@@ -67,6 +70,19 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(tmpDir)
 	}
 	os.Exit(code)
+}
+
+// runCase runs a case's sub-benchmarks (lib, bare*, ref-*) -samples times
+// in turn, lib, bare, lib#01, bare#01, ..., so that the library and its
+// baseline are sampled alternately under the same load of the machine; the
+// report pairs the k-th samples and takes the median of their ratios.
+func runCase(b *testing.B, name string, body func(b *testing.B)) bool {
+	b.Helper()
+	return b.Run(name, func(b *testing.B) {
+		for range max(*samplesFlag, 1) {
+			body(b)
+		}
+	})
 }
 
 // lazy is a value made once, on first use.
@@ -199,18 +215,37 @@ func copyFile(dst, src string) error {
 }
 
 // bareDB is the baseline: one connection to the same file with the same
-// pragmas as the tracker, and statements prepared once on it.
+// pragmas as the tracker, and statements prepared once on it. Its commits
+// bound the write-ahead log as the tracker's do (see commit), so that
+// neither side pays for the other's log.
 type bareDB struct {
 	db     *sql.DB
 	conn   *sql.Conn
 	stmts  map[string]*sql.Stmt
 	runSeq any
+	path   string
+
+	// commits counts write transactions; every checkpointEvery-th starts a
+	// passive checkpoint on ckpt in the background, as the tracker's
+	// checkpointer does.
+	commits  int64
+	ckpt     *sql.DB
+	ckptBusy atomic.Bool
+	ckptWG   sync.WaitGroup
 }
 
-// bareDSN sets the pragmas the tracker sets (db.DSN): busy timeout, foreign
-// keys, WAL, synchronous=NORMAL, and BEGIN IMMEDIATE for transactions.
+// The tracker's write-ahead-log bounds (db.Options.WALLimit's default and
+// its checkpoint interval), which the bare side follows.
+const (
+	walLimit        = db.DefaultWALLimit
+	checkpointEvery = 128
+)
+
+// bareDSN is the tracker's own DSN (db.DSN with default options): busy
+// timeout, foreign keys, WAL, synchronous=NORMAL, BEGIN IMMEDIATE,
+// journal_size_limit and wal_autocheckpoint(0).
 func bareDSN(path string) string {
-	return "file:" + path + "?_busy_timeout=5000&_foreign_keys=1&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate"
+	return db.DSN(path, db.Options{}, false)
 }
 
 func openBare(ctx context.Context, path string) (*bareDB, error) {
@@ -224,15 +259,44 @@ func openBare(ctx context.Context, path string) (*bareDB, error) {
 		d.Close()
 		return nil, err
 	}
-	return &bareDB{db: d, conn: conn, stmts: map[string]*sql.Stmt{}}, nil
+	ckpt, err := sql.Open("sqlite", bareDSN(path))
+	if err != nil {
+		conn.Close()
+		d.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	return &bareDB{db: d, conn: conn, stmts: map[string]*sql.Stmt{}, path: path, ckpt: ckpt}, nil
 }
 
 func (d *bareDB) close() {
+	d.ckptWG.Wait()
 	for _, s := range d.stmts {
 		s.Close()
 	}
 	d.conn.Close()
 	d.db.Close()
+	d.ckpt.Close()
+}
+
+// committed does after each commit what the tracker's WriteTx does: when
+// the -wal file has grown past half the limit it checkpoints and truncates
+// it in line; otherwise every checkpointEvery-th commit starts a passive
+// checkpoint in the background.
+func (d *bareDB) committed(ctx context.Context) {
+	d.commits++
+	if info, err := os.Stat(d.path + "-wal"); err == nil && info.Size() > walLimit/2 {
+		d.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		return
+	}
+	if d.commits%checkpointEvery == 0 && d.ckptBusy.CompareAndSwap(false, true) {
+		d.ckptWG.Add(1)
+		go func() {
+			defer d.ckptWG.Done()
+			defer d.ckptBusy.Store(false)
+			d.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}()
+	}
 }
 
 // stmt returns query prepared on the connection, preparing it on first use.
@@ -284,8 +348,11 @@ func (d *bareDB) tx(ctx context.Context, fn func() error) error {
 		d.conn.ExecContext(ctx, "ROLLBACK")
 		return err
 	}
-	_, err := d.conn.ExecContext(ctx, "COMMIT")
-	return err
+	if _, err := d.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	d.committed(ctx)
+	return nil
 }
 
 // Resource columns as the tracker returns them, joined with the parent's

@@ -250,7 +250,7 @@ func BenchmarkMLflowSearch(b *testing.B) {
 	e := getMLflowEnv(b)
 	for _, kind := range []string{"metadata", "metrics"} {
 		metrics := kind == "metrics"
-		b.Run(kind, func(b *testing.B) {
+		runCase(b, kind, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				var n int
 				bench(b, func() error {

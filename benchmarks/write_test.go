@@ -38,7 +38,7 @@ func BenchmarkWrite(b *testing.B) {
 	e := getWriteEnv(b)
 	targets := e.fx.WriteTargets
 	parent := res(e.fx.ModelVersion)
-	b.Run("LogTag", func(b *testing.B) {
+	runCase(b, "LogTag", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error {
 				n := next()
@@ -64,7 +64,7 @@ func BenchmarkWrite(b *testing.B) {
 			})
 		})
 	})
-	b.Run("LogMetadata", func(b *testing.B) {
+	runCase(b, "LogMetadata", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error {
 				n := next()
@@ -78,7 +78,7 @@ func BenchmarkWrite(b *testing.B) {
 			})
 		})
 	})
-	b.Run("CreateResource", func(b *testing.B) {
+	runCase(b, "CreateResource", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error {
 				_, err := e.lib.CreateResource(ctx, metatrack.TypeExperiment, "", metatrack.WithParent(parent.ID))
@@ -105,7 +105,7 @@ func BenchmarkBatch(b *testing.B) {
 	// Each batch logs batchTags values over 100 keys of the ten targets,
 	// as a training loop logs its metrics.
 	key := func(n int64) string { return "k" + strconv.FormatInt(n%100, 10) }
-	b.Run("LogTag", func(b *testing.B) {
+	runCase(b, "LogTag", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			benchBatched(b, batchTags, func(k int) error {
 				return e.lib.Batch(ctx, func(tx *metatrack.Tracker) error {
@@ -150,7 +150,7 @@ func BenchmarkBatch(b *testing.B) {
 			})
 		})
 	})
-	b.Run("LogMetadata", func(b *testing.B) {
+	runCase(b, "LogMetadata", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			benchBatched(b, batchTags, func(k int) error {
 				return e.lib.Batch(ctx, func(tx *metatrack.Tracker) error {
@@ -178,7 +178,7 @@ func BenchmarkBatch(b *testing.B) {
 			})
 		})
 	})
-	b.Run("CreateResource", func(b *testing.B) {
+	runCase(b, "CreateResource", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			benchBatched(b, batchResources, func(k int) error {
 				return e.lib.Batch(ctx, func(tx *metatrack.Tracker) error {

@@ -11,9 +11,30 @@ import (
 
 // Result is one benchmark's figures, the medians over its runs.
 type Result struct {
-	Name    string             // without the Benchmark prefix and the -GOMAXPROCS suffix
+	Name    string             // without the Benchmark prefix, the #NN sample suffix and the -GOMAXPROCS suffix
 	NsPerOp float64            // ns/op
 	Metrics map[string]float64 // every other unit: B/op, allocs/op, peak-heap-MiB, nodes, ...
+	// Samples are its runs in the order they ran: the benchmarks run a
+	// case's lib and bare sub-benchmarks in turn (lib, bare, lib#01,
+	// bare#01, ...), so the k-th samples of a row ran side by side.
+	Samples []Sample
+}
+
+// Sample is one run of a benchmark.
+type Sample struct {
+	NsPerOp float64
+	N       int // iterations
+}
+
+// SingleIteration reports whether any sample timed a single iteration: a
+// figure that says little about the call.
+func (r *Result) SingleIteration() bool {
+	for _, s := range r.Samples {
+		if s.N <= 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // ScaleResults are the results of one scale's run.
@@ -27,7 +48,7 @@ type ScaleResults struct {
 }
 
 var (
-	benchLine   = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+	benchLine   = regexp.MustCompile(`^Benchmark(\S+?)(?:#\d+)?(?:-\d+)?\s+(\d+)\s+(.*)$`)
 	fixtureLine = regexp.MustCompile(`^fixture \S+: (.*)$`)
 )
 
@@ -36,6 +57,7 @@ var (
 func Parse(scale, out string) ScaleResults {
 	sr := ScaleResults{Scale: scale}
 	runs := map[string][]map[string]float64{}
+	samples := map[string][]Sample{}
 	var order []string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -65,9 +87,11 @@ func Parse(scale, out string) ScaleResults {
 			order = append(order, m[1])
 		}
 		runs[m[1]] = append(runs[m[1]], vals)
+		n, _ := strconv.Atoi(m[2])
+		samples[m[1]] = append(samples[m[1]], Sample{NsPerOp: vals["ns/op"], N: n})
 	}
 	for _, name := range order {
-		r := Result{Name: name, Metrics: map[string]float64{}}
+		r := Result{Name: name, Metrics: map[string]float64{}, Samples: samples[name]}
 		units := map[string][]float64{}
 		for _, vals := range runs[name] {
 			for u, v := range vals {
@@ -86,13 +110,78 @@ func Parse(scale, out string) ScaleResults {
 	return sr
 }
 
-func median(vs []float64) float64 {
+func median(vs []float64) float64 { return quantile(vs, 0.5) }
+
+// quantile returns the q-quantile of vs, interpolating linearly between
+// the nearest ranks; 0 for no values.
+func quantile(vs []float64, q float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
 	s := slices.Clone(vs)
 	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+}
+
+// Spread is a figure's median and interquartile range over its samples.
+type Spread struct {
+	Median, Q1, Q3 float64
+	N              int // samples
+}
+
+func spreadOf(vs []float64) Spread {
+	return Spread{Median: median(vs), Q1: quantile(vs, 0.25), Q3: quantile(vs, 0.75), N: len(vs)}
+}
+
+// Rel is half the interquartile range relative to the median: ±Rel.
+func (s Spread) Rel() float64 {
+	if s.Median == 0 {
+		return 0
+	}
+	return (s.Q3 - s.Q1) / 2 / s.Median
+}
+
+// Straddles reports whether limit lies within the interquartile range: a
+// pass or miss against it is too close to call from these samples.
+func (s Spread) Straddles(limit float64) bool { return s.N > 1 && s.Q1 <= limit && limit <= s.Q3 }
+
+// Ratio is the row's library/baseline ratio: the median of the ratios of
+// the samples that ran side by side (the k-th lib and k-th baseline
+// sample), or of the medians when the samples do not pair.
+func (row *Row) Ratio() Spread {
+	if row.Lib == nil || row.Baseline == nil {
+		return Spread{}
+	}
+	n := len(row.Lib.Samples)
+	if n == 0 || n != len(row.Baseline.Samples) {
+		return Spread{Median: row.Lib.NsPerOp / row.Baseline.NsPerOp, Q1: row.Lib.NsPerOp / row.Baseline.NsPerOp,
+			Q3: row.Lib.NsPerOp / row.Baseline.NsPerOp, N: 1}
+	}
+	rs := make([]float64, n)
+	for i := range n {
+		rs[i] = row.Lib.Samples[i].NsPerOp / row.Baseline.Samples[i].NsPerOp
+	}
+	return spreadOf(rs)
+}
+
+// Time is the spread of the library's ns/op over its samples.
+func (row *Row) Time() Spread {
+	if row.Lib == nil {
+		return Spread{}
+	}
+	vs := make([]float64, len(row.Lib.Samples))
+	for i, s := range row.Lib.Samples {
+		vs[i] = s.NsPerOp
+	}
+	if len(vs) == 0 {
+		vs = []float64{row.Lib.NsPerOp}
+	}
+	return spreadOf(vs)
 }
 
 // Row is a library figure and its baselines: the benchmark's case (its name

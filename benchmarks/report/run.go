@@ -23,8 +23,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		out       = fs.String("out", "benchmarks/RESULTS.md", "Markdown file to write")
 		pkg       = fs.String("pkg", "./benchmarks/", "package of the benchmarks")
 		bench     = fs.String("bench", ".", "benchmarks to run (go test -bench)")
-		benchtime = fs.String("benchtime", "1s", "go test -benchtime")
+		benchtime = fs.String("benchtime", "200ms", "go test -benchtime of each sample")
 		count     = fs.Int("count", 1, "go test -count; the report takes the median")
+		samples   = fs.Int("samples", 5, "samples of each case, library and baseline in turn (the benchmarks' -samples)")
 		timeout   = fs.Duration("timeout", 60*time.Minute, "limit of one scale's go test run")
 		fixtures  = fs.String("fixture.dir", "", "keep the generated fixtures in this directory and reuse them")
 	)
@@ -42,7 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	rep := &Report{Date: time.Now().UTC(), Command: commandLine(args), Machine: machine(ctx), Count: *count}
+	rep := &Report{Date: time.Now().UTC(), Command: commandLine(args), Machine: machine(ctx), Count: *count, Samples: *samples}
 	failed := false
 	for _, s := range strings.Split(*scales, ",") {
 		s = strings.TrimSpace(strings.ToLower(s))
@@ -50,7 +51,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		testArgs := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem", "-benchtime", *benchtime,
-			"-count", fmt.Sprint(*count), "-timeout", timeout.String(), *pkg, "-scale=" + s}
+			"-count", fmt.Sprint(*count), "-timeout", timeout.String(), *pkg, "-scale=" + s,
+			"-samples=" + fmt.Sprint(*samples)}
 		if *fixtures != "" {
 			testArgs = append(testArgs, "-fixture.dir="+*fixtures)
 		}
