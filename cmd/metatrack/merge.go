@@ -66,11 +66,12 @@ func (a *app) runMerge(ctx context.Context, other string, dryRun bool) error {
 	}
 	st, err := t.Merge(ctx, other, opts...)
 	bar.done()
-	if cerr := t.Close(); err == nil {
-		err = cerr
-	}
+	cerr := t.Close()
 	if err != nil {
-		return fmt.Errorf("merge %s: %w", otherPath, err)
+		return err // Merge's errors name the other file
+	}
+	if cerr != nil {
+		return cerr
 	}
 	tj := toTransferJSON(path, otherPath, st)
 	if a.json() {
