@@ -63,6 +63,9 @@ type getJSON struct {
 	// Aliases are the aliases of a model, or those that point to a model
 	// version; absent when there are none.
 	Aliases []aliasJSON `json:"aliases,omitempty"`
+	// Metrics are the summaries of the resource's metric series by key
+	// (see metatrack metrics); absent when it has none.
+	Metrics map[string]metricAtJSON `json:"metrics,omitempty"`
 	// History holds the newest changes, oldest first; HistoryCount counts
 	// them all.
 	History      []changeJSON `json:"history"`
@@ -107,6 +110,16 @@ func (a *app) runGet(ctx context.Context, ref string, recent int) error {
 	}
 	if out.VCInfo, err = t.VCInfos(ctx, r); err != nil {
 		return err
+	}
+	sums, err := t.Metrics(ctx, r)
+	if err != nil {
+		return err
+	}
+	for _, s := range sums {
+		if out.Metrics == nil {
+			out.Metrics = map[string]metricAtJSON{}
+		}
+		out.Metrics[s.Key] = toMetricAtJSON(s)
 	}
 	arts, err := t.Artifacts(ctx, r, "")
 	if err != nil {
@@ -212,6 +225,15 @@ func printGet(w io.Writer, g getJSON, refs map[string]string) error {
 	section(w, "Metadata", len(g.Metadata))
 	for _, k := range sortedKeys(g.Metadata) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, tableValue(g.Metadata[k], 80))
+	}
+	if len(g.Metrics) > 0 {
+		tw.Flush()
+		section(w, "Metrics", len(g.Metrics))
+		fmt.Fprintln(tw, "  KEY\tLAST\tSTEP\tMIN\tMAX\tPOINTS")
+		for _, k := range sortedKeys(g.Metrics) {
+			m := g.Metrics[k]
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\n", k, metricValue(m.Last), m.LastStep, metricValue(m.Min), metricValue(m.Max), m.Count)
+		}
 	}
 	tw.Flush()
 	section(w, "Artifacts", len(g.Artifacts))

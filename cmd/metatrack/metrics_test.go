@@ -85,6 +85,8 @@ func TestGoldenMetrics(t *testing.T) {
 		{"metrics_history_csv", []string{"metrics", "--query", sweepTrials, "loss", "--history", "-o", "csv"}, exitOK},
 		{"metrics_plot", []string{"metrics", "experiment/trial-1", "loss", "--plot"}, exitOK},
 		{"metrics_plot_overlay", []string{"metrics", "--query", sweepTrials, "loss", "--plot"}, exitOK},
+		{"get_metrics", []string{"get", "sweep/lr-sweep/experiment/trial-3"}, exitOK},
+		{"get_metrics_json", []string{"get", "sweep/lr-sweep/experiment/trial-2", "-o", "json"}, exitOK},
 		{"metrics_unknown_key", []string{"metrics", "experiment/trial-3", "accuracy"}, exitFailure},
 		{"metrics_plot_which", []string{"metrics", "experiment/trial-1", "--plot"}, exitUsage},
 		{"metrics_query_no_key", []string{"metrics", "--query", sweepTrials, "--plot"}, exitUsage},
