@@ -2,6 +2,7 @@ package metatrack_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -362,5 +363,70 @@ func TestRestoreQualifiedRef(t *testing.T) {
 	got, err := tr.RestoreResource(ctx, metatrack.Resource{ID: "model_version/titanic_model@2/experiment/trial-1"})
 	if err != nil || len(got) != 1 || got[0].ID != f.exp.ID {
 		t.Fatalf("restore by qualified ref = %v, %v", ids(got), err)
+	}
+}
+
+// Verify finds what the tracker never leaves: an alias to a deleted or
+// foreign version, a live child of a deleted parent, a deleted deployed
+// version.
+func TestVerifyAliasesAndDeletion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.db")
+	tr, err := metatrack.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newDelFixture(t, tr)
+	other, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "other_model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct {
+		mv   metatrack.Resource
+		name string
+	}{{f.mv1, "champion"}, {f.mv2, "staging"}} {
+		if _, err := tr.SetAlias(ctx, a.mv, a.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.Deploy(ctx, f.mv2); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := tr.Verify(ctx); err != nil || !rep.OK() {
+		t.Fatalf("verify before damage: %v %v", rep.Problems, err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE aliases SET version_seq = (SELECT seq FROM resources WHERE id = '` + other.ID + `') WHERE name = 'champion'`,
+		`UPDATE resources SET deleted_at = 1 WHERE id = '` + f.mv2.ID + `'`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	tr, err = metatrack.Open(ctx, path, metatrack.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	rep, err := tr.Verify(ctx)
+	if !errors.Is(err, metatrack.ErrCorrupt) {
+		t.Fatalf("verify after damage: %v", err)
+	}
+	kinds := map[string]int{}
+	for _, p := range rep.Problems {
+		kinds[p.Kind]++
+	}
+	// champion to another chain, staging to a deleted version; the
+	// experiment and the job live under the deleted @2, which is deployed.
+	if kinds["alias"] != 2 || kinds["deleted"] != 3 {
+		t.Fatalf("problems %v: %v", kinds, rep.Problems)
 	}
 }

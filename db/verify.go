@@ -45,6 +45,12 @@ const (
 	// ProblemJSON: a stored JSON value (attributes, metadata, a
 	// version-control record, a history value) is not valid JSON.
 	ProblemJSON = "json"
+	// ProblemAlias: an alias points to a resource that is not a version of
+	// its chain, or to a deleted one.
+	ProblemAlias = "alias"
+	// ProblemDeleted: a live resource hangs under a deleted parent, or a
+	// deleted model version is deployed.
+	ProblemDeleted = "deleted"
 )
 
 // MaxProblems is how many problems a Report lists; it counts the rest.
@@ -185,7 +191,7 @@ func (v *verifier) run() error {
 		return nil
 	}
 	v.advance(pages * pageSize)
-	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.deployedStatus, v.artifacts, v.blobs, v.metrics} {
+	for _, step := range []func() error{v.foreignKeys, v.json, v.chains, v.deployments, v.deployedStatus, v.aliasesAndDeletion, v.artifacts, v.blobs, v.metrics} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -400,6 +406,55 @@ func (v *verifier) deployments() error {
 			default:
 				v.report.add(ProblemDeployment, "deployment "+id, "ends before it starts")
 			}
+			return nil
+		})
+}
+
+// aliasesAndDeletion checks what the tracker keeps true of aliases and
+// deleted resources: an alias points to a live version of its own chain;
+// nothing live hangs under a deleted resource; no deleted version is
+// deployed.
+func (v *verifier) aliasesAndDeletion() error {
+	err := v.rows(`SELECT h.id, a.name, mv.id, mv.version IS NOT NULL AND mv.parent_seq IS a.head_seq, mv.deleted_at IS NOT NULL
+		FROM aliases a JOIN resources h ON h.seq = a.head_seq JOIN resources mv ON mv.seq = a.version_seq
+		WHERE mv.version IS NULL OR mv.parent_seq IS NOT a.head_seq OR mv.deleted_at IS NOT NULL`, nil,
+		func(rows *sql.Rows) error {
+			var head, name, mv string
+			var member, deleted bool
+			if err := rows.Scan(&head, &name, &mv, &member, &deleted); err != nil {
+				return err
+			}
+			if !member {
+				v.report.add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is not a version of its chain", mv)
+			} else {
+				v.report.add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is deleted", mv)
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = v.rows(`SELECT c.id, p.id FROM resources c JOIN resources p ON p.seq = c.parent_seq
+		WHERE c.deleted_at IS NULL AND p.seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)`, nil,
+		func(rows *sql.Rows) error {
+			var child, parent string
+			if err := rows.Scan(&child, &parent); err != nil {
+				return err
+			}
+			v.report.add(ProblemDeleted, "resource "+child, "is not deleted, and its parent %s is", parent)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return v.rows(`SELECT mv.id, d.environment FROM deployments d JOIN resources mv ON mv.seq = d.model_version_seq
+		WHERE d.undeployed_at IS NULL AND mv.deleted_at IS NOT NULL`, nil,
+		func(rows *sql.Rows) error {
+			var mv, env string
+			if err := rows.Scan(&mv, &env); err != nil {
+				return err
+			}
+			v.report.add(ProblemDeleted, "resource "+mv, "is deleted and deployed in %q", env)
 			return nil
 		})
 }
