@@ -60,7 +60,8 @@ var (
 
 // checkQuery refuses a comparison that cannot match in this file: a
 // top-level metadata key or attribute that holds only numbers compared with
-// text (metadata.auc > 'high'), or only text compared with a number; a
+// text (metadata.auc > 'high'), or only text compared with a number; a tag
+// compared with a number when none of its values is one; a
 // status that no resource has but one in another case does, or that the
 // tracker sets in another case (status = 'deployed'). The error is a
 // positioned *query.Error.
@@ -69,6 +70,10 @@ func (x *txn) checkQuery(ctx context.Context, q *query.Query) error {
 		switch {
 		case (term.Field == "metadata" || term.Field == "attrs") && len(term.Keys) == 1 && len(term.Values) > 0:
 			if err := x.checkValueTypes(ctx, q, term); err != nil {
+				return err
+			}
+		case term.Field == "tags" && len(term.Values) > 0:
+			if err := x.checkTagNumbers(ctx, q, term); err != nil {
 				return err
 			}
 		case term.Field == "status" && (term.Op == "=" || term.Op == "!=" || term.Op == "IN" || term.Op == "NOT IN"):
@@ -127,6 +132,31 @@ func (x *txn) checkValueTypes(ctx context.Context, q *query.Query, term query.Te
 			return q.Errorf(v.Pos, ErrInvalidArgument, "%s holds numbers, never text: compare it with a number (%s > 0.9)", field, field)
 		}
 		return q.Errorf(v.Pos, ErrInvalidArgument, "%s holds text, never numbers: quote the value ('%s')", field, v.Text)
+	}
+	return nil
+}
+
+var (
+	sqlTagUsed = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ?)"
+	sqlTagNum  = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ? AND json_valid(value) AND json_type(value) IN ('integer', 'real'))"
+)
+
+// checkTagNumbers refuses a tag compared with a number when the key is set
+// and none of its values is a number (tags are text; a number compares
+// with those that read as one).
+func (x *txn) checkTagNumbers(ctx context.Context, q *query.Query, term query.Term) error {
+	for _, v := range term.Values {
+		if v.Kind != "number" {
+			continue
+		}
+		var used, num bool
+		if err := x.get(ctx, &used, sqlTagUsed, term.Keys[0]); err != nil || !used {
+			return err
+		}
+		if err := x.get(ctx, &num, sqlTagNum, term.Keys[0]); err != nil || num {
+			return err
+		}
+		return q.Errorf(v.Pos, ErrInvalidArgument, "tags.%s holds text, never a number: quote the value ('%s')", quoteKey(term.Keys[0]), v.Text)
 	}
 	return nil
 }

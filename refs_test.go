@@ -203,6 +203,7 @@ func TestQueryCannotMatch(t *testing.T) {
 		{"metadata.auc > 'high'", "column 16 (offset 15): metadata.auc holds numbers, never text: compare it with a number (metadata.auc > 0.9)"},
 		{"metadata.auc LIKE '0.8%'", "column 19 (offset 18): metadata.auc holds numbers, never text"},
 		{"metadata.trainer = 3", "column 20 (offset 19): metadata.trainer holds text, never numbers: quote the value ('3')"},
+		{"tags.quality > 3", "column 16 (offset 15): tags.quality holds text, never a number: quote the value ('3')"},
 		{"type = 'model_version' AND status = 'deployed'", `column 37 (offset 36): no resource has status "deployed"; statuses are case-sensitive: did you mean 'DEPLOYED'? (statuses in use: DEPLOYED)`},
 		{"status IN ('DEPLOYED', 'registered')", `did you mean 'REGISTERED'?`},
 		{"type = 'Model_Version'", "column 8 (offset 7): type names are lower case: did you mean 'model_version'?"},
@@ -214,7 +215,7 @@ func TestQueryCannotMatch(t *testing.T) {
 		}
 	}
 	// The same comparisons that can match do.
-	for _, q := range []string{"metadata.auc > 0.5", "metadata.trainer = 'xgboost'", "status = 'DEPLOYED'", "metadata.nothing > 'x'", "status = 'custom'"} {
+	for _, q := range []string{"metadata.auc > 0.5", "metadata.trainer = 'xgboost'", "tags.quality = 'gold'", "tags.nosuch > 3", "status = 'DEPLOYED'", "metadata.nothing > 'x'", "status = 'custom'"} {
 		if _, err := tr.Search(ctx, q); err != nil {
 			t.Errorf("Search(%s): %v", q, err)
 		}

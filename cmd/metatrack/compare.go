@@ -89,6 +89,9 @@ func (a *app) runCompare(ctx context.Context, refs []string, q string, limit int
 	columns := compareColumns
 	var rows []metatrack.Row
 	if q != "" {
+		if err := a.warnQuery(ctx, t, q); err != nil {
+			return err
+		}
 		page, err := t.Search(ctx, q, metatrack.WithPageSize(limit), metatrack.WithColumns(columns...))
 		if err != nil {
 			return err

@@ -137,14 +137,8 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 		opts = append(opts, metatrack.WithColumns(columns...))
 	}
 	if cursor == "" {
-		// A key, type or status that no resource has is no error (the
-		// query matches nothing here), but likely a typo: say so.
-		warnings, err := t.QueryWarnings(ctx, filter)
-		if err != nil {
+		if err := a.warnQuery(ctx, t, filter); err != nil {
 			return err
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(a.stderr, "metatrack: warning: %s\n", w)
 		}
 	}
 	var bar *progress
@@ -202,6 +196,20 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 		return a.writeCSV(recs, append([]string{"id", "ref"}, header...)...)
 	}
 	return printLs(a.stdout, out, header)
+}
+
+// warnQuery prints on stderr what the query names that no resource has
+// (a key, type or status): no error, since the query just matches nothing
+// here, but likely a typo.
+func (a *app) warnQuery(ctx context.Context, t *metatrack.Tracker, filter string) error {
+	warnings, err := t.QueryWarnings(ctx, filter)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(a.stderr, "metatrack: warning: %s\n", w)
+	}
+	return nil
 }
 
 // withOrder appends --order to the query as its ORDER BY. Each part is

@@ -132,6 +132,9 @@ func (a *app) runMetrics(ctx context.Context, args []string, f metricsFlags) err
 	var res []metatrack.Resource
 	keys := args
 	if f.query != "" {
+		if err := a.warnQuery(ctx, t, f.query); err != nil {
+			return err
+		}
 		page, err := t.Search(ctx, f.query, metatrack.WithPageSize(f.limit))
 		if err != nil {
 			return err
