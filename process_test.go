@@ -735,8 +735,16 @@ func procRunWriters(t *testing.T, kill int) {
 		if n := procCount(t, conn, `SELECT count(*) FROM runs WHERE status = ? AND ended_at IS NOT NULL`, metatrack.RunFinished); n != int64(procNumProcs-kill) {
 			t.Errorf("%d runs FINISHED, want %d (one per process that closed)", n, procNumProcs-kill)
 		}
-		if n := procCount(t, conn, `SELECT count(*) FROM runs`); n != procNumProcs {
-			t.Errorf("%d runs, want %d", n, procNumProcs)
+		// Every process that acknowledged a write had opened the file and
+		// has a run; a process killed before its first acknowledgement (a
+		// loaded machine may not schedule it within procKillAfter) may or
+		// may not have one.
+		opened := map[int]bool{}
+		for _, r := range recs {
+			opened[r.Proc] = true
+		}
+		if n := procCount(t, conn, `SELECT count(*) FROM runs`); n < int64(len(opened)) || n > procNumProcs {
+			t.Errorf("%d runs, want %d to %d (%d processes acknowledged writes)", n, len(opened), procNumProcs, len(opened))
 		}
 	})
 	t.Run("Integrity", func(t *testing.T) {

@@ -192,9 +192,25 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	// Look before touching: the read-only probe writes nothing, so a file we
 	// refuse is left byte-for-byte as it was.
 	if info != nil && info.Size() > 0 {
-		st, err := probe(ctx, path, o, latest)
+		st, err := probe(ctx, path, o, latest, false)
 		if err != nil {
 			return nil, err
+		}
+		if !o.ReadOnly && needsUpgrade(st, latest) {
+			// The file will be migrated: never over objects the migrations
+			// did not create (a planted trigger would run inside them).
+			// Another opener may be migrating it right now, so look under
+			// the lock that migrators hold: a migration of theirs under
+			// way is not a foreign object.
+			unlock, err := lockFile(ctx, path)
+			if err != nil {
+				return nil, fmt.Errorf("db: lock %s: %w", path, err)
+			}
+			st, err = probe(ctx, path, o, latest, true)
+			unlock()
+			if err != nil {
+				return nil, err
+			}
 		}
 		if st.Foreign {
 			return nil, fmt.Errorf("db: %s: %w: it is a SQLite database of another application", path, ErrNotDatabase)
@@ -426,13 +442,16 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 // lock, so nothing keeps another process from writing the file under it (a
 // checkpoint rewrites its pages): when the file or its log changed during
 // the read, the probe reads again, read-only with locks.
-func probe(ctx context.Context, path string, o Options, latest uint) (schema.State, error) {
+//
+// With checkUpgrade, a file that opening it would migrate must also have
+// exactly the schema its version defines (schema.Check).
+func probe(ctx context.Context, path string, o Options, latest uint, checkUpgrade bool) (schema.State, error) {
 	dbBefore, walBefore := statOrNil(path), statOrNil(path+"-wal")
 	wal := walBefore != nil && walBefore.Size() > 0
-	st, err := probeOnce(ctx, path, o, latest, wal)
+	st, err := probeOnce(ctx, path, o, latest, wal, checkUpgrade)
 	if !wal && (changedSince(path, dbBefore) || changedSince(path+"-wal", walBefore)) {
 		wal = true
-		st, err = probeOnce(ctx, path, o, latest, wal)
+		st, err = probeOnce(ctx, path, o, latest, wal, checkUpgrade)
 	}
 	if err != nil {
 		err = Classify(err)
@@ -458,7 +477,7 @@ func probe(ctx context.Context, path string, o Options, latest uint) (schema.Sta
 
 // probeOnce is one read of probe, immutable unless wal, in one read
 // transaction.
-func probeOnce(ctx context.Context, path string, o Options, latest uint, wal bool) (schema.State, error) {
+func probeOnce(ctx context.Context, path string, o Options, latest uint, wal, checkUpgrade bool) (schema.State, error) {
 	dsn := DSN(path, o, true)
 	if !wal {
 		dsn += "&immutable=1"
@@ -486,10 +505,8 @@ func probeOnce(ctx context.Context, path string, o Options, latest uint, wal boo
 		if err = checkBookkeeping(ctx, tx, st, latest); err != nil {
 			return err
 		}
-		if !o.ReadOnly && !st.Empty && !st.Foreign && st.Version <= latest && (st.Version < latest || st.Dirty) {
-			// The file will be migrated: never over objects the
-			// migrations did not create (a planted trigger would run
-			// inside them). Checked here, before anything writes to it.
+		if checkUpgrade && needsUpgrade(st, latest) {
+			// Checked here, before anything writes to the file.
 			if err := schema.Check(ctx, tx); err != nil {
 				return fmt.Errorf("db: %s: not upgrading it: %w", path, err)
 			}
@@ -497,6 +514,12 @@ func probeOnce(ctx context.Context, path string, o Options, latest uint, wal boo
 		return nil
 	})
 	return st, err
+}
+
+// needsUpgrade reports whether opening a file in state st for writing
+// would run migrations over it.
+func needsUpgrade(st schema.State, latest uint) bool {
+	return !st.Empty && !st.Foreign && st.Version <= latest && (st.Version < latest || st.Dirty)
 }
 
 // statOrNil returns the file info of path, or nil when it cannot be read.
