@@ -156,3 +156,58 @@ func TestMergeAliasMoves(t *testing.T) {
 		})
 	}
 }
+
+// One copy deletes a version, the other deploys it: after a merge either
+// way the version is live (a deployed version is never deleted), the
+// restore is recorded, and the file verifies.
+func TestMergeDeletedAndDeployed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.db")
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	tr, err := metatrack.Open(ctx, base, metatrack.WithClock(portClock(t0, time.Second)))
+	portCheck(t, err)
+	must := portMust[metatrack.Resource](t)
+	mv1 := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model"))
+	mv2 := must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model"))
+	exp := must(tr.CreateResource(ctx, metatrack.TypeExperiment, "trial-1", metatrack.WithParent(mv2.ID)))
+	_ = mv1
+	portCheck(t, tr.Close())
+	a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	portCopy(t, base, a)
+	portCopy(t, base, b)
+	ta, err := metatrack.Open(ctx, a, metatrack.WithClock(portClock(t0.Add(2*time.Hour), time.Second)))
+	portCheck(t, err)
+	_, err = ta.DeleteResource(ctx, mv2)
+	portCheck(t, err)
+	portCheck(t, ta.Close())
+	tb, err := metatrack.Open(ctx, b, metatrack.WithClock(portClock(t0.Add(time.Hour), time.Second)))
+	portCheck(t, err)
+	_, err = tb.Deploy(ctx, mv2)
+	portCheck(t, err)
+	portCheck(t, tb.Close())
+
+	for _, tc := range []struct{ name, into, from string }{{"BIntoA", a, b}, {"AIntoB", b, a}} {
+		t.Run(tc.name, func(t *testing.T) {
+			into := filepath.Join(t.TempDir(), "into.db")
+			portCopy(t, tc.into, into)
+			tr := portOpen(t, into)
+			_, err := tr.Merge(ctx, tc.from)
+			portCheck(t, err)
+			for _, r := range []metatrack.Resource{mv2, exp} {
+				if _, err := tr.GetResource(ctx, r.ID, ""); err != nil {
+					t.Errorf("%s after merge: %v, want live", r.Ref(), err)
+				}
+			}
+			rep, err := tr.Verify(ctx)
+			if err != nil || !rep.OK() {
+				t.Errorf("verify after merge: %v %v", rep.Problems, err)
+			}
+			hist, err := tr.History(ctx, mv2)
+			portCheck(t, err)
+			if last := hist[len(hist)-1]; last.Kind != metatrack.ChangeRestored {
+				t.Errorf("last change of the version = %+v, want the restore", last)
+			}
+		})
+	}
+}

@@ -112,6 +112,9 @@ func (im *importer) reconcile() error {
 		AND EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored'))`, string(set)); err != nil {
 		return err
 	}
+	if err := im.keepDeployedLive(); err != nil {
+		return err
+	}
 	for {
 		var orphans []struct {
 			Seq       int64  `db:"seq"`
@@ -179,6 +182,51 @@ func (im *importer) reconcile() error {
 	// Aliases to versions that are deleted now.
 	_, err = im.tx.ExecContext(im.ctx, `DELETE FROM aliases WHERE version_seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)`)
 	return err
+}
+
+// keepDeployedLive restores a deleted version that has an open deployment
+// (one file deleted it while the other deployed it): deletion refuses
+// deployed versions, and the result of a merge keeps to the same rule. What
+// was deleted with the version comes back with it, and its deleted
+// ancestors too; each restore is recorded, at the later of the deletion and
+// the deployment.
+func (im *importer) keepDeployedLive() error {
+	var deployed []struct {
+		Seq        int64  `db:"seq"`
+		ID         string `db:"id"`
+		DeletedAt  int64  `db:"deleted_at"`
+		DeployedAt int64  `db:"deployed_at"`
+	}
+	if err := im.tx.SelectContext(im.ctx, &deployed, `SELECT r.seq, r.id, r.deleted_at, max(d.deployed_at) AS deployed_at
+		FROM resources r JOIN deployments d ON d.model_version_seq = r.seq
+		WHERE r.deleted_at IS NOT NULL AND d.undeployed_at IS NULL GROUP BY r.seq ORDER BY r.seq`); err != nil {
+		return err
+	}
+	for _, dv := range deployed {
+		at := max(dv.DeletedAt, dv.DeployedAt)
+		var seqs []int64
+		if err := im.tx.SelectContext(im.ctx, &seqs, `WITH RECURSIVE
+			up(seq) AS (SELECT ?1 UNION SELECT r.parent_seq FROM resources r JOIN up ON r.seq = up.seq WHERE r.parent_seq IS NOT NULL),
+			down(seq) AS (SELECT ?1 UNION SELECT r.seq FROM resources r JOIN down ON r.parent_seq = down.seq WHERE r.deleted_at = ?2)
+			SELECT r.seq FROM resources r WHERE r.deleted_at IS NOT NULL
+			AND (r.seq IN (SELECT seq FROM up) OR r.seq IN (SELECT seq FROM down)) ORDER BY r.seq`, dv.Seq, dv.DeletedAt); err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			var id string
+			if err := im.get(&id, `SELECT id FROM resources WHERE seq = ?`, seq); err != nil {
+				return err
+			}
+			if _, err := im.exec(`UPDATE resources SET deleted_at = NULL WHERE seq = ?`, seq); err != nil {
+				return err
+			}
+			if _, err := im.note(derivedID(changeRestored, id, dv.ID, fmt.Sprint(at)), seq, at,
+				changeRestored, "", nil, map[string]any{"root": dv.ID}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // hasDeleted reports whether the database holds deleted resources, under
