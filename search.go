@@ -82,11 +82,11 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 			deletion = query.OnlyDeleted
 		}
 		c, err := query.Compile(q, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
-			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion})
+			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion, Plans: &t.shared.plans})
 		if err != nil {
 			return invalidQuery(err)
 		}
-		seqs, next, err := c.Seqs(ctx, x.q())
+		seqs, next, err := c.Seqs(ctx, x.planned())
 		if err != nil {
 			return err
 		}

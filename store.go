@@ -117,6 +117,33 @@ func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...a
 	return s.QueryContext(ctx, args...)
 }
 
+// planned returns a Queryer for generated statement texts (searches): in a
+// read snapshot they run as prepared statements from the database's bounded
+// plan cache once it has them (db.Plan), else as text.
+func (x *txn) planned() plannedQueryer { return plannedQueryer{x} }
+
+type plannedQueryer struct{ x *txn }
+
+// QueryContext runs query as a cached prepared plan when it can.
+func (q plannedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	x := q.x
+	if x.tx != nil {
+		// The writer's statement cache is for fixed texts only.
+		return x.tx.QueryContext(ctx, query, args...)
+	}
+	s, release := x.t.db.Plan(query)
+	defer release()
+	switch {
+	case s == nil && x.rtx != nil:
+		return x.rtx.QueryContext(ctx, query, args...)
+	case s == nil:
+		return x.t.db.Reader.QueryContext(ctx, query, args...)
+	case x.rtx != nil:
+		return x.rtx.StmtxContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
 // get runs a fixed statement that returns one row into dest.
 func (x *txn) get(ctx context.Context, dest any, query string, args ...any) error {
 	s, err := x.stmt(ctx, query)

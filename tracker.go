@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/query"
 )
 
 // MetadataTracker is the tracker interface that ML pipelines call, one Go
@@ -146,6 +147,8 @@ type shared struct {
 	closed bool
 	run    Run
 	runSeq int64
+	// plans remembers the choices between the forms of searches.
+	plans query.Plans
 }
 
 // Open opens the tracker database at url, creating the file and its schema

@@ -89,6 +89,7 @@ type DB struct {
 	mu        sync.Mutex
 	stmts     map[stmtKey]*sqlx.Stmt
 	preparing map[string]bool // reader statements being prepared in the background
+	plans     plans           // prepared statements of generated queries (Plan)
 	bg        sync.WaitGroup  // those preparations, which Close waits for
 	closed    bool
 }
@@ -920,6 +921,7 @@ func (d *DB) Close() error {
 		s.Close()
 	}
 	d.stmts = nil
+	d.closePlans()
 	d.mu.Unlock()
 	var errs []error
 	if wconn != nil {

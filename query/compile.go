@@ -37,6 +37,10 @@ type Options struct {
 	// Deleted selects resources by their deletion state (the resources
 	// column deleted_at): the zero value adds no condition.
 	Deleted Deletion
+	// Plans, if not nil, remembers across calls the choices Seqs makes
+	// between the forms of a query by counting rows, so that it does not
+	// count on every call.
+	Plans *Plans
 }
 
 // Deletion is a condition on whether resources are deleted.
@@ -88,6 +92,8 @@ type Compiled struct {
 
 	order uint32 // fingerprint of the ORDER BY, checked by cursors
 	done  int64  // rows the pages before the cursor returned
+	split *split // Select's two forms apart, when it chooses by a count
+	plans *Plans
 }
 
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
@@ -152,6 +158,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		parts = []part{c.plain(frags)}
 	}
 	out.Select = c.build(parts, conj, frags, cur, out.Limit)
+	out.split, out.plans = c.split, opts.Plans
 	return out, nil
 }
 
@@ -196,6 +203,15 @@ type Querier interface {
 // LIMIT. It reads one row more than the limit to know that.
 func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next string, err error) {
 	sb := c.Select
+	if c.split != nil {
+		scan, err := c.split.choose(ctx, db, c.plans)
+		if err != nil {
+			return nil, "", err
+		}
+		if sb = c.split.list; scan {
+			sb = c.split.scan
+		}
+	}
 	if c.Limit > 0 && c.Limit < math.MaxInt64 {
 		sb = sb.Limit(uint64(c.Limit) + 1)
 	}
@@ -253,6 +269,7 @@ type compiler struct {
 	// probe is the first top-level conjunct that is a membership
 	// condition, if any: see build.
 	probe *probe
+	split *split // set by probed
 }
 
 // probe is a top-level conjunct r.seq IN (sub), the i-th.

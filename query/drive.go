@@ -543,6 +543,17 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 		From("(SELECT 1 FROM (" + sub.sql + ") LIMIT " + strconv.Itoa(probeLimit) + ")").PlaceholderFormat(sq.Question)
 	walk := append([]frag(nil), frags...)
 	walk[c.probe.i] = c.perRowFrags(conj)[c.probe.i]
+	// The same choice in separate statements, for Seqs: the count alone,
+	// and each form alone, so that a choice it remembers (Plans) costs no
+	// count and SQLite plans only the form that runs.
+	c.split = &split{
+		count: "SELECT (SELECT count(*) FROM (SELECT 1 FROM (" + sub.sql + ") LIMIT " + strconv.Itoa(probeLimit) + "))," +
+			" IFNULL((SELECT max(seq) FROM resources), 0)",
+		countArgs: sub.args,
+		page:      page,
+		scan:      partSelect(c.plain(walk), after, "r.seq"),
+		list:      c.listForm(frags, after),
+	}
 	var ctes []string
 	var args []any = append([]any(nil), sub.args...)
 	ctes = append(ctes, "n AS MATERIALIZED ("+mustSQL(n)+")")
@@ -561,6 +572,18 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 		args = append(args, a...)
 	}
 	return c.outer(ctes, args, []string{"SELECT * FROM s", "SELECT * FROM l"}, limit)
+}
+
+// listForm is the list form of probed apart: the resources of the list of
+// sub, which is short when it is chosen, looked up one by one (CROSS JOIN
+// keeps SQLite from walking an index of the other conditions instead, as it
+// would without statistics) and checked against the other conditions.
+func (c *compiler) listForm(frags []frag, after []frag) sq.SelectBuilder {
+	rest := without(frags, c.probe.i)
+	p := c.plain(rest)
+	p.from = "l CROSS JOIN resources r ON r.seq = l.seq"
+	return partSelect(p, after, "r.seq").
+		Prefix("WITH l(seq) AS (SELECT DISTINCT resource_seq FROM ("+c.probe.sub.sql+"))", c.probe.sub.args...)
 }
 
 // mustSQL returns the text of a builder without arguments.
