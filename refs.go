@@ -32,9 +32,13 @@ import (
 // maxCandidates is how many resources an ambiguous reference lists.
 const maxCandidates = 20
 
-// maxRefSteps caps the slashes of a reference that resolution reads as
-// step boundaries.
-const maxRefSteps = 16
+// maxRefSteps caps the steps of a reference, as the walk that writes
+// parent references does; maxRefSlashes caps its slashes, names' included,
+// so that reading every split stays cheap.
+const (
+	maxRefSteps   = 64
+	maxRefSlashes = 256
+)
 
 var (
 	sqlByTypeName     = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ?").OrderBy("r.seq").Limit(maxCandidates + 1))
@@ -48,6 +52,9 @@ var (
 // the single place where references become resources: every lookup by
 // reference (GetResource, parents, lineage, queries) goes through it.
 func (x *txn) resolveRef(ctx context.Context, key string, r ref, perr error) (resourceRow, error) {
+	if n := strings.Count(key, "/"); n > maxRefSlashes {
+		return resourceRow{}, fmt.Errorf("%w: reference %.40q... has %d slashes, the limit is %d", ErrInvalidArgument, key, n, maxRefSlashes)
+	}
 	rows, err := x.refCandidates(ctx, key, map[string]refResult{}, 0)
 	switch {
 	case len(rows) == 1:

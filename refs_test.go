@@ -166,6 +166,9 @@ func TestReferenceUnique(t *testing.T) {
 			t.Errorf("id = '%s': %v, %v", r.Ref(), page.Resources, err)
 		}
 	}
+	if _, err := tr.GetResource(ctx, strings.Repeat("report/weekly/", 200), ""); !errors.Is(err, metatrack.ErrInvalidArgument) {
+		t.Errorf("a reference of 400 slashes: %v", err)
+	}
 	if want := "report/weekly/report/weekly/section/a/b@2"; !seen[want] {
 		t.Errorf("no Ref %s among %v", want, seen)
 	}
