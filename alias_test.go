@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +210,22 @@ func TestAliasQueries(t *testing.T) {
 	}
 	if _, err := tr.Search(ctx, "alias = 3"); !errors.Is(err, metatrack.ErrInvalidArgument) {
 		t.Errorf("alias = 3: %v, want ErrInvalidArgument", err)
+	}
+}
+
+func TestAliasQueryWarnings(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	mvs := aliasFixture(t, tr, 1)
+	if _, err := tr.SetAlias(ctx, mvs[0], "champion"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := tr.QueryWarnings(ctx, "alias = 'champion'")
+	if err != nil || len(w) != 0 {
+		t.Fatalf("warnings of a used alias: %v, %v", w, err)
+	}
+	w, err = tr.QueryWarnings(ctx, "alias IN ('champio')")
+	if err != nil || len(w) != 1 || !strings.Contains(w[0].Msg, "did you mean 'champion'?") {
+		t.Fatalf("warnings of an unused alias: %v, %v", w, err)
 	}
 }

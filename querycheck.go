@@ -242,6 +242,32 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 					msg += "; did you mean " + term.Field + "." + quoteKey(near) + "?"
 				}
 				warn(term.Pos, "%s", msg)
+			case "alias":
+				if term.Op != "=" && term.Op != "IN" {
+					continue
+				}
+				for _, v := range term.Values {
+					if v.Kind != "string" || seen["alias="+v.Text] {
+						continue
+					}
+					seen["alias="+v.Text] = true
+					var ok bool
+					if err := x.get(ctx, &ok, sqlAliasUsed, v.Text); err != nil {
+						return err
+					}
+					if ok {
+						continue
+					}
+					names, err := x.strings(ctx, sqlAliasNames)
+					if err != nil {
+						return err
+					}
+					msg := fmt.Sprintf("no version has alias %s (in use: %s)", strconv.Quote(v.Text), listOrNone(names))
+					if near := query.Nearest(v.Text, names); near != "" {
+						msg += "; did you mean '" + near + "'?"
+					}
+					warn(v.Pos, "%s", msg)
+				}
 			case "type", "status":
 				if term.Op != "=" && term.Op != "IN" {
 					continue
@@ -282,6 +308,11 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 	})
 	return out, err
 }
+
+var (
+	sqlAliasUsed  = `SELECT EXISTS (SELECT 1 FROM aliases WHERE name = ?)`
+	sqlAliasNames = `SELECT DISTINCT name FROM aliases ORDER BY name`
+)
 
 // quoteKey writes a key as the query language needs it: bare, or in
 // backticks.
