@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	sq "github.com/Masterminds/squirrel"
 
+	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/query"
 )
 
@@ -239,14 +241,15 @@ func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Ro
 		if !want.metrics.all {
 			keys = want.metrics.keys
 		}
-		sums, err := x.metricSummariesOf(ctx, seqs, keys)
+		sums, err := x.metricSummariesOfSeqs(ctx, string(seqArr), keys)
 		if err != nil {
 			return nil, err
 		}
 		for i := range out {
-			out[i].Metrics = sums[rows[i].Seq]
-			if out[i].Metrics == nil {
-				out[i].Metrics = map[string]MetricSummary{}
+			list := sums[rows[i].Seq]
+			out[i].Metrics = make(map[string]MetricSummary, len(list))
+			for _, s := range list {
+				out[i].Metrics[s.Key] = metricSummary(s.Key, s.Summary)
 			}
 		}
 	}
@@ -302,4 +305,27 @@ func (x *txn) keyValuesOfSeqs(ctx context.Context, allQuery, keysQuery, seqArr s
 		}
 	}
 	return scanned(rows.Err())
+}
+
+// metricSummariesOfSeqs reads the summaries of the series of the resources
+// in the JSON array seqArr (only keys, when not nil) in one cached
+// statement, scanned without reflection.
+func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []string) (map[int64][]db.NamedSummary, error) {
+	args := []any{seqArr}
+	if keys != nil {
+		arr, err := json.Marshal(keys)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, string(arr))
+	}
+	rows, err := x.cached().QueryContext(ctx, db.SummariesOfQuery(keys != nil), args...)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := db.ScanSummaries(rows)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		err = scanned(err)
+	}
+	return sums, err
 }

@@ -912,3 +912,38 @@ func compactMetrics(ctx context.Context, d *DB, dryRun bool, st *GCStats) error 
 	}
 	return nil
 }
+
+// SummariesOfQuery returns the statement of SummariesOf, for a caller that
+// runs it on its own cached statement and reads the rows with
+// ScanSummaries (a listing's page, where a scan through reflection would
+// cost more than the query): its arguments are the resource seqs as a JSON
+// array and, withKeys, the keys as another.
+func SummariesOfQuery(withKeys bool) string {
+	if withKeys {
+		return sqlSummariesOfSetKeys
+	}
+	return sqlSummariesOfSet
+}
+
+// ScanSummaries reads the rows of a SummariesOfQuery statement, by
+// resource seq, in key order, and closes them.
+func ScanSummaries(rows *sql.Rows) (map[int64][]NamedSummary, error) {
+	defer rows.Close()
+	out := map[int64][]NamedSummary{}
+	var (
+		seq int64
+		key string
+		b   []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &key, &b); err != nil {
+			return nil, err
+		}
+		s, err := series.ParseSummary(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", ErrCorrupt, key, seq, err)
+		}
+		out[seq] = append(out[seq], NamedSummary{Key: key, Summary: s})
+	}
+	return out, rows.Err()
+}
