@@ -17,6 +17,9 @@ type Change struct {
 	Seq   int64
 	At    time.Time
 	RunID string
+	// Actor is the name of the API token that made the change through a
+	// server (see WithActor), "" otherwise.
+	Actor string `json:",omitempty"`
 	// Kind is one of the Change* constants.
 	Kind string
 	// Key is the tag or metadata key, attribute, field, artifact name,
@@ -30,6 +33,7 @@ type changeRow struct {
 	Seq   int64          `db:"seq"`
 	At    int64          `db:"at"`
 	RunID sql.NullString `db:"run_id"`
+	Actor sql.NullString `db:"actor"`
 	Kind  string         `db:"kind"`
 	Key   string         `db:"key"`
 	Old   sql.NullString `db:"old_value"`
@@ -37,7 +41,7 @@ type changeRow struct {
 }
 
 func (r changeRow) change() (Change, error) {
-	c := Change{Seq: r.Seq, At: fromMillis(r.At), RunID: r.RunID.String, Kind: r.Kind, Key: r.Key}
+	c := Change{Seq: r.Seq, At: fromMillis(r.At), RunID: r.RunID.String, Actor: r.Actor.String, Kind: r.Kind, Key: r.Key}
 	var err error
 	if r.Old.Valid {
 		if c.Old, err = decodeJSON([]byte(r.Old.String)); err != nil {
@@ -52,7 +56,7 @@ func (r changeRow) change() (Change, error) {
 	return c, nil
 }
 
-var historySelect = sq.Select("h.seq", "h.at", "run.id AS run_id", "h.kind", "h.key", "h.old_value", "h.new_value").
+var historySelect = sq.Select("h.seq", "h.at", "run.id AS run_id", "h.actor", "h.kind", "h.key", "h.old_value", "h.new_value").
 	From("history h").LeftJoin("runs run ON run.seq = h.run_seq")
 
 var sqlHistoryUntil = mustSQL(historySelect.Where("h.resource_seq = ? AND h.at <= ?").OrderBy("h.seq"))

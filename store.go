@@ -432,8 +432,8 @@ func joinOr(types []string) string {
 }
 
 var sqlInsertHistory = mustSQL(sq.Insert("history").
-	Columns("id", "resource_seq", "at", "run_seq", "kind", "key", "old_value", "new_value").
-	Values(nil, nil, nil, nil, nil, nil, nil, nil))
+	Columns("id", "resource_seq", "at", "run_seq", "kind", "key", "old_value", "new_value", "actor").
+	Values(nil, nil, nil, nil, nil, nil, nil, nil, nil))
 
 // Kinds of change recorded in the history table.
 const (
@@ -461,7 +461,7 @@ func (x *txn) history(ctx context.Context, seq int64, kind, key string, oldV, ne
 	if err != nil {
 		return err
 	}
-	_, err = x.exec(ctx, sqlInsertHistory, newID(), seq, x.now, x.runSeq(), kind, key, o, n)
+	_, err = x.exec(ctx, sqlInsertHistory, newID(), seq, x.now, x.runSeq(), kind, key, o, n, actorOf(ctx))
 	return err
 }
 

@@ -45,6 +45,7 @@ var codes = []struct {
 }{
 	{"invalid_query", http.StatusBadRequest, []error{metatrack.ErrInvalidQuery, metatrack.ErrInvalidArgument}},
 	{"schema_too_old", http.StatusConflict, []error{metatrack.ErrSchemaTooOld, metatrack.ErrReadOnly}},
+	{"deleted", http.StatusNotFound, []error{metatrack.ErrDeleted, metatrack.ErrNotFound}},
 	{"not_found", http.StatusNotFound, []error{metatrack.ErrNotFound}},
 	{"no_path", http.StatusNotFound, []error{metatrack.ErrNoPath}},
 	{"ambiguous", http.StatusConflict, []error{metatrack.ErrAmbiguous}},

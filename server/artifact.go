@@ -28,8 +28,24 @@ func artifactEndpoints() []Endpoint {
 }
 
 func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
+	// An upload streams in transactions of its own, so its key is recalled
+	// before and recorded after it (see Tracker.Recall).
+	key := r.Header.Get(api.HeaderIdempotencyKey)
+	if key != "" {
+		b, ok, err := h.tr.Recall(r.Context(), key, "PutArtifact")
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if ok {
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(append(b, '\n'))
+			return
+		}
+	}
 	q := r.URL.Query()
-	key, name, kind, checkType := q.Get("resource"), q.Get("name"), q.Get("kind"), q.Get("check_type")
+	resKey, name, kind, checkType := q.Get("resource"), q.Get("name"), q.Get("kind"), q.Get("check_type")
 	spec := metatrack.ArtifactSpec{Name: name, MediaType: q.Get("media_type"), URI: q.Get("uri"),
 		SHA256: q.Get("sha256"), SourcePath: q.Get("source_path")}
 	if s := q.Get("size"); s != "" {
@@ -68,7 +84,7 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 			spec.SourcePath = "-"
 		}
 	}
-	res := metatrack.Resource{ID: key}
+	res := metatrack.Resource{ID: resKey}
 	opts := spec.Options()
 	var a metatrack.Artifact
 	var err error
@@ -86,6 +102,16 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if key != "" {
+		b, _, err := h.tr.Once(r.Context(), key, "PutArtifact", func(*metatrack.Tracker) ([]byte, error) { return json.Marshal(a) })
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(append(b, '\n'))
 		return
 	}
 	writeJSON(w, http.StatusOK, a)

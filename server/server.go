@@ -141,7 +141,7 @@ func (h *Handler) guard(e Endpoint, next func(*Handler, http.ResponseWriter, *ht
 				writeError(w, fmt.Errorf("%w: %s needs a %s token; this one is %s", api.ErrForbidden, e.Op, e.Role, role))
 				return
 			}
-			_ = actor
+			r = r.WithContext(metatrack.WithActor(r.Context(), actor))
 		}
 		next(h, w, r)
 	})
@@ -175,12 +175,34 @@ func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Co
 				writeError(w, err)
 				return
 			}
-			resp, err := fn(r.Context(), h.tr, req)
+			key := r.Header.Get(api.HeaderIdempotencyKey)
+			if role < RoleWrite || key == "" {
+				resp, err := fn(r.Context(), h.tr, req)
+				if err != nil {
+					writeError(w, err)
+					return
+				}
+				writeJSON(w, http.StatusOK, resp)
+				return
+			}
+			// The write and the record of its key commit together: a retry
+			// with the key gets this response and changes nothing.
+			b, replayed, err := h.tr.Once(r.Context(), key, op, func(tx *metatrack.Tracker) ([]byte, error) {
+				resp, err := fn(r.Context(), tx, req)
+				if err != nil {
+					return nil, err
+				}
+				return json.Marshal(resp)
+			})
 			if err != nil {
 				writeError(w, err)
 				return
 			}
-			writeJSON(w, http.StatusOK, resp)
+			if replayed {
+				w.Header().Set("Idempotent-Replayed", "true")
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(append(b, '\n'))
 		},
 	}
 }
@@ -230,3 +252,14 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+var operations = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range Endpoints() {
+		m[e.Op] = true
+	}
+	return m
+}()
+
+// HasOperation reports whether op names an operation of the API.
+func HasOperation(op string) bool { return operations[op] }

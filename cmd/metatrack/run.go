@@ -205,6 +205,8 @@ Exit status:
 		newAliasCmd(a),
 		newRmCmd(a),
 		newRestoreCmd(a),
+		newServeCmd(a),
+		newTokenCmd(a),
 	)
 	initCompletionCmd(root)
 	return root
@@ -261,6 +263,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // dbPath returns the file path of --db.
 func (a *app) dbPath() (string, error) {
+	if l := strings.ToLower(a.dbURL); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		return "", usageErrorf("--db %s is a server: this command reads the database file itself, so run it on the server's machine with --db FILE (training binaries reach a server through METATRACK_URL and the remote package)", a.dbURL)
+	}
 	p, err := metatrack.PathFromURL(a.dbURL)
 	if err != nil {
 		return "", usageError{err}
