@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("History", s.testHistory)
 	t.Run("Runs", s.testRuns)
 	t.Run("Batch", s.testBatch)
+	t.Run("Metrics", s.testMetrics)
 	t.Run("Search", s.testSearch)
 	t.Run("SearchColumns", s.testSearchColumns)
 	t.Run("Sweeps", s.testSweeps)
