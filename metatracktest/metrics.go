@@ -10,7 +10,7 @@ import (
 
 // testMetrics: metric series on a resource and on the run keep every
 // point in step order with NaN and infinities, summarise them, read
-// ranges and downsampled views, work in a batch and in queries, and refuse
+// ranges, downsampled views and streams, work in queries, and refuse
 // bad input storing nothing.
 func (s suite) testMetrics(t *testing.T) {
 	tr := s.open(t)
@@ -25,7 +25,7 @@ func (s suite) testMetrics(t *testing.T) {
 	for i := range 3000 {
 		many = append(many, metatrack.MetricPoint{Step: int64(10 + i), Value: 1 / float64(i+1), Time: t0.Add(time.Hour)})
 	}
-	noErr(t, tr.Batch(ctx, func(tx *metatrack.Tracker) error { return tx.LogMetrics(ctx, exp, "loss", many) }))
+	noErr(t, tr.LogMetrics(ctx, exp, "loss", many))
 	pts := must(tr.MetricHistory(ctx, exp, "loss")).of(t)
 	if len(pts) != 3005 {
 		t.Fatalf("%d points, want 3005", len(pts))
