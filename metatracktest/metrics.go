@@ -10,7 +10,7 @@ import (
 
 // testMetrics: metric series on a resource and on the run keep every
 // point in step order with NaN and infinities, summarise them, read
-// ranges, downsampled views and streams, work in queries, and refuse
+// ranges and downsampled views, work in queries, and refuse
 // bad input storing nothing.
 func (s suite) testMetrics(t *testing.T) {
 	tr := s.open(t)
@@ -47,17 +47,6 @@ func (s suite) testMetrics(t *testing.T) {
 	view := must(tr.MetricHistory(ctx, exp, "loss", metatrack.WithMaxPoints(30))).of(t)
 	if len(view) > 30 || view[len(view)-1].Step != 3009 {
 		t.Fatalf("downsampled view of %d points ending %+v", len(view), view[len(view)-1])
-	}
-	n := 0
-	for p, err := range tr.MetricPoints(ctx, exp, "loss") {
-		noErr(t, err)
-		if p.Step != pts[n].Step {
-			t.Fatalf("streamed point %d = %+v, want %+v", n, p, pts[n])
-		}
-		n++
-	}
-	if n != len(pts) {
-		t.Fatalf("streamed %d points of %d", n, len(pts))
 	}
 	found := must(tr.SearchAll(ctx, "metrics.loss < 0.001 AND metrics.loss.count > 3000")).of(t)
 	if len(found) != 1 || found[0].ID != exp.ID {

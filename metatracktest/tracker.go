@@ -3,7 +3,6 @@ package metatracktest
 import (
 	"context"
 	"io"
-	"iter"
 	"time"
 
 	"github.com/metatrack/metatrack"
@@ -38,7 +37,6 @@ type Tracker interface {
 	Lineage(ctx context.Context, starts []metatrack.Resource, opts lineage.Options) (*lineage.Graph, error)
 	Link(ctx context.Context, src, dst metatrack.Resource, relation string) error
 	Metadata(ctx context.Context, res metatrack.Resource) (map[string]any, error)
-	MetricPoints(ctx context.Context, res metatrack.Resource, key string, opts ...metatrack.MetricHistoryOption) iter.Seq2[metatrack.MetricPoint, error]
 	Promote(ctx context.Context, mv metatrack.Resource, p metatrack.Promotion) (metatrack.Resource, error)
 	Provenance(ctx context.Context, res metatrack.Resource) (*lineage.ProvenanceReport, error)
 	Run() metatrack.Run
