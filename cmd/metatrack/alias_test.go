@@ -70,4 +70,6 @@ func TestAliasDeleteWorkflow(t *testing.T) {
 	step("27_bad_age", exitUsage, "gc", "--purge-deleted", "--older-than", "soon")
 	step("28_verify", exitOK, "verify")
 	step("29_ls_after_purge", exitOK, "ls", "type = 'model_version'")
+	// The purge record says when the version was deleted, as a time.
+	step("30_history_purged", exitOK, "history", "model/titanic_model", "--kind", "purged", "-o", "json")
 }

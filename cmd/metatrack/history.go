@@ -134,6 +134,16 @@ func toChangesJSON(changes []metatrack.Change, runNames map[string]string) []cha
 			// shown as times (RFC 3339 in JSON), as everywhere else.
 			out[i].Old, out[i].New = millisToTime(c.Old), millisToTime(c.New)
 		}
+		if m, ok := c.New.(map[string]any); ok && c.Kind == metatrack.ChangePurged {
+			if at, ok := m["deleted_at"]; ok {
+				rec := make(map[string]any, len(m))
+				for k, v := range m {
+					rec[k] = v
+				}
+				rec["deleted_at"] = millisToTime(at)
+				out[i].New = rec
+			}
+		}
 		if name, ok := runNames[c.RunID]; ok {
 			out[i].RunName = &name
 		}
