@@ -59,36 +59,46 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 	if cfg.pageSize <= 0 {
 		return Page{}, fmt.Errorf("%w: page size must be positive", ErrInvalidArgument)
 	}
-	q, err := query.Parse(filter)
-	if err != nil {
-		return Page{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
-	}
 	var page Page
 	var want columnSet
+	var err error
 	if cfg.columns != nil {
 		if page.Columns, want, err = parseColumns(cfg.columns); err != nil {
 			return Page{}, err
 		}
 	}
 	err = t.read(ctx, func(x *txn) error {
-		if cfg.cursor == "" {
-			// A cursor comes from a first page that passed.
-			if err := x.checkQuery(ctx, q); err != nil {
-				return invalidQuery(err)
-			}
-		}
 		deletion := query.NotDeleted
 		if cfg.deleted {
 			deletion = query.OnlyDeleted
 		}
-		c, err := query.Compile(q, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
-			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion, Plans: &t.shared.plans})
+		q, c, err := t.shared.plans.Compile(filter, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
+			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion})
+		if q == nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+		// A cursor comes from a first page that passed the checks. A
+		// first page of a query whose every predicate its rows satisfy
+		// is checked only when it is empty: a row shows that each could
+		// match.
+		check := cfg.cursor == ""
+		late := check && err == nil && satisfiedByRows(q)
+		if check && !late {
+			if err := x.checkQuery(ctx, q); err != nil {
+				return invalidQuery(err)
+			}
+		}
 		if err != nil {
 			return invalidQuery(err)
 		}
 		seqs, next, err := c.Seqs(ctx, x.planned())
 		if err != nil {
 			return err
+		}
+		if late && len(seqs) == 0 {
+			if err := x.checkQuery(ctx, q); err != nil {
+				return invalidQuery(err)
+			}
 		}
 		page.Next = next
 		if cfg.columns == nil {
@@ -103,6 +113,36 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		return err
 	})
 	return page, err
+}
+
+// satisfiedByRows reports whether every row of q satisfies each predicate
+// that checkQuery checks, in the sense that makes the check pass: the
+// filter is an AND of positive comparisons with one value each (no OR,
+// NOT, !=, NOT IN, NOT LIKE, IN of several values) and no tag is compared
+// with a number (tags match numbers by a rule
+// of their own).
+func satisfiedByRows(q *query.Query) bool {
+	if !q.Conjunctive() {
+		return false
+	}
+	for _, term := range q.Terms() {
+		switch term.Op {
+		case "=", "<", "<=", ">", ">=", "IN", "LIKE", "ILIKE", "ORDER BY", "EXISTS", "IS NULL", "IS NOT NULL":
+		default:
+			return false
+		}
+		if term.Op == "IN" && len(term.Values) > 1 {
+			return false // a row satisfies one of the values
+		}
+		if term.Field == "tags" {
+			for _, v := range term.Values {
+				if v.Kind == "number" {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // SearchAll returns every resource that matches filter, walking all pages,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -94,12 +95,26 @@ type Compiled struct {
 	done  int64  // rows the pages before the cursor returned
 	split *split // Select's two forms apart, when it chooses by a count
 	plans *Plans
+	// volatile says the query read the clock or resolved a reference.
+	volatile bool
+	// texts holds the statements of Seqs, built once.
+	texts     sync.Once
+	textsErr  error
+	sel, scan Statement
+	list      Statement
 }
 
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
 // match ErrInvalid.
 func Compile(q *Query, opts Options) (*Compiled, error) {
 	c := newCompiler(q, opts)
+	// A query that reads the clock or resolves references compiles to
+	// other arguments another time: Plans must not keep it.
+	now := c.now
+	c.now = func() time.Time { c.volatile = true; return now() }
+	if resolve := c.opts.Resolve; resolve != nil {
+		c.opts.Resolve = func(ref string) (int64, error) { c.volatile = true; return resolve(ref) }
+	}
 	// The top-level conjuncts, each compiled as a condition on r, in order,
 	// so that errors are those of the whole filter.
 	conj := conjuncts(q.where)
@@ -158,7 +173,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		parts = []part{c.plain(frags)}
 	}
 	out.Select = c.build(parts, conj, frags, cur, out.Limit)
-	out.split, out.plans = c.split, opts.Plans
+	out.split, out.plans, out.volatile = c.split, opts.Plans, c.volatile
 	return out, nil
 }
 
@@ -202,24 +217,21 @@ type Querier interface {
 // the last one: no rows follow, or the pages so far returned the query's
 // LIMIT. It reads one row more than the limit to know that.
 func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next string, err error) {
-	sb := c.Select
+	c.texts.Do(c.buildTexts)
+	if c.textsErr != nil {
+		return nil, "", c.textsErr
+	}
+	st := c.sel
 	if c.split != nil {
 		scan, err := c.split.choose(ctx, db, c.plans)
 		if err != nil {
 			return nil, "", err
 		}
-		if sb = c.split.list; scan {
-			sb = c.split.scan
+		if st = c.list; scan {
+			st = c.scan
 		}
 	}
-	if c.Limit > 0 && c.Limit < math.MaxInt64 {
-		sb = sb.Limit(uint64(c.Limit) + 1)
-	}
-	text, args, err := sb.ToSql()
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := db.QueryContext(ctx, text, args...)
+	rows, err := db.QueryContext(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -254,6 +266,26 @@ func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next str
 	return seqs, next, nil
 }
 
+// buildTexts builds the statements Seqs runs, with the LIMIT that reads one
+// row more than the page.
+func (c *Compiled) buildTexts() {
+	text := func(sb sq.SelectBuilder) Statement {
+		if c.Limit > 0 && c.Limit < math.MaxInt64 {
+			sb = sb.Limit(uint64(c.Limit) + 1)
+		}
+		t, args, err := sb.ToSql()
+		if err != nil && c.textsErr == nil {
+			c.textsErr = err
+		}
+		return Statement{SQL: t, Args: args}
+	}
+	if c.split != nil {
+		c.scan, c.list = text(c.split.scan), text(c.split.list)
+		return
+	}
+	c.sel = text(c.Select)
+}
+
 // compiler compiles the filter of one query.
 type compiler struct {
 	q    *Query
@@ -270,6 +302,9 @@ type compiler struct {
 	// condition, if any: see build.
 	probe *probe
 	split *split // set by probed
+	// volatile is set when the compiler reads the clock or resolves a
+	// reference.
+	volatile bool
 }
 
 // probe is a top-level conjunct r.seq IN (sub), the i-th.

@@ -68,6 +68,68 @@ type Plans struct {
 	lru *list.List // of *choice, most recent first
 	m   map[string]*list.Element
 	now func() time.Time // tests fix it
+
+	// queries are compiled queries by their text and options, most
+	// recent first (of *compiledEntry).
+	queries *list.List
+	byQuery map[compileKey]*list.Element
+}
+
+type compileKey struct {
+	src     string
+	limit   int64
+	deleted Deletion
+	noDrive bool
+}
+
+type compiledEntry struct {
+	key compileKey
+	q   *Query
+	c   *Compiled
+}
+
+// Compile parses and compiles src as Parse and Compile do, and keeps the
+// result (at most PlanCacheSize of them) for the next call with the same
+// text and options: a query without a cursor that neither reads the clock
+// (now-7d) nor resolves references compiles the same way every time.
+// Callers must not change the returned Query or Compiled. A parse error is
+// returned as Parse returns it, with a nil Compiled.
+func (p *Plans) Compile(src string, opts Options) (*Query, *Compiled, error) {
+	key := compileKey{src: src, limit: opts.Limit, deleted: opts.Deleted, noDrive: opts.NoDrive}
+	if opts.Cursor == "" {
+		p.mu.Lock()
+		if e, ok := p.byQuery[key]; ok {
+			p.queries.MoveToFront(e)
+			ce := e.Value.(*compiledEntry)
+			p.mu.Unlock()
+			return ce.q, ce.c, nil
+		}
+		p.mu.Unlock()
+	}
+	q, err := Parse(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Plans = p
+	c, err := Compile(q, opts)
+	if err != nil || opts.Cursor != "" || c.volatile {
+		return q, c, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.queries == nil {
+		p.queries, p.byQuery = list.New(), map[compileKey]*list.Element{}
+	}
+	if e, ok := p.byQuery[key]; ok {
+		p.queries.Remove(e)
+	}
+	p.byQuery[key] = p.queries.PushFront(&compiledEntry{key: key, q: q, c: c})
+	for p.queries.Len() > PlanCacheSize {
+		e := p.queries.Back()
+		p.queries.Remove(e)
+		delete(p.byQuery, e.Value.(*compiledEntry).key)
+	}
+	return q, c, nil
 }
 
 // The bounds of Plans.

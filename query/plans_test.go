@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -70,5 +71,49 @@ func TestPlansRemembered(t *testing.T) {
 	}
 	if n := plans.Len(); n != PlanCacheSize {
 		t.Errorf("%d choices remembered, want %d", n, PlanCacheSize)
+	}
+}
+
+// TestPlansCompile: Plans.Compile keeps a compiled query for the same text
+// and options, but not one that reads the clock, resolves a reference or
+// continues from a cursor, and returns parse errors as Parse does.
+func TestPlansCompile(t *testing.T) {
+	var plans Plans
+	resolve := func(string) (int64, error) { return 7, nil }
+	opts := Options{Limit: 10, Resolve: resolve}
+	compile := func(src string, opts Options) *Compiled {
+		t.Helper()
+		_, c, err := plans.Compile(src, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	const plain = "type = 'experiment' AND metadata.acc > 0.5"
+	if a, b := compile(plain, opts), compile(plain, opts); a != b {
+		t.Error("the same query compiled twice")
+	}
+	other := opts
+	other.Limit = 11
+	if a, b := compile(plain, opts), compile(plain, other); a == b {
+		t.Error("another page size shares the compiled query")
+	}
+	for _, src := range []string{"created_at > now-1d", "upstream_of('model/m@1')"} {
+		if a, b := compile(src, opts), compile(src, opts); a == b {
+			t.Errorf("%q was kept", src)
+		}
+	}
+	c := compile(plain+" ORDER BY metadata.acc", opts)
+	cur, err := c.Cursor(10, []any{int64(0), 0.7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCursor := opts
+	withCursor.Cursor = cur
+	if a, b := compile(plain+" ORDER BY metadata.acc", withCursor), compile(plain+" ORDER BY metadata.acc", withCursor); a == b {
+		t.Error("a query with a cursor was kept")
+	}
+	if q, c, err := plans.Compile("type = ", opts); q != nil || c != nil || !errors.Is(err, ErrInvalid) {
+		t.Errorf("parse error: %v %v %v", q, c, err)
 	}
 }

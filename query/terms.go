@@ -93,3 +93,16 @@ func (q *Query) Errorf(pos int, cause error, format string, args ...any) *Error 
 	e.Err = cause
 	return e
 }
+
+// Conjunctive reports whether the filter is an AND of predicates none of
+// which is an OR or a NOT: then a resource it matches satisfies each of
+// its Terms.
+func (q *Query) Conjunctive() bool {
+	for _, n := range conjuncts(q.where) {
+		switch n.(type) {
+		case *orNode, *notNode:
+			return false
+		}
+	}
+	return true
+}
