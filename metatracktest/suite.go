@@ -60,6 +60,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Sweeps", s.testSweeps)
 	t.Run("LineageGraph", s.testLineageGraph)
 	t.Run("StatsAndChains", s.testStatsAndChains)
+	t.Run("Aliases", s.testAliases)
+	t.Run("DeleteRestore", s.testDeleteRestore)
 }
 
 type suite struct{ open Opener }

@@ -53,6 +53,12 @@ type Tracker interface {
 	Upstream(ctx context.Context, res metatrack.Resource, depth int) (*lineage.Graph, error)
 	VCInfos(ctx context.Context, res metatrack.Resource) (map[string]map[string]any, error)
 	Versions(ctx context.Context, head metatrack.Resource) ([]metatrack.Resource, error)
+	SetAlias(ctx context.Context, mv metatrack.Resource, name string) (metatrack.Alias, error)
+	RemoveAlias(ctx context.Context, res metatrack.Resource, name string) error
+	Aliases(ctx context.Context, res metatrack.Resource) ([]metatrack.Alias, error)
+	DeleteResource(ctx context.Context, res metatrack.Resource) ([]metatrack.Resource, error)
+	RestoreResource(ctx context.Context, res metatrack.Resource) ([]metatrack.Resource, error)
+	DeleteMetadata(ctx context.Context, res metatrack.Resource, key string) error
 }
 
 var _ Tracker = (*metatrack.Tracker)(nil)

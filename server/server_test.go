@@ -105,7 +105,7 @@ func TestBadInput(t *testing.T) {
 // TestErrorCodesRoundTrip: every code the server sends turns back into an
 // error matching the sentinels it came from.
 func TestErrorCodesRoundTrip(t *testing.T) {
-	for _, sentinel := range []error{metatrack.ErrNotFound, metatrack.ErrInvalidArgument, metatrack.ErrInvalidQuery,
+	for _, sentinel := range []error{metatrack.ErrNotFound, metatrack.ErrDeleted, metatrack.ErrInvalidArgument, metatrack.ErrInvalidQuery,
 		metatrack.ErrAmbiguous, metatrack.ErrAlreadyExists, metatrack.ErrConflict, metatrack.ErrResourceClosed,
 		metatrack.ErrReadOnly, metatrack.ErrSchemaTooOld, metatrack.ErrNoPath, metatrack.ErrExternalArtifact, metatrack.ErrClosed} {
 		err := errors.Join(errors.New("context"), sentinel)
