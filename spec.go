@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/metatrack/metatrack/db"
@@ -232,10 +233,18 @@ func (f jsonFloat) MarshalJSON() ([]byte, error) {
 	case math.IsInf(v, -1):
 		return []byte(`"-Inf"`), nil
 	}
-	return json.Marshal(v)
+	return json.Marshal(v) // the shortest form that reads back exactly
 }
 
 func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '"' {
+		v, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return fmt.Errorf("%w: %s is not a number", ErrInvalidArgument, b)
+		}
+		*f = jsonFloat(v)
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		switch s {
@@ -267,7 +276,23 @@ type metricPointJSON struct {
 // MarshalJSON encodes p with a NaN or infinite Value as the string "NaN",
 // "+Inf" or "-Inf".
 func (p MetricPoint) MarshalJSON() ([]byte, error) {
-	return json.Marshal(metricPointJSON{p.Step, jsonFloat(p.Value), p.Time})
+	// Written by hand: batches of many points go over the wire.
+	b := make([]byte, 0, 80)
+	b = append(b, `{"Step":`...)
+	b = strconv.AppendInt(b, p.Step, 10)
+	b = append(b, `,"Value":`...)
+	v, err := jsonFloat(p.Value).MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, v...)
+	b = append(b, `,"Time":`...)
+	t, err := p.Time.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, t...)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.

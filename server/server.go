@@ -11,6 +11,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -192,7 +193,7 @@ func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Co
 				if err != nil {
 					return nil, err
 				}
-				return json.Marshal(resp)
+				return marshal(resp)
 			})
 			if err != nil {
 				writeError(w, err)
@@ -232,7 +233,7 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		writeError(w, fmt.Errorf("encoding the response: %w", err))
 		return
@@ -245,10 +246,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers with err's code, status and message.
 func writeError(w http.ResponseWriter, err error) {
 	code, status := api.Classify(err)
-	b, _ := json.Marshal(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: err.Error()}})
+	b, _ := marshal(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: err.Error()}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// marshal encodes v as JSON without escaping <, > and & (messages quote
+// them).
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
