@@ -200,6 +200,9 @@ const (
 var (
 	sqlPrevVersions = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
 			OrderBy("r.version DESC").Suffix("LIMIT ?"))
+	sqlPrevVersionsByID = mustSQL(resourceSelect.
+				Join("resources c ON c.type = r.type AND c.name = r.name AND c.version > r.version").
+				Where("c.id = ? AND c.deleted_at IS NULL").OrderBy("r.version DESC").Suffix("LIMIT ?"))
 	// Numbers are never handed out twice: deleted members keep theirs, and
 	// purged ones are remembered in purged.
 	sqlMaxVersion = mustSQL(sq.Select("max(" +
@@ -802,6 +805,24 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 		}
 	}
 	var out []Resource
+	if cfg.status == "" && len(cfg.tags) == 0 && filter == nil && res.ID != "" && !strings.Contains(res.ID, "/") {
+		// The common case in one statement: res by id, and the versions
+		// before it. None found (res is unknown, has no versions or none
+		// before it) takes the general path, which says which.
+		err := t.readOne(ctx, func(x *txn) error {
+			var rows []resourceRow
+			if err := x.sel(ctx, &rows, sqlPrevVersionsByID, res.ID, n); err != nil {
+				return err
+			}
+			for _, r := range rows {
+				out = append(out, r.resource())
+			}
+			return nil
+		})
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
 	err := t.readOne(ctx, func(x *txn) error {
 		row, err := x.targetOf(ctx, res)
 		if err != nil {
