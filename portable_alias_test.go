@@ -211,3 +211,53 @@ func TestMergeDeletedAndDeployed(t *testing.T) {
 		})
 	}
 }
+
+// A purged number stays taken through a merge that renumbers its chain:
+// the members are numbered around it.
+func TestMergeRenumbersAroundPurged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	ta, err := metatrack.Open(ctx, a, metatrack.WithClock(portClock(t0, time.Second)))
+	portCheck(t, err)
+	must := portMust[metatrack.Resource](t)
+	var av []metatrack.Resource
+	for range 3 {
+		av = append(av, must(ta.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")))
+	}
+	_, err = ta.DeleteResource(ctx, av[1])
+	portCheck(t, err)
+	_, err = ta.PurgeDeleted(ctx)
+	portCheck(t, err)
+	portCheck(t, ta.Close())
+	tb, err := metatrack.Open(ctx, b, metatrack.WithClock(portClock(t0.Add(time.Hour), time.Second)))
+	portCheck(t, err)
+	for range 2 {
+		must(tb.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model"))
+	}
+	portCheck(t, tb.Close())
+
+	for _, tc := range []struct{ name, into, from string }{{"BIntoA", a, b}, {"AIntoB", b, a}} {
+		t.Run(tc.name, func(t *testing.T) {
+			into := filepath.Join(t.TempDir(), "into.db")
+			portCopy(t, tc.into, into)
+			tr := portOpen(t, into)
+			_, err := tr.Merge(ctx, tc.from)
+			portCheck(t, err)
+			vs, err := tr.Versions(ctx, metatrack.Resource{ID: "model/titanic_model"})
+			portCheck(t, err)
+			var nums []int
+			for _, v := range vs {
+				nums = append(nums, v.Version)
+			}
+			if !slices.Equal(nums, []int{1, 3, 4, 5}) {
+				t.Errorf("versions after merge %v, want 1, 3, 4, 5 (2 purged)", nums)
+			}
+			rep, err := tr.Verify(ctx)
+			if err != nil || !rep.OK() {
+				t.Errorf("verify after merge: %v %v", rep.Problems, err)
+			}
+		})
+	}
+}

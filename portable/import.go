@@ -1058,16 +1058,31 @@ func (im *importer) renumber() error {
 		for _, m := range members {
 			newest = max(newest, m.CreatedAt)
 		}
+		// The numbers to hand out: from cs.from on, skipping those of purged
+		// members, which stay taken.
+		var purged []int64
+		if err := im.tx.SelectContext(im.ctx, &purged, `SELECT version FROM purged WHERE type = ? AND name = ? AND version >= ?
+			AND id NOT IN (SELECT id FROM resources) ORDER BY version`, k.typ, k.name, cs.from); err != nil {
+			return err
+		}
+		numbers := make([]int64, 0, len(members))
+		for n := cs.from; len(numbers) < len(members); n++ {
+			if len(purged) > 0 && purged[0] == n {
+				purged = purged[1:]
+				continue
+			}
+			numbers = append(numbers, n)
+		}
 		// Move the members that change out of the way, then into place.
 		for i, m := range members {
-			if m.Version.Int64 != cs.from+int64(i) {
+			if m.Version.Int64 != numbers[i] {
 				if _, err := im.exec(`UPDATE resources SET version = ? WHERE seq = ?`, movingBase+int64(i), m.Seq); err != nil {
 					return err
 				}
 			}
 		}
 		for i, m := range members {
-			final := cs.from + int64(i)
+			final := numbers[i]
 			if m.Version.Int64 != final {
 				if _, err := im.exec(`UPDATE resources SET version = ? WHERE seq = ?`, final, m.Seq); err != nil {
 					return err
