@@ -237,7 +237,7 @@ func (c *Client) LogMetric(ctx context.Context, r res, key string, value float64
 
 // LogMetrics appends points to the series key of r in one write.
 func (c *Client) LogMetrics(ctx context.Context, r res, key string, points []metatrack.MetricPoint) error {
-	return c.exec(ctx, "LogMetrics", api.MetricsRequest{Resource: api.Key(r), Key: key, Points: points})
+	return c.exec(ctx, "LogMetrics", api.Columns(api.Key(r), key, points))
 }
 
 // MetricHistory returns the points of series key of r.

@@ -129,7 +129,11 @@ func Endpoints() []Endpoint {
 			return api.Empty{}, tr.LogMetric(ctx, res(q.Resource), q.Key, q.Point.Value, opts...)
 		}),
 		rpc("LogMetrics", w, "Appends many points to a metric series in one write.", func(ctx ctxT, tr trT, q api.MetricsRequest) (api.Empty, error) {
-			return api.Empty{}, tr.LogMetrics(ctx, res(q.Resource), q.Key, q.Points)
+			pts, err := q.Points()
+			if err != nil {
+				return api.Empty{}, err
+			}
+			return api.Empty{}, tr.LogMetrics(ctx, res(q.Resource), q.Key, pts)
 		}),
 		rpc("MetricHistory", r, "Returns the points of a series, in a range, downsampled above a maximum.", func(ctx ctxT, tr trT, q api.HistoryRequest) ([]metatrack.MetricPoint, error) {
 			return tr.MetricHistory(ctx, res(q.Resource), q.Key, q.Range.Options()...)

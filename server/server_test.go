@@ -67,6 +67,8 @@ func TestBadInput(t *testing.T) {
 		{"refused query", "Search", `{"filter":"tags.x = ","options":{}}`, 400, "invalid_query", libQueryErr.Error()},
 		{"not found", "GetTag", `{"resource":"` + ds.ID + `","key":"nope"}`, 404, "not_found", "nope"},
 		{"no such operation", "Nope", `{}`, 404, "not_found", "no operation"},
+		{"ragged metric columns", "LogMetrics", `{"resource":"` + ds.ID + `","key":"loss","steps":[0,1],"values":[0.5]}`, 400, "invalid_argument", "2 steps, 1 values"},
+		{"bad non-finite", "LogMetrics", `{"resource":"` + ds.ID + `","key":"loss","steps":[0],"values":[0],"non_finite":{"0":"Infinity"}}`, 400, "invalid_argument", "want NaN, +Inf or -Inf"},
 	}
 	for _, c := range cases {
 		status, detail, body := post(t, srv, c.op, c.body)
@@ -89,6 +91,9 @@ func TestBadInput(t *testing.T) {
 	// Nothing was written.
 	if tags, _ := tr.Tags(ctx, ds); len(tags) != 0 {
 		t.Errorf("bad requests wrote tags: %v", tags)
+	}
+	if sums, _ := tr.Metrics(ctx, ds); len(sums) != 0 {
+		t.Errorf("bad requests wrote metric points: %v", sums)
 	}
 	if arts, _ := tr.Artifacts(ctx, ds, ""); len(arts) != 0 {
 		t.Errorf("bad requests wrote artifacts: %v", arts)

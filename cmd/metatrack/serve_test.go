@@ -138,3 +138,86 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// TestServeFinishesInFlight: a request in flight when serve is told to
+// stop (its context ends, as on SIGTERM) is finished and answered before
+// serve returns; new connections are refused meanwhile.
+func TestServeFinishesInFlight(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "team.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--no-auth"}, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	url := strings.Fields(line)[2]
+	c, err := remote.Dial(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An upload whose body the test holds open.
+	body, feed := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPut, url+"/api/v1/artifact?resource="+ds.ID+"&name=slow.bin", body)
+	answered := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			close(answered)
+			return
+		}
+		answered <- res
+	}()
+	// More than the sockets buffer: once this write returns, the handler
+	// is reading the body, so the request is in flight.
+	first := strings.Repeat("a", 8<<20)
+	if _, err := feed.Write([]byte(first)); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // SIGTERM
+	// serve does not return while the upload is in flight.
+	select {
+	case code := <-done:
+		t.Fatalf("serve returned %d with a request in flight", code)
+	default:
+	}
+	feed.Write([]byte("second half"))
+	feed.Close()
+	res := <-answered
+	if res == nil {
+		t.FailNow()
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("in-flight upload: %d %s", res.StatusCode, b)
+	}
+	if code := <-done; code != exitOK {
+		t.Fatalf("serve exited %d", code)
+	}
+	tr, err := metatrack.Open(context.Background(), db, metatrack.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	_, rc, err := tr.GetArtifact(context.Background(), ds, "slow.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != first+"second half" {
+		t.Fatalf("stored %d bytes, want %d", len(got), len(first)+len("second half"))
+	}
+}
