@@ -31,6 +31,7 @@ type QueryWarning struct {
 	Msg string
 }
 
+// String formats the warning as "line L, column C: message".
 func (w QueryWarning) String() string {
 	return fmt.Sprintf("line %d, column %d: %s", w.Line, w.Column, w.Msg)
 }
@@ -65,8 +66,15 @@ var (
 // status that no resource has but one in another case does, or that the
 // tracker sets in another case (status = 'deployed'). The error is a
 // positioned *query.Error.
+//
+// Only required terms (see query.Term) are checked: a branch of an OR, or
+// a term under NOT, that cannot match leaves the rest of the query to
+// match.
 func (x *txn) checkQuery(ctx context.Context, q *query.Query) error {
 	for _, term := range q.Terms() {
+		if !term.Required {
+			continue
+		}
 		switch {
 		case (term.Field == "metadata" || term.Field == "attrs") && len(term.Keys) == 1 && len(term.Values) > 0:
 			if err := x.checkValueTypes(ctx, q, term); err != nil {

@@ -217,8 +217,10 @@ func TestQueryCannotMatch(t *testing.T) {
 			t.Errorf("Search(%s): %v\nwant %q", tt.query, err, tt.msg)
 		}
 	}
-	// The same comparisons that can match do.
-	for _, q := range []string{"metadata.auc > 0.5", "metadata.trainer = 'xgboost'", "tags.quality = 'gold'", "tags.nosuch > 3", "status = 'DEPLOYED'", "metadata.nothing > 'x'", "status = 'custom'"} {
+	// The same comparisons that can match do, and so does a query whose
+	// OR branch or NOT term alone could not match.
+	for _, q := range []string{"metadata.auc > 0.5", "metadata.trainer = 'xgboost'", "tags.quality = 'gold'", "tags.nosuch > 3", "status = 'DEPLOYED'", "metadata.nothing > 'x'", "status = 'custom'",
+		"metadata.auc > 0.5 OR metadata.auc > 'high'", "NOT metadata.auc > 'high'", "type = 'model' OR status = 'deployed'", "type = 'model_version' AND (tags.quality > 3 OR tags.quality = 'gold')"} {
 		if _, err := tr.Search(ctx, q); err != nil {
 			t.Errorf("Search(%s): %v", q, err)
 		}

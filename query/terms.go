@@ -19,6 +19,11 @@ type Term struct {
 	Values []Literal
 	// Pos is the byte offset of the field in the query.
 	Pos int
+	// Required is set on a predicate that every match satisfies: one
+	// that is the filter or one of its top-level AND terms, under no OR
+	// and no NOT. A required predicate that cannot match makes the whole
+	// query match nothing; any other may just select nothing of its own.
+	Required bool
 }
 
 // Literal is a value of a Term.
@@ -36,30 +41,30 @@ type Literal struct {
 // written, then the ORDER BY terms.
 func (q *Query) Terms() []Term {
 	var out []Term
-	var walk func(n node)
-	walk = func(n node) {
+	var walk func(n node, required bool)
+	walk = func(n node, required bool) {
 		switch n := n.(type) {
 		case *orNode:
 			for _, x := range n.xs {
-				walk(x)
+				walk(x, false)
 			}
 		case *andNode:
 			for _, x := range n.xs {
-				walk(x)
+				walk(x, required)
 			}
 		case *notNode:
-			walk(n.x)
+			walk(n.x, false)
 		case *existsNode:
-			out = append(out, Term{Field: n.field.name, Keys: n.field.keys, Op: "EXISTS", Pos: n.field.pos})
+			out = append(out, Term{Field: n.field.name, Keys: n.field.keys, Op: "EXISTS", Pos: n.field.pos, Required: required})
 		case *cmpNode:
-			t := Term{Field: n.field.name, Keys: n.field.keys, Op: n.op.String(), Pos: n.field.pos}
+			t := Term{Field: n.field.name, Keys: n.field.keys, Op: n.op.String(), Pos: n.field.pos, Required: required}
 			for _, v := range n.vals {
 				t.Values = append(t.Values, v.literal())
 			}
 			out = append(out, t)
 		}
 	}
-	walk(q.where)
+	walk(q.where, true)
 	for _, k := range q.order {
 		out = append(out, Term{Field: k.field.name, Keys: k.field.keys, Op: "ORDER BY", Pos: k.field.pos})
 	}
