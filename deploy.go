@@ -69,6 +69,19 @@ var (
 			SELECT 3, m.seq, m.version FROM resources m
 				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.deleted_at IS NULL
 		) ORDER BY rank, version DESC LIMIT 1)`))
+	// The same for a model version given by id (?1), in one statement.
+	sqlCurrentlyDeployedByID = mustSQL(resourceSelect.Prefix(`WITH c AS (SELECT parent_seq AS model, name, version
+		FROM resources WHERE id = ?1 AND type = 'model_version' AND deleted_at IS NULL)`).Where(`r.seq = (
+		SELECT seq FROM (
+			SELECT 1 AS rank, d.model_version_seq AS seq, 0 AS version FROM c JOIN deployments d
+				ON d.model_seq = c.model AND d.environment = ?2 AND d.undeployed_at IS NULL
+			UNION ALL
+			SELECT 2, m.seq, m.version FROM c JOIN resources m
+				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.status = 'PROMOTED' AND m.deleted_at IS NULL
+			UNION ALL
+			SELECT 3, m.seq, m.version FROM c JOIN resources m
+				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.deleted_at IS NULL
+		) ORDER BY rank, version DESC LIMIT 1)`))
 )
 
 // Deploy makes mv the deployed version of its model in the environment
@@ -232,6 +245,9 @@ func (t *Tracker) Undeploy(ctx context.Context, mv Resource, opts ...DeployOptio
 // returns ErrNotFound when there is nothing to fall back to.
 func (t *Tracker) GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resource, opts ...DeployOption) (Resource, error) {
 	cfg := deployOptions(opts)
+	if r, ok, err := t.byIDFast(ctx, mv, sqlCurrentlyDeployedByID, mv.ID, cfg.environment); ok || err != nil {
+		return r, err
+	}
 	var out Resource
 	err := t.readOne(ctx, func(x *txn) error {
 		row, err := x.targetOf(ctx, mv, TypeModelVersion, TypeModel)
