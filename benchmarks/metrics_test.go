@@ -331,7 +331,7 @@ func BenchmarkMetricBatch(b *testing.B) {
 		}
 		return nil
 	}
-	b.Run("100x10000", func(b *testing.B) {
+	runCase(b, "100x10000", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			benchBatched(b, metricPointsPerRound, func(n int) error {
 				round := next()
@@ -385,7 +385,7 @@ func BenchmarkMetricBatchCalls(b *testing.B) {
 	skipMetrics(b)
 	e := getMetricEnv(b)
 	const size = 1000
-	b.Run("LogMetric", func(b *testing.B) {
+	runCase(b, "LogMetric", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			benchBatched(b, size, func(n int) error {
 				key := fmt.Sprint("calls_", next())
@@ -420,7 +420,7 @@ func BenchmarkMetricBatchCalls(b *testing.B) {
 func BenchmarkMetricWrite(b *testing.B) {
 	skipMetrics(b)
 	e := getMetricEnv(b)
-	b.Run("LogMetric", func(b *testing.B) {
+	runCase(b, "LogMetric", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error { return e.lib.LogMetric(ctx, e.exps[0], "single", float64(next())/7) })
 		})
@@ -445,7 +445,7 @@ func BenchmarkMetricRead(b *testing.B) {
 	e := getMetricEnv(b)
 	e.ensureSeries(b, 3, "h100k", 100_000)
 	e.ensureSeries(b, 4, "h1m", 1_000_000)
-	b.Run("history-100k", func(b *testing.B) {
+	runCase(b, "history-100k", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error {
 				pts, err := e.lib.MetricHistory(ctx, e.exps[3], "h100k")
@@ -467,7 +467,7 @@ func BenchmarkMetricRead(b *testing.B) {
 			})
 		})
 	})
-	b.Run("downsample-1m-to-1000", func(b *testing.B) {
+	runCase(b, "downsample-1m-to-1000", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			bench(b, func() error {
 				pts, err := e.lib.MetricHistory(ctx, e.exps[4], "h1m", metatrack.WithMaxPoints(1000))
@@ -526,7 +526,7 @@ func BenchmarkMetricSize(b *testing.B) {
 		f64  bool
 	}{{"typical-1m", false}, {"typical-f64-1m", true}} {
 		curve := typicalCurve(1_000_000, 5, tc.f64)
-		b.Run(tc.name, func(b *testing.B) {
+		runCase(b, tc.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				var perPoint float64
 				bench(b, func() error {
@@ -796,7 +796,7 @@ func BenchmarkMetricSearch(b *testing.B) {
 				" WHERE ms.key = ? AND ms.last_value < ? AND ms.resource_seq IS NOT NULL ORDER BY ms.last_value, ms.resource_seq LIMIT ?",
 			args: []any{"loss", 0.01}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
+		runCase(b, c.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				run, err := c.lib(e.lib)
 				if err != nil {
