@@ -50,7 +50,8 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		v.tb.Errorf("%s %s: not in openapi.json: %v", req.Method, req.URL.Path, err)
 		return v.next.RoundTrip(req)
 	}
-	stream := route.Operation.OperationID == "PutArtifact" || route.Operation.OperationID == "GetArtifact"
+	op := route.Operation.OperationID
+	stream := op == "PutArtifact" || op == "GetArtifact" || op == "Export" || op == "Import"
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: stream}}
 	if stream {

@@ -24,7 +24,59 @@ func artifactEndpoints() []Endpoint {
 		{Op: "GetArtifact", Method: http.MethodGet, Path: "/api/v1/artifact", Role: RoleRead,
 			Doc:      "Streams the bytes of an artifact (by name) or of the newest report of a kind; the record is in the Metatrack-Artifact header. A failure after the first byte is in the Metatrack-Error trailer.",
 			Response: nil, serve: (*Handler).getArtifact},
+		{Op: "Export", Method: http.MethodGet, Path: "/api/v1/export", Role: RoleAdmin,
+			Doc:      "Streams an export of the store (or of what the filter query selects) in the portable line format; its counts, or a failure after the first byte, are in the Metatrack-Stats and Metatrack-Error trailers.",
+			Response: nil, serve: (*Handler).export},
+		{Op: "Import", Method: http.MethodPut, Path: "/api/v1/import", Role: RoleAdmin,
+			Doc:      "Imports an export from the request body, atomically; dry_run=true counts without writing.",
+			Response: typeOf[metatrack.TransferStats](), serve: (*Handler).importExport},
 	}
+}
+
+// TrailerStats carries the JSON TransferStats of an export.
+const TrailerStats = "Metatrack-Stats"
+
+func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
+	var opts []metatrack.MaintenanceOption
+	if f := r.URL.Query().Get("filter"); f != "" {
+		opts = append(opts, metatrack.WithExportFilter(f))
+	}
+	if r.URL.Query().Get("lineage") == "false" {
+		opts = append(opts, metatrack.WithoutLineage())
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Trailer", api.TrailerError+", "+TrailerStats)
+	cw := &countingWriter{w: w}
+	st, err := h.tr.Export(r.Context(), cw, opts...)
+	if err != nil {
+		if cw.n == 0 {
+			writeError(w, err)
+			return
+		}
+		code, _ := api.Classify(err)
+		b, _ := marshal(api.ErrorDetail{Code: code, Message: err.Error()})
+		w.Header().Set(api.TrailerError, string(b))
+		return
+	}
+	b, _ := marshal(st)
+	w.Header().Set(TrailerStats, string(b))
+}
+
+func (h *Handler) importExport(w http.ResponseWriter, r *http.Request) {
+	var opts []metatrack.MaintenanceOption
+	if r.URL.Query().Get("dry_run") == "true" {
+		opts = append(opts, metatrack.WithDryRun())
+	}
+	st, err := h.tr.Import(r.Context(), http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), opts...)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		err = fmt.Errorf("%w: the import is over %d bytes", api.ErrTooLarge, h.cfg.maxArtifact)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
@@ -177,4 +229,15 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(api.ErrorDetail{Code: code, Message: err.Error()})
 		w.Header().Set(api.TrailerError, string(b))
 	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }

@@ -130,6 +130,19 @@ func generate(t *testing.T) *openapi3.T {
 			ok.Headers = openapi3.Headers{api.HeaderArtifact: &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
 				Schema: openapi3.NewStringSchema().NewRef(), Description: "The artifact's record as JSON."}}}}
 			op.Responses.Set("200", &openapi3.ResponseRef{Value: ok})
+		case e.Op == "Export":
+			for _, p := range []string{"filter", "lineage"} {
+				op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewQueryParameter(p).WithSchema(openapi3.NewStringSchema())})
+			}
+			op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The export, one JSON record a line.").
+				WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"application/x-ndjson"}))})
+		case e.Op == "Import":
+			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: openapi3.NewQueryParameter("dry_run").
+				WithSchema(openapi3.NewStringSchema().WithEnum("true", "false"))})
+			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithContent(
+				openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"application/x-ndjson"}))}
+			op.Responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("What was imported.").
+				WithJSONSchemaRef(schema(e.Response))})
 		default:
 			t.Fatalf("endpoint %s has no description", e.Op)
 		}
