@@ -92,38 +92,51 @@ func toAliasesJSON(als []metatrack.Alias) []aliasJSON {
 
 // openWrite opens the database of --db for a change made from the command
 // line, as a run named what: the run records the host and user that made it.
-func (a *app) openWrite(ctx context.Context, what string) (*metatrack.Tracker, error) {
-	t, _, err := a.openExisting(ctx, metatrack.WithRunName(what), metatrack.WithClock(a.now))
+func (a *app) openWrite(ctx context.Context, what string, opts ...metatrack.Option) (*metatrack.Tracker, error) {
+	t, _, err := a.openExisting(ctx, append([]metatrack.Option{metatrack.WithRunName(what), metatrack.WithClock(a.now)}, opts...)...)
 	return t, err
 }
 
+// write opens the database of --db for a change made from the command line,
+// as a run named what, and runs fn with it. The run ends FAILED with fn's
+// error when fn fails (the change was refused: 'metatrack runs' shows why)
+// and FINISHED otherwise. Every command that writes goes through write, so
+// that a failed command is never recorded as a successful run.
+func (a *app) write(ctx context.Context, what string, fn func(t *metatrack.Tracker) error, opts ...metatrack.Option) error {
+	t, err := a.openWrite(ctx, what, opts...)
+	if err != nil {
+		return err
+	}
+	err = fn(t)
+	if serr := t.Stop(ctx, err); err == nil {
+		err = serr
+	}
+	return err
+}
+
 func (a *app) runAliasSet(ctx context.Context, ref, name string) error {
-	t, err := a.openWrite(ctx, "metatrack alias set")
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	mv, err := a.resolve(ctx, t, ref)
-	if err != nil {
-		return err
-	}
 	var prev *metatrack.Alias
-	if mv.Version > 0 && mv.ParentID != "" {
-		all, err := t.Aliases(ctx, metatrack.Resource{ID: mv.ParentID})
+	var al metatrack.Alias
+	err := a.write(ctx, "metatrack alias set", func(t *metatrack.Tracker) error {
+		mv, err := a.resolve(ctx, t, ref)
 		if err != nil {
 			return err
 		}
-		for i := range all {
-			if all[i].Name == name {
-				prev = &all[i]
+		if mv.Version > 0 && mv.ParentID != "" {
+			all, err := t.Aliases(ctx, metatrack.Resource{ID: mv.ParentID})
+			if err != nil {
+				return err
+			}
+			for i := range all {
+				if all[i].Name == name {
+					prev = &all[i]
+				}
 			}
 		}
-	}
-	al, err := t.SetAlias(ctx, mv, name)
-	if err != nil {
+		al, err = t.SetAlias(ctx, mv, name)
 		return err
-	}
-	if err := t.Close(); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	if a.json() {
@@ -142,19 +155,14 @@ func (a *app) runAliasSet(ctx context.Context, ref, name string) error {
 }
 
 func (a *app) runAliasRm(ctx context.Context, ref, name string) error {
-	t, err := a.openWrite(ctx, "metatrack alias rm")
+	err := a.write(ctx, "metatrack alias rm", func(t *metatrack.Tracker) error {
+		r, err := a.resolve(ctx, t, ref)
+		if err != nil {
+			return err
+		}
+		return t.RemoveAlias(ctx, r, name)
+	})
 	if err != nil {
-		return err
-	}
-	defer t.Close()
-	r, err := a.resolve(ctx, t, ref)
-	if err != nil {
-		return err
-	}
-	if err := t.RemoveAlias(ctx, r, name); err != nil {
-		return err
-	}
-	if err := t.Close(); err != nil {
 		return err
 	}
 	if a.json() {

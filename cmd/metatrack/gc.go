@@ -128,55 +128,68 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Duration, purge bool, age time.Duration) error {
-	opts := []metatrack.Option{metatrack.WithClock(a.now), metatrack.WithoutRun()}
-	if dryRun {
-		opts = append(opts, metatrack.WithReadOnly())
+	path, err := a.dbPath()
+	if err != nil {
+		return err
+	}
+	var out gcJSON
+	work := func(t *metatrack.Tracker) error {
+		var purged *purgedJSON
+		if purge {
+			popts := []metatrack.MaintenanceOption{metatrack.WithPurgeOlderThan(age)}
+			if dryRun {
+				popts = append(popts, metatrack.WithDryRun())
+			}
+			ps, err := t.PurgeDeleted(ctx, popts...)
+			if err != nil {
+				return err
+			}
+			purged = &purgedJSON{Resources: ps.Resources, Artifacts: ps.Artifacts, Changes: ps.Changes}
+		}
+		bar := a.newProgress("collecting garbage", unitBlobs, 0)
+		gopts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set), metatrack.WithStagedAge(stagedAge)}
+		if dryRun {
+			gopts = append(gopts, metatrack.WithDryRun())
+		}
+		st, err := t.GC(ctx, gopts...)
+		bar.done()
+		if err != nil {
+			return err
+		}
+		out = gcJSON{Database: path, DryRun: dryRun, Blobs: st.Blobs, Staged: st.Staged, KeptStaged: st.KeptStaged,
+			Chunks: st.Chunks, Bytes: st.Bytes, FreeBytes: st.FreeBytes, Purged: purged,
+			MetricBlocks: st.MetricBlocks, MetricSeries: st.MetricSeries}
+		if vacuum {
+			spin := a.newProgress("vacuuming", unitBytes, 0)
+			err := t.Vacuum(ctx)
+			spin.done()
+			if err != nil {
+				return err
+			}
+			out.Vacuumed = true
+		}
+		return nil
 	}
 	if purge && !dryRun {
 		// The purge is recorded (parents' history, the purged records)
 		// with a run, like the other changes made from the command line.
-		opts = []metatrack.Option{metatrack.WithClock(a.now), metatrack.WithRunName("metatrack gc --purge-deleted")}
-	}
-	t, path, err := a.openExisting(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	var purged *purgedJSON
-	if purge {
-		popts := []metatrack.MaintenanceOption{metatrack.WithPurgeOlderThan(age)}
+		err = a.write(ctx, "metatrack gc --purge-deleted", work)
+	} else {
+		opts := []metatrack.Option{metatrack.WithClock(a.now), metatrack.WithoutRun()}
 		if dryRun {
-			popts = append(popts, metatrack.WithDryRun())
+			opts = append(opts, metatrack.WithReadOnly())
 		}
-		ps, err := t.PurgeDeleted(ctx, popts...)
+		var t *metatrack.Tracker
+		t, _, err = a.openExisting(ctx, opts...)
 		if err != nil {
 			return err
 		}
-		purged = &purgedJSON{Resources: ps.Resources, Artifacts: ps.Artifacts, Changes: ps.Changes}
+		err = work(t)
+		if cerr := t.Close(); err == nil {
+			err = cerr
+		}
 	}
-	bar := a.newProgress("collecting garbage", unitBlobs, 0)
-	gopts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set), metatrack.WithStagedAge(stagedAge)}
-	if dryRun {
-		gopts = append(gopts, metatrack.WithDryRun())
-	}
-	st, err := t.GC(ctx, gopts...)
-	bar.done()
 	if err != nil {
-		return err
-	}
-	out := gcJSON{Database: path, DryRun: dryRun, Blobs: st.Blobs, Staged: st.Staged, KeptStaged: st.KeptStaged,
-		Chunks: st.Chunks, Bytes: st.Bytes, FreeBytes: st.FreeBytes, Purged: purged,
-		MetricBlocks: st.MetricBlocks, MetricSeries: st.MetricSeries}
-	if vacuum {
-		spin := a.newProgress("vacuuming", unitBytes, 0)
-		err := t.Vacuum(ctx)
-		spin.done()
-		if err != nil {
-			return err
-		}
-		out.Vacuumed = true
-	}
-	if err := t.Close(); err != nil {
 		return err
 	}
 	out.SizeBytes = fileSize(path)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,7 +29,8 @@ it first. Aliases that point to a deleted version are removed, and come back
 with a restore. Version numbers are never reused: the next version after a
 deleted @3 is still @4.`,
 		Example: `  metatrack rm model_version/titanic_model@2 --db titanic.db
-  metatrack rm experiment/01912b5e-7a1c-7d4e-9a0b-5c3d2e1f0a9b
+  metatrack rm model_version/titanic_model@1/experiment/trial-1
+  metatrack undeploy model_version/titanic_model@3 && metatrack rm model_version/titanic_model@3
   metatrack ls --deleted`,
 		Args:              minArgs(1, "at least one resource id or reference"),
 		ValidArgsFunction: a.completeRefsAfter(0),
@@ -67,35 +69,32 @@ func (a *app) runDelete(ctx context.Context, refs []string, restore bool) error 
 	if restore {
 		what = "metatrack restore"
 	}
-	t, err := a.openWrite(ctx, what)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
 	var done []metatrack.Resource
 	var lines []string
-	// All or nothing: one transaction for every reference.
-	err = t.Batch(ctx, func(tx *metatrack.Tracker) error {
-		for _, ref := range refs {
-			var rs []metatrack.Resource
-			var err error
-			if restore {
-				rs, err = tx.RestoreResource(ctx, metatrack.Resource{ID: ref})
-			} else {
-				rs, err = tx.DeleteResource(ctx, metatrack.Resource{ID: ref})
+	err := a.write(ctx, what, func(t *metatrack.Tracker) error {
+		// All or nothing: one transaction for every reference.
+		return t.Batch(ctx, func(tx *metatrack.Tracker) error {
+			for _, ref := range refs {
+				var rs []metatrack.Resource
+				var err error
+				if restore {
+					rs, err = tx.RestoreResource(ctx, metatrack.Resource{ID: ref})
+				} else {
+					rs, err = tx.DeleteResource(ctx, metatrack.Resource{ID: ref})
+				}
+				if err != nil {
+					return err
+				}
+				done = append(done, rs...)
+				lines = append(lines, describeDeleted(rs, restore))
 			}
-			if err != nil {
-				return err
-			}
-			done = append(done, rs...)
-			lines = append(lines, describeDeleted(rs, restore))
-		}
-		return nil
+			return nil
+		})
 	})
-	if err != nil {
-		return err
+	if !restore && errors.Is(err, metatrack.ErrConflict) && strings.Contains(err.Error(), "undeploy it") {
+		return fmt.Errorf("%w ('metatrack undeploy <ref> --env <environment>' ends a deployment)", err)
 	}
-	if err := t.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	if a.json() {

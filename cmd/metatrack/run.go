@@ -205,6 +205,9 @@ Exit status:
 		newAliasCmd(a),
 		newRmCmd(a),
 		newRestoreCmd(a),
+		newDeployCmd(a),
+		newUndeployCmd(a),
+		newPromoteCmd(a),
 		newServeCmd(a),
 		newTokenCmd(a),
 	)
