@@ -63,9 +63,8 @@ var (
 	// ErrExternalArtifact: the artifact is recorded by URI only and its bytes
 	// are not in the database.
 	ErrExternalArtifact = errors.New("artifact is stored externally")
+	// ErrResourceClosed: a metric point was logged to a resource that has
+	// ended (CleanResource recorded its end time) or to a run that has
+	// ended. Nothing is stored.
+	ErrResourceClosed = errors.New("resource is closed")
 )
-
-// ErrResourceClosed: a metric point was logged to a resource that has
-// ended (CleanResource recorded its end time) or to a run that has ended.
-// Nothing is stored.
-var ErrResourceClosed = errors.New("resource is closed")

@@ -4,9 +4,10 @@ package db
 // every statement that reads or writes it, in one place. A series' points
 // are appended to a raw tail (metric_tail) and sealed into compressed blocks
 // (metric_blocks, package series) of MetricBlockPoints; an append of
-// MetricDirectPoints or more is sealed into blocks at once. Blocks are never
-// rewritten. metric_series keeps each series' summary current on every
-// write.
+// MetricDirectPoints or more is sealed into blocks at once. Appends never
+// rewrite a block; gc merges small blocks into bigger ones (compactMetrics),
+// which a stream of the series (MetricPoints) notices and resumes across.
+// metric_series keeps each series' summary current on every write.
 
 import (
 	"context"
@@ -168,6 +169,7 @@ type Series struct {
 	Sum series.Summary `db:"-"`
 }
 
+// Find returns series key of own, or a Series with Seq 0 when there is none.
 func (m Metrics) Find(ctx context.Context, own SeriesOwner, key string) (Series, error) {
 	var s Series
 	query, arg := sqlSeriesOfResource, own.Resource
@@ -205,7 +207,7 @@ func realOrNull(v float64) any {
 	return v
 }
 
-// appendMetric appends pts to series key of own, creating it if needed.
+// Append appends pts to series key of own, creating it if needed.
 // With nextStep, the one point in pts takes the step after the series'
 // highest.
 func (m Metrics) Append(ctx context.Context, own SeriesOwner, key string, pts []series.Point, nextStep bool) error {
@@ -301,7 +303,7 @@ type tailRow struct {
 	Value int64 `db:"value"`
 }
 
-// metricTail returns the unsealed points of series seq, in the order they
+// tail returns the unsealed points of series seq, in the order they
 // were added.
 func (m Metrics) tail(ctx context.Context, seq int64) ([]series.Point, error) {
 	var rows []tailRow
@@ -351,7 +353,7 @@ func decodeBlock(dst []series.Point, b blockRow) ([]series.Point, error) {
 	return dst, nil
 }
 
-// metricPoints returns the points of series s that q selects, in order.
+// Points returns the points of series s that q selects, in order.
 func (m Metrics) Points(ctx context.Context, s Series, q MetricRange) ([]series.Point, error) {
 	if q.MaxPoints > 0 && s.Count > int64(q.MaxPoints) {
 		return m.downsample(ctx, s, q)

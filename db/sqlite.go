@@ -296,7 +296,13 @@ func (d *DB) boundWAL(c *sqlx.Conn) bool {
 		if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(wait.Milliseconds(), 10)); err != nil {
 			return false
 		}
-		defer c.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.busyTimeout.Milliseconds(), 10))
+		defer func() {
+			// On a context of its own: ctx may have run out in the wait
+			// below, and the connection must not keep the short timeout.
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c.ExecContext(rctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.busyTimeout.Milliseconds(), 10))
+		}()
 	}
 	var busy, logFrames int
 	// Another connection's checkpoint makes this one fail at once, without
