@@ -15,6 +15,7 @@ import (
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/remote"
 )
 
 // Exit codes of Run.
@@ -46,6 +47,9 @@ type app struct {
 	dbURL string
 	// output is -o/--output: table or json.
 	output string
+	// token is --token: the bearer token of a server named by --db
+	// http(s)://.
+	token string
 
 	// now is the clock of relative times (now-2h) and of durations of
 	// running runs; tests fix it.
@@ -58,7 +62,8 @@ type app struct {
 
 // Run runs the metatrack command line with args (without the program
 // name) and returns the exit code: 0 on success, 1 on failure, 2 on a
-// usage error. It reads the environment only for METATRACK_URL.
+// usage error. It reads the environment only for METATRACK_URL and
+// METATRACK_TOKEN.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, hostname: os.Hostname, alive: processAlive}
 	return a.execute(ctx, args)
@@ -177,6 +182,7 @@ Exit status:
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL (env "+envURL+")")
+	pf.StringVar(&a.token, "token", os.Getenv(remote.EnvToken), "token for a --db http(s):// server (env "+remote.EnvToken+")")
 	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json, or csv for listings (not a file: commands that write files take --out)")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON, outputCSV}, cobra.ShellCompDirectiveNoFileComp))
 	root.MarkPersistentFlagFilename("db", "db", "sqlite", "sqlite3")
@@ -267,13 +273,18 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // dbPath returns the file path of --db.
 func (a *app) dbPath() (string, error) {
 	if l := strings.ToLower(a.dbURL); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-		return "", usageErrorf("--db %s is a server: this command reads the database file itself, so run it on the server's machine with --db FILE (training binaries reach a server through METATRACK_URL and the remote package)", a.dbURL)
+		return "", usageErrorf("--db %s is a server: this command reads the database file itself, so run it on the server's machine with --db FILE (stats works against a server; training binaries reach one through METATRACK_URL and the remote package)", a.dbURL)
 	}
 	p, err := metatrack.PathFromURL(a.dbURL)
 	if err != nil {
 		return "", usageError{err}
 	}
 	return p, nil
+}
+
+// dial connects to the server of --db http(s):// with --token.
+func (a *app) dial(ctx context.Context) (*remote.Client, error) {
+	return remote.Dial(ctx, a.dbURL, remote.WithToken(a.token), remote.WithRetryFor(5*time.Second))
 }
 
 // describe returns the message of err for stderr. A query error from the

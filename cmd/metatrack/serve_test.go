@@ -63,6 +63,10 @@ func TestServe(t *testing.T) {
 	if err := c.LogTag(ctx, ds, "k", "v"); err != nil {
 		t.Fatal(err)
 	}
+	// stats works against the server.
+	if r := mustRun(t, "stats", "--db", url); !strings.Contains(r.stdout, url+" (") || !strings.Contains(r.stdout, "  dataset") {
+		t.Fatalf("stats --db %s:\n%s", url, r.stdout)
+	}
 	if m := get("/metrics"); !strings.Contains(m, `metatrack_http_requests_total{code="200",op="LogTag"} 1`) {
 		t.Fatalf("metrics lack the LogTag request:\n%s", m)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/remote"
 )
 
 func newStatsCmd(a *app) *cobra.Command {
@@ -69,10 +70,28 @@ type chainStatsJSON struct {
 	Deployed        map[string]int `json:"deployed"`
 }
 
+// statsSource is what stats reads: a database file, or a server.
+type statsSource interface {
+	Stats(ctx context.Context) (metatrack.Stats, error)
+	Chains(ctx context.Context) ([]metatrack.Chain, error)
+	Close() error
+}
+
 func (a *app) runStats(ctx context.Context) error {
-	t, err := a.openRead(ctx)
-	if err != nil {
-		return err
+	var t statsSource
+	where := ""
+	if remote.IsRemote(a.dbURL) {
+		c, err := a.dial(ctx)
+		if err != nil {
+			return err
+		}
+		t, where = c, c.URL()
+	} else {
+		tr, err := a.openRead(ctx)
+		if err != nil {
+			return err
+		}
+		t, where = tr, tr.Path()
 	}
 	defer t.Close()
 	st, err := t.Stats(ctx)
@@ -84,7 +103,7 @@ func (a *app) runStats(ctx context.Context) error {
 		return err
 	}
 	out := statsJSON{
-		Database: fileJSON{Path: t.Path(), SizeBytes: st.FileBytes},
+		Database: fileJSON{Path: where, SizeBytes: st.FileBytes},
 		Runs:     st.Runs, RunsByStatus: st.RunsByStatus, Resources: st.Resources, ResourcesByType: st.ByType,
 		Edges: st.Edges, Changes: st.Changes, Deployments: st.Deployments, CurrentDeployments: st.CurrentDeployments,
 		Artifacts: st.Artifacts, ExternalArtifacts: st.ExternalArtifacts, ArtifactBytes: st.ArtifactBytes,
