@@ -30,6 +30,10 @@ var ErrForbidden = errors.New("forbidden")
 // ErrTooLarge: the request body is over the server's limit.
 var ErrTooLarge = errors.New("request body too large")
 
+// ErrMethodNotAllowed: the operation exists but not with this HTTP
+// method (every JSON operation is POST).
+var ErrMethodNotAllowed = errors.New("method not allowed")
+
 // ErrTooManyRequests: too many failed logins from this address; wait.
 var ErrTooManyRequests = errors.New("too many failed logins")
 
@@ -66,6 +70,7 @@ var codes = []struct {
 	{CodeForbidden, http.StatusForbidden, []error{ErrForbidden}},
 	{CodeTooLarge, http.StatusRequestEntityTooLarge, []error{ErrTooLarge}},
 	{CodeTooManyRequests, http.StatusTooManyRequests, []error{ErrTooManyRequests}},
+	{"method_not_allowed", http.StatusMethodNotAllowed, []error{ErrMethodNotAllowed}},
 	{CodeCanceled, 499, []error{context.Canceled}},
 	{CodeTimeout, http.StatusGatewayTimeout, []error{context.DeadlineExceeded}},
 }

@@ -106,8 +106,17 @@ func New(tr *metatrack.Tracker, opts ...Option) *Handler {
 		o(&cfg)
 	}
 	h := &Handler{tr: tr, cfg: cfg, mux: http.NewServeMux()}
+	methods := map[string][]string{}
 	for _, e := range Endpoints() {
 		h.mux.Handle(e.Method+" "+e.Path, h.guard(e, e.serve))
+		methods[e.Path] = append(methods[e.Path], e.Method)
+	}
+	for path, ms := range methods {
+		// Without this the mux would answer a wrong method in plain text.
+		h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(ms, ", "))
+			writeError(w, fmt.Errorf("%w: %s %s: use %s", api.ErrMethodNotAllowed, r.Method, path, strings.Join(ms, " or ")))
+		})
 	}
 	h.mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

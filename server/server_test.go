@@ -88,6 +88,17 @@ func TestBadInput(t *testing.T) {
 	if res.StatusCode != 400 || eb.Error.Code != "invalid_argument" {
 		t.Errorf("path trick: %d %+v", res.StatusCode, eb)
 	}
+	// A wrong method is a JSON error too.
+	res, err = http.Get(srv.URL + "/api/v1/LogTag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb = api.ErrorBody{}
+	json.NewDecoder(res.Body).Decode(&eb)
+	res.Body.Close()
+	if res.StatusCode != 405 || eb.Error.Code != "method_not_allowed" || res.Header.Get("Allow") != "POST" {
+		t.Errorf("GET LogTag: %d %+v", res.StatusCode, eb)
+	}
 	// Nothing was written.
 	if tags, _ := tr.Tags(ctx, ds); len(tags) != 0 {
 		t.Errorf("bad requests wrote tags: %v", tags)
