@@ -17,6 +17,10 @@ import (
 )
 
 var (
+	seenMu sync.Mutex
+	// seen holds the operations whose requests were checked.
+	seen = map[string]bool{}
+
 	specOnce   sync.Once
 	specRouter routers.Router
 	specErr    error
@@ -51,6 +55,9 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		return v.next.RoundTrip(req)
 	}
 	op := route.Operation.OperationID
+	seenMu.Lock()
+	seen[op] = true
+	seenMu.Unlock()
 	stream := op == "PutArtifact" || op == "GetArtifact" || op == "Export" || op == "Import"
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: stream}}
