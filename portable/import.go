@@ -1093,7 +1093,10 @@ func (im *importer) renumber() error {
 			if m.Version.Int64 < placeholderBase {
 				olds = append(olds, m.Version.Int64)
 			}
-			if c, ok := cs.claims[m.ID]; ok && c != m.Version.Int64 {
+			// The file's number counts only for a member this import adds:
+			// one that was here already kept the number it had here, and
+			// the import that gave it that number reported the change.
+			if c, ok := cs.claims[m.ID]; ok && c != m.Version.Int64 && (m.Version.Int64 >= placeholderBase || im.newMembers[m.ID]) {
 				olds = append(olds, c)
 			}
 			for i, old := range olds {

@@ -224,9 +224,10 @@ func printTransfer(w io.Writer, verb string, t transferJSON) {
 		tw.Flush()
 	}
 	if len(t.Kinds) > 0 {
+		fmt.Fprintln(w, "  Records by kind:")
 		tw := newTable(w)
 		for _, k := range sortedKeys(t.Kinds) {
-			fmt.Fprintf(tw, "  %s\t%d\n", k, t.Kinds[k])
+			fmt.Fprintf(tw, "    %s\t%d\n", k, t.Kinds[k])
 		}
 		tw.Flush()
 	}

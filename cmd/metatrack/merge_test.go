@@ -63,6 +63,16 @@ func TestMergeRenumbering(t *testing.T) {
 		t.Fatalf("merge: exit %d: %s", r.code, r.stderr)
 	}
 	golden(t, "merge_renumbered/stdout", normalize(r.stdout, repl...))
+	// Merging B again adds nothing and renumbers nothing: the renumberings
+	// of the first merge are not printed again.
+	r = runFixture(t, "merge", b, "--db", a)
+	if r.code != exitOK {
+		t.Fatalf("second merge: exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "Renumbered") || strings.Contains(r.stdout, "->") {
+		t.Errorf("the second merge repeats the first one's renumberings:\n%s", r.stdout)
+	}
+	golden(t, "merge_again/stdout", normalize(r.stdout, repl...))
 	tr, err := metatrack.Open(ctx, a, metatrack.WithReadOnly())
 	if err != nil {
 		t.Fatal(err)
