@@ -87,7 +87,7 @@ func (t *Tracker) CreateToken(ctx context.Context, name, role string) (Token, st
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("%w: a token named %q (revoke it, or pick another name)", ErrAlreadyExists, name)
+			return fmt.Errorf("%w: a token named %q (names stay taken after revoking: pick another name)", ErrAlreadyExists, name)
 		}
 		tok.CreatedAt = fromMillis(x.now)
 		_, err := x.exec(ctx, `INSERT INTO api_tokens (id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -164,7 +164,8 @@ const IdempotencyWindow = 24 * time.Hour
 // Tracker, as in Batch), and a later call with the same key returns that
 // response with replayed set, without calling fn. A failed fn records
 // nothing, so its retry runs it again. Keys older than
-// IdempotencyWindow are forgotten.
+// IdempotencyWindow (by the Tracker's clock) are forgotten: neither Once
+// nor Recall replays them, and Once deletes them.
 func (t *Tracker) Once(ctx context.Context, key, op string, fn func(tx *Tracker) ([]byte, error)) (response []byte, replayed bool, err error) {
 	if key == "" || len(key) > 200 || strings.ContainsFunc(key, func(r rune) bool { return r < ' ' || r > '~' }) {
 		return nil, false, fmt.Errorf("%w: idempotency key %q: want 1 to 200 printable ASCII characters", ErrInvalidArgument, key)
@@ -177,7 +178,7 @@ func (t *Tracker) Once(ctx context.Context, key, op string, fn func(tx *Tracker)
 			Response []byte `db:"response"`
 		}
 		err := tx.write(ctx, func(x *txn) error {
-			err := x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ?`, key)
+			err := x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ? AND created_at >= ?`, key, x.now-IdempotencyWindow.Milliseconds())
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -219,7 +220,7 @@ func (t *Tracker) Recall(ctx context.Context, key, op string) (response []byte, 
 		Response []byte `db:"response"`
 	}
 	err = t.readOne(ctx, func(x *txn) error {
-		return x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ?`, key)
+		return x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ? AND created_at >= ?`, key, x.now-IdempotencyWindow.Milliseconds())
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
