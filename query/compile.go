@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 	for _, k := range q.order {
 		width += sortWidth(k)
 	}
-	out := &Compiled{SortKeys: width, order: fingerprint(q.orderString())}
+	out := &Compiled{SortKeys: width, order: fingerprint(q.String() + "\x00" + strconv.Itoa(int(opts.Deleted)))}
 	var cur *cursor
 	if opts.Cursor != "" {
 		cc, err := decodeCursor(opts.Cursor, out.order, width)

@@ -255,8 +255,9 @@ func TestCompileDrive(t *testing.T) {
 		t.Errorf("with a cursor:\n got %s %#v\nwant %s", text, args, want)
 	}
 	// A cursor among the strings drops the part of the numbers.
-	cur, _ = c.Cursor(7, []any{int64(1), "x"})
 	q, _ = Parse("ORDER BY metadata.acc DESC")
+	c, _ = Compile(q, Options{Limit: 10})
+	cur, _ = c.Cursor(7, []any{int64(1), "x"})
 	c, err = Compile(q, Options{Limit: 10, Cursor: cur})
 	if err != nil {
 		t.Fatal(err)
@@ -315,6 +316,7 @@ func TestCompileErrors(t *testing.T) {
 func TestCursorErrors(t *testing.T) {
 	byName, _ := Parse("ORDER BY name")
 	byID, _ := Parse("ORDER BY id")
+	otherWhere, _ := Parse("type = 'model_version' ORDER BY name")
 	cn, err := Compile(byName, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -332,20 +334,25 @@ func TestCursorErrors(t *testing.T) {
 		cursor string
 		msg    string
 	}{
-		{"ErrOtherOrder", byID, good, "invalid cursor: it was made for a different ORDER BY"},
+		{"ErrOtherOrder", byID, good, "invalid cursor: it was made for another query or ORDER BY (start again without --cursor)"},
+		{"ErrOtherQuery", otherWhere, good, "invalid cursor: it was made for another query or ORDER BY (start again without --cursor)"},
 		{"ErrBase64", byName, "!!!", "invalid cursor: not base64url"},
 		{"ErrJSON", byName, "bm90IGpzb24", "invalid cursor: not a cursor"},
 		{"ErrVersion", byName, "eyJ2IjoyLCJvIjowLCJzIjoxfQ", "invalid cursor: unknown version"},
 		{"ErrValueType", byName, encodeTestCursor(t, cn.order, `[{"a":1}]`), "invalid cursor: bad sort value of type map[string]interface {}"},
-		{"ErrValueCount", byName, encodeTestCursor(t, cn.order, `["a","b"]`), "invalid cursor: it was made for a different ORDER BY"},
+		{"ErrValueCount", byName, encodeTestCursor(t, cn.order, `["a","b"]`), "invalid cursor: it was made for another query or ORDER BY (start again without --cursor)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Compile(tt.q, Options{Cursor: tt.cursor})
 			var e *Error
-			if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Msg != tt.msg || e.Line != 0 {
+			if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Msg != tt.msg || e.Line != 0 || err.Error() != tt.msg {
 				t.Errorf("got %v, want %q", err, tt.msg)
 			}
 		})
+	}
+	// The same query and order in another deletion state is another query.
+	if _, err := Compile(byName, Options{Cursor: good, Deleted: OnlyDeleted}); err == nil {
+		t.Error("a cursor of the resources not deleted was accepted for the deleted ones")
 	}
 	if _, err := cn.Cursor(1, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Cursor with too few keys: %v", err)

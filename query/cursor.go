@@ -216,14 +216,15 @@ type cursor struct {
 // cursorJSON is the encoded form of a cursor, base64url of this JSON.
 type cursorJSON struct {
 	V int    `json:"v"`           // format version, 1
-	O uint32 `json:"o"`           // fingerprint of the ORDER BY
+	O uint32 `json:"o"`           // fingerprint of the query and its ORDER BY
 	K []any  `json:"k,omitempty"` // sort values: string, number or null
 	S int64  `json:"s"`           // seq
 	N int64  `json:"n,omitempty"` // rows returned before the cursor
 }
 
-// fingerprint identifies an ORDER BY clause, so that a cursor is not used
-// with another ordering.
+// fingerprint identifies a query in canonical form with its ORDER BY and
+// the deletion state it selects, so that a cursor is not used with another
+// query or ordering.
 func fingerprint(order string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(order))
@@ -272,7 +273,11 @@ func (c *Compiled) cursorAfter(seq int64, keys []any, done int64) (string, error
 // decodeCursor decodes a cursor made for the ORDER BY with the given
 // fingerprint and number of terms.
 func decodeCursor(s string, order uint32, n int) (cursor, error) {
-	bad := func(why string) (cursor, error) { return cursor{}, errorNoPos(nil, "invalid cursor: %s", why) }
+	bad := func(why string) (cursor, error) {
+		e := errorNoPos(nil, "invalid cursor: %s", why)
+		e.cursor = true
+		return cursor{}, e
+	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return bad("not base64url")
@@ -288,7 +293,7 @@ func decodeCursor(s string, order uint32, n int) (cursor, error) {
 		return bad("unknown version")
 	}
 	if cj.O != order || len(cj.K) != n {
-		return bad("it was made for a different ORDER BY")
+		return bad("it was made for another query or ORDER BY (start again without --cursor)")
 	}
 	if cj.N < 0 {
 		return bad("negative count")

@@ -28,6 +28,9 @@ type Error struct {
 	// Err is the cause, such as the error returned by Options.Resolve. It
 	// may be nil.
 	Err error
+	// cursor says that the error is about a cursor, not the query: its
+	// message (which begins "invalid cursor") is printed alone.
+	cursor bool
 }
 
 // Error returns the message with its position and snippet:
@@ -36,6 +39,9 @@ type Error struct {
 //	 | status =
 //	 |         ^
 func (e *Error) Error() string {
+	if e.cursor {
+		return e.Msg
+	}
 	var b strings.Builder
 	b.WriteString(ErrInvalid.Error())
 	if e.Line > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +81,30 @@ func TestLsPaging(t *testing.T) {
 	}
 	if r := runFixture(t, "ls", "--db", db, "--cursor", "not-a-cursor"); r.code != exitFailure {
 		t.Errorf("bad cursor: exit %d, want %d: %s", r.code, exitFailure, r.stderr)
+	}
+}
+
+// TestLsCursorOfAnotherQuery: a cursor is bound to the query and order it
+// was made for; another query refuses it, saying "invalid cursor".
+func TestLsCursorOfAnotherQuery(t *testing.T) {
+	db := buildFixture(t, t.TempDir())
+	r := runFixture(t, "ls", "type = 'experiment'", "--limit", "2", "--db", db)
+	_, cur, ok := strings.Cut(r.stdout, "--cursor ")
+	if r.code != exitOK || !ok {
+		t.Fatalf("ls: exit %d, no cursor:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cur, _, _ = strings.Cut(cur, " ")
+	if r := runFixture(t, "ls", "type = 'experiment'", "--limit", "2", "--cursor", cur, "--db", db); r.code != exitOK {
+		t.Fatalf("the cursor's own query: exit %d: %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{
+		{"ls", "type = 'model_version'", "--cursor", cur},
+		{"ls", "type = 'experiment'", "--order", "name DESC", "--cursor", cur},
+		{"ls", "type = 'experiment'", "--cursor", "nonsense!"},
+	} {
+		r := runFixture(t, append(args, "--db", db)...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "metatrack: invalid cursor: ") || strings.Contains(r.stderr, "invalid query") {
+			t.Errorf("%v: exit %d:\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
 	}
 }
