@@ -28,6 +28,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		samples   = fs.Int("samples", 5, "samples of each case, library and baseline in turn (the benchmarks' -samples)")
 		timeout   = fs.Duration("timeout", 60*time.Minute, "limit of one scale's go test run")
 		fixtures  = fs.String("fixture.dir", "", "keep the generated fixtures in this directory and reuse them")
+		from      = fs.String("from", "", "comma-separated scale=file pairs: report these saved go test -bench outputs instead of running")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./benchmarks/report [flags]")
@@ -45,6 +46,24 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep := &Report{Date: time.Now().UTC(), Command: commandLine(args), Machine: machine(ctx), Count: *count, Samples: *samples}
 	failed := false
+	if *from != "" {
+		for _, pair := range strings.Split(*from, ",") {
+			s, file, ok := strings.Cut(pair, "=")
+			if !ok {
+				fmt.Fprintf(stderr, "report: -from wants scale=file, not %q\n", pair)
+				return 2
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				fmt.Fprintln(stderr, "report:", err)
+				return 1
+			}
+			sr := Parse(strings.ToLower(strings.TrimSpace(s)), string(b))
+			sr.Load = "not recorded (saved output)"
+			rep.Scales = append(rep.Scales, sr)
+		}
+		*scales = ""
+	}
 	for _, s := range strings.Split(*scales, ",") {
 		s = strings.TrimSpace(strings.ToLower(s))
 		if s == "" {
