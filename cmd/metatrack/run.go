@@ -181,7 +181,7 @@ Exit status:
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL (env "+envURL+")")
+	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL, or for stats only a metatrack serve http(s):// URL (env "+envURL+")")
 	pf.StringVar(&a.token, "token", os.Getenv(remote.EnvToken), "token for a --db http(s):// server (env "+remote.EnvToken+")")
 	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json, or csv for listings (not a file: commands that write files take --out)")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON, outputCSV}, cobra.ShellCompDirectiveNoFileComp))

@@ -35,8 +35,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Short: "Serve the database over HTTP for a team (the library's API as JSON, with tokens)",
 		Long: `serve serves the whole library over HTTP with JSON, one endpoint per
 operation (described at /api/openapi.json), for training binaries that
-open it with METATRACK_URL=http://host:port and METATRACK_TOKEN, and for
-the command line's --db http://host:port.
+open it with METATRACK_URL=http://host:port and METATRACK_TOKEN (see
+remote.OpenFromEnv). Of the command line, only 'metatrack stats' works
+against a server (--db http://host:port with --token); the other commands
+read the database file itself, so run them on the server's machine.
 
 Every request needs a bearer token ('metatrack token create' makes one):
 read tokens may read, write tokens also write, admin tokens do anything.

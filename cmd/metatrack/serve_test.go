@@ -101,6 +101,13 @@ func TestServeRefusals(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "go together") {
 		t.Fatalf("--tls-cert alone: %d %s", r.code, r.stderr)
 	}
+	r = mustRun(t, "serve", "--help")
+	if !strings.Contains(r.stdout, "only 'metatrack stats' works") {
+		t.Fatalf("serve --help does not say which commands work against a server: %s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "for stats only a metatrack serve http(s):// URL") {
+		t.Fatalf("--db help does not say that only stats takes a server URL: %s", r.stdout)
+	}
 	r = run(t, "ls", "--db", "http://127.0.0.1:7070")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "is a server") {
 		t.Fatalf("ls --db http: %d %s", r.code, r.stderr)
@@ -114,10 +121,14 @@ func TestTokenCommands(t *testing.T) {
 	if !strings.HasPrefix(secret, metatrack.TokenPrefix) {
 		t.Fatalf("create printed %q", r.stdout)
 	}
-	if r := run(t, "token", "create", "--name", "x", "--role", "owner", "--db", db); r.code == exitOK {
-		t.Fatal("role owner accepted")
+	if r := run(t, "token", "create", "--name", "x", "--role", "superuser", "--db", db); r.code != exitUsage ||
+		!strings.Contains(r.stderr, "read, write, admin") {
+		t.Fatalf("role superuser: exit %d, stderr %q; want a usage error listing the roles", r.code, r.stderr)
 	}
 	r = mustRun(t, "token", "ls", "--db", db)
+	if !strings.Contains(r.stdout, "CREATED (UTC)") {
+		t.Fatalf("ls header is not marked UTC: %q", r.stdout)
+	}
 	if !strings.Contains(r.stdout, "trainer  write") || strings.Contains(r.stdout, secret) {
 		t.Fatalf("ls = %q", r.stdout)
 	}

@@ -43,8 +43,7 @@ token works on the database file, on the server's machine.`,
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "the token's name, recorded as the actor of its changes")
-	create.Flags().StringVar(&role, "role", metatrack.RoleRead, "read, write or admin")
-	create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{metatrack.RoleRead, metatrack.RoleWrite, metatrack.RoleAdmin}, cobra.ShellCompDirectiveNoFileComp))
+	enumFlag(create, &role, "role", metatrack.RoleRead, "what the token may do", []string{metatrack.RoleRead, metatrack.RoleWrite, metatrack.RoleAdmin})
 	cmd.AddCommand(create,
 		&cobra.Command{
 			Use:     "ls",
@@ -127,7 +126,7 @@ func (a *app) runTokenLs(ctx context.Context) error {
 		return a.writeJSON(out)
 	}
 	w := newTable(a.stdout)
-	fmt.Fprintln(w, "NAME\tROLE\tCREATED\tSTATE")
+	fmt.Fprintln(w, "NAME\tROLE\tCREATED (UTC)\tSTATE")
 	for _, tok := range toks {
 		state := "valid"
 		if !tok.RevokedAt.IsZero() {
