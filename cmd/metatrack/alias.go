@@ -25,7 +25,7 @@ Every set, move and removal is recorded in the model's history with the run
 that made it (host and user); 'metatrack at' shows where aliases pointed at a
 time. Deleting a version removes the aliases that point to it.`,
 		Example: `  metatrack alias set model_version/titanic_model@3 champion --db titanic.db
-  metatrack alias set model_version/titanic_model@4 champion   # moves it
+  metatrack alias set model_version/titanic_model@2 champion   # moves it
   metatrack alias ls model/titanic_model
   metatrack alias rm model/titanic_model champion`,
 		Args: noArgs,

@@ -22,7 +22,7 @@ func newArtifactsCmd(a *app) *cobra.Command {
 profiles, checks) and reads them back, verified against the SHA-256
 recorded when they were logged.`,
 		Example: `  metatrack artifacts ls model_version/titanic_model@3 --db titanic.db
-  metatrack artifacts get model_version/titanic_model@3 model.json --out model.json`,
+  metatrack artifacts get model_version/titanic_model@3/experiment/trial-1 model.json --out model.json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return usageErrorf("%s needs a subcommand: ls or get", cmd.CommandPath())
@@ -74,9 +74,9 @@ status 1) after the bytes were written.
 
 A progress bar shows on stderr when it is a terminal. With -o json and
 --out, the artifact's record is printed as JSON.`,
-		Example: `  metatrack artifacts get model_version/titanic_model@3 model.json --out model.json
-  metatrack artifacts get model_version/titanic_model@3 model.json --out models/
-  metatrack artifacts get dataset_version/titanic_train@2 checks/data/report.json | jq .summary`,
+		Example: `  metatrack artifacts get model_version/titanic_model@3/experiment/trial-1 model.json --out model.json
+  metatrack artifacts get model_version/titanic_model@3/experiment/trial-1 model.json --out models/
+  metatrack artifacts get dataset_version/titanic_train@2 checks/data/data_checks.json | jq .`,
 		Args:              exactArgs(2, "a resource id or reference and an artifact name"),
 		ValidArgsFunction: a.completeArtifactArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -32,7 +32,7 @@ deployed now, and its newest changes (--history; 'metatrack history' lists
 them all).`,
 		Example: `  metatrack get model_version/titanic_model@latest --db titanic.db
   metatrack get dataset_version/titanic_train@2 --history 0
-  metatrack get 01912b5e-7a1c-7d4e-9a0b-5c3d2e1f0a9b -o json | jq .metadata`,
+  metatrack get model_version/titanic_model@3/experiment/trial-1 -o json | jq .metadata`,
 		Args:              exactArgs(1, "a resource id or reference"),
 		ValidArgsFunction: a.completeRefs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -65,7 +65,7 @@ given.`,
   metatrack lineage dataset_version/titanic_train@2 --down --depth 2 --svg lineage.svg
 
   # for a README or a design document
-  metatrack lineage prediction_job/batch-2024-05-01 --up --format mermaid > lineage.mmd
+  metatrack lineage prediction_job/batch-titanic_train-v3 --up --format mermaid > lineage.mmd
   metatrack lineage dataset/titanic_train --down --format dot | dot -Tpng > lineage.png`,
 		Args:              exactArgs(1, "a resource id or reference"),
 		ValidArgsFunction: a.completeRefs(1),

@@ -73,7 +73,7 @@ position and a caret under the error (exit status 1).`,
   metatrack ls "type = 'model_version'" --order 'metadata.auc DESC' --limit 5
   metatrack ls "type = 'experiment'" --columns attrs.learning_rate,attrs.l2,metadata.valid_auc -o csv
   metatrack search "tags.quality = 'gold' AND created_at > now-7d" -o json
-  metatrack ls "type = 'experiment'" --limit 10 --cursor eyJrIjpbXSwicyI6MTJ9
+  metatrack ls "type = 'experiment'" --limit 10   # prints the --cursor of the next page
   metatrack ls "downstream_of('dataset_version/titanic_train@1')" --all
   metatrack ls "alias = 'champion'"
   metatrack ls --deleted "type = 'model_version'"`,
