@@ -4,8 +4,11 @@
 // Tracker's API with the same signatures and errors: errors.Is(err,
 // metatrack.ErrNotFound) holds across the wire.
 //
-// Open opens any tracker URL, a file path, sqlite: or http(s)://, so that
-// a training binary switches stores through METATRACK_URL alone.
+// Open opens any tracker URL, a file path, sqlite: or http(s)://, with the
+// token and other settings given as options; it reads no environment.
+// OpenFromEnv opens the URL in METATRACK_URL with the token in
+// METATRACK_TOKEN, so that a training binary switches stores through its
+// environment alone.
 package remote
 
 import (
@@ -31,18 +34,45 @@ import (
 	"github.com/metatrack/metatrack/api"
 )
 
-// EnvToken is the environment variable Open reads a server's token from.
-const EnvToken = "METATRACK_TOKEN"
+// EnvURL and EnvToken are the environment variables OpenFromEnv reads:
+// the tracker's URL and a server's token. The metatrack command line reads
+// the same two.
+const (
+	EnvURL   = "METATRACK_URL"
+	EnvToken = "METATRACK_TOKEN"
+)
 
-// Open opens the tracker at url: a client of the server at an http:// or
-// https:// URL (with the token in METATRACK_TOKEN), or else the SQLite
-// file of metatrack.Open with opts. Open lives here, not in package
+// Open opens the tracker at rawURL: a client of the server at an http://
+// or https:// URL, dialed with opts (WithToken gives its token), or else
+// the SQLite file of metatrack.Open with the options of
+// WithTrackerOptions (the client's options do not apply to a file). Open
+// reads no environment: see OpenFromEnv. It lives here, not in package
 // metatrack, because the root package cannot import its own client.
-func Open(ctx context.Context, rawURL string, opts ...metatrack.Option) (metatrack.MetadataTracker, error) {
+func Open(ctx context.Context, rawURL string, opts ...Option) (metatrack.MetadataTracker, error) {
 	if IsRemote(rawURL) {
-		return Dial(ctx, rawURL, WithToken(os.Getenv(EnvToken)))
+		return Dial(ctx, rawURL, opts...)
 	}
-	return metatrack.Open(ctx, rawURL, opts...)
+	var c Client
+	for _, o := range opts {
+		o(&c)
+	}
+	return metatrack.Open(ctx, rawURL, c.local...)
+}
+
+// OpenFromEnv is Open of the URL in METATRACK_URL, with the token in
+// METATRACK_TOKEN (if set) before opts, so that a WithToken among opts
+// wins. It reads the environment, so call it from main: it is the one
+// call of a training binary that switches stores through its environment.
+// An unset or empty METATRACK_URL is ErrInvalidArgument.
+func OpenFromEnv(ctx context.Context, opts ...Option) (metatrack.MetadataTracker, error) {
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		return nil, fmt.Errorf("%w: %s is not set: want a database file, a sqlite: URL or a server's http(s)://host:port", metatrack.ErrInvalidArgument, EnvURL)
+	}
+	if tok := os.Getenv(EnvToken); tok != "" {
+		opts = append([]Option{WithToken(tok)}, opts...)
+	}
+	return Open(ctx, u, opts...)
 }
 
 // IsRemote reports whether url names a server (http:// or https://).
@@ -56,6 +86,13 @@ type Option func(*Client)
 
 // WithToken sends token as the bearer token of every request.
 func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithTrackerOptions gives the options of metatrack.Open for Open of a
+// database file. A server ignores them: its run, clock and settings are
+// the server's.
+func WithTrackerOptions(opts ...metatrack.Option) Option {
+	return func(c *Client) { c.local = append(c.local, opts...) }
+}
 
 // WithHTTPClient makes the client send its requests through hc (for TLS
 // settings, a proxy, or a test's transport).
@@ -73,6 +110,8 @@ type Client struct {
 	hc       *http.Client
 	token    string
 	retryFor time.Duration
+	// local holds WithTrackerOptions, for Open of a file.
+	local []metatrack.Option
 
 	mu     sync.Mutex
 	closed bool
