@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -43,6 +44,11 @@ func (a *app) runBackup(ctx context.Context, dst string) error {
 		return fmt.Errorf("%s exists; backup writes a new file only", dst)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if dir := filepath.Dir(dst); dir != "" {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot back up to %s: the directory %s does not exist", dst, dir)
+		}
 	}
 	t, err := a.openRead(ctx)
 	if err != nil {

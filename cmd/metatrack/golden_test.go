@@ -86,6 +86,9 @@ func TestGolden(t *testing.T) {
 		{"get_chain_head", []string{"get", "model/titanic_model", "--history", "3"}, exitOK},
 		{"get_dataset_version", []string{"get", "dataset_version/titanic_train@latest"}, exitOK},
 		{"get_unknown", []string{"get", "model_version/titanic_model@9"}, exitFailure},
+		{"get_bare_name", []string{"get", "titanic_model"}, exitFailure},
+		{"get_alias_missing", []string{"get", "model_version/titanic_model@champion"}, exitFailure},
+		{"backup_missing_dir", []string{"backup", "no-such-dir/out.db"}, exitFailure},
 		{"get_ambiguous", []string{"get", "experiment/trial-1"}, exitFailure},
 		{"get_qualified", []string{"get", "model_version/titanic_model@2/experiment/trial-1"}, exitOK},
 

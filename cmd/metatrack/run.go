@@ -8,9 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
@@ -295,7 +297,18 @@ func describe(err error) string {
 	if errors.As(err, &qerr) && errors.Is(err, metatrack.ErrInvalidArgument) {
 		return qerr.Error()
 	}
-	return err.Error()
+	return stripPackagePrefixes(err.Error())
+}
+
+// stripPackagePrefixes removes the names of the packages an error passed
+// through ("db: ", "db: backup: ") from a message for the user: the path
+// and the reason stay.
+func stripPackagePrefixes(msg string) string {
+	for _, p := range []string{"db: backup: ", "db: "} {
+		msg = strings.TrimPrefix(msg, p)
+		msg = strings.ReplaceAll(msg, ": "+p, ": ")
+	}
+	return msg
 }
 
 // openRead opens the database of --db, which must exist, read-only: the
@@ -313,9 +326,52 @@ func (a *app) resolve(ctx context.Context, t *metatrack.Tracker, ref string) (me
 		return r, fmt.Errorf("%w ('metatrack restore %s' brings it back; 'metatrack ls --deleted' lists what is deleted)", err, ref)
 	}
 	if errors.Is(err, metatrack.ErrNotFound) {
-		return r, fmt.Errorf("no resource %s in %s (list what there is with 'metatrack ls')", ref, t.Path())
+		return r, fmt.Errorf("no resource %s in %s (%s)", ref, t.Path(), a.notFoundHint(ctx, t, ref))
 	}
 	return r, err
+}
+
+// notFoundHint says what there is instead of ref: the type/name form for a
+// bare name, the versions of a chain for a version that is not in it, the
+// aliases of a model for an alias it does not have.
+func (a *app) notFoundHint(ctx context.Context, t *metatrack.Tracker, ref string) string {
+	const list = "list what there is with 'metatrack ls'"
+	typ, rest, ok := strings.Cut(ref, "/")
+	if !ok {
+		if _, err := uuid.Parse(ref); err == nil {
+			return list
+		}
+		return "a reference is type/name, such as model/" + ref + " or model_version/" + ref + "@1; " + list
+	}
+	name, at, ok := strings.Cut(rest, "@")
+	head, isChain := strings.CutSuffix(typ, "_version")
+	if !ok || !isChain || strings.Contains(at, "/") || strings.Contains(name, "/") {
+		return list
+	}
+	headRef := metatrack.Resource{ID: head + "/" + name}
+	vs, err := t.Versions(ctx, headRef)
+	if err != nil || len(vs) == 0 {
+		return fmt.Sprintf("there is no %s %s; %s", head, name, list)
+	}
+	lo, hi := vs[0].Version, vs[0].Version
+	for _, v := range vs {
+		lo, hi = min(lo, v.Version), max(hi, v.Version)
+	}
+	if _, err := strconv.Atoi(at); err == nil || at == "" {
+		return fmt.Sprintf("the chain has @%d..@%d", lo, hi)
+	}
+	als, err := t.Aliases(ctx, headRef)
+	if err != nil {
+		return list
+	}
+	names := make([]string, 0, len(als))
+	for _, al := range als {
+		names = append(names, al.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("no alias %s on %s %s, which has none; the chain has @%d..@%d", at, head, name, lo, hi)
+	}
+	return fmt.Sprintf("no alias %s on %s %s (aliases: %s)", at, head, name, strings.Join(names, ", "))
 }
 
 // openExisting opens the database of --db, which must exist, with opts.

@@ -161,3 +161,17 @@ func TestMissingDatabase(t *testing.T) {
 		t.Errorf("the commands created %v", entries)
 	}
 }
+
+// TestNotADatabaseMessage: the message names the file and says what is
+// wrong, without the names of the packages the error came through.
+func TestNotADatabaseMessage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "text.db")
+	if err := os.WriteFile(path, []byte("hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "ls", "--db", path)
+	want := "metatrack: " + path + ": not a metatrack database"
+	if r.code != exitFailure || !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, " db: ") {
+		t.Errorf("exit %d, stderr %q, want it to begin with %q", r.code, r.stderr, want)
+	}
+}
