@@ -139,6 +139,7 @@ func (a *app) serve(ctx context.Context, addr, certFile, keyFile string, noAuth 
 		return err
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn), // TLS handshake failures and the like, as JSON lines too
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	scheme := "http"
 	if certFile != "" {
