@@ -929,7 +929,7 @@ func (c *compiler) resolve(ref string, pos int, what string) (int64, error) {
 	}
 	seq, err := c.opts.Resolve(ref)
 	if err != nil {
-		e := errorAt(c.q.src, pos, "cannot resolve %s: %v", shorten(fmt.Sprintf("%q", ref)), err)
+		e := errorAt(c.q.src, pos, "cannot resolve %q: %v", ref, err)
 		e.Err = err
 		return 0, e
 	}

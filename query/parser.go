@@ -378,6 +378,14 @@ func (p *parser) parseField() (field, fieldSpec, *Error) {
 	}
 	spec, ok := fieldSpecs[f.name]
 	if !ok {
+		names := make([]string, 0, len(fieldSpecs))
+		for n := range fieldSpecs {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		if near := Nearest(f.name, names); near != "" {
+			return field{}, fieldSpec{}, p.errorf(t.pos, "unknown field %s; did you mean %s? (fields are %s)", shorten(t.text), near, fieldList)
+		}
 		return field{}, fieldSpec{}, p.errorf(t.pos, "unknown field %s; fields are %s", shorten(t.text), fieldList)
 	}
 	switch spec.kind {

@@ -60,6 +60,8 @@ func TestGolden(t *testing.T) {
 		// warning (cases named _warns keep their stderr).
 		{"ls_parent_ref", []string{"ls", "parent = 'model_version/titanic_model@2'"}, exitOK},
 		{"ls_parent_ambiguous", []string{"ls", "parent = 'experiment/trial-1'"}, exitFailure},
+		{"ls_parent_missing", []string{"ls", "parent = 'model_version/titanic_model@9'"}, exitFailure},
+		{"ls_field_typo", []string{"ls", "metdata.auc > 0.9"}, exitFailure},
 		{"ls_text_vs_number", []string{"ls", "metadata.test_auc > 'high'"}, exitFailure},
 		{"ls_status_case", []string{"ls", "status = 'deployed'"}, exitFailure},
 		{"ls_type_case", []string{"ls", "type = 'Model_Version'"}, exitFailure},
