@@ -109,6 +109,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		// status).
 		`INSERT INTO resources (seq, id, type, name, version, parent_seq, status, created_at, updated_at) VALUES (13, 'm2', 'model_version', 'm', 2, 10, 'DEPLOYED', 0, 0)`,
 		`INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (10, 13, 'version', 0)`,
+		// An experiment, named uniquely only under its model version.
+		`INSERT INTO resources (seq, id, type, name, parent_seq, created_at, updated_at) VALUES (14, 'ex', 'experiment', 'trial-2', 12, 0, 0)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-other', 11, 12, 'default', 5, NULL)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-back', 10, 12, 'default', 9, 3)`,
 	)
@@ -125,7 +127,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 			('a-size', 2, 'size', 'artifact', 499, '`+sha(good)+`', `+itoa(goodSeq)+`, 0),
 			('a-none', 2, 'none', 'artifact', 0, '', NULL, 0),
 			('a-bad', 2, 'bad', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0),
-			('a-bad-too', 9, 'bad-too', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0)`,
+			('a-bad-too', 9, 'bad-too', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0),
+			('a-bad-ex', 14, 'roc.csv', 'artifact', 11, '`+sha([]byte("hello there"))+`', `+itoa(badSeq)+`, 0)`,
 	)
 	// A dangling reference, written past the foreign-key check.
 	raw, err := sql.Open("sqlite", "file:"+d.Path)
@@ -165,7 +168,7 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		"artifact: artifact size of d1 (a-size): records SHA-256",
 		"artifact: artifact none of d1 (a-none): has neither stored bytes nor a URI",
 		"blob: blob " + sha([]byte("hello there")) + ": the SHA-256 of its bytes is " + sha([]byte("hello world")) +
-			"; it breaks bad of dataset_version/d@1 (d1), bad-too of thing/j (j)",
+			"; it breaks bad of dataset_version/d@1 (d1), bad-too of thing/j (j), roc.csv of model_version/m@1/experiment/trial-2 (ex)",
 		"blob: blob " + sha([]byte("abcdefgh")) + ": chunk 0 is missing; no artifact uses it",
 	}
 	for _, w := range want {
@@ -179,7 +182,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 	for _, p := range rep.Problems {
 		if p.Kind == db.ProblemBlob && strings.Contains(p.What, sha([]byte("hello there"))) {
 			want := []db.Hit{{Artifact: "bad", ArtifactID: "a-bad", ResourceID: "d1", ResourceRef: "dataset_version/d@1"},
-				{Artifact: "bad-too", ArtifactID: "a-bad-too", ResourceID: "j", ResourceRef: "thing/j"}}
+				{Artifact: "bad-too", ArtifactID: "a-bad-too", ResourceID: "j", ResourceRef: "thing/j"},
+				{Artifact: "roc.csv", ArtifactID: "a-bad-ex", ResourceID: "ex", ResourceRef: "model_version/m@1/experiment/trial-2"}}
 			if !slices.Equal(p.Hits, want) {
 				t.Errorf("hits of the damaged blob = %+v, want %+v", p.Hits, want)
 			}

@@ -77,8 +77,9 @@ type Problem struct {
 type Hit struct {
 	// Artifact is the artifact's name, ArtifactID its id.
 	Artifact, ArtifactID string
-	// ResourceID is the id of the artifact's resource; ResourceRef names it
-	// as type/name@version, type/name, or type/<id> when it has no name.
+	// ResourceID is the id of the artifact's resource; ResourceRef is its
+	// unique reference (type/name@version, <parent ref>/type/name under a
+	// parent, type/name for a root), or type/<id> when it has no name.
 	ResourceID, ResourceRef string
 }
 
@@ -581,18 +582,25 @@ const maxHitsInDetail = 10
 // blobProblem reports the damaged blob seq with the artifacts that use it.
 func (v *verifier) blobProblem(seq int64, what, problem string) error {
 	var hits []Hit
-	err := v.rows(`SELECT a.id, a.name, r.id, r.type, r.name, r.version FROM artifacts a
-		JOIN resources r ON r.seq = a.resource_seq WHERE a.blob_seq = ? ORDER BY a.seq`, []any{seq},
+	err := v.rows(`SELECT a.id, a.name, r.id, r.type, r.name, r.version, p.type, p.name, p.version FROM artifacts a
+		JOIN resources r ON r.seq = a.resource_seq LEFT JOIN resources p ON p.seq = r.parent_seq
+		WHERE a.blob_seq = ? ORDER BY a.seq`, []any{seq},
 		func(rows *sql.Rows) error {
 			var h Hit
 			var typ, name string
-			var version sql.NullInt64
-			if err := rows.Scan(&h.ArtifactID, &h.Artifact, &h.ResourceID, &typ, &name, &version); err != nil {
+			var version, pVersion sql.NullInt64
+			var pType, pName sql.NullString
+			if err := rows.Scan(&h.ArtifactID, &h.Artifact, &h.ResourceID, &typ, &name, &version, &pType, &pName, &pVersion); err != nil {
 				return err
 			}
 			switch {
 			case version.Valid:
 				h.ResourceRef = fmt.Sprintf("%s/%s@%d", typ, name, version.Int64)
+			case name != "" && pType.Valid && pVersion.Valid:
+				// Not a chain member: unique under its parent, as Ref says it.
+				h.ResourceRef = fmt.Sprintf("%s/%s@%d/%s/%s", pType.String, pName.String, pVersion.Int64, typ, name)
+			case name != "" && pType.Valid:
+				h.ResourceRef = pType.String + "/" + pName.String + "/" + typ + "/" + name
 			case name != "":
 				h.ResourceRef = typ + "/" + name
 			default:
