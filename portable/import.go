@@ -419,6 +419,8 @@ type stagedBlob struct {
 	// bytes) in the transaction that is rolled back.
 	dry       bool
 	chunkSize int64
+	// chunks is the number of chunk records of the blob, added with it.
+	chunks int64
 }
 
 type knownBlob struct {
@@ -475,7 +477,7 @@ func (im *importer) blobRecord(r blobRec) error {
 	if ok {
 		im.known = append(im.known, knownBlob{sha: r.SHA256, createdAt: r.CreatedAt})
 	} else if im.dryRun {
-		im.staged = append(im.staged, stagedBlob{sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, dry: true, chunkSize: r.ChunkSize})
+		im.staged = append(im.staged, stagedBlob{sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, dry: true, chunkSize: r.ChunkSize, chunks: r.Chunks})
 	} else {
 		b.stage = true
 		err := im.d.WriteTx(im.ctx, func(tx *db.Tx) error {
@@ -489,7 +491,7 @@ func (im *importer) blobRecord(r blobRec) error {
 		if err != nil {
 			return err
 		}
-		im.staged = append(im.staged, stagedBlob{seq: b.seq, sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt})
+		im.staged = append(im.staged, stagedBlob{seq: b.seq, sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, chunks: r.Chunks})
 	}
 	im.blob = b
 	return im.blobDone()
@@ -587,12 +589,15 @@ func (im *importer) finishBlobs() error {
 			if err := im.added(res, err); err != nil {
 				return err
 			}
+			im.stats.Added += b.chunks // its chunk records, added with it
 			continue
 		}
 		if err := im.added(im.exec(`UPDATE blobs SET sha256 = ?, size = ?, created_at = ? WHERE seq = ? AND sha256 IS NULL`,
 			b.sha, b.size, b.createdAt, b.seq)); err != nil {
 			return err
 		}
+		// The blob's chunk records were added with it.
+		im.stats.Added += b.chunks
 		im.staged[i].finished = true
 	}
 	// A blob both sides hold keeps the earlier creation time.

@@ -193,3 +193,32 @@ func TestGC(t *testing.T) {
 		t.Errorf("after gc: %s", r.stdout)
 	}
 }
+
+// TestImportCountsIntoNewFile: importing into a new file adds every
+// record, the chunks of the artifact bytes too; importing again adds none.
+func TestImportCountsIntoNewFile(t *testing.T) {
+	dir := t.TempDir()
+	db := buildFixture(t, dir)
+	file := filepath.Join(dir, "all.jsonl")
+	if r := runFixture(t, "export", "--db", db, "--out", file); r.code != exitOK {
+		t.Fatalf("export: exit %d: %s", r.code, r.stderr)
+	}
+	fresh := filepath.Join(dir, "fresh.db")
+	for i, wantAdded := range []bool{true, false} {
+		r := runFixture(t, "import", file, "--db", fresh, "-o", "json")
+		var tj transferJSON
+		if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &tj) != nil {
+			t.Fatalf("import %d: exit %d: %s%s", i, r.code, r.stdout, r.stderr)
+		}
+		if tj.Kinds["chunk"] == 0 {
+			t.Fatalf("the fixture has no artifact bytes: %+v", tj.Kinds)
+		}
+		want := int64(0)
+		if wantAdded {
+			want = tj.Records
+		}
+		if tj.Added != want || tj.Updated != 0 {
+			t.Errorf("import %d: %d records, %d added, %d updated; want %d added", i, tj.Records, tj.Added, tj.Updated, want)
+		}
+	}
+}
