@@ -399,18 +399,29 @@ func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, op
 			yield(MetricPoint{}, err)
 			return
 		}
-		emitted := 0
+		// A pass that restarts goes on after the last point it yielded, in
+		// the series' order (series.Compare), past as many points equal to
+		// it as were yielded: points appended meanwhile before it are not
+		// yielded, none after it is skipped.
+		var (
+			last    series.Point
+			lastN   int // points equal to last yielded so far
+			started bool
+		)
 		for restarts := 0; ; restarts++ {
 			mg, err := t.openPointMerge(ctx, res, key, q)
 			if err != nil {
 				yield(MetricPoint{}, err)
 				return
 			}
-			skip := emitted
+			seen := 0 // points equal to last met in this pass
 			for {
 				p, ok, err := mg.next()
-				if errors.Is(err, errStaleBlock) && restarts < 10 {
-					break
+				if errors.Is(err, errStaleBlock) {
+					if restarts < 10 {
+						break
+					}
+					err = fmt.Errorf("%w: metric %q: %w (it changed on every one of %d reads)", ErrConflict, key, err, restarts+1)
 				}
 				if err != nil {
 					yield(MetricPoint{}, err)
@@ -422,11 +433,22 @@ func (t *Tracker) MetricPoints(ctx context.Context, res Resource, key string, op
 				if !q.Within(p) {
 					continue
 				}
-				if skip > 0 {
-					skip--
-					continue
+				if started {
+					c := series.Compare(p, last)
+					if c < 0 {
+						continue
+					}
+					if c == 0 && seen < lastN {
+						seen++
+						continue
+					}
 				}
-				emitted++
+				if started && series.Compare(p, last) == 0 {
+					lastN++
+					seen++
+				} else {
+					last, lastN, seen, started = p, 1, 1, true
+				}
 				if !yield(MetricPoint{Step: p.Step, Value: p.Value, Time: fromMillis(p.Time)}, nil) {
 					return
 				}

@@ -351,3 +351,38 @@ func TestMetricsGC(t *testing.T) {
 		t.Fatalf("a second gc merged %d blocks", st.MetricBlocks)
 	}
 }
+
+// TestMetricPointsResumeAfterEarlierPoint: a stream that gc compacts
+// resumes after the last point it gave, even when a point logged meanwhile
+// sorts before it: it neither repeats a point nor skips one.
+func TestMetricPointsResumeAfterEarlierPoint(t *testing.T) {
+	ctx := context.Background()
+	tr, err := metatrack.Open(ctx, filepath.Join(t.TempDir(), "m.db"), metatrack.WithoutRun())
+	metricsCheck(t, err)
+	defer tr.Close()
+	exp := metricsExperiment(t, tr)
+	for c := range 30 {
+		pts := make([]metatrack.MetricPoint, 100)
+		for i := range pts {
+			pts[i] = metatrack.MetricPoint{Step: int64(c*100 + i), Value: float64(c*100 + i)}
+		}
+		metricsCheck(t, tr.LogMetrics(ctx, exp, "loss", pts))
+	}
+	before, err := tr.MetricHistory(ctx, exp, "loss")
+	metricsCheck(t, err)
+	var streamed []metatrack.MetricPoint
+	for p, err := range tr.MetricPoints(ctx, exp, "loss") {
+		metricsCheck(t, err)
+		streamed = append(streamed, p)
+		if len(streamed) == 150 {
+			early := metatrack.MetricPoint{Step: 5, Value: -1, Time: before[5].Time}
+			metricsCheck(t, tr.LogMetrics(ctx, exp, "loss", []metatrack.MetricPoint{early}))
+			st, err := tr.GC(ctx)
+			metricsCheck(t, err)
+			if st.MetricBlocks == 0 {
+				t.Fatal("gc merged no blocks: the stream was not made to resume")
+			}
+		}
+	}
+	samePoints(t, streamed, before)
+}
