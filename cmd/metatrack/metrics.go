@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
 )
 
 // Sizes of the charts of metrics --plot and --svg.
@@ -156,7 +157,11 @@ func (a *app) runMetrics(ctx context.Context, args []string, f metricsFlags) err
 		sums[i] = pickSummaries(all, keys)
 	}
 	if f.query == "" && len(keys) > 0 && len(sums[0]) < len(keys) {
-		return missingKey(res[0], sums[0], keys)
+		all, err := t.Metrics(ctx, res[0])
+		if err != nil {
+			return err
+		}
+		return missingKey(res[0], sums[0], keys, summaryKeys(all))
 	}
 	out := metricsJSON{Query: optString(f.query)}
 	if !f.history && !f.plot && f.svg == "" {
@@ -260,15 +265,23 @@ func summaryKeys(sums []metatrack.MetricSummary) []string {
 }
 
 // missingKey is the error for a key that r has no series of.
-func missingKey(r metatrack.Resource, have []metatrack.MetricSummary, keys []string) error {
+// all are the keys r has, for a "did you mean" hint.
+func missingKey(r metatrack.Resource, have []metatrack.MetricSummary, keys, all []string) error {
 	got := map[string]bool{}
 	for _, s := range have {
 		got[s.Key] = true
 	}
 	for _, k := range keys {
-		if !got[k] {
-			return fmt.Errorf("%s has no metric %q", r.Ref(), k)
+		if got[k] {
+			continue
 		}
+		switch near := query.Nearest(k, all); {
+		case near != "":
+			return fmt.Errorf("%s has no metric %q; did you mean %q?", r.Ref(), k, near)
+		case len(all) > 0:
+			return fmt.Errorf("%s has no metric %q (it has %s)", r.Ref(), k, strings.Join(all, ", "))
+		}
+		return fmt.Errorf("%s has no metric %q; it has no metric series", r.Ref(), k)
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ func TestGoldenMetrics(t *testing.T) {
 	}{
 		{"metrics", []string{"metrics", "experiment/trial-1"}, exitOK},
 		{"metrics_keys_json", []string{"metrics", "experiment/trial-3", "loss", "-o", "json"}, exitOK},
+		{"metrics_key_typo", []string{"metrics", "experiment/trial-3", "los"}, exitFailure},
 		{"metrics_query", []string{"metrics", "--query", sweepTrials, "loss"}, exitOK},
 		{"metrics_query_csv", []string{"metrics", "--query", sweepTrials, "-o", "csv"}, exitOK},
 		{"metrics_history", []string{"metrics", "experiment/trial-3", "--history"}, exitOK},
