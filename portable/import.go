@@ -2,6 +2,7 @@ package portable
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,7 +12,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -831,6 +833,14 @@ const resCols = `SELECT seq, id, type, name, version, parent_seq, status, attrs,
 
 type chainKey struct{ typ, name string }
 
+// sortedChainKeys returns the keys of m by type, then name, so that chains
+// are checked and renumbered in the same order on every run.
+func sortedChainKeys[V any](m map[chainKey]V) []chainKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b chainKey) int {
+		return cmp.Or(cmp.Compare(a.typ, b.typ), cmp.Compare(a.name, b.name))
+	})
+}
+
 // chainState is what the import learnt about a chain whose numbering
 // conflicts: the smallest conflicting number, and the numbers the file gave
 // members that the database numbers otherwise or that were taken.
@@ -1039,16 +1049,7 @@ func (im *importer) mergeResource(ex, in resRow) error {
 // consecutive numbers from the first conflicting one on, in the order of
 // their creation (then of their ids), and records each change.
 func (im *importer) renumber() error {
-	keys := make([]chainKey, 0, len(im.chains))
-	for k := range im.chains {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].typ != keys[j].typ {
-			return keys[i].typ < keys[j].typ
-		}
-		return keys[i].name < keys[j].name
-	})
+	keys := sortedChainKeys(im.chains)
 	for _, k := range keys {
 		cs := im.chains[k]
 		var members []resRow

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/metatrack/metatrack/rules"
 )
@@ -120,16 +119,7 @@ func (im *importer) historyRules(r historyRec) error {
 // with gaps (a chain that starts at 3, or jumps from 1 to 5) is refused
 // here, naming the line of the chain's first member in the file.
 func (im *importer) checkChains() error {
-	keys := make([]chainKey, 0, len(im.touched))
-	for k := range im.touched {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].typ != keys[j].typ {
-			return keys[i].typ < keys[j].typ
-		}
-		return keys[i].name < keys[j].name
-	})
+	keys := sortedChainKeys(im.touched)
 	for _, k := range keys {
 		fail := func(format string, args ...any) error {
 			return &LineError{Line: im.touched[k], Kind: KindResource, Row: fmt.Sprintf("type %s, name %q", k.typ, k.name),
