@@ -107,7 +107,13 @@ func (x *txn) findDeleted(ctx context.Context, key string) (resourceRow, error) 
 // deletedChild finds the deleted child that a reference qualified by its
 // parent names (model_version/m@2/experiment/e): the parent is live, the
 // child of that name deleted.
+//
+// The parent is looked up among live resources only (refCandidates, one
+// memo for every split), never through resolve: a parent that is not found
+// must not look for deleted resources in turn, which would repeat the
+// search for every shorter prefix.
 func (x *txn) deletedChild(ctx context.Context, key string) (resourceRow, bool) {
+	memo := map[string]refResult{}
 	for i := len(key) - 1; i > 0; i-- {
 		if key[i] != '/' || !strings.Contains(key[:i], "/") {
 			continue
@@ -116,10 +122,11 @@ func (x *txn) deletedChild(ctx context.Context, key string) (resourceRow, bool) 
 		if !ok || err != nil || c.alias != "" {
 			continue
 		}
-		parent, err := x.resolve(ctx, key[:i])
-		if err != nil {
+		parents, err := x.refCandidates(ctx, key[:i], memo, 0)
+		if err != nil || len(parents) != 1 {
 			continue
 		}
+		parent := parents[0]
 		var row resourceRow
 		if c.version > 0 {
 			err = x.get(ctx, &row, sqlDeletedByVer, c.typ, c.name, c.version)
@@ -145,14 +152,12 @@ func (x *txn) notFound(ctx context.Context, key string, r ref, isRef bool) error
 			row.ref(), row.ID, ErrDeleted, fromMillis(row.DeletedAt.Int64).Format(time.RFC3339))
 	}
 	if !isRef || r.version > 0 {
+		// findDeleted also tries a deleted child of a live parent.
 		if row, err := x.findDeleted(ctx, key); err == nil {
 			return deleted(row)
 		}
-	}
-	if isRef {
-		if row, ok := x.deletedChild(ctx, key); ok {
-			return deleted(row)
-		}
+	} else if row, ok := x.deletedChild(ctx, key); ok {
+		return deleted(row)
 	}
 	return fmt.Errorf("%w: resource %q", ErrNotFound, key)
 }

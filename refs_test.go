@@ -252,3 +252,15 @@ func TestQueryCannotMatch(t *testing.T) {
 		t.Errorf("QueryWarnings of a refused query: %v", err)
 	}
 }
+
+// TestReferenceDeepMissing: a reference of many steps that names nothing
+// fails as not found after a search that grows with its steps. The lookup
+// of deleted resources once resolved every prefix again in turn, so this
+// reference of 19 steps took minutes (2^n lookups).
+func TestReferenceDeepMissing(t *testing.T) {
+	tr := MustOpen(t)
+	ref := strings.Repeat("dataset/a/", 18) + "dataset/a"
+	if _, err := tr.GetResource(context.Background(), ref, ""); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Fatalf("GetResource(%d steps) = %v, want ErrNotFound", 19, err)
+	}
+}
