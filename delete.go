@@ -162,20 +162,6 @@ func (x *txn) notFound(ctx context.Context, key string, r ref, isRef bool) error
 	return fmt.Errorf("%w: resource %q", ErrNotFound, key)
 }
 
-func (x *txn) seqs(ctx context.Context, query string, args ...any) ([]int64, error) {
-	var seqs []int64
-	s, err := x.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		err = x.rtx.SelectContext(ctx, &seqs, query, args...)
-	} else {
-		err = s.SelectContext(ctx, &seqs, args...)
-	}
-	return seqs, scanned(err)
-}
-
 // DeleteResource deletes res and everything under it by parent (a model's
 // versions, a version's experiments, promotions and prediction jobs) and
 // returns what it deleted, res first. Deleted resources are hidden from
@@ -192,8 +178,8 @@ func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource,
 		if err != nil {
 			return err
 		}
-		seqs, err := x.seqs(ctx, sqlSubtree, root.Seq)
-		if err != nil {
+		var seqs []int64
+		if err := x.sel(ctx, &seqs, sqlSubtree, root.Seq); err != nil {
 			return err
 		}
 		set, err := json.Marshal(seqs)
@@ -287,8 +273,8 @@ func (t *Tracker) RestoreResource(ctx context.Context, res Resource) ([]Resource
 			}
 		}
 		deletedAt := root.DeletedAt.Int64
-		seqs, err := x.seqs(ctx, sqlDeletedSubtree, root.Seq, deletedAt)
-		if err != nil {
+		var seqs []int64
+		if err := x.sel(ctx, &seqs, sqlDeletedSubtree, root.Seq, deletedAt); err != nil {
 			return err
 		}
 		mark := map[string]any{"root": root.ID}

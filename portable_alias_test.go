@@ -3,6 +3,7 @@ package metatrack_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -67,8 +68,8 @@ func TestExportImportAliasesAndDeletion(t *testing.T) {
 	if err != nil || got.Version != 2 {
 		t.Errorf("@champion after import = %v, %v", got.Ref(), err)
 	}
-	if _, err := tr.GetResource(ctx, "model_version/titanic_model@4", ""); err == nil {
-		t.Errorf("a deleted version is live after import")
+	if _, err := tr.GetResource(ctx, "model_version/titanic_model@4", ""); !errors.Is(err, metatrack.ErrDeleted) {
+		t.Errorf("the deleted version after import: %v, want ErrDeleted", err)
 	}
 	mv, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "titanic_model")
 	if err != nil || mv.Version != 5 {

@@ -144,10 +144,7 @@ func (x *txn) checkValueTypes(ctx context.Context, q *query.Query, term query.Te
 	return nil
 }
 
-var (
-	sqlTagUsed = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ?)"
-	sqlTagNum  = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ? AND json_valid(value) AND json_type(value) IN ('integer', 'real'))"
-)
+var sqlTagNum = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ? AND json_valid(value) AND json_type(value) IN ('integer', 'real'))"
 
 // checkTagNumbers refuses a tag compared with a number when the key is set
 // and none of its values is a number (tags are text; a number compares
@@ -158,7 +155,7 @@ func (x *txn) checkTagNumbers(ctx context.Context, q *query.Query, term query.Te
 			continue
 		}
 		var used, num bool
-		if err := x.get(ctx, &used, sqlTagUsed, term.Keys[0]); err != nil || !used {
+		if err := x.get(ctx, &used, sqlKeyUsed["tags"], term.Keys[0]); err != nil || !used {
 			return err
 		}
 		if err := x.get(ctx, &num, sqlTagNum, term.Keys[0]); err != nil || num {

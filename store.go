@@ -309,10 +309,9 @@ var resourceSelectAll = sq.Select(
 var resourceSelect = resourceSelectAll.Where("r.deleted_at IS NULL")
 
 var (
-	sqlResourceBySeq  = mustSQL(resourceSelect.Where("r.seq = ?"))
-	sqlResourceByID   = mustSQL(resourceSelect.Where("r.id = ?"))
-	sqlResourceByVer  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version = ?"))
-	sqlResourceLatest = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ?").OrderBy("r.seq DESC").Limit(1))
+	sqlResourceBySeq = mustSQL(resourceSelect.Where("r.seq = ?"))
+	sqlResourceByID  = mustSQL(resourceSelect.Where("r.id = ?"))
+	sqlResourceByVer = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version = ?"))
 	// A chain's latest is its highest number: after a merge renumbered a
 	// chain, numbers and row order may differ.
 	sqlResourceLatestVersion = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version IS NOT NULL").
