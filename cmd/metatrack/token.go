@@ -138,15 +138,10 @@ func (a *app) runTokenLs(ctx context.Context) error {
 }
 
 func (a *app) runTokenRevoke(ctx context.Context, nameOrID string) error {
-	t, err := a.openWrite(ctx, "metatrack token revoke")
+	err := a.write(ctx, "metatrack token revoke", func(t *metatrack.Tracker) error {
+		return t.RevokeToken(ctx, nameOrID)
+	})
 	if err != nil {
-		return err
-	}
-	defer t.Close()
-	if err := t.RevokeToken(ctx, nameOrID); err != nil {
-		return err
-	}
-	if err := t.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "revoked token %s\n", nameOrID)
