@@ -62,6 +62,9 @@ type Engine interface {
 	Location() string
 	// ReadOnly reports whether the store was opened without write access.
 	ReadOnly() bool
+	// SQL returns the texts of the fixed statements, in the engine's
+	// dialect.
+	SQL() *Statements
 
 	// WriteTx runs fn in a write transaction and commits it when fn
 	// returns nil; otherwise it rolls back. Transactions are serializable:
