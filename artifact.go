@@ -19,8 +19,8 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/rules"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Artifact kinds. Reports logged by LogDataProfile, LogChecks and
@@ -187,25 +187,25 @@ func WriteArtifactFile(dst string, a Artifact, r io.Reader) (string, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
 	if err != nil {
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := io.CopyBuffer(tmp, r, make([]byte, ChunkSize)); err != nil {
 		tmp.Close()
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", db.Classify(err)
+		return "", sqlite.Classify(err)
 	}
 	return dst, nil
 }
@@ -410,7 +410,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 func (t *Tracker) dropStaged(ctx context.Context, blobSeq int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	t.db.WriteTx(ctx, func(tx *db.Tx) error {
+	t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
 		return err
 	})
@@ -455,7 +455,7 @@ func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob,
 	// transaction ahead of the database file. Refuse what cannot fit before
 	// writing any of it: staged bytes that fill the disk cannot be removed
 	// from a disk with no room left to remove them.
-	if free, ok := db.FreeSpace(t.db.Path); ok && size+min(size, chunksPerTx*ChunkSize) > free {
+	if free, ok := sqlite.FreeSpace(t.db.Path); ok && size+min(size, chunksPerTx*ChunkSize) > free {
 		return storedBlob{}, 0, fmt.Errorf("%w: %s is %d bytes, and the disk of %s has %d bytes free", ErrDiskFull, p, size, t.db.Path, free)
 	}
 	f, err := os.Open(p)

@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 const (
@@ -389,7 +389,7 @@ func TestCancelAtRandomPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	conn, err := sql.Open("sqlite", db.DSN(path, db.Options{}, false))
+	conn, err := sql.Open("sqlite", sqlite.DSN(path, sqlite.Options{}, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	sq "github.com/Masterminds/squirrel"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // WithColumns asks Search to return, beside each resource of the page, the
@@ -310,7 +310,7 @@ func (x *txn) keyValuesOfSeqs(ctx context.Context, allQuery, keysQuery, seqArr s
 // metricSummariesOfSeqs reads the summaries of the series of the resources
 // in the JSON array seqArr (only keys, when not nil) in one cached
 // statement, scanned without reflection.
-func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []string) (map[int64][]db.NamedSummary, error) {
+func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []string) (map[int64][]sqlite.NamedSummary, error) {
 	args := []any{seqArr}
 	if keys != nil {
 		arr, err := json.Marshal(keys)
@@ -319,11 +319,11 @@ func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []s
 		}
 		args = append(args, string(arr))
 	}
-	rows, err := x.cached().QueryContext(ctx, db.SummariesOfQuery(keys != nil), args...)
+	rows, err := x.cached().QueryContext(ctx, sqlite.SummariesOfQuery(keys != nil), args...)
 	if err != nil {
 		return nil, err
 	}
-	sums, err := db.ScanSummaries(rows)
+	sums, err := sqlite.ScanSummaries(rows)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		err = scanned(err)
 	}

@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Environment of a chaos child process. Only the children read it.
@@ -253,7 +253,7 @@ func chaosNewFile(tb testing.TB, ctx context.Context, path string) {
 // reads is one view), which the caller closes.
 func chaosConn(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
-	conn, err := sql.Open("sqlite", db.DSN(path, db.Options{}, false))
+	conn, err := sql.Open("sqlite", sqlite.DSN(path, sqlite.Options{}, false))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,8 +3,8 @@ package metatrack
 import (
 	"errors"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/rules"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Sentinel errors. Every error a caller can cause wraps one of these, so
@@ -30,31 +30,31 @@ var (
 	// what to do first; nothing was changed. Also: bytes an artifact
 	// stream or an export was reading were removed meanwhile (replaced,
 	// then gc); read again.
-	ErrConflict = db.ErrConflict
+	ErrConflict = sqlite.ErrConflict
 	// ErrCorrupt: stored bytes failed verification (an artifact whose SHA-256
 	// no longer matches) or the file is damaged.
-	ErrCorrupt = db.ErrCorrupt
+	ErrCorrupt = sqlite.ErrCorrupt
 	// ErrNotDatabase: the file is not a SQLite database, or is a SQLite
 	// database of another application.
-	ErrNotDatabase = db.ErrNotDatabase
+	ErrNotDatabase = sqlite.ErrNotDatabase
 	// ErrSchemaTooNew: the file was written by a newer metatrack whose schema
 	// this library does not know. The file is left untouched.
-	ErrSchemaTooNew = db.ErrSchemaTooNew
+	ErrSchemaTooNew = sqlite.ErrSchemaTooNew
 	// ErrSchemaTooOld: a file written by an older metatrack was opened
 	// read-only, so its schema could not be upgraded. Open it once without
 	// WithReadOnly to upgrade it. It comes with ErrReadOnly.
-	ErrSchemaTooOld = db.ErrSchemaTooOld
+	ErrSchemaTooOld = sqlite.ErrSchemaTooOld
 	// ErrUnexpectedSchema: a database file's schema is not the one its
 	// version defines: it carries a view, a trigger, or a table, column or
 	// index that metatrack did not create (or lacks one). Merge refuses
 	// such a file, and Open does not upgrade it; Verify reports it.
-	ErrUnexpectedSchema = db.ErrUnexpectedSchema
+	ErrUnexpectedSchema = sqlite.ErrUnexpectedSchema
 	// ErrReadOnly: a write was attempted on a tracker opened read-only, or on
 	// a file the process may not write.
-	ErrReadOnly = db.ErrReadOnly
+	ErrReadOnly = sqlite.ErrReadOnly
 	// ErrDiskFull: a write failed because the disk is full. Nothing
 	// acknowledged before it is lost; writes resume once space is freed.
-	ErrDiskFull = db.ErrDiskFull
+	ErrDiskFull = sqlite.ErrDiskFull
 	// ErrClosed: the tracker was stopped or closed.
 	ErrClosed = errors.New("tracker is closed")
 	// ErrNoModelLoader: LoadModel found a trainer name with no registered

@@ -37,8 +37,8 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Sizes of the migration tests.
@@ -414,7 +414,7 @@ func migCrashChild(ctx context.Context) error {
 	if err := procBarrier(); err != nil {
 		return err
 	}
-	conn, err := sql.Open("sqlite", db.DSN(os.Getenv(chaosDBEnv), db.Options{}, false))
+	conn, err := sql.Open("sqlite", sqlite.DSN(os.Getenv(chaosDBEnv), sqlite.Options{}, false))
 	if err != nil {
 		return err
 	}

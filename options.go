@@ -3,7 +3,7 @@ package metatrack
 import (
 	"time"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Option configures Open.
@@ -22,7 +22,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{now: time.Now, synchronous: db.SyncNormal}
+	return config{now: time.Now, synchronous: sqlite.SyncNormal}
 }
 
 // WithClock makes the tracker read the time from now (tests fix it). Order
@@ -34,7 +34,7 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // returns, so that not even a power loss loses an acknowledged write. The
 // default (synchronous=NORMAL in WAL mode) loses nothing when a process dies
 // but may lose the newest commits on power loss.
-func WithSynchronousFull() Option { return func(c *config) { c.synchronous = db.SyncFull } }
+func WithSynchronousFull() Option { return func(c *config) { c.synchronous = sqlite.SyncFull } }
 
 // WithBusyTimeout sets how long one statement waits for another process's
 // lock before the tracker retries (default 5s). Write calls retry until

@@ -7,9 +7,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Kinds of change that Import and Merge record when they reconcile two
@@ -32,11 +32,11 @@ type (
 	// Import or Merge.
 	Renumbering = portable.Renumbering
 	// VerifyReport is what Verify found; Problems lists each problem.
-	VerifyReport = db.Report
+	VerifyReport = sqlite.Report
 	// Problem is one problem Verify found.
-	Problem = db.Problem
+	Problem = sqlite.Problem
 	// GCStats say what GC removed, or would remove.
-	GCStats = db.GCStats
+	GCStats = sqlite.GCStats
 )
 
 // MaintenanceOption configures Export, Import, Merge, Verify and GC. Each
@@ -92,7 +92,7 @@ func WithProgress(fn func(done, total int64)) MaintenanceOption {
 func WithDryRun() MaintenanceOption { return func(c *maintenanceConfig) { c.dryRun = true } }
 
 // WithStagedAge sets how old an unfinished artifact upload must be before
-// GC removes it (default db.DefaultStagedAge, a day), so that uploads in
+// GC removes it (default sqlite.DefaultStagedAge, a day), so that uploads in
 // progress in other processes survive.
 func WithStagedAge(d time.Duration) MaintenanceOption {
 	return func(c *maintenanceConfig) { c.stagedAge = d }
@@ -167,7 +167,7 @@ func (t *Tracker) Verify(ctx context.Context, opts ...MaintenanceOption) (Verify
 		return VerifyReport{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	rep, err := db.Verify(ctx, t.db, cfg.progress)
+	rep, err := sqlite.Verify(ctx, t.db, cfg.progress)
 	if err != nil {
 		return rep, err
 	}
@@ -191,7 +191,7 @@ func (t *Tracker) GC(ctx context.Context, opts ...MaintenanceOption) (GCStats, e
 	} else if err := t.checkWrite("GC"); err != nil {
 		return GCStats{}, err
 	}
-	return db.GC(ctx, t.db, db.GCOptions{DryRun: cfg.dryRun, StagedAge: cfg.stagedAge, Now: t.cfg.now, Progress: cfg.progress})
+	return sqlite.GC(ctx, t.db, sqlite.GCOptions{DryRun: cfg.dryRun, StagedAge: cfg.stagedAge, Now: t.cfg.now, Progress: cfg.progress})
 }
 
 // Vacuum rebuilds the database file without its free pages (after GC, for

@@ -29,9 +29,9 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // portT0 is the fixtures' epoch; every clock counts from it, so that
@@ -1190,7 +1190,7 @@ func TestVerify(t *testing.T) {
 		portCopy(t, path, p)
 		portFlipChunkByte(t, p)
 		rep, err := portOpen(t, p).Verify(ctx)
-		if !errors.Is(err, metatrack.ErrCorrupt) || len(rep.Problems) != 1 || rep.Problems[0].Kind != db.ProblemBlob ||
+		if !errors.Is(err, metatrack.ErrCorrupt) || len(rep.Problems) != 1 || rep.Problems[0].Kind != sqlite.ProblemBlob ||
 			!strings.Contains(rep.Problems[0].Detail, "SHA-256") {
 			t.Errorf("err = %v, problems %v", err, rep.Problems)
 		}
@@ -1214,7 +1214,7 @@ func TestVerify(t *testing.T) {
 		portCheck(t, err)
 		portCheck(t, conn.Close())
 		rep, err := portOpen(t, p).Verify(ctx)
-		if !errors.Is(err, metatrack.ErrCorrupt) || len(rep.Problems) != 1 || rep.Problems[0].Kind != db.ProblemChain ||
+		if !errors.Is(err, metatrack.ErrCorrupt) || len(rep.Problems) != 1 || rep.Problems[0].Kind != sqlite.ProblemChain ||
 			!strings.Contains(rep.Problems[0].Detail, "missing version 2") {
 			t.Errorf("err = %v, problems %v", err, rep.Problems)
 		}

@@ -42,8 +42,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Environment of a child process. Only the children read it.
@@ -551,7 +551,7 @@ func procContext(t *testing.T) context.Context {
 // data_version compares between calls.
 func procSQL(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
-	conn, err := sql.Open("sqlite", db.DSN(path, db.Options{}, false))
+	conn, err := sql.Open("sqlite", sqlite.DSN(path, sqlite.Options{}, false))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // The Spec types are the options of the tracker's calls as plain data, so
@@ -159,7 +159,7 @@ type MetricRangeSpec struct {
 
 // ResolveMetricHistoryOptions returns the MetricRangeSpec of opts.
 func ResolveMetricHistoryOptions(opts ...MetricHistoryOption) MetricRangeSpec {
-	q := db.AllPoints
+	q := sqlite.AllPoints
 	for _, o := range opts {
 		o(&q)
 	}
@@ -177,7 +177,7 @@ func ResolveMetricHistoryOptions(opts ...MetricHistoryOption) MetricRangeSpec {
 
 // Options returns MetricHistoryOptions equivalent to s.
 func (s MetricRangeSpec) Options() []MetricHistoryOption {
-	return []MetricHistoryOption{func(q *db.MetricRange) {
+	return []MetricHistoryOption{func(q *sqlite.MetricRange) {
 		set := func(dst *int64, v *int64) {
 			if v != nil {
 				*dst = *v

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // txn is what the lower-case helpers run their SQL on: a write transaction
@@ -22,7 +22,7 @@ import (
 // prepared once per database and reused.
 type txn struct {
 	t   *Tracker
-	tx  *db.Tx
+	tx  *sqlite.Tx
 	rtx *sqlx.Tx
 	now int64
 }
@@ -47,7 +47,7 @@ func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) erro
 	if t.tx != nil {
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
+	return t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
 	})
 }
@@ -80,12 +80,12 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 		}
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return db.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))
+	return sqlite.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))
 }
 
 // stmt returns the cached prepared statement for a fixed query. Inside a
 // read snapshot it returns nil (run the query as text) until the statement
-// is prepared; see db.CachedReaderStmt.
+// is prepared; see sqlite.CachedReaderStmt.
 func (x *txn) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	switch {
 	case x.tx != nil:
@@ -119,7 +119,7 @@ func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...a
 
 // planned returns a Queryer for generated statement texts (searches): in a
 // read snapshot they run as prepared statements from the database's bounded
-// plan cache once it has them (db.Plan), else as text.
+// plan cache once it has them (sqlite.Plan), else as text.
 func (x *txn) planned() plannedQueryer { return plannedQueryer{x} }
 
 type plannedQueryer struct{ x *txn }
@@ -215,7 +215,7 @@ func (x *txn) getDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
 // where the schema allows neither), which only a damaged file produces.
 func scanned(err error) error {
 	switch {
-	case err == nil, errors.Is(err, sql.ErrNoRows), db.Code(err) != 0,
+	case err == nil, errors.Is(err, sql.ErrNoRows), sqlite.Code(err) != 0,
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone), errors.Is(err, driver.ErrBadConn):
 		return err
@@ -298,7 +298,7 @@ func (r resourceRow) resource() Resource {
 var resourceSelectAll = sq.Select(
 	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
 	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
-	"r.deleted_at", db.ParentRefSQL("r", "p")+" AS parent_ref",
+	"r.deleted_at", sqlite.ParentRefSQL("r", "p")+" AS parent_ref",
 ).From("resources r").
 	LeftJoin("resources p ON p.seq = r.parent_seq").
 	LeftJoin("runs run ON run.seq = r.run_seq")

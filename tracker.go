@@ -27,8 +27,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // MetadataTracker is the tracker interface that ML pipelines call, one Go
@@ -128,13 +128,13 @@ const DefaultPath = "./metatrack.db"
 // concurrent use by many goroutines, and many processes may open the same
 // file at once.
 type Tracker struct {
-	db     *db.DB
+	db     *sqlite.DB
 	url    string
 	cfg    config
 	shared *shared
 	// tx is set on the Tracker that Batch hands to its function, and
 	// targets caches, for the batch, the resources it logged to by id.
-	tx      *db.Tx
+	tx      *sqlite.Tx
 	targets map[string]resourceRow
 	// metrics holds, for the batch, the metric points logged in it, written
 	// when it ends (or before anything else reads or writes in it).
@@ -166,7 +166,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, path, db.Options{
+	d, err := sqlite.Open(ctx, path, sqlite.Options{
 		Synchronous: cfg.synchronous,
 		BusyTimeout: cfg.busyTimeout,
 		ReadOnly:    cfg.readOnly,
@@ -291,7 +291,7 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
-	return t.db.WriteTx(ctx, func(tx *db.Tx) error {
+	return t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		inner := *t
 		inner.tx, inner.targets, inner.metrics = tx, map[string]resourceRow{}, &metricBuffer{}
 		if err := fn(&inner); err != nil {

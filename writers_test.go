@@ -35,11 +35,11 @@ import (
 	"testing"
 	"time"
 
-	"modernc.org/sqlite"
+	sqlitedrv "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // What the mixed writers write, and how much.
@@ -276,7 +276,7 @@ func chaosDeferred(ctx context.Context, enc *json.Encoder) error {
 		return err
 	}
 	path := os.Getenv(chaosDBEnv)
-	dsn := db.DSN(path, db.Options{}, false)
+	dsn := sqlite.DSN(path, sqlite.Options{}, false)
 	deferred := strings.Replace(dsn, "_txlock=immediate", "_txlock=deferred", 1)
 	if deferred == dsn {
 		return fmt.Errorf("the library's DSN %q no longer sets _txlock=immediate", dsn)
@@ -305,14 +305,14 @@ func chaosDeferred(ctx context.Context, enc *json.Encoder) error {
 		} else {
 			err = deferredVersion(ctx, conn, head)
 		}
-		var se *sqlite.Error
+		var se *sqlitedrv.Error
 		switch {
 		case err == nil:
 			done.Txs++
 			if i%2 == 0 {
 				done.Counter++
 			}
-		case db.IsBusy(err) && errors.As(err, &se):
+		case sqlite.IsBusy(err) && errors.As(err, &se):
 			done.Busy++
 			if se.Code() == sqlite3.SQLITE_BUSY_SNAPSHOT {
 				done.BusySnapshot++

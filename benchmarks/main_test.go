@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // The scale benchmarks. Each benchmark has sub-benchmarks named lib (the
@@ -234,18 +234,18 @@ type bareDB struct {
 	ckptWG   sync.WaitGroup
 }
 
-// The tracker's write-ahead-log bounds (db.Options.WALLimit's default and
+// The tracker's write-ahead-log bounds (sqlite.Options.WALLimit's default and
 // its checkpoint interval), which the bare side follows.
 const (
-	walLimit        = db.DefaultWALLimit
+	walLimit        = sqlite.DefaultWALLimit
 	checkpointEvery = 128
 )
 
-// bareDSN is the tracker's own DSN (db.DSN with default options): busy
+// bareDSN is the tracker's own DSN (sqlite.DSN with default options): busy
 // timeout, foreign keys, WAL, synchronous=NORMAL, BEGIN IMMEDIATE,
 // journal_size_limit and wal_autocheckpoint(0).
 func bareDSN(path string) string {
-	return db.DSN(path, db.Options{}, false)
+	return sqlite.DSN(path, sqlite.Options{}, false)
 }
 
 func openBare(ctx context.Context, path string) (*bareDB, error) {

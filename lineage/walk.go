@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Walk returns the resources reachable from starts (resource seqs, duplicates
@@ -264,7 +264,7 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
 	}
 	query := "WITH RECURSIVE walk(seq, depth) AS (SELECT value, 0 FROM json_each(?1) UNION " + strings.Join(steps, " UNION ") + ")" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + db.ParentRefSQL("r", "") +
+		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + sqlite.ParentRefSQL("r", "") +
 		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq"
 
 	rows, err := q.QueryContext(ctx, query, s.args...)
@@ -295,7 +295,7 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 // seqs not in resources are missing from the result.
 func loadNodes(ctx context.Context, q Queryer, seqs []int64) ([]Node, error) {
 	rows, err := q.QueryContext(ctx,
-		"SELECT r.seq, r.id, r.type, r.name, r.version, r.status, "+db.ParentRefSQL("r", "")+
+		"SELECT r.seq, r.id, r.type, r.name, r.version, r.status, "+sqlite.ParentRefSQL("r", "")+
 			" FROM resources AS r WHERE r.seq IN (SELECT value FROM json_each(?1))",
 		jsonInts(seqs))
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // ExportOptions configure Export.
@@ -50,7 +50,7 @@ type ExportOptions struct {
 // snapshot, so writers in this and other processes go on meanwhile, and
 // streams: memory use does not grow with the size of the database. Artifact
 // bytes are checked against their SHA-256 as they are read; a mismatch stops
-// the export with an error that matches db.ErrCorrupt.
+// the export with an error that matches sqlite.ErrCorrupt.
 //
 // The snapshot is held only while the records are read, which go to a
 // temporary file (in os.TempDir) meanwhile; the artifact bytes, which make
@@ -58,8 +58,8 @@ type ExportOptions struct {
 // that an export of any size never keeps the write-ahead log from being
 // checkpointed and restarted. Stored bytes never change; bytes removed
 // while the export runs (their artifact replaced, then gc) stop it with an
-// error that matches db.ErrConflict.
-func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Stats, error) {
+// error that matches sqlite.ErrConflict.
+func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) (Stats, error) {
 	var q *query.Query
 	if opts.Filter != "" {
 		var err error
@@ -73,7 +73,7 @@ func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Sta
 	}
 	spool, err := os.CreateTemp("", "metatrack-export-*.ndjson")
 	if err != nil {
-		return Stats{}, fmt.Errorf("portable: export: %w", db.Classify(err))
+		return Stats{}, fmt.Errorf("portable: export: %w", sqlite.Classify(err))
 	}
 	defer func() {
 		spool.Close()
@@ -96,7 +96,7 @@ func Export(ctx context.Context, d *db.DB, w io.Writer, opts ExportOptions) (Sta
 		err = e.bw.Flush()
 	}
 	if err != nil {
-		return e.stats, db.Classify(err)
+		return e.stats, sqlite.Classify(err)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	e.bw = bw
@@ -132,14 +132,14 @@ func (e *exporter) finish(spool *os.File) error {
 	}
 	if e.stats.Records != e.total {
 		// Resources outside the tree of parents (a cycle) are not written.
-		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", db.ErrCorrupt, e.stats.Records, e.total)
+		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", sqlite.ErrCorrupt, e.stats.Records, e.total)
 	}
 	return e.write(endRec{Kind: KindEnd, Records: e.stats.Records})
 }
 
 type exporter struct {
 	ctx      context.Context
-	d        *db.DB
+	d        *sqlite.DB
 	tx       *sqlx.Tx // the snapshot, while the records are read
 	header   headerRec
 	blobs    []blobInfo // the blobs to export, listed in the snapshot
@@ -379,7 +379,7 @@ func (e *exporter) write(rec any) error {
 	e.line.Reset()
 	if err := e.enc.Encode(rec); err != nil {
 		// The only values that can fail to encode are stored JSON texts.
-		return fmt.Errorf("%w: %v", db.ErrCorrupt, err)
+		return fmt.Errorf("%w: %v", sqlite.ErrCorrupt, err)
 	}
 	_, err := e.bw.Write(e.line.Bytes())
 	return err
@@ -461,7 +461,7 @@ func (e *exporter) listBlobs(where string, args []any) error {
 				return err
 			}
 			if !validSHA(b.sha) {
-				return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", db.ErrCorrupt, b.seq, b.sha)
+				return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", sqlite.ErrCorrupt, b.seq, b.sha)
 			}
 			e.blobs = append(e.blobs, b)
 			return nil
@@ -482,15 +482,15 @@ func (e *exporter) writeChunks(b blobInfo) error {
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			if err := e.d.Reader.QueryRowContext(e.ctx, `SELECT count(*) FROM blobs WHERE seq = ? AND sha256 = ?`, b.seq, b.sha).Scan(&n); err != nil {
-				return db.Classify(err)
+				return sqlite.Classify(err)
 			}
 			if n == 0 {
-				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", db.ErrConflict, b.sha)
+				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", sqlite.ErrConflict, b.sha)
 			}
-			return fmt.Errorf("%w: blob %s: chunk %d is missing", db.ErrCorrupt, b.sha, idx)
+			return fmt.Errorf("%w: blob %s: chunk %d is missing", sqlite.ErrCorrupt, b.sha, idx)
 		}
 		if err != nil {
-			return db.Classify(err)
+			return sqlite.Classify(err)
 		}
 		h.Write(data)
 		size += int64(len(data))
@@ -511,10 +511,10 @@ func (e *exporter) writeChunks(b blobInfo) error {
 		}
 	}
 	if size != b.size {
-		return fmt.Errorf("%w: blob %s holds %d bytes, recorded %d", db.ErrCorrupt, b.sha, size, b.size)
+		return fmt.Errorf("%w: blob %s holds %d bytes, recorded %d", sqlite.ErrCorrupt, b.sha, size, b.size)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != b.sha {
-		return fmt.Errorf("%w: blob %s: the SHA-256 of its bytes is %s", db.ErrCorrupt, b.sha, sum)
+		return fmt.Errorf("%w: blob %s: the SHA-256 of its bytes is %s", sqlite.ErrCorrupt, b.sha, sum)
 	}
 	return nil
 }
@@ -614,7 +614,7 @@ func (e *exporter) writeArtifacts(where string, args []any) error {
 				return err
 			}
 			if blobSeq.Valid && !blob.Valid {
-				return fmt.Errorf("%w: artifact %q of %s refers to blob %d, which is missing or incomplete", db.ErrCorrupt, r.Name, r.Resource, blobSeq.Int64)
+				return fmt.Errorf("%w: artifact %q of %s refers to blob %d, which is missing or incomplete", sqlite.ErrCorrupt, r.Name, r.Resource, blobSeq.Int64)
 			}
 			r.Blob, r.Run = blob.String, run.String
 			return e.emit(KindArtifact, r)
@@ -685,7 +685,7 @@ func (e *exporter) writeHistory(where string, args []any) error {
 				return err
 			}
 			if !id.Valid {
-				return fmt.Errorf("%w: a history entry of %s has no id", db.ErrCorrupt, r.Resource)
+				return fmt.Errorf("%w: a history entry of %s has no id", sqlite.ErrCorrupt, r.Resource)
 			}
 			r.ID, r.Run, r.Old, r.New = id.String, run.String, raw(old), raw(nw)
 			return e.emit(KindHistory, r)

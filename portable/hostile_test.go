@@ -30,9 +30,9 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 var updateHostile = flag.Bool("hostile.update", false, "rewrite testdata/hostile from the recipes")
@@ -510,7 +510,7 @@ func newTarget(t testing.TB) hostileTarget {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "target.db")
-	d, err := db.Open(ctx, path, db.Options{})
+	d, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func (h hostileTarget) copyTo(t testing.TB, dir string) string {
 	return p
 }
 
-func exportBody(t testing.TB, d *db.DB) []byte {
+func exportBody(t testing.TB, d *sqlite.DB) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if _, err := portable.Export(context.Background(), d, &b, portable.ExportOptions{}); err != nil {
@@ -556,7 +556,7 @@ func exportBody(t testing.TB, d *db.DB) []byte {
 // invariant checks the one rule of the corpus for the outcome err of an
 // import or merge into d: an error leaves d as it was, success leaves d
 // clean. It returns err for the caller's own checks.
-func invariant(t testing.TB, d *db.DB, before []byte, err error) error {
+func invariant(t testing.TB, d *sqlite.DB, before []byte, err error) error {
 	t.Helper()
 	if err != nil {
 		if after := exportBody(t, d); !bytes.Equal(before, after) {
@@ -564,7 +564,7 @@ func invariant(t testing.TB, d *db.DB, before []byte, err error) error {
 		}
 		return err
 	}
-	rep, verr := db.Verify(context.Background(), d, nil)
+	rep, verr := sqlite.Verify(context.Background(), d, nil)
 	if verr != nil {
 		t.Fatal(verr)
 	}
@@ -621,7 +621,7 @@ func TestHostileExports(t *testing.T) {
 				if into == "base" {
 					path, before = target.copyTo(t, t.TempDir()), target.export
 				}
-				d, err := db.Open(ctx, path, db.Options{})
+				d, err := sqlite.Open(ctx, path, sqlite.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -680,7 +680,7 @@ func TestHostileBigValues(t *testing.T) {
 		}, "the limit is 16777216"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := db.Open(ctx, target.copyTo(t, t.TempDir()), db.Options{})
+			d, err := sqlite.Open(ctx, target.copyTo(t, t.TempDir()), sqlite.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -710,7 +710,7 @@ func FuzzImport(f *testing.F) {
 	target := newTarget(f)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, input []byte) {
-		d, err := db.Open(ctx, target.copyTo(t, t.TempDir()), db.Options{})
+		d, err := sqlite.Open(ctx, target.copyTo(t, t.TempDir()), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -718,7 +718,7 @@ func FuzzImport(f *testing.F) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		_, err = portable.Import(ctx, d, bytes.NewReader(input), portable.ImportOptions{})
-		if err != nil && !errors.Is(err, portable.ErrInvalid) && !errors.Is(err, db.ErrCorrupt) {
+		if err != nil && !errors.Is(err, portable.ErrInvalid) && !errors.Is(err, sqlite.ErrCorrupt) {
 			t.Fatalf("an error about the input that is not ErrInvalid: %v", err)
 		}
 		invariant(t, d, target.export, err)
@@ -830,7 +830,7 @@ func TestHostileDatabases(t *testing.T) {
 			buildDB(t, other, prelude, r)
 			before := sum(t, other)
 			tdir := t.TempDir()
-			d, err := db.Open(ctx, target.copyTo(t, tdir), db.Options{})
+			d, err := sqlite.Open(ctx, target.copyTo(t, tdir), sqlite.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -874,7 +874,7 @@ func TestHostileMergeNamesTableAndRow(t *testing.T) {
 	buildDB(t, other, prelude, dbRecipe{name: "bad tag", sql: `INSERT INTO tags (resource_seq, key, value, updated_at)
 		SELECT seq, 'k', printf('%.70000c', 'x'), 1 FROM resources WHERE type = 'model'`})
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"), db.Options{})
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -901,16 +901,16 @@ func TestHostileVerifySchema(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.db")
 			buildDB(t, path, prelude, r)
-			d, err := db.Open(ctx, path, db.Options{ReadOnly: true})
+			d, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			rep, err := db.Verify(ctx, d, nil)
+			rep, err := sqlite.Verify(ctx, d, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.OK() || rep.Problems[0].Kind != db.ProblemSchema || !strings.Contains(rep.Problems[0].String(), r.want) {
+			if rep.OK() || rep.Problems[0].Kind != sqlite.ProblemSchema || !strings.Contains(rep.Problems[0].String(), r.want) {
 				t.Fatalf("verify found %v, want a schema problem with %q", rep.Problems, r.want)
 			}
 		})

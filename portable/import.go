@@ -19,8 +19,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/rules"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // ImportOptions configure Import.
@@ -52,7 +52,7 @@ var errDryRun = errors.New("portable: dry run")
 // d is left as it was. (A process killed while staging leaves staged bytes
 // that GC removes.) Errors about the input match ErrInvalid and are
 // *LineError values that name the line.
-func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Stats, error) {
+func Import(ctx context.Context, d *sqlite.DB, r io.Reader, opts ImportOptions) (Stats, error) {
 	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now, dryRun: opts.DryRun,
 		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{}, newMembers: map[string]bool{},
 		blobsSeen: map[string]bool{}}
@@ -72,7 +72,7 @@ func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Sta
 
 type importer struct {
 	ctx      context.Context
-	d        *db.DB
+	d        *sqlite.DB
 	lr       *lineReader
 	progress Progress
 	now      func() time.Time
@@ -90,7 +90,7 @@ type importer struct {
 	known     []knownBlob
 
 	// Records.
-	tx          *db.Tx
+	tx          *sqlite.Tx
 	row         string           // the key of the current record, for errors
 	aliases     map[string]int64 // ids of the file given up for a resource of the same name
 	runs        map[string]int64
@@ -125,7 +125,7 @@ func (im *importer) lineErr(err error) error {
 	switch {
 	case err == nil || errors.As(err, &le):
 		return err
-	case db.IsConstraint(err):
+	case sqlite.IsConstraint(err):
 		return &LineError{Line: im.lr.line, Kind: im.lastKind, Row: im.row, Err: err}
 	}
 	return fmt.Errorf("portable: import, line %d: %w", im.lr.line, err)
@@ -223,7 +223,7 @@ func (im *importer) run() error {
 		return im.errf("blob %s has %d of its %d chunks", im.blob.rec.SHA256, im.blob.next, im.blob.rec.Chunks)
 	}
 
-	return im.d.WriteTx(im.ctx, func(tx *db.Tx) error {
+	return im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
 		im.tx = tx
 		if err := im.finishBlobs(); err != nil {
 			return err
@@ -482,7 +482,7 @@ func (im *importer) blobRecord(r blobRec) error {
 		im.staged = append(im.staged, stagedBlob{sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, dry: true, chunkSize: r.ChunkSize, chunks: r.Chunks})
 	} else {
 		b.stage = true
-		err := im.d.WriteTx(im.ctx, func(tx *db.Tx) error {
+		err := im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
 			res, err := tx.ExecContext(im.ctx, `INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?)`, r.ChunkSize, im.now().UnixMilli())
 			if err != nil {
 				return err
@@ -534,7 +534,7 @@ func (im *importer) blobDone() error {
 	}
 	im.blob = nil
 	if sum := hex.EncodeToString(b.h.Sum(nil)); sum != b.rec.SHA256 {
-		return im.errf("%w: blob %s: the SHA-256 of its chunks is %s", db.ErrCorrupt, b.rec.SHA256, sum)
+		return im.errf("%w: blob %s: the SHA-256 of its chunks is %s", sqlite.ErrCorrupt, b.rec.SHA256, sum)
 	}
 	if b.stage {
 		return im.flushChunks(b)
@@ -547,7 +547,7 @@ func (im *importer) flushChunks(b *blobState) error {
 		return nil
 	}
 	first := b.next - int64(len(b.pending))
-	err := im.d.WriteTx(im.ctx, func(tx *db.Tx) error {
+	err := im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
 		s, err := tx.Stmt(im.ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`)
 		if err != nil {
 			return err
@@ -618,7 +618,7 @@ func (im *importer) dropStaged() {
 		return
 	}
 	ctx := context.WithoutCancel(im.ctx)
-	im.d.WriteTx(ctx, func(tx *db.Tx) error {
+	im.d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		for _, b := range im.staged {
 			if b.dry {
 				continue // never written

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // ErrSameDatabase: Merge was given the database it merges into.
@@ -40,8 +40,8 @@ type MergeOptions struct {
 //
 // The other file is opened read-only and never changed. A file of an
 // older schema is copied beside d's file and the copy migrated; a file of
-// a newer schema is refused with db.ErrSchemaTooNew.
-func Merge(ctx context.Context, d *db.DB, otherPath string, opts MergeOptions) (Stats, error) {
+// a newer schema is refused with sqlite.ErrSchemaTooNew.
+func Merge(ctx context.Context, d *sqlite.DB, otherPath string, opts MergeOptions) (Stats, error) {
 	if a, err := os.Stat(d.Path); err == nil {
 		if b, err := os.Stat(otherPath); err == nil && os.SameFile(a, b) {
 			return Stats{}, fmt.Errorf("%w: %s", ErrSameDatabase, otherPath)
@@ -88,10 +88,10 @@ var errImportStopped = errors.New("portable: the import stopped")
 // Before anything of the file is read as records, its schema is checked
 // against the one its version defines (schema.Check): a file that carries
 // a view, a trigger or any table, column or index metatrack's migrations
-// do not create is refused with db.ErrUnexpectedSchema, and never
+// do not create is refused with sqlite.ErrUnexpectedSchema, and never
 // migrated.
-func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
-	other, err := db.Open(ctx, path, db.Options{ReadOnly: true})
+func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error) {
+	other, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true})
 	if err == nil {
 		err = other.ReadTx(ctx, func(tx *sqlx.Tx) error { return schema.Check(ctx, tx) })
 		if err != nil {
@@ -100,7 +100,7 @@ func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
 		}
 		return other, func() { other.Close() }, nil
 	}
-	if !errors.Is(err, db.ErrReadOnly) {
+	if !errors.Is(err, sqlite.ErrReadOnly) {
 		return nil, nil, err
 	}
 	if err := checkFile(ctx, path); err != nil {
@@ -124,7 +124,7 @@ func openOther(ctx context.Context, path, dir string) (*db.DB, func(), error) {
 		remove()
 		return nil, nil, err
 	}
-	other, err = db.Open(ctx, tmpPath, db.Options{})
+	other, err = sqlite.Open(ctx, tmpPath, sqlite.Options{})
 	if err != nil {
 		remove()
 		return nil, nil, err
@@ -140,13 +140,13 @@ func checkFile(ctx context.Context, path string) error {
 		return err
 	}
 	defer conn.Close()
-	return db.Classify(schema.Check(ctx, conn))
+	return sqlite.Classify(schema.Check(ctx, conn))
 }
 
 // readDSN opens path for reading only; without a write-ahead log beside it
 // the file is read immutable, which creates no -wal and -shm files.
 func readDSN(path string) string {
-	dsn := db.DSN(path, db.Options{}, true)
+	dsn := sqlite.DSN(path, sqlite.Options{}, true)
 	if _, err := os.Stat(path + "-wal"); errors.Is(err, os.ErrNotExist) {
 		dsn += "&immutable=1"
 	}
@@ -164,5 +164,5 @@ func copyDatabase(ctx context.Context, src, dst string) error {
 	}
 	defer conn.Close()
 	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, dst)
-	return db.Classify(err)
+	return sqlite.Classify(err)
 }

@@ -8,9 +8,9 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/metatrack/metatrack/db"
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/series"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // KindMetric records carry the points of metric series: one record for
@@ -135,7 +135,7 @@ func (e *exporter) writeMetrics(where string, args []any) error {
 	if err != nil {
 		return err
 	}
-	m := db.Metrics{Q: db.SQLOf(e.tx)}
+	m := sqlite.Metrics{Q: sqlite.SQLOf(e.tx)}
 	var pts []series.Point
 	for _, s := range list {
 		rec := metricRec{Kind: KindMetric, Resource: s.resource, Run: s.run, Key: s.key}
@@ -206,7 +206,7 @@ func (im *importer) metric(r metricRec) error {
 		}
 		lo, hi = min(lo, p.Step), max(hi, p.Step)
 	}
-	var own db.SeriesOwner
+	var own sqlite.SeriesOwner
 	if r.Resource != "" {
 		seq, err := im.resourceSeq(r.Resource, "resource")
 		if err != nil {
@@ -220,14 +220,14 @@ func (im *importer) metric(r metricRec) error {
 		}
 		own.Run = seq.(int64)
 	}
-	m := db.Metrics{Q: im.tx.MetricSQL(), Now: im.now().UnixMilli()}
+	m := sqlite.Metrics{Q: im.tx.MetricSQL(), Now: im.now().UnixMilli()}
 	s, err := m.Find(im.ctx, own, r.Key)
 	if err != nil {
 		return err
 	}
 	fresh := []series.Point(r.Points)
 	if s.Seq != 0 {
-		rng := db.AllPoints
+		rng := sqlite.AllPoints
 		rng.FromStep, rng.ToStep = lo, hi
 		have, err := m.Points(im.ctx, s, rng)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 func newGCCmd(a *app) *cobra.Command {
@@ -70,7 +70,7 @@ bytes of their artifacts that nothing else uses go in the same run.`,
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "count what would be removed; remove nothing")
 	f.BoolVar(&vacuum, "vacuum", false, "then rebuild the file so that it shrinks")
-	f.DurationVar(&stagedAge, "staged-age", db.DefaultStagedAge, "remove abandoned uploads begun longer ago than this")
+	f.DurationVar(&stagedAge, "staged-age", sqlite.DefaultStagedAge, "remove abandoned uploads begun longer ago than this")
 	f.BoolVar(&purge, "purge-deleted", false, "first remove deleted resources for good (no restore after this)")
 	f.StringVar(&olderThan, "older-than", "", "with --purge-deleted: only those deleted at least this long ago (30d, 2w, 12h)")
 	return cmd

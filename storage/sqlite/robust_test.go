@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // connPragmas is what one connection reports about its configuration.
@@ -69,15 +69,15 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 	const readers = 12
 	cases := []struct {
 		name     string
-		opts     db.Options
+		opts     sqlite.Options
 		readOnly bool // reopen read-only after creating the file
 		want     connPragmas
 	}{
-		{"Normal", db.Options{MaxReaders: readers},
+		{"Normal", sqlite.Options{MaxReaders: readers},
 			false, connPragmas{BusyTimeout: 5000, ForeignKeys: 1, JournalMode: "wal", Synchronous: 1}},
-		{"Full", db.Options{MaxReaders: readers, Synchronous: db.SyncFull, BusyTimeout: 1234 * time.Millisecond},
+		{"Full", sqlite.Options{MaxReaders: readers, Synchronous: sqlite.SyncFull, BusyTimeout: 1234 * time.Millisecond},
 			false, connPragmas{BusyTimeout: 1234, ForeignKeys: 1, JournalMode: "wal", Synchronous: 2}},
-		{"ReadOnlyFull", db.Options{MaxReaders: readers, Synchronous: db.SyncFull, ReadOnly: true},
+		{"ReadOnlyFull", sqlite.Options{MaxReaders: readers, Synchronous: sqlite.SyncFull, ReadOnly: true},
 			true, connPragmas{BusyTimeout: 5000, ForeignKeys: 1, JournalMode: "wal", Synchronous: 2}},
 	}
 	for _, tc := range cases {
@@ -88,7 +88,7 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 			if tc.readOnly {
 				// Create the file first, so that the read-only open finds
 				// a complete database.
-				w, err := db.Open(ctx, path, db.Options{})
+				w, err := sqlite.Open(ctx, path, sqlite.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +96,7 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d, err := db.Open(ctx, path, tc.opts)
+			d, err := sqlite.Open(ctx, path, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,13 +141,13 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 
 			if tc.readOnly {
 				// The writer is the reader pool: writes fail typed.
-				err := d.WriteTx(ctx, func(tx *db.Tx) error { return nil })
-				if !errors.Is(err, db.ErrReadOnly) {
+				err := d.WriteTx(ctx, func(tx *sqlite.Tx) error { return nil })
+				if !errors.Is(err, sqlite.ErrReadOnly) {
 					t.Errorf("WriteTx on a read-only DB = %v, want ErrReadOnly", err)
 				}
 			} else {
 				// The writer, while every reader holds its snapshot.
-				err := d.WriteTx(ctx, func(tx *db.Tx) error {
+				err := d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 					got, err := readPragmas(ctx, tx)
 					if err != nil {
 						return err
@@ -157,7 +157,7 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 					}
 					// foreign_keys is enforced, not only reported.
 					_, err = tx.ExecContext(ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (987654, 0, x'00')`)
-					if !db.IsConstraint(err) {
+					if !sqlite.IsConstraint(err) {
 						t.Errorf("insert violating a foreign key = %v, want a constraint error", err)
 					}
 					return nil
@@ -250,19 +250,19 @@ func TestClassify(t *testing.T) {
 		err  error
 		want error // nil: no sentinel
 	}{
-		{"SQLiteFull", full, db.ErrDiskFull},
-		{"SQLiteReadOnly", readOnly, db.ErrReadOnly},
-		{"SQLiteNotADB", notADB, db.ErrNotDatabase},
-		{"ENOSPC", enospc, db.ErrDiskFull},
-		{"WrappedENOSPC", fmt.Errorf("save: %w", enospc), db.ErrDiskFull},
+		{"SQLiteFull", full, sqlite.ErrDiskFull},
+		{"SQLiteReadOnly", readOnly, sqlite.ErrReadOnly},
+		{"SQLiteNotADB", notADB, sqlite.ErrNotDatabase},
+		{"ENOSPC", enospc, sqlite.ErrDiskFull},
+		{"WrappedENOSPC", fmt.Errorf("save: %w", enospc), sqlite.ErrDiskFull},
 		{"Other", other, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := db.Classify(tc.err)
+			got := sqlite.Classify(tc.err)
 			if !errors.Is(got, tc.err) {
 				t.Errorf("Classify dropped the original error: %v", got)
 			}
-			sentinels := []error{db.ErrDiskFull, db.ErrReadOnly, db.ErrNotDatabase, db.ErrCorrupt, db.ErrSchemaTooNew}
+			sentinels := []error{sqlite.ErrDiskFull, sqlite.ErrReadOnly, sqlite.ErrNotDatabase, sqlite.ErrCorrupt, sqlite.ErrSchemaTooNew}
 			for _, s := range sentinels {
 				if is, want := errors.Is(got, s), s == tc.want; is != want {
 					t.Errorf("errors.Is(Classify(%v), %v) = %v, want %v", tc.err, s, is, want)
@@ -270,7 +270,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	if db.Classify(nil) != nil {
+	if sqlite.Classify(nil) != nil {
 		t.Error("Classify(nil) is not nil")
 	}
 }
@@ -283,7 +283,7 @@ func TestClassify(t *testing.T) {
 // would pin its snapshot and keep every checkpoint from finishing.
 func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "m.db"), db.Options{MaxReaders: 4})
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlite.Options{MaxReaders: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 	for i := 0; time.Now().Before(deadline); i++ {
 		cctx, cancel := context.WithCancel(ctx)
 		timer := time.AfterFunc(time.Duration(i%50)*time.Microsecond, cancel)
-		d.WriteTx(cctx, func(tx *db.Tx) error {
+		d.WriteTx(cctx, func(tx *sqlite.Tx) error {
 			_, err := tx.ExecContext(cctx, `INSERT INTO schema_applied VALUES (?, 0)`, 1000+i)
 			return err
 		})
@@ -302,13 +302,13 @@ func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 		})
 		timer.Stop()
 		cancel()
-		if err := d.WriteTx(ctx, func(tx *db.Tx) error { return nil }); err != nil {
+		if err := d.WriteTx(ctx, func(tx *sqlite.Tx) error { return nil }); err != nil {
 			t.Fatalf("after cancelled call %d, a write fails: %v", i, err)
 		}
 	}
 	// No reader is left inside a transaction: a full checkpoint, from a
 	// connection of its own, completes.
-	c, err := sql.Open("sqlite", db.DSN(d.Path, db.Options{}, false))
+	c, err := sql.Open("sqlite", sqlite.DSN(d.Path, sqlite.Options{}, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,19 +406,19 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(dir, "m.db")
 	// A database closed cleanly: its -wal is empty.
-	d, err := db.Open(ctx, path, db.Options{})
+	d, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if d, err = db.Open(ctx, path, db.Options{}); err != nil {
+	if d, err = sqlite.Open(ctx, path, sqlite.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	before := used(t, dir)
-	err = d.WriteTx(ctx, func(tx *db.Tx) error {
+	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (seq, chunk_size, created_at) VALUES (1, 1048576, 0)`); err != nil {
 			return err
 		}
@@ -429,14 +429,14 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, db.ErrDiskFull) {
+	if !errors.Is(err, sqlite.ErrDiskFull) {
 		t.Fatalf("a transaction larger than the disk: %v, want ErrDiskFull", err)
 	}
 	if after := used(t, dir); after > before+(256<<10) {
 		t.Errorf("the failed transaction still holds %d KiB of the disk", (after-before)>>10)
 	}
 	for i := 0; i < 100; i++ {
-		err := d.WriteTx(ctx, func(tx *db.Tx) error {
+		err := d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_applied VALUES (?, randomblob(10000))`, 1000+i)
 			return err
 		})
@@ -483,7 +483,7 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 	dir := tmpfs(t, 16<<20)
 	ctx := context.Background()
 	path := filepath.Join(dir, "m.db")
-	d, err := db.Open(ctx, path, db.Options{})
+	d, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +502,7 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 	if err := tx.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	err = d.WriteTx(ctx, func(tx *db.Tx) error {
+	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (seq, chunk_size, created_at) VALUES (1, 1048576, 0)`); err != nil {
 			return err
 		}
@@ -518,14 +518,14 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 	}
 	filler := fillDisk(t, dir)
 	tx.Rollback()
-	if err := d.Close(); !errors.Is(err, db.ErrDiskFull) {
+	if err := d.Close(); !errors.Is(err, sqlite.ErrDiskFull) {
 		t.Fatalf("Close on a full disk with %d bytes in the -wal = %v, want ErrDiskFull", fileSize(path+"-wal"), err)
 	}
 	pin.Close()
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	if d, err = db.Open(ctx, path, db.Options{}); err != nil {
+	if d, err = sqlite.Open(ctx, path, sqlite.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var chunks int

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd)
 
-package db
+package sqlite
 
 // FreeSpace cannot tell the free space here.
 func FreeSpace(path string) (int64, bool) { return 0, false }

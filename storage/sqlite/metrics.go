@@ -1,4 +1,4 @@
-package db
+package sqlite
 
 // Metric series: their storage (schema/sqlite/0005_metrics.up.sql) and
 // every statement that reads or writes it, in one place. A series' points

@@ -1,8 +1,9 @@
-// Package db opens and manages metatrack's SQLite database file through the
-// cgo-free modernc.org/sqlite driver: the connection pools and their pragmas,
+// Package sqlite is the SQLite engine of the storage seam: it opens and
+// manages metatrack's SQLite database file through the cgo-free
+// modernc.org/sqlite driver: the connection pools and their pragmas,
 // schema migration under a cross-process lock, write transactions that wait
 // for other writers instead of failing, backups and a clean close.
-package db
+package sqlite
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package db
+package sqlite
 
 import (
 	"path/filepath"

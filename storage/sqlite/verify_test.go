@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // TestVerifyReportsCorruptIndex: an index whose entries no longer match
@@ -20,11 +20,11 @@ import (
 func TestVerifyReportsCorruptIndex(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "x.db")
-	d, err := db.Open(ctx, path, db.Options{})
+	d, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.WriteTx(ctx, func(tx *db.Tx) error {
+	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
 		for i := range 20 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO resources (id, type, name, created_at, updated_at) VALUES (?, 'dataset', ?, 1, 1)`,
 				fmt.Sprintf("01930000-0000-7000-8000-%012d", i), fmt.Sprintf("indexed-%02d", i)); err != nil {
@@ -68,7 +68,7 @@ func TestVerifyReportsCorruptIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err = db.Open(ctx, path, db.Options{ReadOnly: true})
+	d, err = sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestVerifyReportsCorruptIndex(t *testing.T) {
 	if err := d.Reader.QueryRowContext(ctx, `SELECT name FROM resources NOT INDEXED WHERE id LIKE '%000000000007'`).Scan(&name); err != nil || name != "indexed-07" {
 		t.Fatalf("the table row reads %q, %v", name, err)
 	}
-	rep, err := db.Verify(ctx, d, nil)
+	rep, err := sqlite.Verify(ctx, d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK() || rep.Problems[0].Kind != db.ProblemIntegrity || !strings.Contains(fmt.Sprint(rep.Problems), "resources_name") {
+	if rep.OK() || rep.Problems[0].Kind != sqlite.ProblemIntegrity || !strings.Contains(fmt.Sprint(rep.Problems), "resources_name") {
 		t.Fatalf("verify found %v, want the index resources_name reported", rep.Problems)
 	}
 }

@@ -1,4 +1,4 @@
-package db_test
+package sqlite_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metatrack/metatrack/db"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
-func openMaintain(tb testing.TB) *db.DB {
+func openMaintain(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "m.db"), db.Options{})
+	d, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "m.db"), sqlite.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -27,9 +27,9 @@ func openMaintain(tb testing.TB) *db.DB {
 }
 
 // execAll runs statements in one write transaction.
-func execAll(tb testing.TB, d *db.DB, stmts ...string) {
+func execAll(tb testing.TB, d *sqlite.DB, stmts ...string) {
 	tb.Helper()
-	err := d.WriteTx(context.Background(), func(tx *db.Tx) error {
+	err := d.WriteTx(context.Background(), func(tx *sqlite.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(context.Background(), s); err != nil {
 				return err
@@ -49,13 +49,13 @@ func sha(b []byte) string {
 
 // addBlob stores data as a complete blob of chunks of chunkSize bytes
 // under the hash sum (pass "" for the true one) and returns its seq.
-func addBlob(tb testing.TB, d *db.DB, data []byte, chunkSize int, sum string, createdAt int64) int64 {
+func addBlob(tb testing.TB, d *sqlite.DB, data []byte, chunkSize int, sum string, createdAt int64) int64 {
 	tb.Helper()
 	if sum == "" {
 		sum = sha(data)
 	}
 	var seq int64
-	err := d.WriteTx(context.Background(), func(tx *db.Tx) error {
+	err := d.WriteTx(context.Background(), func(tx *sqlite.Tx) error {
 		res, err := tx.ExecContext(context.Background(), `INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
 			sum, len(data), chunkSize, createdAt)
 		if err != nil {
@@ -77,7 +77,7 @@ func addBlob(tb testing.TB, d *db.DB, data []byte, chunkSize int, sum string, cr
 }
 
 func TestVerifyEmptyIsOK(t *testing.T) {
-	rep, err := db.Verify(context.Background(), openMaintain(t), nil)
+	rep, err := sqlite.Verify(context.Background(), openMaintain(t), nil)
 	if err != nil || !rep.OK() {
 		t.Fatalf("%v %v", err, rep.Problems)
 	}
@@ -142,7 +142,7 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 
 	var calls int
 	var last, total int64
-	rep, err := db.Verify(ctx, d, func(done, tot int64) { calls++; last, total = done, tot })
+	rep, err := sqlite.Verify(ctx, d, func(done, tot int64) { calls++; last, total = done, tot })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +180,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		t.Errorf("%d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}
 	for _, p := range rep.Problems {
-		if p.Kind == db.ProblemBlob && strings.Contains(p.What, sha([]byte("hello there"))) {
-			want := []db.Hit{{Artifact: "bad", ArtifactID: "a-bad", ResourceID: "d1", ResourceRef: "dataset_version/d@1"},
+		if p.Kind == sqlite.ProblemBlob && strings.Contains(p.What, sha([]byte("hello there"))) {
+			want := []sqlite.Hit{{Artifact: "bad", ArtifactID: "a-bad", ResourceID: "d1", ResourceRef: "dataset_version/d@1"},
 				{Artifact: "bad-too", ArtifactID: "a-bad-too", ResourceID: "j", ResourceRef: "thing/j"},
 				{Artifact: "roc.csv", ArtifactID: "a-bad-ex", ResourceID: "ex", ResourceRef: "model_version/m@1/experiment/trial-2"}}
 			if !slices.Equal(p.Hits, want) {
@@ -210,12 +210,12 @@ func TestGCStagedAgeAndDryRun(t *testing.T) {
 		`INSERT INTO blobs (seq, chunk_size, created_at) VALUES (51, 4, `+itoa(now.Add(-30*time.Minute).UnixMilli())+`)`,
 		`INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (51, 0, x'00010203')`,
 	)
-	opts := db.GCOptions{StagedAge: time.Hour, Now: func() time.Time { return now }, DryRun: true}
-	dry, err := db.GC(ctx, d, opts)
+	opts := sqlite.GCOptions{StagedAge: time.Hour, Now: func() time.Time { return now }, DryRun: true}
+	dry, err := sqlite.GC(ctx, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := db.GCStats{Blobs: 1, Staged: 1, KeptStaged: 1, Chunks: 3 + 1, Bytes: 12 + 4}
+	want := sqlite.GCStats{Blobs: 1, Staged: 1, KeptStaged: 1, Chunks: 3 + 1, Bytes: 12 + 4}
 	dry.FreeBytes = 0
 	if dry != want {
 		t.Errorf("dry run: %+v, want %+v", dry, want)
@@ -226,7 +226,7 @@ func TestGCStagedAgeAndDryRun(t *testing.T) {
 		t.Errorf("the dry run removed blobs: %d left", blobs)
 	}
 	opts.DryRun = false
-	st, err := db.GC(ctx, d, opts)
+	st, err := sqlite.GC(ctx, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestVacuumShrinksAfterGC(t *testing.T) {
 	ctx := context.Background()
 	d := openMaintain(t)
 	addBlob(t, d, make([]byte, 4<<20), 1<<20, "", 0)
-	st, err := db.GC(ctx, d, db.GCOptions{})
+	st, err := sqlite.GC(ctx, d, sqlite.GCOptions{})
 	if err != nil || st.Blobs != 1 || st.Bytes != 4<<20 || st.FreeBytes < 4<<20 {
 		t.Fatalf("gc: %+v %v", st, err)
 	}
