@@ -23,14 +23,14 @@ const ChangeAlias = "alias"
 // is a reference wherever a reference works. Alias names are unique per
 // chain head; moving an alias to another version replaces where it points.
 type Alias struct {
-	Name string
+	Name string `json:"name"`
 	// Head is the chain head the alias belongs to (the model).
-	Head Resource
+	Head Resource `json:"head"`
 	// Version is the chain member the alias points to.
-	Version Resource
+	Version Resource `json:"version"`
 	// RunID is the run that last set or moved the alias.
-	RunID     string
-	UpdatedAt time.Time
+	RunID     string    `json:"run_id"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // validateAlias checks an alias name (see rules.Alias).

@@ -43,28 +43,28 @@ const chunksPerTx = 16
 
 // Artifact is the record of a file stored for a resource.
 type Artifact struct {
-	ID         string
-	ResourceID string
+	ID         string `json:"id"`
+	ResourceID string `json:"resource_id"`
 	// Name is unique per resource, a relative slash-separated path such as
 	// model.json or checks/data/report.json.
-	Name string
+	Name string `json:"name"`
 	// Kind is KindArtifact or a report kind.
-	Kind string
+	Kind string `json:"kind"`
 	// CheckType is the check type of a KindChecks report (data, model,
 	// prediction, ...).
-	CheckType string
-	MediaType string
-	Size      int64
+	CheckType string `json:"check_type"`
+	MediaType string `json:"media_type"`
+	Size      int64  `json:"size_bytes"`
 	// SHA256 is the hex SHA-256 of the bytes ("" for an external artifact
 	// recorded without one).
-	SHA256 string
+	SHA256 string `json:"sha256"`
 	// URI is set for external artifacts, whose bytes are not in the
 	// database.
-	URI string
+	URI string `json:"uri"`
 	// SourcePath is the path the file was logged from.
-	SourcePath string
-	RunID      string
-	CreatedAt  time.Time
+	SourcePath string    `json:"source_path"`
+	RunID      string    `json:"run_id"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // External reports whether the artifact's bytes live outside the database.

@@ -31,14 +31,14 @@ type Row struct {
 	Resource
 	// Tags holds the resource's tags among those asked for (all of them
 	// with tags.*); nil when no tag column was asked for.
-	Tags map[string]string
+	Tags map[string]string `json:"tags"`
 	// Metadata holds its metadata values among those asked for, by key (a
 	// column metadata.params.lr brings the whole value of params), decoded
 	// as GetMetadata decodes them; nil when no metadata column was asked for.
-	Metadata map[string]any
+	Metadata map[string]any `json:"metadata"`
 	// Metrics holds the summaries of its metric series among those asked
 	// for, by key; nil when no metric column was asked for.
-	Metrics map[string]MetricSummary
+	Metrics map[string]MetricSummary `json:"metrics"`
 }
 
 // Value returns the value of column c in r, and false when r has none

@@ -17,14 +17,14 @@ import (
 // Deployment is one interval during which a model version was the deployed
 // version of its model in an environment.
 type Deployment struct {
-	ID           string
-	Model        Resource
-	ModelVersion Resource
-	Environment  string
-	DeployedAt   time.Time
+	ID           string    `json:"id"`
+	Model        Resource  `json:"model"`
+	ModelVersion Resource  `json:"model_version"`
+	Environment  string    `json:"environment"`
+	DeployedAt   time.Time `json:"deployed_at"`
 	// UndeployedAt is zero while the deployment is current.
-	UndeployedAt time.Time
-	RunID        string
+	UndeployedAt time.Time `json:"undeployed_at,omitzero"`
+	RunID        string    `json:"run_id"`
 }
 
 // Current reports whether the deployment has not ended.
@@ -349,14 +349,14 @@ func (x *txn) deployment(ctx context.Context, d deploymentRow) (Deployment, erro
 // Promotion describes a request to promote a model version.
 type Promotion struct {
 	// Reason is why, for example UPLIFT.
-	Reason string
+	Reason string `json:"reason"`
 	// Metric names the improvement metric; Value is mv's, Baseline the
 	// compared version's.
-	Metric   string
-	Value    float64
-	Baseline float64
+	Metric   string  `json:"metric"`
+	Value    float64 `json:"value"`
+	Baseline float64 `json:"baseline"`
 	// Approved approves the promotion at once (automatic approval).
-	Approved bool
+	Approved bool `json:"approved"`
 }
 
 // Promotion statuses.

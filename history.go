@@ -14,19 +14,19 @@ import (
 // which run. Old and New are the decoded JSON values (nil when absent: a new
 // tag has no Old, a deleted one no New).
 type Change struct {
-	Seq   int64
-	At    time.Time
-	RunID string
+	Seq   int64     `json:"seq"`
+	At    time.Time `json:"at"`
+	RunID string    `json:"run_id"`
 	// Actor is the name of the API token that made the change through a
 	// server (see WithActor), "" otherwise.
-	Actor string `json:",omitempty"`
+	Actor string `json:"actor,omitempty"`
 	// Kind is one of the Change* constants.
-	Kind string
+	Kind string `json:"kind"`
 	// Key is the tag or metadata key, attribute, field, artifact name,
 	// version-control key, edge relation or environment that changed.
-	Key string
-	Old any
-	New any
+	Key string `json:"key"`
+	Old any    `json:"old"`
+	New any    `json:"new"`
 }
 
 type changeRow struct {
@@ -100,24 +100,24 @@ func (t *Tracker) historyUntil(ctx context.Context, res Resource, until time.Tim
 // State is what a resource looked like at one moment, rebuilt from its
 // history.
 type State struct {
-	At       time.Time
-	Resource Resource
-	Status   string
-	Tags     map[string]string
-	Metadata map[string]any
-	Attrs    map[string]any
+	At       time.Time         `json:"at"`
+	Resource Resource          `json:"resource"`
+	Status   string            `json:"status"`
+	Tags     map[string]string `json:"tags"`
+	Metadata map[string]any    `json:"metadata"`
+	Attrs    map[string]any    `json:"attrs"`
 	// Deployed maps each environment to the id of the model version that
 	// was deployed there at At (for a model), or lists the environments the
 	// version was deployed in (for a model version, the value is its own id).
-	Deployed map[string]string
+	Deployed map[string]string `json:"deployed"`
 	// Aliases maps each alias name to the id of the version it pointed to
 	// at At: every alias of the chain for a chain head (a model), those
 	// that pointed to it for a chain member (a model version).
-	Aliases map[string]string
+	Aliases map[string]string `json:"aliases"`
 	// Metrics are the summaries of the resource's metric series over their
 	// points with a time at or before At (the change log holds no row per
 	// point: the series are their own record).
-	Metrics map[string]MetricSummary
+	Metrics map[string]MetricSummary `json:"metrics"`
 }
 
 // StateAt answers "what were this resource's status, tags, metadata,

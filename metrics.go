@@ -27,9 +27,9 @@ func (r Run) Resource() Resource { return Resource{ID: r.ID, Type: TypeRun, Name
 // MetricPoint is one point of a metric series: the value logged at a step
 // and a time (UTC, millisecond precision).
 type MetricPoint struct {
-	Step  int64
-	Value float64
-	Time  time.Time
+	Step  int64     `json:"step"`
+	Value float64   `json:"value"`
+	Time  time.Time `json:"time"`
 }
 
 // MetricSummary describes one series of a resource: its last point (the
@@ -38,13 +38,13 @@ type MetricPoint struct {
 // (NaN values left out; NaN when every value is NaN) and its number of
 // points.
 type MetricSummary struct {
-	Key      string
-	Last     float64
-	LastStep int64
-	LastTime time.Time
-	Min      float64
-	Max      float64
-	Count    int64
+	Key      string    `json:"key"`
+	Last     float64   `json:"last"`
+	LastStep int64     `json:"last_step"`
+	LastTime time.Time `json:"last_time"`
+	Min      float64   `json:"min"`
+	Max      float64   `json:"max"`
+	Count    int64     `json:"count"`
 }
 
 // MetricOption sets the step or time of a point logged with LogMetric.

@@ -25,10 +25,12 @@ var KnownStatuses = []string{StatusRegistered, StatusPromoted, StatusDeployed, S
 type QueryWarning struct {
 	// Offset, Line and Column locate the note in the query, as in
 	// query.Error.
-	Offset, Line, Column int
+	Offset int `json:"offset"`
+	Line   int `json:"line"`
+	Column int `json:"column"`
 	// Msg says what was not found, and the nearest that was:
 	// no resource has metadata key acu; did you mean metadata.auc?
-	Msg string
+	Msg string `json:"message"`
 }
 
 // String formats the warning as "line L, column C: message".

@@ -26,17 +26,17 @@ const (
 // Run is one execution of a workflow: what a tracker records everything
 // under. Open starts one; Stop ends it.
 type Run struct {
-	ID     string
-	Name   string
-	Host   string
-	User   string
-	PID    int
-	Status string
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Host   string `json:"host"`
+	User   string `json:"user"`
+	PID    int    `json:"pid"`
+	Status string `json:"status"`
 	// Error is the message of the error Stop was given, for FAILED runs.
-	Error     string
-	StartedAt time.Time
+	Error     string    `json:"error"`
+	StartedAt time.Time `json:"started_at"`
 	// EndedAt is zero while the run is RUNNING.
-	EndedAt time.Time
+	EndedAt time.Time `json:"ended_at,omitzero"`
 }
 
 type runRow struct {

@@ -36,14 +36,14 @@ func WithCursor(cursor string) SearchOption { return func(c *searchConfig) { c.c
 
 // Page is one page of search results.
 type Page struct {
-	Resources []Resource
+	Resources []Resource `json:"resources"`
 	// Columns are the columns WithColumns asked for, parsed, in the order
 	// given; Rows holds their values, one Row for each of Resources.
 	// Both are nil without WithColumns.
-	Columns []query.Column
-	Rows    []Row
+	Columns []query.Column `json:"columns"`
+	Rows    []Row          `json:"rows"`
 	// Next is the cursor of the following page, "" on the last one.
-	Next string
+	Next string `json:"next"`
 }
 
 // Search returns the resources that match filter, a query in the language of

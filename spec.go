@@ -268,9 +268,9 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 }
 
 type metricPointJSON struct {
-	Step  int64
-	Value jsonFloat
-	Time  time.Time
+	Step  int64     `json:"step"`
+	Value jsonFloat `json:"value"`
+	Time  time.Time `json:"time"`
 }
 
 // MarshalJSON encodes p with a NaN or infinite Value as the string "NaN",
@@ -278,15 +278,15 @@ type metricPointJSON struct {
 func (p MetricPoint) MarshalJSON() ([]byte, error) {
 	// Written by hand: batches of many points go over the wire.
 	b := make([]byte, 0, 80)
-	b = append(b, `{"Step":`...)
+	b = append(b, `{"step":`...)
 	b = strconv.AppendInt(b, p.Step, 10)
-	b = append(b, `,"Value":`...)
+	b = append(b, `,"value":`...)
 	v, err := jsonFloat(p.Value).MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
 	b = append(b, v...)
-	b = append(b, `,"Time":`...)
+	b = append(b, `,"time":`...)
 	t, err := p.Time.MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -306,13 +306,13 @@ func (p *MetricPoint) UnmarshalJSON(b []byte) error {
 }
 
 type metricSummaryJSON struct {
-	Key      string
-	Last     jsonFloat
-	LastStep int64
-	LastTime time.Time
-	Min      jsonFloat
-	Max      jsonFloat
-	Count    int64
+	Key      string    `json:"key"`
+	Last     jsonFloat `json:"last"`
+	LastStep int64     `json:"last_step"`
+	LastTime time.Time `json:"last_time"`
+	Min      jsonFloat `json:"min"`
+	Max      jsonFloat `json:"max"`
+	Count    int64     `json:"count"`
 }
 
 // MarshalJSON encodes s with NaN or infinite values as strings, as

@@ -8,23 +8,23 @@ import (
 // Stats summarises what a database holds.
 type Stats struct {
 	// FileBytes is the size of the database file and its write-ahead log.
-	FileBytes    int64
-	Runs         int
-	RunsByStatus map[string]int
-	Resources    int
-	ByType       map[string]int
-	Edges        int
-	Changes      int
+	FileBytes    int64          `json:"file_bytes"`
+	Runs         int            `json:"runs"`
+	RunsByStatus map[string]int `json:"runs_by_status"`
+	Resources    int            `json:"resources"`
+	ByType       map[string]int `json:"resources_by_type"`
+	Edges        int            `json:"edges"`
+	Changes      int            `json:"changes"`
 	// Deployments counts deployment intervals; CurrentDeployments the open
 	// ones.
-	Deployments        int
-	CurrentDeployments int
-	Artifacts          int
-	ExternalArtifacts  int
+	Deployments        int `json:"deployments"`
+	CurrentDeployments int `json:"current_deployments"`
+	Artifacts          int `json:"artifacts"`
+	ExternalArtifacts  int `json:"external_artifacts"`
 	// ArtifactBytes adds up the sizes of the stored artifacts as logged;
 	// StoredBytes is what their bytes take after deduplication.
-	ArtifactBytes int64
-	StoredBytes   int64
+	ArtifactBytes int64 `json:"artifact_bytes"`
+	StoredBytes   int64 `json:"stored_bytes"`
 }
 
 // Stats counts what the database holds, in one read snapshot.
@@ -81,10 +81,10 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 
 // Chain is a chain head (a dataset or model) with its versions.
 type Chain struct {
-	Head     Resource
-	Versions []Resource
+	Head     Resource   `json:"head"`
+	Versions []Resource `json:"versions"`
 	// Deployed maps each environment to the version deployed there now.
-	Deployed map[string]Resource
+	Deployed map[string]Resource `json:"deployed"`
 }
 
 // Latest returns the newest version of the chain (zero if it has none).

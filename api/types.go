@@ -4,7 +4,9 @@
 // except artifact bytes (GET and PUT /api/v1/artifact, streamed). A
 // resource is named by a string, its id or any reference (refs carry
 // slashes and @, so they travel in bodies, not in paths). The library's
-// records (Resource, Artifact, ...) travel as encoding/json encodes them.
+// records (Resource, Artifact, ...) travel as encoding/json encodes them;
+// every field that travels has an explicit snake_case json tag, the name
+// the CLI's -o json gives the same thing.
 package api
 
 import (

@@ -123,54 +123,54 @@ func (s Strategy) String() string {
 // Options configure Walk.
 type Options struct {
 	// Direction is required.
-	Direction Direction
+	Direction Direction `json:"direction"`
 	// MaxDepth is the largest distance from a start to walk; 0 walks the
 	// whole reachable graph.
-	MaxDepth int
+	MaxDepth int `json:"max_depth"`
 	// Relations, when not empty, are the only edge relations followed.
-	Relations []string
+	Relations []string `json:"relations"`
 	// ExcludeRelations are never followed; a relation in both lists is
 	// excluded.
-	ExcludeRelations []string
+	ExcludeRelations []string `json:"exclude_relations"`
 	// Types, when not empty, are the only resource types returned. The type
 	// filter does not stop the walk: it goes on through resources of other
 	// types (a walk from a dataset returning only experiments passes through
 	// the dataset versions and model versions between them), and depths
 	// stay the real distances in the whole graph. Use relation filters to
 	// prune the walk itself.
-	Types []string
+	Types []string `json:"types"`
 	// MaxNodes caps the walk: when more resources than this are reachable
 	// (counted before the type filter), only the first MaxNodes in (depth,
 	// seq) order are kept and Graph.Truncated is set. 0 is no cap. The
 	// level walk stops expanding at the first level past the cap; the CTE
 	// walks everything and then cuts, so Auto never picks it with a cap.
-	MaxNodes int
+	MaxNodes int `json:"max_nodes"`
 	// After, Offset and Limit page the returned nodes, which are sorted by
 	// (depth, seq): nodes up to and including After are skipped, then
 	// Offset more, and at most Limit are returned (0 is no limit).
 	// Graph.Next is the After of the next page.
-	After  *Cursor
-	Offset int
-	Limit  int
+	After  *Cursor `json:"after"`
+	Offset int     `json:"offset"`
+	Limit  int     `json:"limit"`
 	// Strategy picks the traversal; the result does not depend on it.
-	Strategy Strategy
+	Strategy Strategy `json:"strategy"`
 }
 
 // Node is a resource reached by a walk.
 type Node struct {
-	Seq  int64
-	ID   string
-	Type string
-	Name string
+	Seq  int64  `json:"seq"`
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
 	// Version is the resource's number in its chain, 0 when NULL.
-	Version int
+	Version int `json:"version"`
 	// ParentRef is the unique reference of the parent of a resource that
 	// is not a chain member and has one, "" otherwise (see Ref).
-	ParentRef string
-	Status    string
+	ParentRef string `json:"parent_ref"`
+	Status    string `json:"status"`
 	// Depth is the shortest distance, in edges, from any start (0 for the
 	// starts themselves) along the walk's direction and relations.
-	Depth int
+	Depth int `json:"depth"`
 }
 
 // Ref returns the unique reference of n: type/name@version for chain
@@ -189,35 +189,35 @@ func (n Node) Ref() string {
 // Edge is a lineage edge, always in its stored direction (data flows from
 // Src to Dst) whatever the direction of the walk that found it.
 type Edge struct {
-	Src      int64
-	Dst      int64
-	Relation string
+	Src      int64  `json:"src"`
+	Dst      int64  `json:"dst"`
+	Relation string `json:"relation"`
 }
 
 // Graph is the result of a walk.
 type Graph struct {
 	// Nodes are sorted by (Depth, Seq).
-	Nodes []Node
+	Nodes []Node `json:"nodes"`
 	// Edges are every stored edge whose two ends are both in Nodes and whose
 	// relation the options allow (the subgraph Nodes induce), sorted by the
 	// positions of Src and then Dst in Nodes, then by Relation. That
 	// includes edges the walk did not need, such as one closing a cycle
 	// back to a start, and excludes edges to nodes the type filter dropped
 	// or that are on other pages.
-	Edges []Edge
+	Edges []Edge `json:"edges"`
 	// Total is the number of nodes that passed the type filter, on all
 	// pages.
-	Total int
+	Total int `json:"total"`
 	// Truncated is set when MaxNodes dropped reachable nodes.
-	Truncated bool
+	Truncated bool `json:"truncated"`
 	// Next is the cursor of the following page, nil on the last one.
-	Next *Cursor
+	Next *Cursor `json:"next"`
 }
 
 // Cursor is a position in the (depth, seq) order of a walk's nodes.
 type Cursor struct {
-	Depth int
-	Seq   int64
+	Depth int   `json:"depth"`
+	Seq   int64 `json:"seq"`
 }
 
 // String encodes c as "depth.seq", for a command line or a URL.

@@ -14,23 +14,23 @@ type PathOptions struct {
 	// from from to to (every edge src to dst); Upstream one along which it
 	// flows from to to from (to is upstream of from); Both ignores the
 	// direction of edges.
-	Direction Direction
+	Direction Direction `json:"direction"`
 	// MaxDepth is the longest path, in edges, to look for; 0 is no limit.
-	MaxDepth int
+	MaxDepth int `json:"max_depth"`
 	// Relations and ExcludeRelations restrict the edges a path may use, as
 	// in Options.
-	Relations        []string
-	ExcludeRelations []string
+	Relations        []string `json:"relations"`
+	ExcludeRelations []string `json:"exclude_relations"`
 }
 
 // Path is a shortest path between two resources.
 type Path struct {
 	// Nodes run from the from resource to the to resource; the Depth of
 	// each is its position.
-	Nodes []Node
+	Nodes []Node `json:"nodes"`
 	// Edges[i] joins Nodes[i] and Nodes[i+1], in its stored direction: for
 	// an Upstream path it points from Nodes[i+1] to Nodes[i].
-	Edges []Edge
+	Edges []Edge `json:"edges"`
 }
 
 // Graph returns p as a Graph, to export it.

@@ -23,12 +23,12 @@ const (
 type ImpactReport struct {
 	// Deployed are the model versions downstream that are deployed, sorted
 	// by (depth, seq).
-	Deployed []DeployedVersion
+	Deployed []DeployedVersion `json:"deployed"`
 	// PredictionJobs are every prediction job downstream, sorted by (depth,
 	// seq).
-	PredictionJobs []Node
+	PredictionJobs []Node `json:"prediction_jobs"`
 	// Truncated is set when Options.MaxNodes cut the walk short.
-	Truncated bool
+	Truncated bool `json:"truncated"`
 }
 
 // DeployedVersion is a deployed model version.
@@ -37,7 +37,7 @@ type DeployedVersion struct {
 	// Environments are those with an open deployment of the version
 	// (deployments.undeployed_at IS NULL), sorted. It is empty when only
 	// the version's DEPLOYED status marks it deployed.
-	Environments []string
+	Environments []string `json:"environments"`
 }
 
 // Impact returns every deployed model version and every prediction job
@@ -117,28 +117,28 @@ func openDeployments(ctx context.Context, q Queryer, versions []int64) (map[int6
 type ProvenanceReport struct {
 	// DatasetVersions are every dataset version upstream, sorted by (depth,
 	// seq).
-	DatasetVersions []Origin
+	DatasetVersions []Origin `json:"dataset_versions"`
 	// Experiments are every experiment upstream, sorted by (depth, seq).
-	Experiments []Origin
+	Experiments []Origin `json:"experiments"`
 	// Runs are the runs that created them, each once, sorted by seq.
-	Runs []Run
+	Runs []Run `json:"runs"`
 	// Truncated is set when Options.MaxNodes cut the walk short.
-	Truncated bool
+	Truncated bool `json:"truncated"`
 }
 
 // Origin is an upstream resource and the run that created it.
 type Origin struct {
 	Node
 	// Run is nil when the resource was created outside a run.
-	Run *Run
+	Run *Run `json:"run"`
 }
 
 // Run is a tracker run, the process that created resources.
 type Run struct {
-	Seq    int64
-	ID     string
-	Name   string
-	Status string
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
 }
 
 // Provenance returns every dataset version and every experiment upstream of

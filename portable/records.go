@@ -119,35 +119,41 @@ type Progress func(done, total int64)
 type Stats struct {
 	// Records is the number of records (lines between the header and the
 	// end record).
-	Records int64
+	Records int64 `json:"records"`
 	// Kinds counts the records by kind.
-	Kinds map[string]int64
+	Kinds map[string]int64 `json:"kinds"`
 	// Bytes is the number of artifact bytes written or read.
-	Bytes int64
+	Bytes int64 `json:"artifact_bytes"`
 	// Import only: records that added a row, and records that changed an
 	// existing row; the others were already there.
-	Added, Updated int64
+	Added   int64 `json:"added"`
+	Updated int64 `json:"updated"`
 	// Import only: chain members renumbered, resources unified with one of
 	// the same name, and deployments closed because a later one opened in
 	// the same model and environment.
-	Renumbered, Unified, Closed int64
+	Renumbered int64 `json:"renumbered"`
+	Unified    int64 `json:"unified"`
+	Closed     int64 `json:"deployments_closed"`
 	// Import only: each number a chain member lost, oldest chain first:
 	// references people wrote down with the old number now name another
 	// member, or none.
-	Renumberings []Renumbering
+	Renumberings []Renumbering `json:"renumberings"`
 	// DryRun: the import ran in a transaction that was rolled back; the
 	// counts say what it would have done.
-	DryRun bool
+	DryRun bool `json:"dry_run"`
 }
 
 // Renumbering is one version number a chain member gave up in an import:
 // the member (ID, Type, Name) was Old and is now New.
 type Renumbering struct {
-	ID, Type, Name string
-	Old, New       int64
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+	Old  int64  `json:"old"`
+	New  int64  `json:"new"`
 	// Incoming reports whether Old was the number in the imported file;
 	// otherwise it was the number in the importing database.
-	Incoming bool
+	Incoming bool `json:"incoming"`
 }
 
 func (s *Stats) count(kind string) {

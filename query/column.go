@@ -14,14 +14,14 @@ type Column struct {
 	// Field is the field's canonical name: id, type, name, status, version,
 	// created_at, updated_at, started_at, ended_at, parent, run, or the
 	// kind of a keyed field: tags, metadata, attrs, metrics.
-	Field string
+	Field string `json:"field"`
 	// Keys are the key and JSON path of a keyed field: tags: [key];
 	// metadata and attrs: [key, path...]; metrics: [key] (the last value)
 	// or [key, part] with part one of MetricParts. Nil when All is set.
-	Keys []string
+	Keys []string `json:"keys"`
 	// All is set for tags.*, metadata.*, attrs.* and metrics.*: every key
 	// of that kind (for metrics, every summary).
-	All bool
+	All bool `json:"all"`
 }
 
 // MetricsField is the Field of metric columns: metrics.<key> is a series'

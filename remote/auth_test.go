@@ -124,7 +124,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if err != nil || len(vs) != 2 {
 		t.Fatalf("versions after k1, k1, k2 = %v, %v (want 2)", vs, err)
 	}
-	if !strings.Contains(third, `"Version":2`) {
+	if !strings.Contains(third, `"version":2`) {
 		t.Fatalf("third = %s", third)
 	}
 	// A key reused for another operation is refused.

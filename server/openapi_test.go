@@ -44,7 +44,7 @@ func TestOpenAPIFile(t *testing.T) {
 	}
 }
 
-var nonFinite = map[string]bool{"Value": true, "Last": true, "Min": true, "Max": true}
+var nonFinite = map[string]bool{"value": true, "last": true, "min": true, "max": true}
 
 func generate(t *testing.T) *openapi3.T {
 	customize := func(name string, typ reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
