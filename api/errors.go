@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/portable"
+	"github.com/metatrack/metatrack/query"
 )
 
 // Error codes of the API besides those of the library's sentinel errors.
@@ -101,23 +103,105 @@ type ErrorBody struct {
 }
 
 // ErrorDetail is the code and message of a failed request. Message is the
-// library's own error message.
+// library's own error message. An error with structure carries it too, so
+// that a client rebuilds it (see Err): the candidates of an ambiguous
+// reference, the position of a query error, the line of an export file.
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Ambiguous is set for a *metatrack.AmbiguousError.
+	Ambiguous *AmbiguousDetail `json:"ambiguous,omitempty"`
+	// Query is set for a *query.Error with a position.
+	Query *QueryDetail `json:"query,omitempty"`
+	// ExportLine is set for a *portable.LineError.
+	ExportLine *LineDetail `json:"export_line,omitempty"`
+}
+
+// AmbiguousDetail is a *metatrack.AmbiguousError on the wire.
+type AmbiguousDetail struct {
+	Ref        string               `json:"ref"`
+	Candidates []metatrack.Resource `json:"candidates"`
+	More       bool                 `json:"more"`
+}
+
+// QueryDetail is a *query.Error on the wire: where in the query, and what.
+type QueryDetail struct {
+	Offset  int    `json:"offset"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+	Snippet string `json:"snippet"`
+}
+
+// LineDetail is a *portable.LineError on the wire; Cause is the message
+// of the error it wraps.
+type LineDetail struct {
+	Line  int    `json:"line"`
+	Kind  string `json:"kind,omitempty"`
+	Row   string `json:"row,omitempty"`
+	Table string `json:"table,omitempty"`
+	Cause string `json:"cause"`
+}
+
+// Detail returns the ErrorDetail of err: its code, its message and its
+// structure, if it has some.
+func Detail(err error) ErrorDetail {
+	code, _ := Classify(err)
+	d := ErrorDetail{Code: code, Message: err.Error()}
+	var amb *metatrack.AmbiguousError
+	if errors.As(err, &amb) {
+		d.Ambiguous = &AmbiguousDetail{Ref: amb.Ref, Candidates: amb.Candidates, More: amb.More}
+	}
+	var qe *query.Error
+	// A query error without a line is about a cursor: its message is all
+	// there is.
+	if errors.As(err, &qe) && qe.Line > 0 {
+		d.Query = &QueryDetail{Offset: qe.Offset, Line: qe.Line, Column: qe.Column, Message: qe.Msg, Snippet: qe.Snippet}
+	}
+	var le *portable.LineError
+	if errors.As(err, &le) && le.Err != nil {
+		d.ExportLine = &LineDetail{Line: le.Line, Kind: le.Kind, Row: le.Row, Table: le.Table, Cause: le.Err.Error()}
+	}
+	return d
+}
+
+// Err returns the error a client reports for d, received with an HTTP
+// status: an *Error that matches the sentinels of d's code and unwraps to
+// the structured error d carries, so errors.As finds a
+// *metatrack.AmbiguousError with its candidates, a *query.Error with its
+// position, or a *portable.LineError with its line.
+func (d ErrorDetail) Err(status int) *Error {
+	e := &Error{Code: d.Code, Message: d.Message, Status: status}
+	var causes []error
+	if a := d.Ambiguous; a != nil {
+		causes = append(causes, &metatrack.AmbiguousError{Ref: a.Ref, Candidates: a.Candidates, More: a.More})
+	}
+	if q := d.Query; q != nil {
+		causes = append(causes, &query.Error{Offset: q.Offset, Line: q.Line, Column: q.Column, Msg: q.Message, Snippet: q.Snippet})
+	}
+	if l := d.ExportLine; l != nil {
+		causes = append(causes, &portable.LineError{Line: l.Line, Kind: l.Kind, Row: l.Row, Table: l.Table, Err: errors.New(l.Cause)})
+	}
+	e.causes = causes
+	return e
 }
 
 // Error is an error received from a server: errors.Is matches it against
 // the sentinels of its code, so errors.Is(err, metatrack.ErrNotFound)
-// holds across the wire.
+// holds across the wire, and it unwraps to the structured errors the
+// server sent (see ErrorDetail.Err).
 type Error struct {
 	Code    string
 	Message string
 	Status  int
+	causes  []error
 }
 
 // Error returns the server's message.
 func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the structured errors the server sent, if any.
+func (e *Error) Unwrap() []error { return e.causes }
 
 // Is reports whether target is one of the sentinels of e's code.
 func (e *Error) Is(target error) bool {

@@ -196,7 +196,7 @@ func (r *artifactReader) Read(p []byte) (int, error) {
 			if json.Unmarshal([]byte(t), &d) != nil {
 				d = api.ErrorDetail{Code: api.CodeInternal, Message: t}
 			}
-			err = &api.Error{Code: d.Code, Message: d.Message, Status: r.res.StatusCode}
+			err = d.Err(r.res.StatusCode)
 		}
 	} else if err != nil {
 		err = fmt.Errorf("metatrack server: reading an artifact: %w", err)

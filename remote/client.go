@@ -278,7 +278,7 @@ func responseError(res *http.Response) error {
 		return &api.Error{Code: api.CodeInternal, Status: res.StatusCode,
 			Message: fmt.Sprintf("metatrack server: %s: %s", res.Status, strings.TrimSpace(string(b)))}
 	}
-	return &api.Error{Code: eb.Error.Code, Message: eb.Error.Message, Status: res.StatusCode}
+	return eb.Error.Err(res.StatusCode)
 }
 
 // invalidUTF8 finds a string in v that is not valid UTF-8, which JSON

@@ -40,7 +40,7 @@ func (c *Client) Export(ctx context.Context, w io.Writer, filter string) (metatr
 	if t := res.Trailer.Get(api.TrailerError); t != "" {
 		var d api.ErrorDetail
 		json.Unmarshal([]byte(t), &d)
-		return st, &api.Error{Code: d.Code, Message: d.Message, Status: res.StatusCode}
+		return st, d.Err(res.StatusCode)
 	}
 	if err := json.Unmarshal([]byte(res.Trailer.Get("Metatrack-Stats")), &st); err != nil {
 		return st, fmt.Errorf("metatrack server %s: the export ended without its counts: %w", c.base, err)

@@ -53,8 +53,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		code, _ := api.Classify(err)
-		b, _ := marshal(api.ErrorDetail{Code: code, Message: err.Error()})
+		b, _ := marshal(api.Detail(err))
 		w.Header().Set(api.TrailerError, string(b))
 		return
 	}
@@ -225,8 +224,7 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Trailer", api.TrailerError)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, rc); err != nil {
-		code, _ := api.Classify(err)
-		b, _ := json.Marshal(api.ErrorDetail{Code: code, Message: err.Error()})
+		b, _ := json.Marshal(api.Detail(err))
 		w.Header().Set(api.TrailerError, string(b))
 	}
 }

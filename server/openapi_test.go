@@ -80,7 +80,7 @@ func generate(t *testing.T) *openapi3.T {
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{SecuritySchemes: openapi3.SecuritySchemes{
 			"token": &openapi3.SecuritySchemeRef{Value: openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer")},
-		}},
+		}, Responses: openapi3.ResponseBodies{"Error": &openapi3.ResponseRef{Value: errResp}}},
 		Security: openapi3.SecurityRequirements{{"token": []string{}}},
 	}
 	idem := &openapi3.ParameterRef{Value: openapi3.NewHeaderParameter(api.HeaderIdempotencyKey).WithSchema(openapi3.NewStringSchema()).
@@ -89,7 +89,7 @@ func generate(t *testing.T) *openapi3.T {
 		op := openapi3.NewOperation()
 		op.OperationID, op.Summary = e.Op, e.Doc
 		op.Responses = openapi3.NewResponses()
-		op.Responses.Set("default", &openapi3.ResponseRef{Value: errResp})
+		op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error", Value: errResp})
 		if e.Role >= server.RoleWrite {
 			op.Parameters = append(op.Parameters, idem)
 		}

@@ -254,8 +254,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers with err's code, status and message.
 func writeError(w http.ResponseWriter, err error) {
-	code, status := api.Classify(err)
-	b, _ := marshal(api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: err.Error()}})
+	_, status := api.Classify(err)
+	b, _ := marshal(api.ErrorBody{Error: api.Detail(err)})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
