@@ -1,0 +1,316 @@
+// Package pgtest gives tests a real PostgreSQL: one server per test binary,
+// started on first use, and a fresh database per test.
+//
+// Use it from any package's tests (it does not import the root package):
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+//	func TestSomething(t *testing.T) {
+//		url := pgtest.URL(t) // postgres://postgres@127.0.0.1:<port>/<fresh database>?sslmode=disable
+//		...
+//	}
+//
+// # The server
+//
+// The first call to [URL] (or [Restart], [Stop], [Start]) starts PostgreSQL
+// from the binaries on PATH (initdb and postgres; when initdb is not on PATH,
+// the Debian layout /usr/lib/postgresql/<version>/bin is searched too, newest
+// version first) in a new directory under [os.TempDir] named
+// metatrack-pgtest-*: the data directory, a unix socket directory and the
+// server log (server.log, quoted when the server fails to start) all live
+// there. The server listens on a free port of 127.0.0.1 only, trusts every
+// local connection, and runs with settings that trade durability for speed,
+// since the data is thrown away: fsync=off and full_page_writes=off (safe
+// against a crash of PostgreSQL, not of the machine), wal_level=minimal with
+// max_wal_senders=0, and TimeZone=UTC; max_connections is raised to 200 for
+// tests with many processes. synchronous_commit stays on, so a commit that
+// returned survives [Restart] in [Immediate] mode, as it must for tests of
+// acknowledged writes. The superuser is "postgres".
+//
+// PostgreSQL refuses to run as root. When the test binary runs as root (CI
+// does), the directory is handed to the "postgres" system user and initdb and
+// postgres run as that user (through the credentials of the child process,
+// no su or sudo needed).
+//
+// The server never outlives its test binary: postgres is a child of the test
+// binary that the kernel sends SIGQUIT (PostgreSQL's immediate shutdown) when
+// the binary exits for any reason, a panic, a -timeout or a kill -9 included.
+// [Main] also stops it and removes its directory after the tests. A directory
+// left behind by a binary that died is found by the next binary that starts a
+// server (each live binary holds a lock on its directory), which kills any
+// postgres still running in it and removes it.
+//
+// Starting the server is Linux only; elsewhere point METATRACK_TEST_POSTGRES_URL
+// at a server.
+//
+// # The environment
+//
+//   - METATRACK_TEST_POSTGRES_URL=postgres://user:password@host:port/db points the
+//     tests at an existing server instead. pgtest then starts nothing: it
+//     connects with this URL to create a database per test (so the user needs
+//     CREATEDB) and drops it afterwards, and it refuses [Restart], [Stop] and
+//     [Start].
+//   - CI=true turns every "PostgreSQL is not available" (no binaries, a
+//     server that fails to start, an unreachable METATRACK_TEST_POSTGRES_URL, a
+//     restart asked of an external server) from a skip into a test failure
+//     that gives the reason, so CI never passes by skipping.
+//
+// Tests that use [Restart] or [Stop] interrupt every connection to the server,
+// so they must not run in parallel with other PostgreSQL tests of the same
+// binary (do not call t.Parallel in them).
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names the environment variable that points the tests at an
+// existing PostgreSQL instead of a server of their own.
+const EnvURL = "METATRACK_TEST_POSTGRES_URL"
+
+// howTo is appended to the message of a skipped test.
+const howTo = "install PostgreSQL (Debian: apt-get install postgresql; initdb and postgres must be on PATH " +
+	"or in /usr/lib/postgresql/<version>/bin), or set " + EnvURL +
+	"=postgres://user:password@host:port/db to use a running server whose user may CREATE DATABASE"
+
+// Shutdown modes of [Restart] and [Stop], as pg_ctl names them.
+const (
+	// Smart waits for every session to end.
+	Smart = "smart"
+	// Fast rolls back open transactions and disconnects every session.
+	Fast = "fast"
+	// Immediate kills every process without a shutdown checkpoint: the
+	// next start runs crash recovery, as after a power cut.
+	Immediate = "immediate"
+)
+
+var (
+	once    sync.Once
+	harness *server // nil when unavailable
+	failure error   // why harness is nil
+	seq     atomic.Int64
+
+	setupTime time.Duration // how long setup took, for the tests' logs
+)
+
+// get returns the harness's server, starting it on first use. When
+// PostgreSQL is not available it skips t, or fails it under CI=true.
+func get(t testing.TB) *server {
+	t.Helper()
+	once.Do(func() {
+		begin := time.Now()
+		harness, failure = setup()
+		setupTime = time.Since(begin)
+	})
+	if failure != nil {
+		unavailable(t, failure)
+	}
+	return harness
+}
+
+func setup() (*server, error) {
+	if raw := os.Getenv(EnvURL); raw != "" {
+		return external(raw)
+	}
+	return startServer()
+}
+
+// inCI reports whether CI is set to a true value (CI=true, CI=1).
+func inCI() bool {
+	ci, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && ci
+}
+
+// unavailable skips t with err and how to get PostgreSQL, or fails t under CI.
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if inCI() {
+		t.Fatalf("pgtest: PostgreSQL is required under CI=true: %v", err)
+	}
+	t.Skipf("pgtest: PostgreSQL tests skipped: %v\nTo run them, %s.", err, howTo)
+}
+
+// Main runs the tests of m, then stops the harness's server (if one was
+// started) and removes its directory, and exits with the tests' code. Call
+// it from TestMain. Without it the server still dies with the test binary,
+// but its directory stays until the next run removes it.
+func Main(m *testing.M) {
+	code := m.Run()
+	if harness != nil && !harness.isExternal() {
+		if err := harness.shutdown(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// URL creates a fresh, empty database for t and returns a URL for it, with
+// the superuser of the harness's server (or the user of
+// METATRACK_TEST_POSTGRES_URL). The database is dropped when t ends, after
+// the cleanups t registers later (such as closing a store), and connections
+// still open to it then are terminated.
+//
+// Creating a database costs a few milliseconds; see the package tests for the
+// measured figures.
+func URL(t testing.TB) string {
+	t.Helper()
+	s := get(t)
+	name := databaseName(t.Name(), s.isExternal())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.createDatabase(ctx, name); err != nil {
+		if s.isExternal() {
+			unavailable(t, fmt.Errorf("creating database %s on %s: %w", name, redact(s.adminURL), err))
+		}
+		t.Fatalf("pgtest: creating database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.dropDatabase(ctx, name); err != nil {
+			t.Errorf("pgtest: dropping database %s: %v", name, err)
+		}
+	})
+	return s.databaseURL(name)
+}
+
+// Restart stops the harness's server in mode ([Smart], [Fast] or
+// [Immediate]), as pg_ctl restart -m mode does, and starts it again on the
+// same port with the same data, returning once it accepts connections.
+// Sessions open at the time are cut; URLs handed out before stay valid. It
+// refuses (skips t, or fails it under CI=true) when the tests run against
+// METATRACK_TEST_POSTGRES_URL.
+func Restart(t testing.TB, mode string) {
+	t.Helper()
+	Stop(t, mode)
+	Start(t)
+}
+
+// Stop stops the harness's server in mode ([Smart], [Fast] or [Immediate])
+// and returns once it has exited. Calls fail until [Start]; if t ends with
+// the server stopped, it is started again for the tests that follow. Like
+// [Restart], it refuses to touch an external server.
+func Stop(t testing.TB, mode string) {
+	t.Helper()
+	s := own(t)
+	if err := s.stop(mode); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.start(); err != nil {
+			t.Errorf("pgtest: starting PostgreSQL again after the test: %v", err)
+		}
+	})
+}
+
+// Start starts the harness's server again after [Stop], on the same port
+// with the same data, and returns once it accepts connections. It does
+// nothing when the server runs.
+func Start(t testing.TB) {
+	t.Helper()
+	s := own(t)
+	if err := s.start(); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}
+
+// own returns the harness's own server, refusing an external one.
+func own(t testing.TB) *server {
+	t.Helper()
+	s := get(t)
+	if s.isExternal() {
+		unavailable(t, fmt.Errorf("%s points at an external server, which pgtest does not stop or restart", EnvURL))
+	}
+	return s
+}
+
+// databaseName makes a database name that says which test it belongs to. Against an
+// external server, which other runs may share, it also carries the process id.
+func databaseName(test string, external bool) string {
+	prefix := fmt.Sprintf("pgtest_%d_", seq.Add(1))
+	if external {
+		prefix = fmt.Sprintf("pgtest_%d_%d_", os.Getpid(), seq.Add(1))
+	}
+	name := prefix + strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(test), "_"), "_")
+	if len(name) > 63 { // PostgreSQL's identifier limit
+		name = name[:63]
+	}
+	return name
+}
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// external checks that raw is a URL pgtest can use and that it reaches a server.
+func external(raw string) (*server, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return nil, fmt.Errorf("%s=%q is not a postgres://user@host:port/db URL", EnvURL, redact(raw))
+	}
+	s := &server{adminURL: raw, ext: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.admin(ctx, "SELECT 1"); err != nil {
+		return nil, fmt.Errorf("connecting to %s=%s: %w", EnvURL, redact(raw), err)
+	}
+	return s, nil
+}
+
+// redact hides the password of a URL for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// admin runs one statement over a fresh connection to the admin database.
+// A connection per statement costs a few milliseconds and survives restarts.
+func (s *server) admin(ctx context.Context, sql string) error {
+	conn, err := pgx.Connect(ctx, s.adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// createDatabase creates an empty database from template0.
+func (s *server) createDatabase(ctx context.Context, name string) error {
+	return s.admin(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0 ENCODING 'UTF8'")
+}
+
+// dropDatabase drops a database, terminating the sessions still open to it.
+func (s *server) dropDatabase(ctx context.Context, name string) error {
+	return s.admin(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+}
+
+// databaseURL is the admin URL with its database replaced by name.
+func (s *server) databaseURL(name string) string {
+	u, err := url.Parse(s.adminURL)
+	if err != nil { // checked when the server was set up
+		panic(err)
+	}
+	u.Path = "/" + name
+	u.RawPath = ""
+	return u.String()
+}
+
+func (s *server) isExternal() bool { return s.ext }
+
+// errUnsupported is returned where pgtest cannot start a server itself.
+var errUnsupported = errors.New("pgtest starts its own PostgreSQL only on Linux; set " + EnvURL)

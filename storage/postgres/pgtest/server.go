@@ -1,0 +1,9 @@
+package pgtest
+
+// server is the PostgreSQL the tests use: the harness's own (local) or an
+// external one named by METATRACK_TEST_POSTGRES_URL (ext).
+type server struct {
+	adminURL string // superuser URL of the admin database
+	ext      bool
+	local
+}
