@@ -40,6 +40,11 @@ type Res struct {
 	Resource string `json:"resource"`
 }
 
+// ResList names resources.
+type ResList struct {
+	Resources []string `json:"resources"`
+}
+
 // ResType names a resource and a type.
 type ResType struct {
 	Resource string `json:"resource"`

@@ -90,4 +90,24 @@ func (s suite) testDeleteRestore(t *testing.T) {
 		noErr(t, tr.DeleteMetadata(ctx, v2, "auc"))
 		wantErr(t, must(tr.GetMetadata(ctx, v2, "auc")).err, metatrack.ErrNotFound)
 	})
+	t.Run("Many", func(t *testing.T) {
+		// All or none: the deployed v1 refuses, so v2 stays too.
+		wantErr(t, must(tr.DeleteResources(ctx, []metatrack.Resource{v2, v1})).err, metatrack.ErrConflict)
+		must(tr.GetResource(ctx, v2.ID, "")).of(t)
+		wantErr(t, must(tr.DeleteResources(ctx, []metatrack.Resource{{ID: "model_version/nosuch"}})).err, metatrack.ErrNotFound)
+		a := must(tr.CreateResource(ctx, metatrack.TypeDataset, "a")).of(t)
+		b := must(tr.CreateResource(ctx, metatrack.TypeDataset, "b")).of(t)
+		del := must(tr.DeleteResources(ctx, []metatrack.Resource{{ID: "dataset/a"}, v2})).of(t)
+		if len(del) != 2 || len(del[0]) != 1 || del[0][0].ID != a.ID || len(del[1]) != 2 || del[1][0].ID != v2.ID {
+			t.Fatalf("DeleteResources = %v, want [[a] [v2 exp]]", del)
+		}
+		// A restore that fails half-way restores nothing.
+		wantErr(t, must(tr.RestoreResources(ctx, []metatrack.Resource{a, b})).err, metatrack.ErrConflict)
+		wantErr(t, must(tr.GetResource(ctx, a.ID, "")).err, metatrack.ErrDeleted)
+		back := must(tr.RestoreResources(ctx, []metatrack.Resource{a, v2})).of(t)
+		if len(back) != 2 || back[0][0].ID != a.ID || len(back[1]) != 2 {
+			t.Fatalf("RestoreResources = %v", back)
+		}
+		must(tr.GetResource(ctx, exp.ID, "")).of(t)
+	})
 }

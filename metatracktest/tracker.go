@@ -59,6 +59,8 @@ type Tracker interface {
 	DeleteResource(ctx context.Context, res metatrack.Resource) ([]metatrack.Resource, error)
 	RestoreResource(ctx context.Context, res metatrack.Resource) ([]metatrack.Resource, error)
 	DeleteMetadata(ctx context.Context, res metatrack.Resource, key string) error
+	DeleteResources(ctx context.Context, rs []metatrack.Resource) ([][]metatrack.Resource, error)
+	RestoreResources(ctx context.Context, rs []metatrack.Resource) ([][]metatrack.Resource, error)
 }
 
 var _ Tracker = (*metatrack.Tracker)(nil)

@@ -65,7 +65,7 @@ func TestConformance(t *testing.T) {
 // query warnings, metadata removal, listings, export and import.
 func testRest(t *testing.T) {
 	ctx := context.Background()
-	_, url := serve(t)
+	tr, url := serve(t)
 	c := dial(t, url)
 	mv, err := c.CreateResource(ctx, metatrack.TypeModelVersion, "m")
 	if err != nil {
@@ -119,5 +119,12 @@ func testRest(t *testing.T) {
 	}
 	if _, err := c.GetResourceRef(ctx, mv); err != nil {
 		t.Fatal(err)
+	}
+	// The server without auth makes every caller admin: it may list tokens.
+	if _, _, err := tr.CreateToken(ctx, "ci", metatrack.RoleRead); err != nil {
+		t.Fatal(err)
+	}
+	if toks, err := c.Tokens(ctx); err != nil || len(toks) != 1 || toks[0].Name != "ci" || toks[0].Role != metatrack.RoleRead {
+		t.Fatalf("Tokens = %+v, %v", toks, err)
 	}
 }

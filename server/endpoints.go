@@ -252,6 +252,7 @@ func Endpoints() []Endpoint {
 			return tr.Chains(ctx)
 		}),
 	}
+	eps = append(eps, storeEndpoints()...)
 	return append(eps, artifactEndpoints()...)
 }
 
