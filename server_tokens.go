@@ -34,12 +34,12 @@ const TokenPrefix = "mtk_"
 // Token is an API token of a server. Its secret is not stored: only its
 // SHA-256.
 type Token struct {
-	ID        string
-	Name      string
-	Role      string
-	CreatedAt time.Time
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
 	// RevokedAt is zero while the token is valid.
-	RevokedAt time.Time
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
 type tokenRow struct {
