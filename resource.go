@@ -849,7 +849,7 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 			b = b.Where("EXISTS (SELECT 1 FROM tags t WHERE t.resource_seq = r.seq AND t.key = ? AND t.value = ?)", k, v)
 		}
 		if filter != nil {
-			cond, err := query.Where(filter, query.Options{Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx), Deleted: query.NotDeleted})
+			cond, err := query.Where(filter, query.Options{Dialect: x.t.dialect(), Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx), Deleted: query.NotDeleted})
 			if err != nil {
 				return invalidQuery(err)
 			}

@@ -7,7 +7,11 @@ import (
 	"fmt"
 
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
+
+// dialect is the SQL of the query language on the store's engine.
+func (t *Tracker) dialect() query.Dialect { return sqlite.Dialect{} }
 
 // ErrInvalidQuery is matched, besides ErrInvalidArgument, by every error of
 // a malformed filter; errors.As with *query.Error gives its position.
@@ -72,7 +76,7 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		if cfg.deleted {
 			deletion = query.OnlyDeleted
 		}
-		q, c, err := t.shared.plans.Compile(filter, query.Options{Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
+		q, c, err := t.shared.plans.Compile(filter, query.Options{Dialect: t.dialect(), Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
 			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion})
 		if q == nil {
 			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)

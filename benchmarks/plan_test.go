@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // TestSearchPlans runs EXPLAIN QUERY PLAN on the SQL that Tracker.Search
@@ -45,7 +46,7 @@ func TestSearchPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compiled, err := query.Compile(q, query.Options{Limit: 100})
+			compiled, err := query.Compile(q, query.Options{Dialect: sqlite.Dialect{}, Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -85,7 +85,7 @@ func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) 
 	err = d.ReadTx(ctx, func(tx *sqlx.Tx) error {
 		e.tx = tx
 		if q != nil {
-			if err := e.selectResources(q, query.Options{Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
+			if err := e.selectResources(q, query.Options{Dialect: sqlite.Dialect{}, Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
 				return err
 			}
 		}

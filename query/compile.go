@@ -15,6 +15,10 @@ import (
 
 // Options configure Compile and Where.
 type Options struct {
+	// Dialect is the engine's SQL for the pieces that differ between
+	// engines; the engine supplies it (storage.Engine.Dialect). Compile and
+	// Where fail without one.
+	Dialect Dialect
 	// Now is the clock for relative times (now-7d). Nil means time.Now.
 	Now func() time.Time
 	// Resolve turns the reference given to upstream_of or downstream_of (an
@@ -56,6 +60,11 @@ const (
 	// OnlyDeleted keeps the deleted resources.
 	OnlyDeleted
 )
+
+// errNoDialect is the error of Compile and Where without a Dialect.
+func errNoDialect(q *Query) error {
+	return errorAt(q.src, 0, "query: Options.Dialect is not set")
+}
 
 // deletionFrag is the condition of d on r, if any.
 func deletionFrag(d Deletion) (frag, bool) {
@@ -108,6 +117,9 @@ type Compiled struct {
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
 // match ErrInvalid.
 func Compile(q *Query, opts Options) (*Compiled, error) {
+	if opts.Dialect == nil {
+		return nil, errNoDialect(q)
+	}
 	c := newCompiler(q, opts)
 	// A query that reads the clock or resolves references compiles to
 	// other arguments another time: Plans must not keep it.
@@ -138,7 +150,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 	}
 	width := 0
 	for _, k := range q.order {
-		width += sortWidth(k)
+		width += c.sortWidth(k)
 	}
 	out := &Compiled{SortKeys: width, order: fingerprint(q.String() + "\x00" + strconv.Itoa(int(opts.Deleted)))}
 	var cur *cursor
@@ -159,7 +171,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		if left <= 0 {
 			// The pages before returned the whole LIMIT.
 			out.Limit = 1
-			out.Select = partSelect(c.plain(frags), []frag{{sql: "0"}}, "r.seq").Limit(1)
+			out.Select = partSelect(c.plain(frags), []frag{c.never()}, "r.seq").Limit(1)
 			return out, nil
 		}
 		if out.Limit == 0 || left < out.Limit {
@@ -167,7 +179,7 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		}
 	}
 	var parts []part
-	if !opts.NoDrive {
+	if c.indexPlans() {
 		parts = c.drive(conj, frags)
 	}
 	if parts == nil {
@@ -196,6 +208,9 @@ func conjuncts(n node) []node {
 func Where(q *Query, opts Options) (sq.Sqlizer, error) {
 	if len(q.order) > 0 || q.limit > 0 {
 		return nil, errorAt(q.src, q.tailPos, "ORDER BY and LIMIT are not allowed in this filter")
+	}
+	if opts.Dialect == nil {
+		return nil, errNoDialect(q)
 	}
 	if q.where == nil {
 		return sq.And{}, nil
@@ -291,6 +306,7 @@ func (c *Compiled) buildTexts() {
 type compiler struct {
 	q    *Query
 	opts Options
+	d    Dialect
 	now  func() time.Time
 	// perRow compiles predicates on tags, metadata and attr_values as
 	// lookups of the row of the resource (see member).
@@ -332,7 +348,20 @@ func newCompiler(q *Query, opts Options) *compiler {
 	if now == nil {
 		now = time.Now
 	}
-	return &compiler{q: q, opts: opts, now: now}
+	return &compiler{q: q, opts: opts, d: opts.Dialect, now: now}
+}
+
+// indexPlans reports whether the query may take the forms tuned to the
+// engine's planner (see Dialect.IndexPlans and Options.NoDrive).
+func (c *compiler) indexPlans() bool { return !c.opts.NoDrive && c.d.IndexPlans() }
+
+// never is a condition that is always false.
+func (c *compiler) never() frag { return frag{sql: c.d.False()} }
+
+// json returns Dialect.JSON as a fragment.
+func (c *compiler) json(doc string, path []string, as JSONForm, nullable bool) frag {
+	sql, args := c.d.JSON(doc, path, as)
+	return frag{sql: sql, args: args, nullable: nullable}
 }
 
 // frag is a fragment of SQL with its arguments. Every fragment can be
@@ -359,6 +388,13 @@ func (f *fb) s(parts ...string) *fb {
 
 func (f *fb) arg(v any) *fb {
 	f.b.WriteByte('?')
+	f.args = append(f.args, v)
+	return f
+}
+
+// typed writes the argument v with the placeholder d gives it.
+func (f *fb) typed(d Dialect, v any) *fb {
+	f.b.WriteString(d.Arg(v))
 	f.args = append(f.args, v)
 	return f
 }
@@ -405,10 +441,10 @@ func (c *compiler) node(n node) (frag, error) {
 		}
 		// NOT p is true whenever p is not true, also where p is NULL
 		// because a column or a JSON value is missing.
-		var f fb
 		if x.nullable {
-			return f.s("NOT IFNULL(").frag(x).s(", 0)").done(false), nil
+			return frag{sql: c.d.NotTrue(x.sql), args: x.args}, nil
 		}
+		var f fb
 		return f.s("NOT (").frag(x).s(")").done(false), nil
 	case *cmpNode:
 		return c.cmp(n)
@@ -446,7 +482,7 @@ func (c *compiler) metaTop() accessors {
 	return accessors{
 		str:     frag{sql: c.col("m.str")},
 		num:     frag{sql: c.col("m.num")},
-		boolean: frag{sql: "CASE json_type(m.value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"},
+		boolean: c.json("m.value", nil, JSONBool, false),
 	}
 }
 
@@ -468,20 +504,13 @@ func (c *compiler) col(name string) string {
 	return name
 }
 
-// tagNum is a tag's value as a number, when it is a JSON number.
-const tagNum = "CASE WHEN NOT json_valid(t.value) THEN NULL " +
-	"WHEN json_type(t.value) IN ('integer', 'real') THEN CAST(t.value AS NUMERIC) END"
-
 // jsonAccessors gives the value at a JSON path of the document doc (a fixed
-// column name); the path is a bound parameter.
-func jsonAccessors(doc, path string) accessors {
+// column name).
+func (c *compiler) jsonAccessors(doc string, path []string) accessors {
 	return accessors{
-		str: frag{sql: "CASE WHEN json_type(" + doc + ", ?) = 'text' THEN json_extract(" + doc + ", ?) END",
-			args: []any{path, path}},
-		num: frag{sql: "CASE WHEN json_type(" + doc + ", ?) IN ('integer', 'real') THEN json_extract(" + doc + ", ?) END",
-			args: []any{path, path}},
-		boolean: frag{sql: "CASE json_type(" + doc + ", ?) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END",
-			args: []any{path}},
+		str:     c.json(doc, path, JSONText, false),
+		num:     c.json(doc, path, JSONNumber, false),
+		boolean: c.json(doc, path, JSONBool, false),
 	}
 }
 
@@ -527,7 +556,10 @@ func (c *compiler) typed(acc accessors, n *cmpNode) (frag, error) {
 		if err != nil {
 			return frag{}, err
 		}
-		return f.frag(a).s(sqlOps[n.op]).arg(arg).done(true), nil
+		if _, text := arg.(string); text && n.op.ordering() {
+			a.sql = c.d.Ordered(a.sql)
+		}
+		return f.frag(a).s(sqlOps[n.op]).typed(c.d, arg).done(true), nil
 	case opIn, opNotIn:
 		// Group the values by accessor, keeping their order: a value
 		// matches when it has the type of a group and is (not) in it.
@@ -559,29 +591,21 @@ func (c *compiler) typed(acc accessors, n *cmpNode) (frag, error) {
 				if j > 0 {
 					p.s(", ")
 				}
-				p.arg(arg)
+				p.typed(c.d, arg)
 			}
 			parts[i] = p.s(")").done(true)
 		}
 		return joinFrags(parts, " OR "), nil
-	case opLike, opNotLike:
+	case opLike, opNotLike, opILike, opNotILike:
+		fold := n.op == opILike || n.op == opNotILike
 		if acc.str.sql == "" {
+			if fold {
+				return frag{}, errorAt(c.q.src, n.pos, "ILIKE applies to text")
+			}
 			return frag{}, errorAt(c.q.src, n.pos, "LIKE applies to text")
 		}
-		kw := " GLOB "
-		if n.op == opNotLike {
-			kw = " NOT GLOB "
-		}
-		return f.frag(acc.str).s(kw).arg(likeToGlob(n.vals[0].s)).done(true), nil
-	case opILike, opNotILike:
-		if acc.str.sql == "" {
-			return frag{}, errorAt(c.q.src, n.pos, "ILIKE applies to text")
-		}
-		kw := " LIKE "
-		if n.op == opNotILike {
-			kw = " NOT LIKE "
-		}
-		return f.s("lower(").frag(acc.str).s(")", kw, "lower(").arg(n.vals[0].s).s(`) ESCAPE '\'`).done(true), nil
+		sql, args := c.d.Match(acc.str.sql, n.vals[0].s, fold, n.op == opNotLike || n.op == opNotILike)
+		return frag{sql: sql, args: append(append([]any(nil), acc.str.args...), args...), nullable: true}, nil
 	}
 	panic("query: unexpected operator " + n.op.String())
 }
@@ -621,7 +645,7 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 		if isNull {
 			return c.exists(n.field).negate(n.op == opIsNull), nil
 		}
-		p, err := c.typed(accessors{str: frag{sql: c.col("t.value")}, num: frag{sql: tagNum}}, n)
+		p, err := c.typed(accessors{str: frag{sql: c.col("t.value")}, num: frag{sql: c.d.TextNumber("t.value")}}, n)
 		if err != nil {
 			return frag{}, err
 		}
@@ -642,16 +666,12 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 	case kindMeta:
 		key, path := n.field.keys[0], n.field.keys[1:]
 		if isNull {
-			f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key)
-			if len(path) == 0 {
-				f.s(" AND json_type(m.value) != 'null')")
-			} else {
-				f.s(" AND json_type(m.value, ").arg(jsonPath(path)).s(") != 'null')")
-			}
+			f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).
+				s(" AND ").frag(c.json("m.value", path, JSONNotNull, false)).s(")")
 			return f.done(false).negate(n.op == opIsNull), nil
 		}
 		if len(path) > 0 {
-			p, err := c.typed(jsonAccessors("m.value", jsonPath(path)), n)
+			p, err := c.typed(c.jsonAccessors("m.value", path), n)
 			if err != nil {
 				return frag{}, err
 			}
@@ -693,8 +713,8 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 		return c.member("metric_series ms", cond.s(" AND ").frag(p).done(false)), nil
 
 	case kindAttr:
-		path := jsonPath(n.field.keys)
-		top := len(n.field.keys) == 1 && !c.opts.NoDrive
+		path := n.field.keys
+		top := len(n.field.keys) == 1 && c.indexPlans()
 		if isNull && top {
 			return c.attrPresent(n.field.keys[0], path, true).negate(n.op == opIsNull), nil
 		}
@@ -708,13 +728,13 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 			return c.member("attr_values a", f.s("a.key = ").arg(n.field.keys[0]).s(" AND ").frag(p).done(false)), nil
 		}
 		if isNull {
-			eq := " = "
+			as := JSONIsNull
 			if n.op == opIsNotNull {
-				eq = " != "
+				as = JSONIsNotNull
 			}
-			return f.s("IFNULL(json_type(r.attrs, ").arg(path).s("), 'null')", eq, "'null'").done(false), nil
+			return c.json("r.attrs", path, as, false), nil
 		}
-		p, err := c.typed(jsonAccessors("r.attrs", path), n)
+		p, err := c.typed(c.jsonAccessors("r.attrs", path), n)
 		p.nullable = true
 		return p, err
 	}
@@ -750,14 +770,14 @@ func (c *compiler) exists(fl field) frag {
 	case kindMeta:
 		f.s("EXISTS (SELECT 1 FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(fl.keys[0])
 		if len(fl.keys) > 1 {
-			f.s(" AND json_type(m.value, ").arg(jsonPath(fl.keys[1:])).s(") IS NOT NULL")
+			f.s(" AND ").frag(c.json("m.value", fl.keys[1:], JSONExists, false))
 		}
 		return f.s(")").done(false)
 	default:
-		if len(fl.keys) == 1 && !c.opts.NoDrive {
-			return c.attrPresent(fl.keys[0], "", false)
+		if len(fl.keys) == 1 && c.indexPlans() {
+			return c.attrPresent(fl.keys[0], nil, false)
 		}
-		return f.s("json_type(r.attrs, ").arg(jsonPath(fl.keys)).s(") IS NOT NULL").done(false)
+		return c.json("r.attrs", fl.keys, JSONExists, false)
 	}
 }
 
@@ -785,15 +805,15 @@ func (c *compiler) in(sub frag) frag {
 
 // attrPresent is the condition that the resource has the top-level
 // attribute key, and when notNull that its value is not JSON null (path is
-// then the key's JSON path). Each arm of the union is searched by one of the
+// then [key]). Each arm of the union is searched by one of the
 // partial indexes of attr_values; a value that is neither a number nor a
 // string has both columns NULL, and only those are looked up in the JSON.
-func (c *compiler) attrPresent(key, path string, notNull bool) frag {
+func (c *compiler) attrPresent(key string, path []string, notNull bool) frag {
 	var f fb
 	if c.perRow {
 		f.s("EXISTS (SELECT 1 FROM attr_values a WHERE a.resource_seq = r.seq AND a.key = ").arg(key)
 		if notNull {
-			f.s(" AND (a.num IS NOT NULL OR a.str IS NOT NULL OR json_type(r.attrs, ").arg(path).s(") != 'null')")
+			f.s(" AND (a.num IS NOT NULL OR a.str IS NOT NULL OR ").frag(c.json("r.attrs", path, JSONNotNull, false)).s(")")
 		}
 		return f.s(")").done(false)
 	}
@@ -802,7 +822,7 @@ func (c *compiler) attrPresent(key, path string, notNull bool) frag {
 		" UNION ALL SELECT a.resource_seq FROM attr_values a")
 	if notNull {
 		f.s(" JOIN resources x ON x.seq = a.resource_seq WHERE a.key = ").arg(key).
-			s(" AND a.num IS NULL AND a.str IS NULL AND json_type(x.attrs, ").arg(path).s(") != 'null'")
+			s(" AND a.num IS NULL AND a.str IS NULL AND ").frag(c.json("x.attrs", path, JSONNotNull, false))
 	} else {
 		f.s(" WHERE a.key = ").arg(key).s(" AND a.num IS NULL AND a.str IS NULL")
 	}
@@ -913,7 +933,7 @@ func (c *compiler) refCmp(n *cmpNode, spec fieldSpec) (frag, bool, error) {
 		if spec.nullable {
 			neg.s(spec.col, " IS NOT NULL AND ")
 		}
-		return neg.s("NOT IFNULL(").frag(pos).s(", 0))").done(false), true, nil
+		return neg.frag(frag{sql: c.d.NotTrue(pos.sql), args: pos.args}).s(")").done(false), true, nil
 	}
 	return pos, true, nil
 }
@@ -938,36 +958,4 @@ func (c *compiler) resolve(ref string, pos int, what string) (int64, error) {
 	}
 	c.seqs[ref] = seq
 	return seq, nil
-}
-
-// likeToGlob turns a LIKE pattern (% any text, _ one character, \ escapes
-// the next character) into the GLOB pattern that matches the same strings,
-// case-sensitively.
-func likeToGlob(pat string) string {
-	var b strings.Builder
-	for i := 0; i < len(pat); i++ {
-		ch := pat[i]
-		switch ch {
-		case '%':
-			b.WriteByte('*')
-			continue
-		case '_':
-			b.WriteByte('?')
-			continue
-		case '\\':
-			if i+1 < len(pat) {
-				i++
-				ch = pat[i]
-			}
-		}
-		switch ch {
-		case '*', '?', '[':
-			b.WriteByte('[')
-			b.WriteByte(ch)
-			b.WriteByte(']')
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	return b.String()
 }

@@ -135,7 +135,7 @@ func TestCompile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := Compile(q, Options{Now: testNow, Resolve: func(string) (int64, error) { return 42, nil }, NoDrive: true})
+			c, err := Compile(q, Options{Dialect: testDialect, Now: testNow, Resolve: func(string) (int64, error) { return 42, nil }, NoDrive: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestCompileDrive(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := Compile(q, Options{Now: testNow, Limit: 10})
+			c, err := Compile(q, Options{Dialect: testDialect, Now: testNow, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +228,7 @@ func TestCompileDrive(t *testing.T) {
 		{"metadata.acc > 0.5 AND type = 'model' ORDER BY metadata.acc DESC", "WITH b AS MATERIALIZED (SELECT dm.num AS v FROM metadata dm WHERE dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? ORDER BY dm.num DESC LIMIT 1 OFFSET 999), p AS MATERIALIZED (SELECT r.seq AS seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND +dm.num > ? AND r.type = ? AND dm.num >= max(IFNULL((SELECT v FROM b), -9e999), ?))"},
 	} {
 		q, _ := Parse(tt.query)
-		c, err := Compile(q, Options{Limit: 10})
+		c, err := Compile(q, Options{Dialect: testDialect, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,12 +240,12 @@ func TestCompileDrive(t *testing.T) {
 
 	// A cursor: the keyset is on the driving table, bounded for the index.
 	q, _ := Parse("metadata.acc > 0.5 ORDER BY metadata.acc DESC")
-	c, _ := Compile(q, Options{Limit: 10})
+	c, _ := Compile(q, Options{Dialect: testDialect, Limit: 10})
 	cur, err := c.Cursor(7, []any{int64(0), 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err = Compile(q, Options{Limit: 10, Cursor: cur})
+	c, err = Compile(q, Options{Dialect: testDialect, Limit: 10, Cursor: cur})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,9 +256,9 @@ func TestCompileDrive(t *testing.T) {
 	}
 	// A cursor among the strings drops the part of the numbers.
 	q, _ = Parse("ORDER BY metadata.acc DESC")
-	c, _ = Compile(q, Options{Limit: 10})
+	c, _ = Compile(q, Options{Dialect: testDialect, Limit: 10})
 	cur, _ = c.Cursor(7, []any{int64(1), "x"})
-	c, err = Compile(q, Options{Limit: 10, Cursor: cur})
+	c, err = Compile(q, Options{Dialect: testDialect, Limit: 10, Cursor: cur})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestCompileLimit(t *testing.T) {
 		{"LIMIT 100", 50, 50},
 	} {
 		q, _ := Parse(tt.query)
-		c, err := Compile(q, Options{Limit: tt.opt})
+		c, err := Compile(q, Options{Dialect: testDialect, Limit: tt.opt})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,23 +293,23 @@ func TestCompileLimit(t *testing.T) {
 
 func TestCompileErrors(t *testing.T) {
 	q, _ := Parse("type = 'x' AND\n  upstream_of('mv9')")
-	_, err := Compile(q, Options{})
+	_, err := Compile(q, Options{Dialect: testDialect})
 	checkError(t, err, 2, 15, "upstream_of needs a resolver (Options.Resolve)")
 
-	_, err = Compile(q, Options{Resolve: resolveFixture})
+	_, err = Compile(q, Options{Dialect: testDialect, Resolve: resolveFixture})
 	checkError(t, err, 2, 15, `cannot resolve "mv9": not found`)
 	if !errors.Is(err, errNotFound) {
 		t.Errorf("%v does not wrap the resolver's error", err)
 	}
 
-	_, err = Where(q, Options{})
+	_, err = Where(q, Options{Dialect: testDialect})
 	checkError(t, err, 2, 15, "upstream_of needs a resolver")
 
 	q, _ = Parse("type = 'x'\nORDER BY name")
-	_, err = Where(q, Options{})
+	_, err = Where(q, Options{Dialect: testDialect})
 	checkError(t, err, 2, 1, "ORDER BY and LIMIT are not allowed in this filter")
 	q, _ = Parse("type = 'x' LIMIT 3")
-	_, err = Where(q, Options{})
+	_, err = Where(q, Options{Dialect: testDialect})
 	checkError(t, err, 1, 12, "ORDER BY and LIMIT are not allowed in this filter")
 }
 
@@ -317,7 +317,7 @@ func TestCursorErrors(t *testing.T) {
 	byName, _ := Parse("ORDER BY name")
 	byID, _ := Parse("ORDER BY id")
 	otherWhere, _ := Parse("type = 'model_version' ORDER BY name")
-	cn, err := Compile(byName, Options{})
+	cn, err := Compile(byName, Options{Dialect: testDialect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestCursorErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Compile(byName, Options{Cursor: good}); err != nil {
+	if _, err := Compile(byName, Options{Dialect: testDialect, Cursor: good}); err != nil {
 		t.Errorf("good cursor: %v", err)
 	}
 	for _, tt := range []struct {
@@ -343,7 +343,7 @@ func TestCursorErrors(t *testing.T) {
 		{"ErrValueCount", byName, encodeTestCursor(t, cn.order, `["a","b"]`), "invalid cursor: it was made for another query or ORDER BY (start again without --cursor)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Compile(tt.q, Options{Cursor: tt.cursor})
+			_, err := Compile(tt.q, Options{Dialect: testDialect, Cursor: tt.cursor})
 			var e *Error
 			if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Msg != tt.msg || e.Line != 0 || err.Error() != tt.msg {
 				t.Errorf("got %v, want %q", err, tt.msg)
@@ -351,7 +351,7 @@ func TestCursorErrors(t *testing.T) {
 		})
 	}
 	// The same query and order in another deletion state is another query.
-	if _, err := Compile(byName, Options{Cursor: good, Deleted: OnlyDeleted}); err == nil {
+	if _, err := Compile(byName, Options{Dialect: testDialect, Cursor: good, Deleted: OnlyDeleted}); err == nil {
 		t.Error("a cursor of the resources not deleted was accepted for the deleted ones")
 	}
 	if _, err := cn.Cursor(1, nil); !errors.Is(err, ErrInvalid) {
@@ -370,7 +370,7 @@ func encodeTestCursor(t *testing.T, order uint32, keys string) string {
 func TestCursorValues(t *testing.T) {
 	// Values survive the round trip with their SQLite types.
 	q, _ := Parse("ORDER BY name, version, metadata.acc")
-	c, err := Compile(q, Options{})
+	c, err := Compile(q, Options{Dialect: testDialect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,25 +395,6 @@ func TestCursorValues(t *testing.T) {
 	cur, err = decodeCursor(s, c.order, c.SortKeys)
 	if err != nil || !reflect.DeepEqual(cur.keys, []any{"", int64(-1 << 63), 1e20, -1e300}) {
 		t.Errorf("got %#v", cur.keys)
-	}
-}
-
-func TestLikeToGlob(t *testing.T) {
-	for _, tt := range []struct{ like, glob string }{
-		{"abc", "abc"},
-		{"a%", "a*"},
-		{"_b_", "?b?"},
-		{`50\%`, "50%"},
-		{`a\_b`, "a_b"},
-		{`a\\b`, `a\b`},
-		{`\a`, "a"},
-		{"*?[]", "[*][?][[]]"},
-		{`\*`, "[*]"},
-		{"é_%", "é?*"},
-	} {
-		if got := likeToGlob(tt.like); got != tt.glob {
-			t.Errorf("likeToGlob(%q) = %q, want %q", tt.like, got, tt.glob)
-		}
 	}
 }
 
@@ -452,7 +433,7 @@ func TestLikeCase(t *testing.T) {
 		var b strings.Builder
 		writeString(&b, tt.pattern)
 		src := "id = 'd1' AND name " + tt.op + " " + b.String()
-		got := len(search(t, db, src, Options{})) == 1
+		got := len(search(t, db, src, Options{Dialect: testDialect})) == 1
 		if got != tt.want {
 			t.Errorf("%q %s %q: got %v", tt.value, tt.op, tt.pattern, got)
 		}
@@ -465,7 +446,7 @@ func TestSeqsHugeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Compile(q, Options{})
+	c, err := Compile(q, Options{Dialect: testDialect})
 	if err != nil {
 		t.Fatal(err)
 	}

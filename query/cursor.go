@@ -152,55 +152,85 @@ func (s sortCol) orderBy() string {
 func (c *compiler) sortCols(k sortKey) []sortCol {
 	s := sortCol{desc: k.desc}
 	spec := fieldSpecs[k.field.name]
-	var f, rank fb
+	var f fb
 	switch spec.kind {
-	case kindText, kindNumber, kindTime:
+	case kindText:
+		s.frag, s.column = frag{sql: c.d.Ordered(spec.col), nullable: spec.nullable}, true
+	case kindNumber, kindTime:
 		s.frag, s.column = frag{sql: spec.col, nullable: spec.nullable}, true
 	case kindRef:
-		s.frag = f.s("(SELECT ", spec.refCol, " FROM ", spec.from, " WHERE ", spec.target, " = ", spec.col, ")").done(true)
+		s.frag = f.s(c.d.Ordered("(SELECT " + spec.refCol + " FROM " + spec.from + " WHERE " + spec.target + " = " + spec.col + ")")).done(true)
 	case kindTag:
-		s.frag = f.s("(SELECT t.value FROM tags t WHERE t.resource_seq = r.seq AND t.key = ").arg(k.field.keys[0]).s(")").done(true)
+		s.frag = frag{sql: c.d.Ordered("(SELECT t.value FROM tags t WHERE t.resource_seq = r.seq AND t.key = ?)"),
+			args: []any{k.field.keys[0]}, nullable: true}
 	case kindAlias:
-		s.frag = f.s("(SELECT min(al.name) FROM aliases al WHERE al.version_seq = r.seq)").done(true)
+		s.frag = f.s("(SELECT min(", c.d.Ordered("al.name"), ") FROM aliases al WHERE al.version_seq = r.seq)").done(true)
 	case kindMetric:
 		key, col := metricField(k.field.keys)
 		s.frag = f.s("(SELECT ", col, " FROM metric_series ms WHERE ms.resource_seq = r.seq AND ms.key = ").arg(key).s(")").done(true)
 	case kindMeta:
 		key := k.field.keys[0]
-		if len(k.field.keys) == 1 {
-			rank.s("(SELECT CASE WHEN m.num IS NOT NULL THEN 0 WHEN m.str IS NOT NULL THEN 1 END")
-			f.s("(SELECT COALESCE(m.num, m.str)")
-		} else {
-			path := jsonPath(k.field.keys[1:])
-			rank.s("(SELECT ").frag(jsonRank("m.value", path))
-			f.s("(SELECT ").frag(jsonSortValue("m.value", path))
+		// value returns the sort column of the value v of the metadata
+		// row.
+		value := func(v frag) frag {
+			var f fb
+			return f.s("(SELECT ").frag(v).s(" FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).s(")").done(true)
 		}
-		rank.s(" FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).s(")")
-		f.s(" FROM metadata m WHERE m.resource_seq = r.seq AND m.key = ").arg(key).s(")")
-		return []sortCol{{frag: rank.done(true)}, {frag: f.done(true), desc: k.desc}}
+		var rank frag
+		var vals []frag // the value; or its number and its text
+		if len(k.field.keys) == 1 {
+			rank = frag{sql: "CASE WHEN m.num IS NOT NULL THEN 0 WHEN m.str IS NOT NULL THEN 1 END"}
+			if mixed := c.d.Mixed("m.num", "m.str"); mixed != "" {
+				vals = []frag{{sql: mixed}}
+			} else {
+				vals = []frag{{sql: "m.num"}, {sql: "m.str"}}
+			}
+		} else {
+			path := k.field.keys[1:]
+			rank = c.json("m.value", path, JSONRank, true)
+			if c.mixed() {
+				vals = []frag{c.json("m.value", path, JSONScalar, true)}
+			} else {
+				vals = []frag{c.json("m.value", path, JSONNumber, true), c.json("m.value", path, JSONText, true)}
+			}
+		}
+		out := []sortCol{{frag: value(rank)}}
+		for i, v := range vals {
+			v = value(v)
+			if i == 1 {
+				v.sql = c.d.Ordered(v.sql)
+			}
+			out = append(out, sortCol{frag: v, desc: k.desc})
+		}
+		return out
 	case kindAttr:
-		path := jsonPath(k.field.keys)
-		rank.frag(jsonRank("r.attrs", path))
-		f.frag(jsonSortValue("r.attrs", path))
-		return []sortCol{{frag: rank.done(true)}, {frag: f.done(true), desc: k.desc}}
+		path := k.field.keys
+		out := []sortCol{{frag: c.json("r.attrs", path, JSONRank, true)}}
+		if c.mixed() {
+			return append(out, sortCol{frag: c.json("r.attrs", path, JSONScalar, true), desc: k.desc})
+		}
+		text := c.json("r.attrs", path, JSONText, true)
+		text.sql = c.d.Ordered(text.sql)
+		return append(out, sortCol{frag: c.json("r.attrs", path, JSONNumber, true), desc: k.desc}, sortCol{frag: text, desc: k.desc})
 	}
 	return []sortCol{s}
 }
 
-// jsonRank is the sort rank of the value at path in doc (a fixed column):
-// 0 for numbers, 1 for strings, NULL otherwise.
-func jsonRank(doc, path string) frag {
-	var f fb
-	return f.s("CASE json_type(", doc, ", ").arg(path).
-		s(") WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 END").done(true)
-}
+// mixed reports whether a sort column can hold numbers and texts
+// (Dialect.Mixed), so that a metadata or attribute sort key is its rank
+// and its value; else it is its rank, its number and its text.
+func (c *compiler) mixed() bool { return c.d.Mixed("m.num", "m.str") != "" }
 
-// jsonSortValue is the value at path in doc when it is a number or a string,
-// else NULL.
-func jsonSortValue(doc, path string) frag {
-	var f fb
-	return f.s("CASE WHEN json_type(", doc, ", ").arg(path).
-		s(") IN ('integer', 'real', 'text') THEN json_extract(", doc, ", ").arg(path).s(") END").done(true)
+// sortWidth returns the number of sort columns of an ORDER BY term.
+func (c *compiler) sortWidth(k sortKey) int {
+	switch fieldSpecs[k.field.name].kind {
+	case kindMeta, kindAttr:
+		if c.mixed() {
+			return 2
+		}
+		return 3
+	}
+	return 1
 }
 
 // cursor is the position after which the next page starts: the sort values

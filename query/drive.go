@@ -80,15 +80,6 @@ var windowSize = func(n int64) int64 {
 	return max(1000, 8*n)
 }
 
-// sortWidth returns the number of sort columns of an ORDER BY term.
-func sortWidth(k sortKey) int {
-	switch fieldSpecs[k.field.name].kind {
-	case kindMeta, kindAttr:
-		return 2
-	}
-	return 1
-}
-
 // plain returns the plain part of the query, given its compiled conjuncts.
 func (c *compiler) plain(frags []frag) part {
 	p := part{plain: true, from: "resources r", tie: "r.seq"}
@@ -373,11 +364,11 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 	}
 	if len(keep) == 0 {
 		// The cursor is past every row.
-		keep = append(keep, kept{parts[0], []frag{{sql: "0"}}})
+		keep = append(keep, kept{parts[0], []frag{c.never()}})
 	}
 	first := keep[0].p
 	windowed := limit > 0 && first.index != "" && len(first.conds) > 0
-	if len(keep) == 1 && first.plain && limit > 0 && c.probe != nil && !c.opts.NoDrive {
+	if len(keep) == 1 && first.plain && limit > 0 && c.probe != nil && c.indexPlans() {
 		return c.probed(conj, frags, keep[0].after, limit)
 	}
 	if len(keep) == 1 && !windowed {
@@ -443,7 +434,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		var after []frag
 		if cur != nil {
 			if k, all, none := keyset(plain.sorts, *cur, plain.tie); none {
-				after = []frag{{sql: "0"}}
+				after = []frag{c.never()}
 			} else if !all {
 				after = []frag{k}
 			}

@@ -161,7 +161,7 @@ func TestDriveAgrees(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := Compile(q, Options{Limit: 10})
+		c, err := Compile(q, Options{Dialect: testDialect, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 func ExampleParse() {
@@ -41,8 +42,9 @@ func ExampleCompile() {
 	// in seq order and stops at the end of the page.
 	q, _ := query.Parse("tags.env = 'prod' AND metadata.params.lr < 0.01")
 	c, err := query.Compile(q, query.Options{
-		Now:   func() time.Time { return time.UnixMilli(1_700_000_000_000) },
-		Limit: 20,
+		Dialect: sqlite.Dialect{},
+		Now:     func() time.Time { return time.UnixMilli(1_700_000_000_000) },
+		Limit:   20,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -65,7 +67,7 @@ func ExampleCompiled_Seqs() {
 	q, _ := query.Parse("type = 'model_version' ORDER BY created_at DESC")
 	cursor := ""
 	for {
-		c, err := query.Compile(q, query.Options{Limit: 100, Cursor: cursor})
+		c, err := query.Compile(q, query.Options{Dialect: sqlite.Dialect{}, Limit: 100, Cursor: cursor})
 		if err != nil {
 			return
 		}

@@ -1,7 +1,5 @@
 package query
 
-import "strings"
-
 // fieldKind says how a field is stored and so how it compiles.
 type fieldKind int
 
@@ -71,31 +69,6 @@ func (s fieldSpec) kindName() string {
 		return "a metric"
 	}
 	return "text"
-}
-
-// jsonPath returns the SQLite JSON path of keys, each key double-quoted:
-// $."params"."lr". Keys must not contain a double quote (checked by the
-// parser); backslashes and control characters are escaped as in JSON.
-func jsonPath(keys []string) string {
-	var b strings.Builder
-	b.WriteByte('$')
-	for _, k := range keys {
-		b.WriteString(`."`)
-		for _, r := range k {
-			switch {
-			case r == '\\':
-				b.WriteString(`\\`)
-			case r < 0x20:
-				b.WriteString(`\u00`)
-				b.WriteByte("0123456789abcdef"[r>>4])
-				b.WriteByte("0123456789abcdef"[r&15])
-			default:
-				b.WriteRune(r)
-			}
-		}
-		b.WriteByte('"')
-	}
-	return b.String()
 }
 
 // metricColumns are the metric_series columns of the parts of a metric

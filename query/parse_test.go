@@ -245,7 +245,7 @@ func TestLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The largest valid queries compile, and SQLite takes them.
-				c, err := Compile(q, Options{Resolve: func(string) (int64, error) { return 1, nil }})
+				c, err := Compile(q, Options{Dialect: testDialect, Resolve: func(string) (int64, error) { return 1, nil }})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -71,7 +71,7 @@ func TestPlanUsesIndexes(t *testing.T) {
 func TestPlanProbed(t *testing.T) {
 	db := MustOpen(t)
 	q, _ := Parse("attrs.rows > 100")
-	c, err := Compile(q, Options{Limit: 50})
+	c, err := Compile(q, Options{Dialect: testDialect, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

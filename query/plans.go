@@ -76,6 +76,7 @@ type Plans struct {
 }
 
 type compileKey struct {
+	dialect string
 	src     string
 	limit   int64
 	deleted Deletion
@@ -96,6 +97,9 @@ type compiledEntry struct {
 // returned as Parse returns it, with a nil Compiled.
 func (p *Plans) Compile(src string, opts Options) (*Query, *Compiled, error) {
 	key := compileKey{src: src, limit: opts.Limit, deleted: opts.Deleted, noDrive: opts.NoDrive}
+	if opts.Dialect != nil {
+		key.dialect = opts.Dialect.Name()
+	}
 	if opts.Cursor == "" {
 		p.mu.Lock()
 		if e, ok := p.byQuery[key]; ok {

@@ -37,7 +37,7 @@ func TestPlansRemembered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := Compile(q, Options{Limit: 20, Plans: plans})
+		c, err := Compile(q, Options{Dialect: testDialect, Limit: 20, Plans: plans})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestPlansRemembered(t *testing.T) {
 func TestPlansCompile(t *testing.T) {
 	var plans Plans
 	resolve := func(string) (int64, error) { return 7, nil }
-	opts := Options{Limit: 10, Resolve: resolve}
+	opts := Options{Dialect: testDialect, Limit: 10, Resolve: resolve}
 	compile := func(src string, opts Options) *Compiled {
 		t.Helper()
 		_, c, err := plans.Compile(src, opts)

@@ -58,7 +58,7 @@ func TestReferenceFields(t *testing.T) {
 	if !errors.Is(err, errNotFound) || !errors.Is(err, ErrInvalid) {
 		t.Errorf("error %v does not match its cause and ErrInvalid", err)
 	}
-	_, err = Compile(q, Options{})
+	_, err = Compile(q, Options{Dialect: testDialect})
 	checkError(t, err, 2, 11, "a reference in parent needs a resolver")
 }
 
@@ -89,7 +89,7 @@ func TestLimitIsTotal(t *testing.T) {
 	// The page that reaches the total has no next cursor, even when more
 	// rows follow; a cursor made past the total gives nothing.
 	q, _ := Parse("LIMIT 4")
-	c, err := Compile(q, Options{Limit: 2})
+	c, err := Compile(q, Options{Dialect: testDialect, Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +97,13 @@ func TestLimitIsTotal(t *testing.T) {
 	if err != nil || next == "" {
 		t.Fatalf("first page: next %q, %v", next, err)
 	}
-	c, _ = Compile(q, Options{Limit: 3, Cursor: next})
+	c, _ = Compile(q, Options{Dialect: testDialect, Limit: 3, Cursor: next})
 	seqs, next2, err := c.Seqs(t.Context(), db)
 	if err != nil || len(seqs) != 2 || next2 != "" || c.Limit != 2 || c.Total != 4 {
 		t.Fatalf("second page: %v next %q limit %d total %d, %v", seqs, next2, c.Limit, c.Total, err)
 	}
 	past, _ := c.Cursor(seqs[1], nil)
-	c, _ = Compile(q, Options{Limit: 3, Cursor: past})
+	c, _ = Compile(q, Options{Dialect: testDialect, Limit: 3, Cursor: past})
 	if seqs, next, err := c.Seqs(t.Context(), db); err != nil || len(seqs) != 0 || next != "" {
 		t.Fatalf("past the total: %v %q %v", seqs, next, err)
 	}

@@ -139,7 +139,9 @@ func resolveFixture(ref string) (int64, error) {
 
 var errNotFound = errors.New("not found")
 
-func testOptions() Options { return Options{Now: testNow, Resolve: resolveFixture} }
+func testOptions() Options {
+	return Options{Dialect: testDialect, Now: testNow, Resolve: resolveFixture}
+}
 
 // search runs a query on db and returns the ids of all matching resources, in
 // order.
@@ -528,7 +530,7 @@ func TestWhereWithOwnSelect(t *testing.T) {
 	}
 
 	empty, _ := Parse("")
-	cond, err = Where(empty, Options{})
+	cond, err = Where(empty, Options{Dialect: testDialect})
 	if err != nil {
 		t.Fatal(err)
 	}

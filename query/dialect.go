@@ -1,0 +1,102 @@
+package query
+
+// Dialect is what the SQL of a compiled query needs from one database
+// engine: how to read a JSON document, match a pattern, compare text
+// byte-wise, type an argument and write a condition that is never NULL.
+// The meaning of the language (fields, operators, typing, NULLs, order,
+// cursors and which forms a query takes) is written once in this package;
+// a Dialect only spells its pieces. Engines supply theirs: the SQLite one
+// in storage/sqlite, the PostgreSQL one in storage/postgres.
+//
+// Every text a Dialect returns is fixed SQL of the engine package with ?
+// placeholders (never a ? elsewhere, not even in a string literal: engines
+// that number their placeholders rewrite each ?), and the arguments it
+// returns go with those placeholders in order. A document column (doc) is a
+// fixed column name of this package, a path a list of keys from the query,
+// which the Dialect must pass as arguments, never as text.
+type Dialect interface {
+	// Name names the engine: "sqlite" or "postgres".
+	Name() string
+
+	// IndexPlans reports whether the compiler may use the forms of a
+	// query that are tuned to the engine's planner: driven by an index of
+	// tags, metadata or attribute values, walked through a window, or
+	// choosing between two forms by a count (see drive.go). When false,
+	// every query takes its plain form, as with Options.NoDrive, whose
+	// rows and order are the same, and which a planner with statistics
+	// runs well.
+	IndexPlans() bool
+
+	// False is a condition that is always false.
+	False() string
+	// NotTrue is the condition that cond is not true: false or NULL.
+	NotTrue(cond string) string
+
+	// Arg is the placeholder of an argument v (int64, float64 or string)
+	// compared with an expression of v's type: "?", or "?" with a cast to
+	// the type of v where the engine cannot infer it.
+	Arg(v any) string
+
+	// Ordered returns a text expression as it must be written where texts
+	// are compared by order (<, >, ORDER BY, min): in byte order of their
+	// UTF-8 (SQLite's BINARY collation), whatever the column's collation.
+	Ordered(text string) string
+
+	// JSON returns the expression or condition as of the value at path
+	// (keys of nested objects, none for the whole document) in the JSON
+	// document held in the column doc. A key of a path never indexes an
+	// array, and a document or value that is not an object has no keys.
+	JSON(doc string, path []string, as JSONForm) (sql string, args []any)
+
+	// TextNumber returns the number that the text expression text spells
+	// as a JSON number (RFC 8259, white space around it allowed), or NULL
+	// when it spells none: how a tag value compares with a number.
+	TextNumber(text string) string
+
+	// Match returns the condition that the text expression text matches
+	// the LIKE pattern of the language (% any text, _ one character, \
+	// escapes the next character; a \ at the end stands for itself),
+	// case-sensitively; when fold, with ASCII letters folded to lower
+	// case (ILIKE; then a \ at the end matches nothing). not negates the
+	// match; the condition is NULL or false where text is NULL.
+	Match(text, pattern string, fold, not bool) (sql string, args []any)
+
+	// Mixed returns the expression that is num where num is not NULL and
+	// str otherwise, when one column of the engine can hold a number or a
+	// text and sorts numbers before texts; "" when it cannot, and then a
+	// metadata or attribute sort key is three columns (its rank, its
+	// number and its text) instead of two (its rank and its value).
+	Mixed(num, str string) string
+}
+
+// JSONForm is what Dialect.JSON returns of a JSON value.
+type JSONForm int
+
+const (
+	// JSONText is the value when it is a string (as text, unescaped),
+	// else NULL.
+	JSONText JSONForm = iota
+	// JSONNumber is the value when it is a number, else NULL.
+	JSONNumber
+	// JSONBool is 1 when the value is true, 0 when false, else NULL.
+	JSONBool
+	// JSONRank is the value's sort rank: 0 for a number, 1 for a string,
+	// else NULL.
+	JSONRank
+	// JSONScalar is the value when it is a number or a string, else NULL,
+	// in one column; "" when Mixed is not supported.
+	JSONScalar
+	// JSONNotNull is the condition that the value is there and not JSON
+	// null; it may be NULL when the value is missing, so it is only used
+	// where NULL counts as false.
+	JSONNotNull
+	// JSONIsNull is the condition, never NULL, that the value is missing
+	// or JSON null.
+	JSONIsNull
+	// JSONIsNotNull is the condition, never NULL, that the value is there
+	// and not JSON null.
+	JSONIsNotNull
+	// JSONExists is the condition, never NULL, that the value is there,
+	// JSON null included.
+	JSONExists
+)

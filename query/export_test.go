@@ -1,0 +1,9 @@
+package query
+
+// testDialect is the SQLite dialect that the tests of this package compile
+// with. It lives in storage/sqlite, which imports this package, so an
+// external test file (dialect_test.go) sets it when the test binary starts.
+var testDialect Dialect
+
+// SetTestDialect sets the dialect of the package's own tests.
+func SetTestDialect(d Dialect) { testDialect = d }
