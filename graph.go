@@ -92,7 +92,9 @@ func (x *txn) seqsOf(ctx context.Context, rs []Resource) ([]int64, error) {
 	}
 	seqs := make([]int64, len(rs))
 	for i, r := range rs {
-		row, err := x.resolveRes(ctx, r)
+		// target: one index probe for an id, without the joins a
+		// whole resource row needs.
+		row, err := x.target(ctx, r)
 		if err != nil {
 			return nil, err
 		}

@@ -96,20 +96,22 @@ func BenchmarkLineage(b *testing.B) {
 	})
 }
 
-// The bare lineage queries.
+// The bare lineage queries. Like the tracker's, they neither reach nor pass
+// through deleted resources (bareLive).
 const (
-	sqlBareSeq       = "SELECT seq FROM resources WHERE id = ?"
-	sqlBareDownLevel = "SELECT dst_seq FROM edges WHERE src_seq IN (SELECT value FROM json_each(?))"
-	sqlBareUpLevel   = "SELECT src_seq FROM edges WHERE dst_seq IN (SELECT value FROM json_each(?))"
+	sqlBareSeq       = "SELECT seq FROM resources WHERE id = ? AND deleted_at IS NULL"
+	bareLive         = " NOT IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)"
+	sqlBareDownLevel = "SELECT dst_seq FROM edges WHERE src_seq IN (SELECT value FROM json_each(?)) AND dst_seq" + bareLive
+	sqlBareUpLevel   = "SELECT src_seq FROM edges WHERE dst_seq IN (SELECT value FROM json_each(?)) AND src_seq" + bareLive
 	sqlBareNodes     = "SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + bareParentRef + " FROM resources r WHERE r.seq IN (SELECT value FROM json_each(?))"
 	sqlBareEdges     = "SELECT src_seq, dst_seq, relation FROM edges" +
 		" WHERE src_seq IN (SELECT value FROM json_each(?1)) AND dst_seq IN (SELECT value FROM json_each(?1))"
 	sqlBareDownCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
-		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2)" +
+		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2 AND e.dst_seq" + bareLive + ")" +
 		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + bareParentRef +
 		" FROM (SELECT seq, min(depth) AS depth FROM w GROUP BY seq) w JOIN resources r ON r.seq = w.seq"
 	sqlBareUpCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
-		" SELECT e.src_seq, w.depth + 1 FROM w JOIN edges e ON e.dst_seq = w.seq WHERE w.depth < ?2)" +
+		" SELECT e.src_seq, w.depth + 1 FROM w JOIN edges e ON e.dst_seq = w.seq WHERE w.depth < ?2 AND e.src_seq" + bareLive + ")" +
 		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + bareParentRef +
 		" FROM (SELECT seq, min(depth) AS depth FROM w GROUP BY seq) w JOIN resources r ON r.seq = w.seq"
 )
@@ -296,7 +298,7 @@ const (
 		"   WHERE d.model_version_seq = r.seq AND d.undeployed_at IS NULL ORDER BY environment))" +
 		" FROM resources r WHERE r.seq IN (SELECT value FROM json_each(?)) AND +r.type IN ('model_version', 'prediction_job')"
 	sqlBareImpactCTE = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
-		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2)" +
+		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2 AND e.dst_seq" + bareLive + ")" +
 		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + bareParentRef + "," +
 		" (SELECT group_concat(environment) FROM (SELECT DISTINCT environment FROM deployments d" +
 		"   WHERE d.model_version_seq = r.seq AND d.undeployed_at IS NULL ORDER BY environment))," +
@@ -390,11 +392,11 @@ func (d *bareDB) impactNodes(query string, args ...any) ([]impactNode, int, erro
 
 // The bare shortest-path queries.
 const (
-	sqlBarePathLevel = "SELECT src_seq, dst_seq, relation FROM edges WHERE src_seq IN (SELECT value FROM json_each(?))"
+	sqlBarePathLevel = "SELECT src_seq, dst_seq, relation FROM edges WHERE src_seq IN (SELECT value FROM json_each(?)) AND dst_seq" + bareLive
 	sqlBarePathCTE   = "WITH RECURSIVE w(seq, depth) AS (SELECT ?1, 0 UNION" +
-		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2)" +
+		" SELECT e.dst_seq, w.depth + 1 FROM w JOIN edges e ON e.src_seq = w.seq WHERE w.depth < ?2 AND e.dst_seq" + bareLive + ")" +
 		" SELECT seq, min(depth) FROM w GROUP BY seq"
-	sqlBareInto = "SELECT src_seq, relation FROM edges WHERE dst_seq = ? ORDER BY src_seq, relation"
+	sqlBareInto = "SELECT src_seq, relation FROM edges WHERE dst_seq = ? AND src_seq" + bareLive + " ORDER BY src_seq, relation"
 )
 
 // shortestPath is the baseline of Tracker.ShortestPath downstream: each

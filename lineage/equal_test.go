@@ -2,6 +2,8 @@ package lineage
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -76,30 +78,9 @@ func TestGenerate(t *testing.T) {
 // return the same graph, and that both agree with a breadth-first search
 // done in Go over all the edges.
 func TestStrategiesAgree(t *testing.T) {
-	db := MustOpen(t)
+	db, startSets := cyclicGraph(t)
 	ctx := context.Background()
-	gen, err := lineagetest.Generate(ctx, db, smallSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cycles: the last prediction job writes a raw dataset version; an
-	// experiment feeds back into its own model version.
-	mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'output', 1), (?, ?, 'input', 1)`,
-		gen.PredictionJobs[len(gen.PredictionJobs)-1], gen.DatasetVersions[0],
-		gen.Experiments[5], gen.ModelVersions[1])
 	all := loadEdges(t, db)
-
-	rng := rand.New(rand.NewPCG(1, 2))
-	pick := func(seqs []int64) int64 { return seqs[rng.IntN(len(seqs))] }
-	startSets := [][]int64{
-		{gen.Datasets[0]},
-		{gen.DatasetVersions[0]},
-		{pick(gen.ModelVersions)},
-		{gen.PredictionJobs[len(gen.PredictionJobs)-1]},
-		{pick(gen.Experiments)},
-		{gen.Models[0], pick(gen.DatasetVersions), pick(gen.PredictionJobs)},
-		gen.DatasetVersions,
-	}
 	filters := []Options{
 		{},
 		{Relations: []string{"input", "output", "version"}},
@@ -140,6 +121,144 @@ func TestStrategiesAgree(t *testing.T) {
 	if cases == 0 {
 		t.Fatal("no case ran")
 	}
+}
+
+// cyclicGraph generates the stacked smallSpec graph, whose model versions
+// share inputs (diamonds), with two cycles linked by hand, and returns it
+// with sets of starts to walk from.
+func cyclicGraph(t *testing.T) (*sqlx.DB, [][]int64) {
+	t.Helper()
+	db := MustOpen(t)
+	gen, err := lineagetest.Generate(context.Background(), db, smallSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cycles: the last prediction job writes a raw dataset version; an
+	// experiment feeds back into its own model version.
+	mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'output', 1), (?, ?, 'input', 1)`,
+		gen.PredictionJobs[len(gen.PredictionJobs)-1], gen.DatasetVersions[0],
+		gen.Experiments[5], gen.ModelVersions[1])
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(seqs []int64) int64 { return seqs[rng.IntN(len(seqs))] }
+	return db, [][]int64{
+		{gen.Datasets[0]},
+		{gen.DatasetVersions[0]},
+		{pick(gen.ModelVersions)},
+		{gen.PredictionJobs[len(gen.PredictionJobs)-1]},
+		{pick(gen.Experiments)},
+		{gen.Models[0], pick(gen.DatasetVersions), pick(gen.PredictionJobs)},
+		gen.DatasetVersions,
+	}
+}
+
+// TestPagingAgrees pages through walks of the graph with diamonds and
+// cycles, by cursor and by offset, with each strategy and a range of
+// filters, and checks that the pages put together are the unpaged walk:
+// the same nodes in the same order, the same Total and Truncated on every
+// page, and on each page the edges of the unpaged walk between its nodes.
+// It also checks that the level walk reads the resource rows of the page's
+// nodes (and the starts) alone.
+func TestPagingAgrees(t *testing.T) {
+	db, startSets := cyclicGraph(t)
+	ctx := context.Background()
+	filters := []Options{
+		{},
+		{Types: []string{"model_version", "prediction_job"}},
+		{ExcludeRelations: []string{"child"}, MaxNodes: 30},
+		{Relations: []string{"input", "child", "output"}, Types: []string{"experiment", "dataset_version"}, MaxNodes: 40},
+	}
+	pages := 0
+	for _, dir := range []Direction{Downstream, Upstream, Both} {
+		for _, depth := range []int{0, 3} {
+			for _, si := range []int{0, 3, 5, 6} {
+				starts := startSets[si]
+				for fi, f := range filters {
+					for _, s := range []Strategy{CTE, LevelWalk} {
+						opts := f
+						opts.Direction, opts.MaxDepth, opts.Strategy = dir, depth, s
+						name := fmt.Sprintf("%v/depth%d/starts%d/filter%d/%v", dir, depth, si, fi, s)
+						full, err := Walk(ctx, db, starts, opts)
+						if err != nil {
+							t.Fatalf("%s: %v", name, err)
+						}
+						// About six pages by cursor, two by offset.
+						pages += checkPages(t, name, db, starts, opts, max(2, len(full.Nodes)/6), false, full)
+						pages += checkPages(t, name, db, starts, opts, len(full.Nodes)/2+1, true, full)
+					}
+				}
+			}
+		}
+	}
+	if pages == 0 {
+		t.Fatal("no page was walked")
+	}
+}
+
+// checkPages pages through the walk of starts with opts, limit nodes a page,
+// by cursor or by offset, checks the pages against full, the unpaged walk,
+// and returns the number of pages walked.
+func checkPages(t *testing.T, name string, db *sqlx.DB, starts []int64, opts Options, limit int, byOffset bool, full *Graph) int {
+	t.Helper()
+	ctx := context.Background()
+	var got []Node
+	o := opts
+	o.Limit = limit
+	pages := 0
+	for {
+		if pages > len(full.Nodes)+1 {
+			t.Fatalf("%s: paging does not end", name)
+		}
+		rec := &recorder{Queryer: db}
+		g, err := Walk(ctx, rec, starts, o)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		pages++
+		where := fmt.Sprintf("%s/limit%d/offset=%v page at %d", name, limit, byOffset, len(got))
+		if g.Total != full.Total || g.Truncated != full.Truncated {
+			t.Errorf("%s: Total %d Truncated %v, unpaged %d %v", where, g.Total, g.Truncated, full.Total, full.Truncated)
+		}
+		if len(g.Nodes) > limit || g.Next != nil && len(g.Nodes) != limit {
+			t.Errorf("%s: %d nodes, next %v", where, len(g.Nodes), g.Next)
+		}
+		checkPageEdges(t, g, full)
+		if chooseStrategy(o, len(starts)) == LevelWalk {
+			if n := rec.rows; n > limit+len(starts) {
+				t.Errorf("%s: read %d resource rows for a page of %d", where, n, limit)
+			}
+		}
+		got = append(got, g.Nodes...)
+		if g.Next == nil {
+			break
+		}
+		if byOffset {
+			o.Offset += limit
+		} else {
+			o.After = g.Next
+		}
+	}
+	if len(got)+len(full.Nodes) > 0 && !reflect.DeepEqual(slices.Clip(got), slices.Clip(full.Nodes)) {
+		t.Errorf("%s limit %d offset=%v: pages\n got %s\nwant %s", name, limit, byOffset, nodesString(got), nodesString(full.Nodes))
+	}
+	return pages
+}
+
+// recorder is a Queryer that counts the seqs whose resource rows a walk
+// reads, the length of the first argument of each sqlNodes query.
+type recorder struct {
+	Queryer
+	rows int
+}
+
+func (r *recorder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if query == sqlNodes || query == sqlNodesTyped {
+		var seqs []int64
+		if err := json.Unmarshal([]byte(args[0].(string)), &seqs); err != nil {
+			return nil, err
+		}
+		r.rows += len(seqs)
+	}
+	return r.Queryer.QueryContext(ctx, query, args...)
 }
 
 // typedEdge is an edge with the types of its ends, for the reference walk.

@@ -56,16 +56,6 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 	if opts.MaxDepth < 0 {
 		return nil, fmt.Errorf("%w: MaxDepth is %d, must be 0 (unlimited) or more", ErrInvalid, opts.MaxDepth)
 	}
-	ends, err := loadNodes(ctx, q, uniqueSeqs([]int64{from, to}))
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range []int64{from, to} {
-		if !hasSeq(ends, s) {
-			return nil, fmt.Errorf("%w: resource seq %d", ErrNotFound, s)
-		}
-	}
-
 	f := follow{dir: opts.Direction, maxDepth: opts.MaxDepth, include: opts.Relations, exclude: opts.ExcludeRelations}
 	query, args := f.pathQuery()
 	levelQuery, done := repeated(ctx, q, query, true)
@@ -76,6 +66,11 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 	frontier := []int64{from}
 	for d := 0; from != to && !reached[to]; d++ {
 		if len(frontier) == 0 || f.maxDepth > 0 && d >= f.maxDepth {
+			// Only now does it matter whether from and to exist: a path
+			// found runs between resources, and its rows are read below.
+			if err := checkEnds(ctx, q, from, to); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%w: from resource seq %d %s to %d", ErrNoPath, from, opts.Direction, to)
 		}
 		args[0] = jsonInts(frontier)
@@ -124,7 +119,7 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 	}
 	slices.Reverse(seqs)
 	slices.Reverse(edges)
-	loaded, err := loadNodes(ctx, q, seqs)
+	loaded, err := loadNodes(ctx, q, nil, seqs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +130,7 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 	p := &Path{Nodes: make([]Node, len(seqs)), Edges: edges}
 	for i, s := range seqs {
 		n, ok := bySeq[s]
-		if !ok { // deleted by a concurrent writer outside our transaction
+		if !ok { // not a resource (from == to), or deleted by a concurrent writer outside our transaction
 			return nil, fmt.Errorf("%w: resource seq %d", ErrNotFound, s)
 		}
 		n.Depth = i
@@ -174,11 +169,11 @@ func (f follow) pathQuery() (string, []any) {
 	return strings.Join(parts, " UNION ALL "), s.args
 }
 
-func hasSeq(nodes []Node, seq int64) bool {
-	for _, n := range nodes {
-		if n.Seq == seq {
-			return true
-		}
+// checkEnds returns ErrNotFound when from or to is not in resources.
+func checkEnds(ctx context.Context, q Queryer, from, to int64) error {
+	ends, err := loadTypes(ctx, q, []Node{{Seq: from}, {Seq: to}})
+	if err != nil {
+		return err
 	}
-	return false
+	return checkFound([]int64{from, to}, func(s int64) bool { _, ok := ends[s]; return ok })
 }

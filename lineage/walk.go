@@ -21,9 +21,13 @@ import (
 //
 // Walk only reads. It sees the graph as q sees it: pass a transaction to walk
 // a consistent snapshot, or the graph as the transaction has changed it.
-// Paging re-runs the walk for every page, so pages of a graph that changes
-// between calls may overlap or skip; walk inside one read transaction when
-// that matters.
+//
+// A page (After, Offset, Limit) costs what its nodes cost: the level walk
+// finds the reachable seqs and their depths (an indexed read of the edges,
+// needed for Graph.Total and for each depth to be exact), and reads the
+// resource rows and the edges of the page's nodes alone. Each page walks
+// the seqs again, so pages of a graph that changes between calls may
+// overlap or skip; walk inside one read transaction when that matters.
 func Walk(ctx context.Context, q Queryer, starts []int64, opts Options) (*Graph, error) {
 	return walk(ctx, q, starts, opts, true)
 }
@@ -37,54 +41,56 @@ func walk(ctx context.Context, q Queryer, starts []int64, opts Options, withEdge
 	starts = uniqueSeqs(starts)
 	f := opts.follow()
 	var (
-		nodes []Node
-		err   error
+		g   *Graph
+		err error
 	)
 	switch chooseStrategy(opts, len(starts)) {
 	case CTE:
-		nodes, err = walkCTE(ctx, q, starts, f)
+		g, err = walkCTE(ctx, q, starts, f, opts)
 	default:
-		nodes, err = walkLevels(ctx, q, starts, f, opts.MaxNodes)
+		g, err = walkLevels(ctx, q, starts, f, opts)
 	}
 	if err != nil {
 		return nil, err
 	}
-	sortNodes(nodes)
-	if err := checkFound(nodes, starts); err != nil {
-		return nil, err
-	}
-
-	g := &Graph{}
-	if opts.MaxNodes > 0 && len(nodes) > opts.MaxNodes {
-		nodes, g.Truncated = nodes[:opts.MaxNodes], true
-	}
-	if len(opts.Types) > 0 {
-		keep := make(map[string]bool, len(opts.Types))
-		for _, t := range opts.Types {
-			keep[t] = true
-		}
-		nodes = slices.DeleteFunc(nodes, func(n Node) bool { return !keep[n.Type] })
-	}
-	g.Total = len(nodes)
-
-	// Page. (depth, seq) is unique and nodes are sorted by it, so a cursor
-	// is an exact place, whether or not a node is still there.
-	if c := opts.After; c != nil {
-		nodes = nodes[sort.Search(len(nodes), func(i int) bool { return c.before(nodes[i]) }):]
-	}
-	nodes = nodes[min(opts.Offset, len(nodes)):]
-	if opts.Limit > 0 && len(nodes) > opts.Limit {
-		last := nodes[opts.Limit-1]
-		g.Next = &Cursor{Depth: last.Depth, Seq: last.Seq}
-		nodes = nodes[:opts.Limit]
-	}
-	g.Nodes = slices.Clip(nodes)
 	if withEdges {
 		if g.Edges, err = edgesAmong(ctx, q, g.Nodes, f); err != nil {
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// paged reports whether o asks for one page of the nodes.
+func (o Options) paged() bool { return o.After != nil || o.Offset > 0 || o.Limit > 0 }
+
+// page returns the page of nodes (sorted by (depth, seq), every node that
+// passed the type filter) that o asks for, and sets g.Next. (depth, seq)
+// is unique, so a cursor is an exact place, whether or not a node is still
+// there.
+func (o Options) page(g *Graph, nodes []Node) []Node {
+	if c := o.After; c != nil {
+		nodes = nodes[sort.Search(len(nodes), func(i int) bool { return c.before(nodes[i]) }):]
+	}
+	nodes = nodes[min(o.Offset, len(nodes)):]
+	if o.Limit > 0 && len(nodes) > o.Limit {
+		last := nodes[o.Limit-1]
+		g.Next = &Cursor{Depth: last.Depth, Seq: last.Seq}
+		nodes = nodes[:o.Limit]
+	}
+	return slices.Clip(nodes)
+}
+
+// keepTypes returns the set of o.Types, nil when there is no type filter.
+func (o Options) keepTypes() map[string]bool {
+	if len(o.Types) == 0 {
+		return nil
+	}
+	keep := make(map[string]bool, len(o.Types))
+	for _, t := range o.Types {
+		keep[t] = true
+	}
+	return keep
 }
 
 func (o Options) follow() follow {
@@ -126,18 +132,79 @@ func chooseStrategy(o Options, starts int) Strategy {
 	return LevelWalk
 }
 
-// walkLevels is the level-by-level strategy: breadth first, one query per
-// level that binds the whole frontier as one JSON array, then one query for
-// the resource rows of everything reached. It stops expanding once it has
-// reached more than maxNodes resources (0: no cap): every resource at the
-// depths expanded so far is then known with its shortest depth, so the first
-// maxNodes in (depth, seq) order are exact.
-func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, maxNodes int) ([]Node, error) {
-	depth := make(map[int64]int, 64)
-	reached := make([]int64, 0, 64)
+// walkLevels is the level-by-level strategy: breadth first over seqs alone
+// (levelDepths), then one query for the resource rows of the nodes
+// returned: the page when paging, else every reached node of the types
+// asked for. Paging by type first reads the types of the reached nodes.
+func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
+	reached, err := levelDepths(ctx, q, starts, f, opts.MaxNodes)
+	if err != nil {
+		return nil, err
+	}
+	g := &Graph{}
+	if opts.MaxNodes > 0 && len(reached) > opts.MaxNodes {
+		reached, g.Truncated = reached[:opts.MaxNodes], true
+	}
+	keep := opts.keepTypes()
+	load := reached
+	if opts.paged() {
+		if keep != nil {
+			types, err := loadTypes(ctx, q, reached)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkFound(starts, func(s int64) bool { _, ok := types[s]; return ok }); err != nil {
+				return nil, err
+			}
+			reached = slices.DeleteFunc(reached, func(n Node) bool { return !keep[types[n.Seq]] })
+			keep = nil
+		}
+		g.Total = len(reached)
+		load = opts.page(g, reached)
+	}
+	var types []string
+	if keep != nil {
+		types = opts.Types
+	}
+	rows, err := loadNodes(ctx, q, load, starts, types)
+	if err != nil {
+		return nil, err
+	}
+	bySeq := make(map[int64]Node, len(rows))
+	for _, n := range rows {
+		bySeq[n.Seq] = n
+	}
+	if err := checkFound(starts, func(s int64) bool { _, ok := bySeq[s]; return ok }); err != nil {
+		return nil, err
+	}
+	nodes := make([]Node, 0, len(load))
+	for _, n := range load {
+		r, ok := bySeq[n.Seq]
+		if !ok || keep != nil && !keep[r.Type] {
+			continue
+		}
+		r.Depth = n.Depth
+		nodes = append(nodes, r)
+	}
+	if !opts.paged() {
+		g.Total = len(nodes)
+	}
+	g.Nodes = nodes
+	return g, nil
+}
+
+// levelDepths walks breadth first, one query per level that binds the whole
+// frontier as one JSON array, and returns the reached seqs with their
+// depths (Seq and Depth set), sorted by (depth, seq). It stops expanding
+// once it has reached more than maxNodes resources (0: no cap): every
+// resource at the depths expanded so far is then known with its shortest
+// depth, so the first maxNodes in (depth, seq) order are exact.
+func levelDepths(ctx context.Context, q Queryer, starts []int64, f follow, maxNodes int) ([]Node, error) {
+	seen := make(map[int64]struct{}, 64)
+	reached := make([]Node, 0, 64)
 	for _, s := range starts {
-		depth[s] = 0
-		reached = append(reached, s)
+		seen[s] = struct{}{}
+		reached = append(reached, Node{Seq: s})
 	}
 	query, args := f.levelQuery()
 	level, done := repeated(ctx, q, query, f.maxDepth != 1)
@@ -159,24 +226,20 @@ func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, maxNod
 				rows.Close()
 				return nil, fmt.Errorf("lineage: walk level %d: %w", d+1, err)
 			}
-			if _, ok := depth[seq]; !ok {
-				depth[seq] = d + 1
-				reached = append(reached, seq)
+			if _, ok := seen[seq]; !ok {
+				seen[seq] = struct{}{}
 				frontier = append(frontier, seq)
 			}
 		}
 		if err := closeRows(rows); err != nil {
 			return nil, fmt.Errorf("lineage: walk level %d: %w", d+1, err)
 		}
+		slices.Sort(frontier)
+		for _, s := range frontier {
+			reached = append(reached, Node{Seq: s, Depth: d + 1})
+		}
 	}
-	nodes, err := loadNodes(ctx, q, reached)
-	if err != nil {
-		return nil, err
-	}
-	for i := range nodes {
-		nodes[i].Depth = depth[nodes[i].Seq]
-	}
-	return nodes, nil
+	return reached, nil
 }
 
 // repeated returns a function that runs query, prepared once when q can
@@ -238,17 +301,44 @@ func (f follow) levelQuery() (string, []any) {
 // exact and always one statement, but behind a cycle it expands resources
 // up to that number over L times: on the cyclic benchmark graph it took 3 s
 // where this takes 0.1 s, and the level walk 0.01 s.)
-func walkCTE(ctx context.Context, q Queryer, starts []int64, f follow) ([]Node, error) {
+func walkCTE(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
+	var nodes []Node
 	if f.maxDepth > 0 {
-		nodes, _, err := walkCTECapped(ctx, q, starts, f, f.maxDepth)
-		return nodes, err
-	}
-	for depthCap := 16; ; depthCap *= 2 {
-		nodes, deepest, err := walkCTECapped(ctx, q, starts, f, depthCap)
-		if err != nil || deepest < depthCap {
-			return nodes, err
+		var err error
+		if nodes, _, err = walkCTECapped(ctx, q, starts, f, f.maxDepth); err != nil {
+			return nil, err
+		}
+	} else {
+		for depthCap := 16; ; depthCap *= 2 {
+			n, deepest, err := walkCTECapped(ctx, q, starts, f, depthCap)
+			if err != nil {
+				return nil, err
+			}
+			if deepest < depthCap {
+				nodes = n
+				break
+			}
 		}
 	}
+	sortNodes(nodes)
+	if err := checkFound(starts, func(s int64) bool {
+		i, ok := slices.BinarySearchFunc(nodes, s, func(n Node, s int64) int {
+			return cmp.Or(cmp.Compare(n.Depth, 0), cmp.Compare(n.Seq, s))
+		})
+		return ok && nodes[i].Depth == 0
+	}); err != nil {
+		return nil, err
+	}
+	g := &Graph{}
+	if opts.MaxNodes > 0 && len(nodes) > opts.MaxNodes {
+		nodes, g.Truncated = nodes[:opts.MaxNodes], true
+	}
+	if keep := opts.keepTypes(); keep != nil {
+		nodes = slices.DeleteFunc(nodes, func(n Node) bool { return !keep[n.Type] })
+	}
+	g.Total = len(nodes)
+	g.Nodes = opts.page(g, nodes)
+	return g, nil
 }
 
 // walkCTECapped walks to depthCap in one statement and returns the nodes and
@@ -264,8 +354,8 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
 	}
 	query := "WITH RECURSIVE walk(seq, depth) AS (SELECT value, 0 FROM json_each(?1) UNION " + strings.Join(steps, " UNION ") + ")" +
-		" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, w.depth, " + sqlite.ParentRefSQL("r", "") +
-		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq"
+		" SELECT " + nodeCols + ", w.depth" +
+		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq" + parentJoin
 
 	rows, err := q.QueryContext(ctx, query, s.args...)
 	if err != nil {
@@ -277,7 +367,7 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 		var n Node
 		var version sql.NullInt64
 		var parentRef sql.NullString
-		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &n.Depth, &parentRef); err != nil {
+		if err := rows.Scan(&n.Seq, &n.ID, &n.Type, &n.Name, &version, &n.Status, &parentRef, &n.Depth); err != nil {
 			rows.Close()
 			return nil, 0, fmt.Errorf("lineage: walk: %w", err)
 		}
@@ -291,17 +381,37 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 	return nodes, deepest, nil
 }
 
-// loadNodes returns the resource rows of seqs, in no particular order;
-// seqs not in resources are missing from the result.
-func loadNodes(ctx context.Context, q Queryer, seqs []int64) ([]Node, error) {
-	rows, err := q.QueryContext(ctx,
-		"SELECT r.seq, r.id, r.type, r.name, r.version, r.status, "+sqlite.ParentRefSQL("r", "")+
-			" FROM resources AS r WHERE r.seq IN (SELECT value FROM json_each(?1))",
-		jsonInts(seqs))
+// The resource rows of nodes: the columns of a Node, from resources AS r
+// with its parent joined as p, so that a parent that is a chain member or a
+// root gives its reference without a walk up the tree.
+var (
+	nodeCols   = "r.seq, r.id, r.type, r.name, r.version, r.status, " + sqlite.ParentRefSQL("r", "p")
+	parentJoin = " LEFT JOIN resources AS p ON p.seq = r.parent_seq"
+	sqlNodes   = "SELECT " + nodeCols + " FROM resources AS r" + parentJoin +
+		" WHERE r.seq IN (SELECT value FROM json_each(?1))"
+	// sqlNodesTyped keeps the rows of the types ?2 and the starts ?3 (+
+	// keeps the planner on the seqs rather than an index on type).
+	sqlNodesTyped = sqlNodes + " AND (+r.type IN (SELECT value FROM json_each(?2)) OR r.seq IN (SELECT value FROM json_each(?3)))"
+	sqlNodeTypes  = "SELECT seq, type FROM resources WHERE seq IN (SELECT value FROM json_each(?1))"
+)
+
+// loadNodes returns the resource rows of nodes and of starts, in no
+// particular order; seqs not in resources are missing from the result.
+// With types, only rows of those types and of starts are returned.
+func loadNodes(ctx context.Context, q Queryer, nodes []Node, starts []int64, types []string) ([]Node, error) {
+	seqs := make([]int64, 0, len(nodes)+len(starts))
+	for _, n := range nodes {
+		seqs = append(seqs, n.Seq)
+	}
+	query, args := sqlNodes, []any{jsonInts(append(seqs, starts...))}
+	if len(types) > 0 {
+		query, args = sqlNodesTyped, append(args, jsonStrings(types), jsonInts(starts))
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load resources: %w", err)
 	}
-	nodes := make([]Node, 0, len(seqs))
+	out := make([]Node, 0, len(seqs))
 	for rows.Next() {
 		var n Node
 		var version sql.NullInt64
@@ -311,12 +421,38 @@ func loadNodes(ctx context.Context, q Queryer, seqs []int64) ([]Node, error) {
 			return nil, fmt.Errorf("lineage: load resources: %w", err)
 		}
 		n.Version, n.ParentRef = int(version.Int64), parentRef.String
-		nodes = append(nodes, n)
+		out = append(out, n)
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("lineage: load resources: %w", err)
 	}
-	return nodes, nil
+	return out, nil
+}
+
+// loadTypes returns the type of each of nodes that is in resources.
+func loadTypes(ctx context.Context, q Queryer, nodes []Node) (map[int64]string, error) {
+	seqs := make([]int64, len(nodes))
+	for i, n := range nodes {
+		seqs[i] = n.Seq
+	}
+	rows, err := q.QueryContext(ctx, sqlNodeTypes, jsonInts(seqs))
+	if err != nil {
+		return nil, fmt.Errorf("lineage: load types: %w", err)
+	}
+	types := make(map[int64]string, len(nodes))
+	for rows.Next() {
+		var seq int64
+		var t string
+		if err := rows.Scan(&seq, &t); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("lineage: load types: %w", err)
+		}
+		types[seq] = t
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("lineage: load types: %w", err)
+	}
+	return types, nil
 }
 
 // edgesAmong returns the edges whose two ends are both in nodes and whose
@@ -409,15 +545,11 @@ func sortNodes(nodes []Node) {
 	})
 }
 
-// checkFound returns ErrNotFound naming the first of seqs (sorted) that has
-// no node at depth 0 in nodes (sorted by depth first).
-func checkFound(nodes []Node, seqs []int64) error {
-	i := 0
+// checkFound returns ErrNotFound naming the first of seqs for which found
+// is false.
+func checkFound(seqs []int64, found func(int64) bool) error {
 	for _, s := range seqs {
-		for i < len(nodes) && nodes[i].Depth == 0 && nodes[i].Seq < s {
-			i++
-		}
-		if i == len(nodes) || nodes[i].Depth != 0 || nodes[i].Seq != s {
+		if !found(s) {
 			return fmt.Errorf("%w: resource seq %d", ErrNotFound, s)
 		}
 	}
