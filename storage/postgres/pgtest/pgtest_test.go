@@ -45,7 +45,7 @@ func queryString(t *testing.T, conn *pgx.Conn, sql string, args ...any) string {
 
 func TestURL(t *testing.T) {
 	u := URL(t)
-	t.Logf("server ready after %v (initdb and first start, or connecting to %s)", setupTime, EnvURL)
+	t.Logf("server ready after %v (initdb and first start, or connecting to %s) in %s", setupTime, EnvURL, harness.dir)
 	parsed, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +120,45 @@ func TestDroppedAtCleanup(t *testing.T) {
 	if got := queryString(t, conn, "SELECT count(*)::text FROM pg_database WHERE datname = $1", name); got != "0" {
 		t.Errorf("database %s still exists after its test ended", name)
 	}
+}
+
+func TestSchemaURL(t *testing.T) {
+	var a, b string
+	t.Run("uses", func(t *testing.T) {
+		a, b = SchemaURL(t), SchemaURL(t)
+		if a == b {
+			t.Fatalf("two calls gave the same URL %s", a)
+		}
+		conn := connect(t, withoutSchema(t, a))
+		for _, u := range []string{a, b} {
+			name := mustParse(t, u).Query().Get("schema")
+			if got := queryString(t, conn, "SELECT count(*)::text FROM pg_namespace WHERE nspname = $1", name); got != "1" {
+				t.Errorf("schema %s of %s does not exist", name, u)
+			}
+		}
+		if mustParse(t, a).Path != mustParse(t, b).Path {
+			t.Errorf("SchemaURL gave two databases: %s and %s", a, b)
+		}
+		if _, err := conn.Exec(context.Background(), "CREATE TABLE "+mustParse(t, a).Query().Get("schema")+".t (x int)"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	conn := connect(t, withoutSchema(t, a))
+	for _, u := range []string{a, b} {
+		name := mustParse(t, u).Query().Get("schema")
+		if got := queryString(t, conn, "SELECT count(*)::text FROM pg_namespace WHERE nspname = $1", name); got != "0" {
+			t.Errorf("schema %s still exists after its test ended", name)
+		}
+	}
+}
+
+// withoutSchema drops the schema parameter, which pgx does not know.
+func withoutSchema(t *testing.T, raw string) string {
+	u := mustParse(t, raw)
+	q := u.Query()
+	q.Del("schema")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func mustParse(t *testing.T, raw string) *url.URL {
@@ -212,8 +251,8 @@ func TestExternalURL(t *testing.T) {
 	}
 	// The child's database was made on our server and dropped when it ended.
 	conn := connect(t, URL(t))
-	if got := queryString(t, conn, "SELECT count(*)::text FROM pg_database WHERE datname LIKE 'pgtest\\_%\\_%\\_testchildexternal%'"); got != "0" {
-		t.Errorf("%s databases of the child left behind", got)
+	if got := queryString(t, conn, "SELECT coalesce(string_agg(datname, ' '), '') FROM pg_database WHERE datname ~ '^pgtest_[0-9]+_[0-9]+_testchildexternal|^pgtest_[0-9]+_schemas'"); got != "" {
+		t.Errorf("databases of the child left behind: %s", got)
 	}
 
 	out, code = runChild(t, "TestChildExternal", childEnvVar+"=external", EnvURL+"="+ext, "CI=true")
@@ -248,6 +287,12 @@ func TestChildExternal(t *testing.T) {
 		conn := connect(t, u)
 		if got := queryString(t, conn, "SELECT current_database()"); got != name {
 			t.Errorf("current_database() = %s, want %s", got, name)
+		}
+	})
+	t.Run("schema", func(t *testing.T) {
+		u := SchemaURL(t)
+		if db := mustParse(t, u).Path; db != fmt.Sprintf("/pgtest_%d_schemas", os.Getpid()) {
+			t.Errorf("SchemaURL's database %s on a shared server does not carry the process id", db)
 		}
 	})
 	t.Run("restart", func(t *testing.T) {

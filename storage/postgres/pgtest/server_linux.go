@@ -31,6 +31,8 @@ var settings = []string{
 	"wal_level = minimal",
 	"max_wal_senders = 0",
 	"max_connections = 200",
+	"max_wal_size = '256MB'", // the directory may be in memory
+	"min_wal_size = '32MB'",
 	"TimeZone = 'UTC'",
 	"log_timezone = 'UTC'",
 }
@@ -62,7 +64,7 @@ func startServer() (*server, error) {
 		return nil, err
 	}
 	sweep()
-	dir, err := os.MkdirTemp("", dirPattern)
+	dir, err := os.MkdirTemp(baseDir(), dirPattern)
 	if err != nil {
 		return nil, err
 	}
@@ -367,10 +369,29 @@ func tail(b []byte, n int) string {
 // holds an exclusive lock on its directory's lock file, which the kernel
 // drops when the binary dies.
 func sweep() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPattern))
-	for _, dir := range dirs {
-		sweepOne(dir)
+	for _, base := range []string{shm, os.TempDir()} {
+		dirs, _ := filepath.Glob(filepath.Join(base, dirPattern))
+		for _, dir := range dirs {
+			sweepOne(dir)
+		}
 	}
+}
+
+// shm is the usual memory file system of Linux.
+const shm = "/dev/shm"
+
+// baseDir is where the server's directory goes: in memory (shm) when it
+// is a writable tmpfs with 2 GiB free, since the disk's write-back under
+// load made a database three to four times slower to create, else
+// os.TempDir.
+func baseDir() string {
+	var fs syscall.Statfs_t
+	const tmpfsMagic = 0x01021994
+	if syscall.Statfs(shm, &fs) == nil && fs.Type == tmpfsMagic && fs.Bavail*uint64(fs.Bsize) >= 2<<30 &&
+		syscall.Access(shm, 2 /* W_OK */) == nil {
+		return shm
+	}
+	return os.TempDir()
 }
 
 func sweepOne(dir string) {
