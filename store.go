@@ -224,6 +224,9 @@ func scanned(err error) error {
 }
 
 func (x *txn) runSeq() any {
+	if x.t.view != nil {
+		return x.t.view.seq
+	}
 	x.t.shared.mu.Lock()
 	defer x.t.shared.mu.Unlock()
 	if x.t.shared.runSeq == 0 {

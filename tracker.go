@@ -139,6 +139,8 @@ type Tracker struct {
 	// metrics holds, for the batch, the metric points logged in it, written
 	// when it ends (or before anything else reads or writes in it).
 	metrics *metricBuffer
+	// view is set on a ForRun view: the run its writes record.
+	view *runView
 }
 
 // shared is the state that a Tracker and its batch views have in common.
@@ -231,6 +233,9 @@ func (t *Tracker) Path() string { return t.db.Path }
 
 // Run returns the tracker's run (zero when opened WithoutRun).
 func (t *Tracker) Run() Run {
+	if t.view != nil {
+		return t.view.run
+	}
 	t.shared.mu.Lock()
 	defer t.shared.mu.Unlock()
 	return t.shared.run

@@ -314,6 +314,14 @@ type PathRequest struct {
 	Options lineage.PathOptions `json:"options"`
 }
 
+// EndRunRequest is the request of EndRun: the run ends FINISHED, or
+// FAILED with Error as its message when Failed is set.
+type EndRunRequest struct {
+	Run    string `json:"run"`
+	Failed bool   `json:"failed,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
 // ModelSpecResponse is what LoadModel needs from the store: the spec
 // without its in-process parts, which the client fills in and hands to its
 // own loader.
@@ -329,6 +337,10 @@ const (
 	// TrailerError carries the JSON ErrorDetail of a download that failed
 	// after its first byte (the bytes did not match their SHA-256).
 	TrailerError = "Metatrack-Error"
+	// HeaderRun carries the id of the run a client started (StartRun):
+	// the server's writes for the request record that run instead of the
+	// server's own, and Run returns it.
+	HeaderRun = "Metatrack-Run"
 	// HeaderIdempotencyKey names a write; the server applies a write with
 	// a key it has seen once and answers repeats with the first response.
 	HeaderIdempotencyKey = "Idempotency-Key"

@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -103,6 +105,15 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc
 // idempotency key, so the server applies each at most once.
 func WithRetryFor(d time.Duration) Option { return func(c *Client) { c.retryFor = d } }
 
+// WithRunName names the run the client starts on the server (default:
+// the program's name, as for an embedded Tracker).
+func WithRunName(name string) Option { return func(c *Client) { c.runName = name } }
+
+// WithoutRun starts no run on the server: the client's writes record the
+// server's own run, and Run returns the zero Run. For clients that only
+// read.
+func WithoutRun() Option { return func(c *Client) { c.noRun = true } }
+
 // Client is a MetadataTracker on a metatrack server. It is safe for
 // concurrent use.
 type Client struct {
@@ -110,6 +121,8 @@ type Client struct {
 	hc       *http.Client
 	token    string
 	retryFor time.Duration
+	runName  string
+	noRun    bool
 	// local holds WithTrackerOptions, for Open of a file.
 	local []metatrack.Option
 
@@ -121,7 +134,11 @@ type Client struct {
 var _ metatrack.MetadataTracker = (*Client)(nil)
 
 // Dial connects to the server at rawURL (http://host:port, with an
-// optional path prefix where the API is mounted) and fetches its run.
+// optional path prefix where the API is mounted) and starts the client's
+// run there, named by WithRunName, with this machine's host name and user
+// and this process's id: the client's writes record it, and Stop ends it.
+// A client whose token may not write (a read token) starts none, as with
+// WithoutRun.
 func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -131,35 +148,74 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	var run metatrack.Run
-	if err := c.call(ctx, "Run", api.Empty{}, &run); err != nil {
+	if !c.noRun {
+		info := metatrack.RunInfo{Name: c.runName, PID: os.Getpid()}
+		if info.Name == "" {
+			info.Name = filepath.Base(os.Args[0])
+		}
+		info.Host, _ = os.Hostname()
+		if u, err := user.Current(); err == nil {
+			info.User = u.Username
+		}
+		var run metatrack.Run
+		err := c.call(ctx, "StartRun", info, &run)
+		if err == nil {
+			c.run = run
+			return c, nil
+		}
+		if !errors.Is(err, api.ErrForbidden) {
+			return nil, err
+		}
+	}
+	// Check that the server answers and takes the token.
+	if err := c.call(ctx, "Run", api.Empty{}, &metatrack.Run{}); err != nil {
 		return nil, err
 	}
-	c.run = run
 	return c, nil
 }
 
 // URL returns the server's URL.
 func (c *Client) URL() string { return c.base }
 
-// Run returns the server's run: what the client writes records it, and
-// the change log records the client's token as the actor.
+// Run returns the client's run on the server, which its writes record
+// (the change log records its token's name as their actor); the zero Run
+// when it started none.
 func (c *Client) Run() metatrack.Run {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.run
 }
 
-// Stop closes the client. The server and its run go on: runErr is not
-// sent (a client's failure is not the server's). Stop on a closed client
-// returns ErrClosed.
+// Stop ends the client's run on the server, FINISHED when runErr is nil
+// and FAILED with runErr's message otherwise, and closes the client (the
+// server goes on). Stop on a closed client returns ErrClosed.
 func (c *Client) Stop(ctx context.Context, runErr error) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return metatrack.ErrClosed
 	}
 	c.closed = true
+	run := c.run
+	c.mu.Unlock()
+	if run.ID == "" {
+		return nil
+	}
+	// The run must end even when ctx is already cancelled, as an embedded
+	// Tracker's Stop does, but not wait for ever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	q := api.EndRunRequest{Run: run.ID}
+	if runErr != nil {
+		q.Failed, q.Error = true, runErr.Error()
+	}
+	var ended metatrack.Run
+	if err := c.send(ctx, "EndRun", q, &ended); err != nil {
+		return fmt.Errorf("ending run %s on %s: %w", run.ID, c.base, err)
+	}
+	c.mu.Lock()
+	c.run = ended
+	c.mu.Unlock()
 	return nil
 }
 
@@ -169,6 +225,12 @@ func (c *Client) Close() error {
 		return err
 	}
 	return nil
+}
+
+func (c *Client) runID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.run.ID
 }
 
 func (c *Client) checkOpen() error {
@@ -192,6 +254,11 @@ func (c *Client) call(ctx context.Context, op string, req, resp any) error {
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
+	return c.send(ctx, op, req, resp)
+}
+
+// send is call on a client open or not (Stop ends the run after closing).
+func (c *Client) send(ctx context.Context, op string, req, resp any) error {
 	if s, bad := invalidUTF8(reflect.ValueOf(req)); bad {
 		return fmt.Errorf("%w: %q is not valid UTF-8", metatrack.ErrInvalidArgument, s)
 	}
@@ -239,6 +306,9 @@ func (c *Client) do(ctx context.Context, mk func() (*http.Request, error)) (*htt
 			req.Header.Set("Authorization", "Bearer "+c.token)
 		}
 		req.Header.Set(api.HeaderIdempotencyKey, key)
+		if id := c.runID(); id != "" {
+			req.Header.Set(api.HeaderRun, id)
+		}
 		res, err := c.hc.Do(req)
 		if err == nil {
 			return res, nil

@@ -47,7 +47,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Trailer", api.TrailerError+", "+TrailerStats)
 	cw := &countingWriter{w: w}
-	st, err := h.tr.Export(r.Context(), cw, opts...)
+	st, err := h.tracker(r).Export(r.Context(), cw, opts...)
 	if err != nil {
 		if cw.n == 0 {
 			writeError(w, err)
@@ -66,7 +66,7 @@ func (h *Handler) importExport(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("dry_run") == "true" {
 		opts = append(opts, metatrack.WithDryRun())
 	}
-	st, err := h.tr.Import(r.Context(), http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), opts...)
+	st, err := h.tracker(r).Import(r.Context(), http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), opts...)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		err = fmt.Errorf("%w: the import is over %d bytes", api.ErrTooLarge, h.cfg.maxArtifact)
@@ -83,7 +83,7 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 	// before and recorded after it (see Tracker.Recall).
 	key := r.Header.Get(api.HeaderIdempotencyKey)
 	if key != "" {
-		b, ok, err := h.tr.Recall(r.Context(), key, "PutArtifact")
+		b, ok, err := h.tracker(r).Recall(r.Context(), key, "PutArtifact")
 		if err != nil {
 			writeError(w, err)
 			return
@@ -141,13 +141,13 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch kind {
 	case "", metatrack.KindArtifact:
-		a, err = h.tr.LogArtifact(r.Context(), res, name, path, opts...)
+		a, err = h.tracker(r).LogArtifact(r.Context(), res, name, path, opts...)
 	case metatrack.KindDataProfile:
-		a, err = h.tr.LogDataProfile(r.Context(), res, path, opts...)
+		a, err = h.tracker(r).LogDataProfile(r.Context(), res, path, opts...)
 	case metatrack.KindChecks:
-		a, err = h.tr.LogChecks(r.Context(), res, path, checkType, opts...)
+		a, err = h.tracker(r).LogChecks(r.Context(), res, path, checkType, opts...)
 	case metatrack.KindDataComparison:
-		a, err = h.tr.LogDataComparison(r.Context(), res, path, opts...)
+		a, err = h.tracker(r).LogDataComparison(r.Context(), res, path, opts...)
 	default:
 		err = fmt.Errorf("%w: artifact kind %q: want one of artifact, data_profile, checks, data_comparison", metatrack.ErrInvalidArgument, kind)
 	}
@@ -156,7 +156,7 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key != "" {
-		b, _, err := h.tr.Once(r.Context(), key, "PutArtifact", func(*metatrack.Tracker) ([]byte, error) { return json.Marshal(a) })
+		b, _, err := h.tracker(r).Once(r.Context(), key, "PutArtifact", func(*metatrack.Tracker) ([]byte, error) { return json.Marshal(a) })
 		if err != nil {
 			writeError(w, err)
 			return
@@ -195,13 +195,13 @@ func (h *Handler) getArtifact(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch kind := q.Get("kind"); kind {
 	case "", metatrack.KindArtifact:
-		a, rc, err = h.tr.GetArtifact(r.Context(), res, q.Get("name"))
+		a, rc, err = h.tracker(r).GetArtifact(r.Context(), res, q.Get("name"))
 	case metatrack.KindDataProfile:
-		a, rc, err = h.tr.GetDataProfile(r.Context(), res)
+		a, rc, err = h.tracker(r).GetDataProfile(r.Context(), res)
 	case metatrack.KindChecks:
-		a, rc, err = h.tr.GetChecks(r.Context(), res, q.Get("check_type"))
+		a, rc, err = h.tracker(r).GetChecks(r.Context(), res, q.Get("check_type"))
 	case metatrack.KindDataComparison:
-		a, rc, err = h.tr.GetDataComparison(r.Context(), res)
+		a, rc, err = h.tracker(r).GetDataComparison(r.Context(), res)
 	default:
 		err = fmt.Errorf("%w: artifact kind %q: want one of artifact, data_profile, checks, data_comparison", metatrack.ErrInvalidArgument, kind)
 	}

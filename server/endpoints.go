@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/metatrack/metatrack"
@@ -236,8 +237,18 @@ func Endpoints() []Endpoint {
 		}),
 
 		// Runs and the store.
-		rpc("Run", r, "Returns the server's run, which the writes made through it record.", func(ctx ctxT, tr trT, q api.Empty) (metatrack.Run, error) {
+		rpc("Run", r, "Returns the run that writes record: the client's (named by the Metatrack-Run header), or the server's own.", func(ctx ctxT, tr trT, q api.Empty) (metatrack.Run, error) {
 			return tr.Run(), nil
+		}),
+		rpc("StartRun", w, "Starts a run for a client; the client names it in the Metatrack-Run header of its requests, and their writes record it.", func(ctx ctxT, tr trT, q metatrack.RunInfo) (metatrack.Run, error) {
+			return tr.StartRun(ctx, q)
+		}),
+		rpc("EndRun", w, "Ends a client's run: FINISHED, or FAILED with the client's error.", func(ctx ctxT, tr trT, q api.EndRunRequest) (metatrack.Run, error) {
+			var runErr error
+			if q.Failed {
+				runErr = errors.New(q.Error)
+			}
+			return tr.EndRun(ctx, q.Run, runErr)
 		}),
 		rpc("Runs", r, "Returns every run.", func(ctx ctxT, tr trT, q api.Empty) ([]metatrack.Run, error) {
 			return tr.Runs(ctx)

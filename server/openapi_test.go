@@ -85,8 +85,11 @@ func generate(t *testing.T) *openapi3.T {
 	}
 	idem := &openapi3.ParameterRef{Value: openapi3.NewHeaderParameter(api.HeaderIdempotencyKey).WithSchema(openapi3.NewStringSchema()).
 		WithDescription("Names a write: a repeat with the same key is not applied again and gets the first answer.")}
+	runHeader := &openapi3.ParameterRef{Value: openapi3.NewHeaderParameter(api.HeaderRun).WithSchema(openapi3.NewStringSchema()).
+		WithDescription("The id of the run the client started (StartRun): the request's writes record it.")}
 	for _, e := range server.Endpoints() {
 		op := openapi3.NewOperation()
+		op.Parameters = append(op.Parameters, runHeader)
 		op.OperationID, op.Summary = e.Op, e.Doc
 		op.Responses = openapi3.NewResponses()
 		op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error", Value: errResp})

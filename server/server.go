@@ -136,9 +136,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 //go:embed openapi.json
 var OpenAPI []byte
 
-type actorKey struct{}
+type viewKey struct{}
 
-// guard authenticates the request and checks the endpoint's role.
+// tracker returns the tracker that serves r: a view whose writes record
+// the client's run when r names one (see guard), h's tracker otherwise.
+func (h *Handler) tracker(r *http.Request) *metatrack.Tracker {
+	if v, ok := r.Context().Value(viewKey{}).(*metatrack.Tracker); ok {
+		return v
+	}
+	return h.tr
+}
+
+// guard authenticates the request, checks the endpoint's role and, for a
+// write (or Run) of a client that started a run, makes the view of the
+// tracker whose writes record it.
 func (h *Handler) guard(e Endpoint, next func(*Handler, http.ResponseWriter, *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.cfg.auth != nil {
@@ -152,6 +163,14 @@ func (h *Handler) guard(e Endpoint, next func(*Handler, http.ResponseWriter, *ht
 				return
 			}
 			r = r.WithContext(metatrack.WithActor(r.Context(), actor))
+		}
+		if id := r.Header.Get(api.HeaderRun); id != "" && (e.Role >= RoleWrite || e.Op == "Run") {
+			view, err := h.tr.ForRun(r.Context(), id)
+			if err != nil {
+				writeError(w, fmt.Errorf("%s header: %w", api.HeaderRun, err))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), viewKey{}, view))
 		}
 		next(h, w, r)
 	})
@@ -187,7 +206,7 @@ func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Co
 			}
 			key := r.Header.Get(api.HeaderIdempotencyKey)
 			if role < RoleWrite || key == "" {
-				resp, err := fn(r.Context(), h.tr, req)
+				resp, err := fn(r.Context(), h.tracker(r), req)
 				if err != nil {
 					writeError(w, err)
 					return
@@ -197,7 +216,7 @@ func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Co
 			}
 			// The write and the record of its key commit together: a retry
 			// with the key gets this response and changes nothing.
-			b, replayed, err := h.tr.Once(r.Context(), key, op, func(tx *metatrack.Tracker) ([]byte, error) {
+			b, replayed, err := h.tracker(r).Once(r.Context(), key, op, func(tx *metatrack.Tracker) ([]byte, error) {
 				resp, err := fn(r.Context(), tx, req)
 				if err != nil {
 					return nil, err

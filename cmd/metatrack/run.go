@@ -286,7 +286,7 @@ func (a *app) dbPath() (string, error) {
 
 // dial connects to the server of --db http(s):// with --token.
 func (a *app) dial(ctx context.Context) (*remote.Client, error) {
-	return remote.Dial(ctx, a.dbURL, remote.WithToken(a.token), remote.WithRetryFor(5*time.Second))
+	return remote.Dial(ctx, a.dbURL, remote.WithToken(a.token), remote.WithRetryFor(5*time.Second), remote.WithoutRun())
 }
 
 // describe returns the message of err for stderr. A query error from the
