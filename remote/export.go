@@ -16,6 +16,16 @@ import (
 // "" for all) to w, streamed, and returns its counts. It needs an admin
 // token.
 func (c *Client) Export(ctx context.Context, w io.Writer, filter string) (metatrack.TransferStats, error) {
+	return c.export(ctx, w, filter, true)
+}
+
+// ExportWithoutLineage is Export without the lineage edges, as the
+// library's WithoutLineage.
+func (c *Client) ExportWithoutLineage(ctx context.Context, w io.Writer, filter string) (metatrack.TransferStats, error) {
+	return c.export(ctx, w, filter, false)
+}
+
+func (c *Client) export(ctx context.Context, w io.Writer, filter string, lineage bool) (metatrack.TransferStats, error) {
 	var st metatrack.TransferStats
 	if err := c.checkOpen(); err != nil {
 		return st, err
@@ -23,6 +33,9 @@ func (c *Client) Export(ctx context.Context, w io.Writer, filter string) (metatr
 	q := url.Values{}
 	if filter != "" {
 		q.Set("filter", filter)
+	}
+	if !lineage {
+		q.Set("lineage", "false")
 	}
 	res, err := c.do(ctx, func() (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/export?"+q.Encode(), nil)

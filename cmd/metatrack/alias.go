@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/remote"
 )
 
 func newAliasCmd(a *app) *cobra.Command {
@@ -102,7 +103,24 @@ func (a *app) openWrite(ctx context.Context, what string, opts ...metatrack.Opti
 // error when fn fails (the change was refused: 'metatrack runs' shows why)
 // and FINISHED otherwise. Every command that writes goes through write, so
 // that a failed command is never recorded as a successful run.
-func (a *app) write(ctx context.Context, what string, fn func(t *metatrack.Tracker) error, opts ...metatrack.Option) error {
+//
+// Against a server (--db http(s)://), fn runs on the client, and what the
+// change records is the server's run and the token's name as its actor.
+func (a *app) write(ctx context.Context, what string, fn func(t metatrack.Store) error) error {
+	if remote.IsRemote(a.dbURL) {
+		c, err := a.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return fn(c)
+	}
+	return a.writeFile(ctx, what, func(t *metatrack.Tracker) error { return fn(t) })
+}
+
+// writeFile is write for the commands that change the database file itself
+// (see fileOnly).
+func (a *app) writeFile(ctx context.Context, what string, fn func(t *metatrack.Tracker) error, opts ...metatrack.Option) error {
 	t, err := a.openWrite(ctx, what, opts...)
 	if err != nil {
 		return err
@@ -117,7 +135,7 @@ func (a *app) write(ctx context.Context, what string, fn func(t *metatrack.Track
 func (a *app) runAliasSet(ctx context.Context, ref, name string) error {
 	var prev *metatrack.Alias
 	var al metatrack.Alias
-	err := a.write(ctx, "metatrack alias set", func(t *metatrack.Tracker) error {
+	err := a.write(ctx, "metatrack alias set", func(t metatrack.Store) error {
 		mv, err := a.resolve(ctx, t, ref)
 		if err != nil {
 			return err
@@ -155,7 +173,7 @@ func (a *app) runAliasSet(ctx context.Context, ref, name string) error {
 }
 
 func (a *app) runAliasRm(ctx context.Context, ref, name string) error {
-	err := a.write(ctx, "metatrack alias rm", func(t *metatrack.Tracker) error {
+	err := a.write(ctx, "metatrack alias rm", func(t metatrack.Store) error {
 		r, err := a.resolve(ctx, t, ref)
 		if err != nil {
 			return err

@@ -214,7 +214,7 @@ func (a *app) runAt(ctx context.Context, at time.Time, refs []string, env string
 
 // deployedAt fills out.Deployments: for every model and every environment
 // it was ever deployed in (or env), the version deployed there at time at.
-func deployedAt(ctx context.Context, t *metatrack.Tracker, at time.Time, env string, out *atJSON) error {
+func deployedAt(ctx context.Context, t metatrack.Store, at time.Time, env string, out *atJSON) error {
 	models, err := t.ListResources(ctx, metatrack.TypeModel)
 	if err != nil {
 		return err
@@ -281,7 +281,7 @@ func printDeployedAt(w io.Writer, out atJSON) error {
 }
 
 // idRefs maps the ids that the states' deployments name to references.
-func idRefs(ctx context.Context, t *metatrack.Tracker, states []stateJSON) map[string]string {
+func idRefs(ctx context.Context, t metatrack.Store, states []stateJSON) map[string]string {
 	refs := map[string]string{}
 	for _, st := range states {
 		for _, id := range mergedIDs(st.Deployed, st.Aliases) {

@@ -50,7 +50,7 @@ func (a *app) runBackup(ctx context.Context, dst string) error {
 			return fmt.Errorf("cannot back up to %s: the directory %s does not exist", dst, dir)
 		}
 	}
-	t, err := a.openRead(ctx)
+	t, err := a.openFile(ctx)
 	if err != nil {
 		return err
 	}

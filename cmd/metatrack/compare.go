@@ -145,7 +145,7 @@ var compareColumns = []string{"tags.*", "metadata.*", "metrics.*"}
 
 // rowsOf returns res with the values of columns, in the order of res, read
 // by searches of up to a thousand ids each.
-func rowsOf(ctx context.Context, t *metatrack.Tracker, res []metatrack.Resource, columns ...string) ([]metatrack.Row, error) {
+func rowsOf(ctx context.Context, t metatrack.Store, res []metatrack.Resource, columns ...string) ([]metatrack.Row, error) {
 	byID := map[string]metatrack.Row{}
 	for start := 0; start < len(res); start += maxCompared {
 		end := min(start+maxCompared, len(res))

@@ -155,7 +155,7 @@ func (a *app) refCompletions(ctx context.Context, toComplete string) ([]cobra.Co
 // model_version/titanic_model@2/ come the unique references of that
 // version's experiments, promotions and prediction jobs. ok is false when
 // toComplete does not start with the reference of a resource and a slash.
-func childCompletions(ctx context.Context, t *metatrack.Tracker, toComplete string) ([]cobra.Completion, bool) {
+func childCompletions(ctx context.Context, t metatrack.Store, toComplete string) ([]cobra.Completion, bool) {
 	for i := len(toComplete) - 1; i > 0; i-- {
 		if toComplete[i] != '/' || !strings.Contains(toComplete[:i], "/") {
 			continue

@@ -65,7 +65,7 @@ func (a *app) runDeploy(ctx context.Context, ref, env string, undeploy bool) err
 		what = "metatrack undeploy"
 	}
 	var mv metatrack.Resource
-	err := a.write(ctx, what, func(t *metatrack.Tracker) error {
+	err := a.write(ctx, what, func(t metatrack.Store) error {
 		r, err := a.resolve(ctx, t, ref)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ unless --approved is given. A deployed version cannot be promoted.`,
 
 func (a *app) runPromote(ctx context.Context, ref string, p metatrack.Promotion) error {
 	var promo metatrack.Resource
-	err := a.write(ctx, "metatrack promote", func(t *metatrack.Tracker) error {
+	err := a.write(ctx, "metatrack promote", func(t metatrack.Store) error {
 		r, err := a.resolve(ctx, t, ref)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/remote"
 )
 
 func newExportCmd(a *app) *cobra.Command {
@@ -138,7 +139,11 @@ func (a *app) runExport(ctx context.Context, out, filter string, noLineage bool)
 	bar := &progress{} // silent
 	if !toStdout || !terminal(a.stdout) {
 		// (A bar between the records on the same terminal would garble them.)
-		bar = a.newProgress("exporting", unitRecords, 0)
+		unit := unitRecords
+		if remote.IsRemote(a.dbURL) {
+			unit = unitBytes
+		}
+		bar = a.newProgress("exporting", unit, 0)
 	}
 	defer bar.done()
 	opts := []metatrack.MaintenanceOption{metatrack.WithProgress(bar.set)}
@@ -148,14 +153,28 @@ func (a *app) runExport(ctx context.Context, out, filter string, noLineage bool)
 	if noLineage {
 		opts = append(opts, metatrack.WithoutLineage())
 	}
+	export := func(w io.Writer) (metatrack.TransferStats, error) {
+		switch t := t.(type) {
+		case *metatrack.Tracker:
+			return t.Export(ctx, w, opts...)
+		case *remote.Client:
+			// The server streams it; the bar counts the bytes.
+			w = &countingWriter{w: w, add: bar.add}
+			if noLineage {
+				return t.ExportWithoutLineage(ctx, w, filter)
+			}
+			return t.Export(ctx, w, filter)
+		}
+		return metatrack.TransferStats{}, fmt.Errorf("export: %T cannot export", t)
+	}
 	if toStdout {
-		st, err := t.Export(ctx, a.stdout, opts...)
+		st, err := export(a.stdout)
 		bar.done()
 		if err != nil {
 			return err
 		}
 		if terminal(a.stderr) {
-			printTransfer(a.stderr, "Exported", toTransferJSON(t.Path(), "stdout", st))
+			printTransfer(a.stderr, "Exported", toTransferJSON(location(t), "stdout", st))
 		}
 		return nil
 	}
@@ -164,7 +183,7 @@ func (a *app) runExport(ctx context.Context, out, filter string, noLineage bool)
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	st, err := t.Export(ctx, tmp, opts...)
+	st, err := export(tmp)
 	if err != nil {
 		tmp.Close()
 		return err
@@ -179,7 +198,7 @@ func (a *app) runExport(ctx context.Context, out, filter string, noLineage bool)
 		return err
 	}
 	bar.done()
-	tj := toTransferJSON(t.Path(), out, st)
+	tj := toTransferJSON(location(t), out, st)
 	if a.json() {
 		return a.writeJSON(tj)
 	}
@@ -231,4 +250,16 @@ func printTransfer(w io.Writer, verb string, t transferJSON) {
 		}
 		tw.Flush()
 	}
+}
+
+// countingWriter passes writes to w and their sizes to add.
+type countingWriter struct {
+	w   io.Writer
+	add func(int64)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.add(int64(n))
+	return n, err
 }

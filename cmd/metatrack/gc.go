@@ -173,7 +173,7 @@ func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Dur
 	if purge && !dryRun {
 		// The purge is recorded (parents' history, the purged records)
 		// with a run, like the other changes made from the command line.
-		err = a.write(ctx, "metatrack gc --purge-deleted", work)
+		err = a.writeFile(ctx, "metatrack gc --purge-deleted", work)
 	} else {
 		opts := []metatrack.Option{metatrack.WithClock(a.now), metatrack.WithoutRun()}
 		if dryRun {

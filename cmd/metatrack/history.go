@@ -113,7 +113,7 @@ func (a *app) runHistory(ctx context.Context, ref, kind string) error {
 }
 
 // runNames maps the id of every run to its name.
-func runNames(ctx context.Context, t *metatrack.Tracker) (map[string]string, error) {
+func runNames(ctx context.Context, t metatrack.Store) (map[string]string, error) {
 	runs, err := t.Runs(ctx)
 	if err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func millisToTime(v any) any {
 
 // changeRefs resolves the resource ids that changes name (edge sources,
 // deployed versions, unified resources) to references, for the table.
-func changeRefs(ctx context.Context, t *metatrack.Tracker, changes []changeJSON) map[string]string {
+func changeRefs(ctx context.Context, t metatrack.Store, changes []changeJSON) map[string]string {
 	refs := map[string]string{}
 	for _, c := range changes {
 		for _, v := range []any{c.Old, c.New} {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/remote"
 )
 
 func newImportCmd(a *app) *cobra.Command {
@@ -48,6 +49,9 @@ func (a *app) runImport(ctx context.Context, file string) error {
 		}
 		defer f.Close()
 		in, name = f, file
+	}
+	if remote.IsRemote(a.dbURL) {
+		return a.importIntoServer(ctx, in, name)
 	}
 	path, err := a.dbPath()
 	if err != nil {
@@ -89,4 +93,38 @@ func removeDB(path string) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
 	}
+}
+
+// importIntoServer streams the export in (named name) to the server of
+// --db, which imports it atomically; it needs an admin token.
+func (a *app) importIntoServer(ctx context.Context, in io.Reader, name string) error {
+	c, err := a.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	bar := a.newProgress("importing", unitBytes, 0)
+	st, err := c.Import(ctx, &countingReader{r: in, add: bar.add}, false)
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
+	}
+	tj := toTransferJSON(c.URL(), name, st)
+	if a.json() {
+		return a.writeJSON(tj)
+	}
+	printTransfer(a.stdout, "Imported", tj)
+	return nil
+}
+
+// countingReader passes reads from r and their sizes to add.
+type countingReader struct {
+	r   io.Reader
+	add func(int64)
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.add(int64(n))
+	return n, err
 }

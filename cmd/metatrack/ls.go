@@ -201,7 +201,7 @@ func (a *app) runLs(ctx context.Context, filter, order string, limit int, cursor
 // warnQuery prints on stderr what the query names that no resource has
 // (a key, type or status): no error, since the query just matches nothing
 // here, but likely a typo.
-func (a *app) warnQuery(ctx context.Context, t *metatrack.Tracker, filter string) error {
+func (a *app) warnQuery(ctx context.Context, t metatrack.Store, filter string) error {
 	warnings, err := t.QueryWarnings(ctx, filter)
 	if err != nil {
 		return err

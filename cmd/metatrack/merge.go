@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/remote"
 )
 
 func newMergeCmd(a *app) *cobra.Command {
@@ -55,6 +57,9 @@ func (a *app) runMerge(ctx context.Context, other string, dryRun bool) error {
 	} else if err != nil {
 		return err
 	}
+	if remote.IsRemote(a.dbURL) {
+		return a.mergeIntoServer(ctx, otherPath, dryRun)
+	}
 	t, path, err := a.openExisting(ctx, metatrack.WithoutRun(), metatrack.WithClock(a.now))
 	if err != nil {
 		return err
@@ -74,6 +79,51 @@ func (a *app) runMerge(ctx context.Context, other string, dryRun bool) error {
 		return cerr
 	}
 	tj := toTransferJSON(path, otherPath, st)
+	if a.json() {
+		return a.writeJSON(tj)
+	}
+	verb := "Merged"
+	if tj.DryRun {
+		verb += dryRunSuffix
+	}
+	printTransfer(a.stdout, verb, tj)
+	return nil
+}
+
+// mergeIntoServer merges the file at otherPath into the server of --db:
+// the file's export streams into the server's import, which is atomic and
+// needs an admin token (a dry run too: it reads everything).
+func (a *app) mergeIntoServer(ctx context.Context, otherPath string, dryRun bool) error {
+	c, err := a.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	src, err := metatrack.Open(ctx, otherPath, metatrack.WithReadOnly())
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	bar := a.newProgress("merging", unitRecords, 0)
+	pr, pw := io.Pipe()
+	exported := make(chan error, 1)
+	go func() {
+		_, err := src.Export(ctx, pw, metatrack.WithProgress(bar.set))
+		pw.CloseWithError(err)
+		exported <- err
+	}()
+	st, err := c.Import(ctx, pr, dryRun)
+	errStopped := errors.New("the server stopped reading")
+	pr.CloseWithError(errStopped) // unblocks the export if the import failed first
+	eerr := <-exported
+	bar.done()
+	if eerr != nil && !errors.Is(eerr, errStopped) {
+		return fmt.Errorf("merge %s: %w", otherPath, eerr)
+	}
+	if err != nil {
+		return fmt.Errorf("merge %s into %s: %w", otherPath, c.URL(), err)
+	}
+	tj := toTransferJSON(c.URL(), otherPath, st)
 	if a.json() {
 		return a.writeJSON(tj)
 	}

@@ -65,37 +65,39 @@ func buildMetricsFixture(t *testing.T, dir string) string {
 	return path
 }
 
+// sweepTrials selects the trials of the learning-curve fixture.
+const sweepTrials = "type = 'experiment' AND parent = 'sweep/lr-sweep'"
+
+// goldenMetricsCases are the commands of TestGoldenMetrics, which
+// TestRemoteGolden also runs against a server.
+var goldenMetricsCases = []goldenCase{
+	{"metrics", []string{"metrics", "experiment/trial-1"}, exitOK},
+	{"metrics_keys_json", []string{"metrics", "experiment/trial-3", "loss", "-o", "json"}, exitOK},
+	{"metrics_key_typo", []string{"metrics", "experiment/trial-3", "los"}, exitFailure},
+	{"metrics_query", []string{"metrics", "--query", sweepTrials, "loss"}, exitOK},
+	{"metrics_query_csv", []string{"metrics", "--query", sweepTrials, "-o", "csv"}, exitOK},
+	{"metrics_history", []string{"metrics", "experiment/trial-3", "--history"}, exitOK},
+	{"metrics_history_json", []string{"metrics", "experiment/trial-1", "loss", "--history", "-o", "json"}, exitOK},
+	{"metrics_history_csv", []string{"metrics", "--query", sweepTrials, "loss", "--history", "-o", "csv"}, exitOK},
+	{"metrics_plot", []string{"metrics", "experiment/trial-1", "loss", "--plot"}, exitOK},
+	{"metrics_plot_overlay", []string{"metrics", "--query", sweepTrials, "loss", "--plot"}, exitOK},
+	{"get_metrics", []string{"get", "sweep/lr-sweep/experiment/trial-3"}, exitOK},
+	{"get_metrics_json", []string{"get", "sweep/lr-sweep/experiment/trial-2", "-o", "json"}, exitOK},
+	{"metrics_unknown_key", []string{"metrics", "experiment/trial-3", "accuracy"}, exitFailure},
+	{"metrics_plot_which", []string{"metrics", "experiment/trial-1", "--plot"}, exitUsage},
+	{"metrics_query_no_key", []string{"metrics", "--query", sweepTrials, "--plot"}, exitUsage},
+	{"ls_metric_columns", []string{"ls", sweepTrials, "--order", "metadata.auc DESC", "--columns", "attrs.lr,metrics.loss,metrics.loss.min,metrics.loss.count,metrics.accuracy"}, exitOK},
+	{"ls_metric_columns_json", []string{"ls", sweepTrials, "--limit", "1", "--order", "attrs.lr DESC", "--columns", "metrics.*", "-o", "json"}, exitOK},
+	{"compare_metrics", []string{"compare", "--query", sweepTrials}, exitOK},
+	{"compare_metrics_json", []string{"compare", "experiment/trial-2", "experiment/trial-3", "--diff", "-o", "json"}, exitOK},
+}
+
 // TestGoldenMetrics: the outputs of metrics, and of the listings' metric
 // columns, on the learning-curve fixture. Rewrite with -update.
 func TestGoldenMetrics(t *testing.T) {
 	dir := t.TempDir()
 	db := buildMetricsFixture(t, dir)
-	const sweepTrials = "type = 'experiment' AND parent = 'sweep/lr-sweep'"
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
-		{"metrics", []string{"metrics", "experiment/trial-1"}, exitOK},
-		{"metrics_keys_json", []string{"metrics", "experiment/trial-3", "loss", "-o", "json"}, exitOK},
-		{"metrics_key_typo", []string{"metrics", "experiment/trial-3", "los"}, exitFailure},
-		{"metrics_query", []string{"metrics", "--query", sweepTrials, "loss"}, exitOK},
-		{"metrics_query_csv", []string{"metrics", "--query", sweepTrials, "-o", "csv"}, exitOK},
-		{"metrics_history", []string{"metrics", "experiment/trial-3", "--history"}, exitOK},
-		{"metrics_history_json", []string{"metrics", "experiment/trial-1", "loss", "--history", "-o", "json"}, exitOK},
-		{"metrics_history_csv", []string{"metrics", "--query", sweepTrials, "loss", "--history", "-o", "csv"}, exitOK},
-		{"metrics_plot", []string{"metrics", "experiment/trial-1", "loss", "--plot"}, exitOK},
-		{"metrics_plot_overlay", []string{"metrics", "--query", sweepTrials, "loss", "--plot"}, exitOK},
-		{"get_metrics", []string{"get", "sweep/lr-sweep/experiment/trial-3"}, exitOK},
-		{"get_metrics_json", []string{"get", "sweep/lr-sweep/experiment/trial-2", "-o", "json"}, exitOK},
-		{"metrics_unknown_key", []string{"metrics", "experiment/trial-3", "accuracy"}, exitFailure},
-		{"metrics_plot_which", []string{"metrics", "experiment/trial-1", "--plot"}, exitUsage},
-		{"metrics_query_no_key", []string{"metrics", "--query", sweepTrials, "--plot"}, exitUsage},
-		{"ls_metric_columns", []string{"ls", sweepTrials, "--order", "metadata.auc DESC", "--columns", "attrs.lr,metrics.loss,metrics.loss.min,metrics.loss.count,metrics.accuracy"}, exitOK},
-		{"ls_metric_columns_json", []string{"ls", sweepTrials, "--limit", "1", "--order", "attrs.lr DESC", "--columns", "metrics.*", "-o", "json"}, exitOK},
-		{"compare_metrics", []string{"compare", "--query", sweepTrials}, exitOK},
-		{"compare_metrics_json", []string{"compare", "experiment/trial-2", "experiment/trial-3", "--diff", "-o", "json"}, exitOK},
-	} {
+	for _, tc := range goldenMetricsCases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runFixture(t, append(tc.args, "--db", db)...)
 			if r.code != tc.code {

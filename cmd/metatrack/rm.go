@@ -71,25 +71,24 @@ func (a *app) runDelete(ctx context.Context, refs []string, restore bool) error 
 	}
 	var done []metatrack.Resource
 	var lines []string
-	err := a.write(ctx, what, func(t *metatrack.Tracker) error {
+	err := a.write(ctx, what, func(t metatrack.Store) error {
 		// All or nothing: one transaction for every reference.
-		return t.Batch(ctx, func(tx *metatrack.Tracker) error {
-			for _, ref := range refs {
-				var rs []metatrack.Resource
-				var err error
-				if restore {
-					rs, err = tx.RestoreResource(ctx, metatrack.Resource{ID: ref})
-				} else {
-					rs, err = tx.DeleteResource(ctx, metatrack.Resource{ID: ref})
-				}
-				if err != nil {
-					return err
-				}
-				done = append(done, rs...)
-				lines = append(lines, describeDeleted(rs, restore))
-			}
-			return nil
-		})
+		rs := make([]metatrack.Resource, len(refs))
+		for i, ref := range refs {
+			rs[i] = metatrack.Resource{ID: ref}
+		}
+		var each [][]metatrack.Resource
+		var err error
+		if restore {
+			each, err = t.RestoreResources(ctx, rs)
+		} else {
+			each, err = t.DeleteResources(ctx, rs)
+		}
+		for _, rs := range each {
+			done = append(done, rs...)
+			lines = append(lines, describeDeleted(rs, restore))
+		}
+		return err
 	})
 	if !restore && errors.Is(err, metatrack.ErrConflict) && strings.Contains(err.Error(), "undeploy it") {
 		return fmt.Errorf("%w ('metatrack undeploy <ref> --env <environment>' ends a deployment)", err)

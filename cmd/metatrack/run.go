@@ -107,7 +107,11 @@ SQLite database file, and shows what is in it.
 The database is --db, a file path or a sqlite: or file: URL; its default
 comes from the environment variable ` + envURL + `, else ` + metatrack.DefaultPath + `.
 Commands that only look open it read-only, so they are safe beside running
-pipelines.
+pipelines. --db can also be the http(s):// URL of a 'metatrack serve', with
+--token (or ` + remote.EnvToken + `): every command then works through the server
+(export, import and merge need an admin token, token ls too), except those
+that work on the database file itself (backup, verify, gc, upgrade, serve,
+demo, token create and revoke), which say so and what to do instead.
 
 Every listing prints a table by default, one JSON document with -o json
 (stable snake_case field names, times in RFC 3339 UTC), and CSV with
@@ -163,16 +167,14 @@ Exit status:
 		// Subcommands must not define PersistentPreRunE: cobra runs only
 		// the nearest one, and this one checks the persistent flags.
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			switch a.output {
-			case outputTable, outputJSON:
-				return nil
-			case outputCSV:
-				if isListing(cmd) {
-					return nil
-				}
-				return usageErrorf("-o csv is for listings (ls, history, at, impact, artifacts ls, runs, lineage, verify, compare, metrics); %s prints no list: use -o json", cmd.CommandPath())
+			if err := a.checkOutput(cmd); err != nil {
+				return err
 			}
-			return usageErrorf("--output must be %s, %s or %s, not %q", outputTable, outputJSON, outputCSV, a.output)
+			name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			if why, ok := fileOnly[name]; ok && remote.IsRemote(a.dbURL) {
+				return usageError{fmt.Errorf("%w: --db %s is a server, and %s %s", errNeedsFile, a.dbURL, name, why)}
+			}
+			return nil
 		},
 		SilenceErrors:              true,
 		SilenceUsage:               true,
@@ -183,7 +185,7 @@ Exit status:
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL, or for stats only a metatrack serve http(s):// URL (env "+envURL+")")
+	pf.StringVar(&a.dbURL, "db", defaultDB, "database file or sqlite:/file: URL, or the http(s):// URL of a metatrack serve (env "+envURL+")")
 	pf.StringVar(&a.token, "token", os.Getenv(remote.EnvToken), "token for a --db http(s):// server (env "+remote.EnvToken+")")
 	pf.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json, or csv for listings (not a file: commands that write files take --out)")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputTable, outputJSON, outputCSV}, cobra.ShellCompDirectiveNoFileComp))
@@ -221,6 +223,45 @@ Exit status:
 	)
 	initCompletionCmd(root)
 	return root
+}
+
+// checkOutput checks -o for cmd.
+func (a *app) checkOutput(cmd *cobra.Command) error {
+	switch a.output {
+	case outputTable, outputJSON:
+		return nil
+	case outputCSV:
+		if isListing(cmd) {
+			return nil
+		}
+		return usageErrorf("-o csv is for listings (ls, history, at, impact, artifacts ls, runs, lineage, verify, compare, metrics); %s prints no list: use -o json", cmd.CommandPath())
+	}
+	return usageErrorf("--output must be %s, %s or %s, not %q", outputTable, outputJSON, outputCSV, a.output)
+}
+
+// errNeedsFile is the error of a command that works on the database file
+// itself given a server as --db.
+var errNeedsFile = errors.New("this command needs the database file")
+
+// fileOnly lists the commands that work on the database file itself, so
+// not through a server, each with why and what to do instead. Every other
+// command works against --db http(s)://.
+var fileOnly = map[string]string{
+	"backup": "copies the database file page by page, so it runs where the file is: 'metatrack backup --db FILE' on the server's machine; " +
+		"from here, 'metatrack export --db URL --out FILE' (an admin token) copies everything the server holds",
+	"verify": "reads every page of the database file and every stored blob, so it runs where the file is: 'metatrack verify --db FILE' on the server's machine " +
+		"(what you download through the server is checked against its SHA-256 as it streams)",
+	"gc": "purges deleted resources, removes unreferenced blobs and compacts the file the server has open, so it runs where the file is: " +
+		"'metatrack gc --db FILE' on the server's machine",
+	"upgrade": "migrates the schema of a database file, which the server did itself when it opened its file; " +
+		"a server of an older schema is upgraded by restarting it with this metatrack",
+	"serve": "serves a database file (or sqlite: URL): --db names the store to serve, not another server",
+	"demo": "runs its example pipelines in this process on a database file of its own: run 'metatrack demo --db FILE', " +
+		"then 'metatrack merge --db URL FILE' (an admin token) sends its records to the server",
+	"token create": "makes tokens only where the database file is, so that no token over the network can mint another: " +
+		"'metatrack token create --db FILE --name NAME --role ROLE' on the server's machine ('metatrack token ls --db URL' lists them to an admin token)",
+	"token revoke": "revokes tokens only where the database file is, so that a stolen admin token cannot lock the team out: " +
+		"'metatrack token revoke --db FILE NAME' on the server's machine ('metatrack token ls --db URL' lists them to an admin token)",
 }
 
 // initCompletionCmd adds cobra's completion command (it would add it
@@ -274,8 +315,10 @@ func noArgs(cmd *cobra.Command, args []string) error {
 
 // dbPath returns the file path of --db.
 func (a *app) dbPath() (string, error) {
-	if l := strings.ToLower(a.dbURL); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-		return "", usageErrorf("--db %s is a server: this command reads the database file itself, so run it on the server's machine with --db FILE (stats works against a server; training binaries reach one through METATRACK_URL and the remote package)", a.dbURL)
+	if remote.IsRemote(a.dbURL) {
+		// (The commands that need the file refuse a server before they
+		// run: see fileOnly.)
+		return "", usageErrorf("--db %s is a server: this command needs a database file", a.dbURL)
 	}
 	p, err := metatrack.PathFromURL(a.dbURL)
 	if err != nil {
@@ -311,22 +354,42 @@ func stripPackagePrefixes(msg string) string {
 	return msg
 }
 
-// openRead opens the database of --db, which must exist, read-only: the
-// inspection commands never write, and start no run.
-func (a *app) openRead(ctx context.Context) (*metatrack.Tracker, error) {
+// openRead opens the store of --db, which must exist, for reading: a
+// database file read-only (the inspection commands never write, and start
+// no run), or a server with --token.
+func (a *app) openRead(ctx context.Context) (metatrack.Store, error) {
+	if remote.IsRemote(a.dbURL) {
+		return a.dial(ctx)
+	}
 	t, _, err := a.openExisting(ctx, metatrack.WithReadOnly(), metatrack.WithClock(a.now))
 	return t, err
 }
 
+// openFile opens the database file of --db, which must exist, read-only,
+// for the commands that read the file itself (see fileOnly).
+func (a *app) openFile(ctx context.Context) (*metatrack.Tracker, error) {
+	t, _, err := a.openExisting(ctx, metatrack.WithReadOnly(), metatrack.WithClock(a.now))
+	return t, err
+}
+
+// location names the store t for messages and listings: the path of a
+// database file, the URL of a server.
+func location(t metatrack.Store) string {
+	if tr, ok := t.(*metatrack.Tracker); ok {
+		return tr.Path()
+	}
+	return t.URL()
+}
+
 // resolve returns the resource an id or reference names, with a message
 // that says where it looked when there is none.
-func (a *app) resolve(ctx context.Context, t *metatrack.Tracker, ref string) (metatrack.Resource, error) {
+func (a *app) resolve(ctx context.Context, t metatrack.Store, ref string) (metatrack.Resource, error) {
 	r, err := t.GetResource(ctx, ref, "")
 	if errors.Is(err, metatrack.ErrDeleted) {
 		return r, fmt.Errorf("%w ('metatrack restore %s' brings it back; 'metatrack ls --deleted' lists what is deleted)", err, ref)
 	}
 	if errors.Is(err, metatrack.ErrNotFound) {
-		return r, fmt.Errorf("no resource %s in %s (%s)", ref, t.Path(), a.notFoundHint(ctx, t, ref))
+		return r, fmt.Errorf("no resource %s in %s (%s)", ref, location(t), a.notFoundHint(ctx, t, ref))
 	}
 	return r, err
 }
@@ -334,7 +397,7 @@ func (a *app) resolve(ctx context.Context, t *metatrack.Tracker, ref string) (me
 // notFoundHint says what there is instead of ref: the type/name form for a
 // bare name, the versions of a chain for a version that is not in it, the
 // aliases of a model for an alias it does not have.
-func (a *app) notFoundHint(ctx context.Context, t *metatrack.Tracker, ref string) string {
+func (a *app) notFoundHint(ctx context.Context, t metatrack.Store, ref string) string {
 	const list = "list what there is with 'metatrack ls'"
 	typ, rest, ok := strings.Cut(ref, "/")
 	if !ok {

@@ -36,9 +36,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `serve serves the whole library over HTTP with JSON, one endpoint per
 operation (described at /api/openapi.json), for training binaries that
 open it with METATRACK_URL=http://host:port and METATRACK_TOKEN (see
-remote.OpenFromEnv). Of the command line, only 'metatrack stats' works
-against a server (--db http://host:port with --token); the other commands
-read the database file itself, so run them on the server's machine.
+remote.OpenFromEnv). The command line works against a server too
+(--db http://host:port with --token or METATRACK_TOKEN), every command but
+those that work on the database file itself (backup, verify, gc, upgrade,
+serve, demo, token create and revoke): run those on the server's machine.
 
 Every request needs a bearer token ('metatrack token create' makes one):
 read tokens may read, write tokens also write, admin tokens do anything.

@@ -102,15 +102,15 @@ func TestServeRefusals(t *testing.T) {
 		t.Fatalf("--tls-cert alone: %d %s", r.code, r.stderr)
 	}
 	r = mustRun(t, "serve", "--help")
-	if !strings.Contains(r.stdout, "only 'metatrack stats' works") {
+	if !strings.Contains(r.stdout, "every command but\nthose that work on the database file itself") {
 		t.Fatalf("serve --help does not say which commands work against a server: %s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "for stats only a metatrack serve http(s):// URL") {
-		t.Fatalf("--db help does not say that only stats takes a server URL: %s", r.stdout)
+	if !strings.Contains(r.stdout, "or the http(s):// URL of a metatrack serve") {
+		t.Fatalf("--db help does not say that it takes a server URL: %s", r.stdout)
 	}
-	r = run(t, "ls", "--db", "http://127.0.0.1:7070")
+	r = run(t, "verify", "--db", "http://127.0.0.1:7070")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "is a server") {
-		t.Fatalf("ls --db http: %d %s", r.code, r.stderr)
+		t.Fatalf("verify --db http: %d %s", r.code, r.stderr)
 	}
 }
 

@@ -107,12 +107,12 @@ type deploymentJSON struct {
 }
 
 func (a *app) runShow(ctx context.Context, maxRuns int) error {
-	t, path, err := a.openExisting(ctx, metatrack.WithReadOnly())
+	t, err := a.openRead(ctx)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	out, err := gatherShow(ctx, t, path, maxRuns, a.runState)
+	out, err := gatherShow(ctx, t, location(t), maxRuns, a.runState)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (a *app) runShow(ctx context.Context, maxRuns int) error {
 	return printShow(a.stdout, out)
 }
 
-func gatherShow(ctx context.Context, t *metatrack.Tracker, path string, maxRuns int, state func(metatrack.Run) string) (showJSON, error) {
+func gatherShow(ctx context.Context, t metatrack.Store, path string, maxRuns int, state func(metatrack.Run) string) (showJSON, error) {
 	out := showJSON{Runs: []runJSON{}, Chains: []chainJSON{}}
 	st, err := t.Stats(ctx)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
-	"github.com/metatrack/metatrack/remote"
 )
 
 func newStatsCmd(a *app) *cobra.Command {
@@ -70,30 +69,13 @@ type chainStatsJSON struct {
 	Deployed        map[string]int `json:"deployed"`
 }
 
-// statsSource is what stats reads: a database file, or a server.
-type statsSource interface {
-	Stats(ctx context.Context) (metatrack.Stats, error)
-	Chains(ctx context.Context) ([]metatrack.Chain, error)
-	Close() error
-}
-
 func (a *app) runStats(ctx context.Context) error {
-	var t statsSource
-	where := ""
-	if remote.IsRemote(a.dbURL) {
-		c, err := a.dial(ctx)
-		if err != nil {
-			return err
-		}
-		t, where = c, c.URL()
-	} else {
-		tr, err := a.openRead(ctx)
-		if err != nil {
-			return err
-		}
-		t, where = tr, tr.Path()
+	t, err := a.openRead(ctx)
+	if err != nil {
+		return err
 	}
 	defer t.Close()
+	where := location(t)
 	st, err := t.Stats(ctx)
 	if err != nil {
 		return err

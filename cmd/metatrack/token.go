@@ -114,7 +114,14 @@ func (a *app) runTokenLs(ctx context.Context) error {
 		return err
 	}
 	defer t.Close()
-	toks, err := t.Tokens(ctx)
+	// A server lists its tokens to an admin token.
+	tl, ok := t.(interface {
+		Tokens(context.Context) ([]metatrack.Token, error)
+	})
+	if !ok {
+		return fmt.Errorf("%s cannot list tokens", location(t))
+	}
+	toks, err := tl.Tokens(ctx)
 	if err != nil {
 		return err
 	}
@@ -138,7 +145,7 @@ func (a *app) runTokenLs(ctx context.Context) error {
 }
 
 func (a *app) runTokenRevoke(ctx context.Context, nameOrID string) error {
-	err := a.write(ctx, "metatrack token revoke", func(t *metatrack.Tracker) error {
+	err := a.writeFile(ctx, "metatrack token revoke", func(t *metatrack.Tracker) error {
 		return t.RevokeToken(ctx, nameOrID)
 	})
 	if err != nil {

@@ -66,7 +66,7 @@ type hitJSON struct {
 }
 
 func (a *app) runVerify(ctx context.Context) error {
-	t, err := a.openRead(ctx)
+	t, err := a.openFile(ctx)
 	if err != nil {
 		return err
 	}
