@@ -18,6 +18,7 @@ import (
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/server"
+	"github.com/metatrack/metatrack/ui"
 )
 
 // shutdownGrace is how long serve waits for in-flight requests after
@@ -45,7 +46,8 @@ Every request needs a bearer token ('metatrack token create' makes one):
 read tokens may read, write tokens also write, admin tokens do anything.
 --no-auth serves without tokens, on a loopback address only.
 
-Also served: /healthz (200 while the database answers), /metrics
+The web UI is at / (with tokens, its login page takes one; with --no-auth
+it opens directly). Also served: /healthz (200 while the database answers), /metrics
 (Prometheus). One JSON log line per request goes to stderr. SIGTERM or
 SIGINT stops accepting connections and waits up to 30s for requests in
 flight.`,
@@ -95,8 +97,10 @@ func (a *app) serve(ctx context.Context, addr, certFile, keyFile string, noAuth 
 	defer tr.Close()
 	log := slog.New(slog.NewJSONHandler(a.stderr, nil))
 	opts := []server.Option{server.WithMaxBodyBytes(maxBody), server.WithMaxArtifactBytes(maxArtifact)}
+	uiOpts := []ui.Option{ui.WithLogger(log)}
 	if !noAuth {
 		opts = append(opts, server.WithAuth(server.TokenAuth(tr)))
+		uiOpts = append(uiOpts, ui.WithTokenLogin())
 		if toks, err := tr.Tokens(ctx); err == nil && len(toks) == 0 {
 			log.Warn("no tokens: every API request will be refused; make one with 'metatrack token create --name NAME --role write'")
 		}
@@ -120,6 +124,7 @@ func (a *app) serve(ctx context.Context, addr, certFile, keyFile string, noAuth 
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", ui.New(tr, uiOpts...))
 
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

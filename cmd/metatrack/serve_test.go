@@ -63,6 +63,10 @@ func TestServe(t *testing.T) {
 	if err := c.LogTag(ctx, ds, "k", "v"); err != nil {
 		t.Fatal(err)
 	}
+	// The web UI is at /, open without a login under --no-auth.
+	if page := get("/r/dataset/d"); !strings.Contains(page, "<title>dataset/d · metatrack</title>") || !strings.Contains(page, `<th scope="row">k</th><td>v</td>`) {
+		t.Fatalf("the UI's page of dataset/d lacks its tag:\n%s", page)
+	}
 	// stats works against the server.
 	if r := mustRun(t, "stats", "--db", url); !strings.Contains(r.stdout, url+" (") || !strings.Contains(r.stdout, "  dataset") {
 		t.Fatalf("stats --db %s:\n%s", url, r.stdout)

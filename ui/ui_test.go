@@ -1,0 +1,214 @@
+package ui_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/ui"
+)
+
+// noRedirect is a client that shows redirects instead of following them.
+func noRedirect(jar http.CookieJar) *http.Client {
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func fetch(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestLogin(t *testing.T) {
+	tr, _ := openDemo(t)
+	ctx := context.Background()
+	tok, secret, err := tr.CreateToken(ctx, "viewer", metatrack.RoleRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(ui.New(tr, ui.WithTokenLogin()))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // the test server's own certificate
+
+	// Without a session every page, and the artifact download, sends to the login page.
+	for _, p := range []string{"/", "/search?q=", "/r/model/titanic_model", "/artifact?res=x&name=y", "/search.csv?q="} {
+		res, _ := fetch(t, c, "GET", srv.URL+p, nil)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?next=") {
+			t.Errorf("GET %s without a session: %d to %q, want 303 to the login page", p, res.StatusCode, loc)
+		}
+	}
+	res, body := fetch(t, c, "POST", srv.URL+"/login", url.Values{"token": {"mtk_wrong"}, "next": {"/search"}})
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "not valid") || len(res.Cookies()) != 0 {
+		t.Fatalf("a wrong token: %d, cookies %v", res.StatusCode, res.Cookies())
+	}
+	// A next that leaves the site is not followed.
+	res, _ = fetch(t, c, "POST", srv.URL+"/login", url.Values{"token": {secret}, "next": {"//evil.example/"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("login: %d to %q, want 303 to /", res.StatusCode, res.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == ui.SessionCookie {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || !cookie.Secure || cookie.SameSite != http.SameSiteStrictMode || strings.Contains(cookie.Value, secret) {
+		t.Fatalf("session cookie %+v: want HttpOnly, Secure (TLS), SameSite=Strict, not the token", cookie)
+	}
+	if res, _ := fetch(t, c, "GET", srv.URL+"/search?q=", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("with the session: %d", res.StatusCode)
+	}
+	// A revoked token ends its session.
+	if err := tr.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := fetch(t, c, "GET", srv.URL+"/", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the token was revoked: %d, want 303 to the login page", res.StatusCode)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	tr, _ := openDemo(t)
+	_, secret, err := tr.CreateToken(context.Background(), "viewer", metatrack.RoleRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveUI(t, tr, ui.WithTokenLogin())
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	fetch(t, c, "POST", base+"/login", url.Values{"token": {secret}})
+	if res, _ := fetch(t, c, "GET", base+"/", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("logged in: %d", res.StatusCode)
+	}
+	fetch(t, c, "POST", base+"/logout", url.Values{})
+	if res, _ := fetch(t, c, "GET", base+"/", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after logging out: %d, want 303", res.StatusCode)
+	}
+}
+
+func TestPagesAndErrors(t *testing.T) {
+	tr, sum := openDemo(t)
+	base := serveUI(t, tr)
+	c := noRedirect(nil)
+	exp := sum.Rounds[0].Winner
+	cases := []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/", 200, "model/titanic_model"},
+		{"/deployments", 200, sum.Deployed.Ref()},
+		{"/r/" + exp.Ref(), 200, exp.Ref()},
+		{"/r/" + exp.Ref() + "?dir=up&depth=1", 200, "lineage-data"},
+		{"/compare?r=" + url.QueryEscape(exp.ID), 200, exp.Ref()},
+		{"/search?q=" + url.QueryEscape("type = 'model_version'") + "&cols=status&sort=version&desc=1", 200, "model_version/titanic_model@3"},
+		// A short reference that names a trial of each version: the candidates, linked.
+		{"/r/experiment/trial-1", 409, `href="/r/model_version/titanic_model@1/experiment/trial-1"`},
+		{"/r/model/nope", 404, "not found"},
+		{"/r/" + exp.Ref() + "?depth=99", 400, "depth"},
+		{"/r/" + exp.Ref() + "?dir=sideways", 400, "direction"},
+		{"/?at=yesterday-ish", 400, "bad time"},
+		{"/search?q=" + url.QueryEscape("type = ") + "", 400, "query-error-at"},
+		{"/nowhere", 404, "no page"},
+		{"/static/app.js", 200, "cytoscape"},
+	}
+	for _, tc := range cases {
+		res, body := fetch(t, c, "GET", base+tc.path, nil)
+		if res.StatusCode != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d, want %d with %q:\n%.400s", tc.path, res.StatusCode, tc.status, tc.want, body)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q", tc.path, csp)
+		}
+	}
+	// Sorting by the control orders the rows.
+	_, body := fetch(t, c, "GET", base+"/search?q="+url.QueryEscape("type = 'model_version'")+"&sort=version&desc=1", nil)
+	if i, j := strings.Index(body, "titanic_model@3"), strings.Index(body, "titanic_model@1"); i < 0 || j < 0 || i > j {
+		t.Errorf("sorted by version descending, @3 comes at %d and @1 at %d", i, j)
+	}
+}
+
+func TestSearchCSV(t *testing.T) {
+	tr, _ := openDemo(t)
+	base := serveUI(t, tr)
+	q := "type = 'experiment'"
+	want, err := tr.SearchAll(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body := fetch(t, noRedirect(nil), "GET", base+"/search.csv?q="+url.QueryEscape(q)+"&cols="+url.QueryEscape("metadata.auc,tags.*"), nil)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0], ","); got != "id,ref,type,name,version,status,created_at,metadata.auc,tags.*" {
+		t.Errorf("header %s", got)
+	}
+	if len(recs)-1 != len(want) {
+		t.Fatalf("%d rows, want %d", len(recs)-1, len(want))
+	}
+	for i, r := range want {
+		if recs[i+1][0] != r.ID || recs[i+1][7] == "" {
+			t.Errorf("row %d: %v, want %s with its auc", i, recs[i+1], r.ID)
+		}
+	}
+}
+
+func TestArtifactHeaders(t *testing.T) {
+	tr, sum := openDemo(t)
+	base := serveUI(t, tr)
+	c := noRedirect(nil)
+	exp := sum.Rounds[0].Winner
+	get := func(name string, inline bool) *http.Response {
+		u := base + "/artifact?res=" + url.QueryEscape(exp.ID) + "&name=" + url.QueryEscape(name)
+		if inline {
+			u += "&inline=1"
+		}
+		res, _ := fetch(t, c, "GET", u, nil)
+		return res
+	}
+	if res := get("roc_valid.svg", true); res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("inline SVG: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Security-Policy"))
+	}
+	// Only images are served inline; anything else is a download.
+	if res := get("model.json", true); res.Header.Get("Content-Type") != "application/octet-stream" ||
+		!strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("model.json with inline=1: %q %q", res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
+	}
+	if res := get("nothing.bin", false); res.StatusCode != 404 {
+		t.Errorf("a missing artifact: %d", res.StatusCode)
+	}
+}
