@@ -43,13 +43,13 @@ func staticHandler() http.Handler {
 }
 
 var funcs = template.FuncMap{
-	"time":     fmtTime,
-	"value":    fmtValue,
-	"num":      fmtNum,
-	"bytes":    fmtBytes,
-	"rlink":    resourcePath,
-	"short":    shortHash,
-	"join":     strings.Join,
+	"time":  fmtTime,
+	"value": fmtValue,
+	"num":   fmtNum,
+	"bytes": fmtBytes,
+	"rlink": resourcePath,
+	"short": shortHash,
+	"join":  strings.Join,
 }
 
 // parseTemplates parses each page with the layout.
