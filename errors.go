@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/metatrack/metatrack/rules"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Sentinel errors. Every error a caller can cause wraps one of these, so
@@ -30,31 +30,35 @@ var (
 	// what to do first; nothing was changed. Also: bytes an artifact
 	// stream or an export was reading were removed meanwhile (replaced,
 	// then gc); read again.
-	ErrConflict = sqlite.ErrConflict
+	ErrConflict = storage.ErrConflict
 	// ErrCorrupt: stored bytes failed verification (an artifact whose SHA-256
 	// no longer matches) or the file is damaged.
-	ErrCorrupt = sqlite.ErrCorrupt
+	ErrCorrupt = storage.ErrCorrupt
 	// ErrNotDatabase: the file is not a SQLite database, or is a SQLite
 	// database of another application.
-	ErrNotDatabase = sqlite.ErrNotDatabase
+	ErrNotDatabase = storage.ErrNotDatabase
 	// ErrSchemaTooNew: the file was written by a newer metatrack whose schema
 	// this library does not know. The file is left untouched.
-	ErrSchemaTooNew = sqlite.ErrSchemaTooNew
+	ErrSchemaTooNew = storage.ErrSchemaTooNew
 	// ErrSchemaTooOld: a file written by an older metatrack was opened
 	// read-only, so its schema could not be upgraded. Open it once without
 	// WithReadOnly to upgrade it. It comes with ErrReadOnly.
-	ErrSchemaTooOld = sqlite.ErrSchemaTooOld
+	ErrSchemaTooOld = storage.ErrSchemaTooOld
 	// ErrUnexpectedSchema: a database file's schema is not the one its
 	// version defines: it carries a view, a trigger, or a table, column or
 	// index that metatrack did not create (or lacks one). Merge refuses
 	// such a file, and Open does not upgrade it; Verify reports it.
-	ErrUnexpectedSchema = sqlite.ErrUnexpectedSchema
+	ErrUnexpectedSchema = storage.ErrUnexpectedSchema
 	// ErrReadOnly: a write was attempted on a tracker opened read-only, or on
 	// a file the process may not write.
-	ErrReadOnly = sqlite.ErrReadOnly
+	ErrReadOnly = storage.ErrReadOnly
 	// ErrDiskFull: a write failed because the disk is full. Nothing
 	// acknowledged before it is lost; writes resume once space is freed.
-	ErrDiskFull = sqlite.ErrDiskFull
+	ErrDiskFull = storage.ErrDiskFull
+	// ErrUnsupported: the store's engine does not offer the operation
+	// (a file backup, vacuum or integrity check of a SQLite file on a
+	// database server), or no engine is linked in for the URL's scheme.
+	ErrUnsupported = storage.ErrUnsupported
 	// ErrClosed: the tracker was stopped or closed.
 	ErrClosed = errors.New("tracker is closed")
 	// ErrNoModelLoader: LoadModel found a trainer name with no registered

@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -50,7 +51,7 @@ type ExportOptions struct {
 // snapshot, so writers in this and other processes go on meanwhile, and
 // streams: memory use does not grow with the size of the database. Artifact
 // bytes are checked against their SHA-256 as they are read; a mismatch stops
-// the export with an error that matches sqlite.ErrCorrupt.
+// the export with an error that matches storage.ErrCorrupt.
 //
 // The snapshot is held only while the records are read, which go to a
 // temporary file (in os.TempDir) meanwhile; the artifact bytes, which make
@@ -58,7 +59,7 @@ type ExportOptions struct {
 // that an export of any size never keeps the write-ahead log from being
 // checkpointed and restarted. Stored bytes never change; bytes removed
 // while the export runs (their artifact replaced, then gc) stop it with an
-// error that matches sqlite.ErrConflict.
+// error that matches storage.ErrConflict.
 func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) (Stats, error) {
 	var q *query.Query
 	if opts.Filter != "" {
@@ -132,7 +133,7 @@ func (e *exporter) finish(spool *os.File) error {
 	}
 	if e.stats.Records != e.total {
 		// Resources outside the tree of parents (a cycle) are not written.
-		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", sqlite.ErrCorrupt, e.stats.Records, e.total)
+		return fmt.Errorf("%w: the export wrote %d records of %d; are parents of resources in a cycle?", storage.ErrCorrupt, e.stats.Records, e.total)
 	}
 	return e.write(endRec{Kind: KindEnd, Records: e.stats.Records})
 }
@@ -379,7 +380,7 @@ func (e *exporter) write(rec any) error {
 	e.line.Reset()
 	if err := e.enc.Encode(rec); err != nil {
 		// The only values that can fail to encode are stored JSON texts.
-		return fmt.Errorf("%w: %v", sqlite.ErrCorrupt, err)
+		return fmt.Errorf("%w: %v", storage.ErrCorrupt, err)
 	}
 	_, err := e.bw.Write(e.line.Bytes())
 	return err
@@ -461,7 +462,7 @@ func (e *exporter) listBlobs(where string, args []any) error {
 				return err
 			}
 			if !validSHA(b.sha) {
-				return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", sqlite.ErrCorrupt, b.seq, b.sha)
+				return fmt.Errorf("%w: blob %d has the malformed SHA-256 %q", storage.ErrCorrupt, b.seq, b.sha)
 			}
 			e.blobs = append(e.blobs, b)
 			return nil
@@ -485,9 +486,9 @@ func (e *exporter) writeChunks(b blobInfo) error {
 				return sqlite.Classify(err)
 			}
 			if n == 0 {
-				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", sqlite.ErrConflict, b.sha)
+				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", storage.ErrConflict, b.sha)
 			}
-			return fmt.Errorf("%w: blob %s: chunk %d is missing", sqlite.ErrCorrupt, b.sha, idx)
+			return fmt.Errorf("%w: blob %s: chunk %d is missing", storage.ErrCorrupt, b.sha, idx)
 		}
 		if err != nil {
 			return sqlite.Classify(err)
@@ -511,10 +512,10 @@ func (e *exporter) writeChunks(b blobInfo) error {
 		}
 	}
 	if size != b.size {
-		return fmt.Errorf("%w: blob %s holds %d bytes, recorded %d", sqlite.ErrCorrupt, b.sha, size, b.size)
+		return fmt.Errorf("%w: blob %s holds %d bytes, recorded %d", storage.ErrCorrupt, b.sha, size, b.size)
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != b.sha {
-		return fmt.Errorf("%w: blob %s: the SHA-256 of its bytes is %s", sqlite.ErrCorrupt, b.sha, sum)
+		return fmt.Errorf("%w: blob %s: the SHA-256 of its bytes is %s", storage.ErrCorrupt, b.sha, sum)
 	}
 	return nil
 }
@@ -614,7 +615,7 @@ func (e *exporter) writeArtifacts(where string, args []any) error {
 				return err
 			}
 			if blobSeq.Valid && !blob.Valid {
-				return fmt.Errorf("%w: artifact %q of %s refers to blob %d, which is missing or incomplete", sqlite.ErrCorrupt, r.Name, r.Resource, blobSeq.Int64)
+				return fmt.Errorf("%w: artifact %q of %s refers to blob %d, which is missing or incomplete", storage.ErrCorrupt, r.Name, r.Resource, blobSeq.Int64)
 			}
 			r.Blob, r.Run = blob.String, run.String
 			return e.emit(KindArtifact, r)
@@ -685,7 +686,7 @@ func (e *exporter) writeHistory(where string, args []any) error {
 				return err
 			}
 			if !id.Valid {
-				return fmt.Errorf("%w: a history entry of %s has no id", sqlite.ErrCorrupt, r.Resource)
+				return fmt.Errorf("%w: a history entry of %s has no id", storage.ErrCorrupt, r.Resource)
 			}
 			r.ID, r.Run, r.Old, r.New = id.String, run.String, raw(old), raw(nw)
 			return e.emit(KindHistory, r)

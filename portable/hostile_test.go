@@ -32,6 +32,7 @@ import (
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -718,7 +719,7 @@ func FuzzImport(f *testing.F) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		_, err = portable.Import(ctx, d, bytes.NewReader(input), portable.ImportOptions{})
-		if err != nil && !errors.Is(err, portable.ErrInvalid) && !errors.Is(err, sqlite.ErrCorrupt) {
+		if err != nil && !errors.Is(err, portable.ErrInvalid) && !errors.Is(err, storage.ErrCorrupt) {
 			t.Fatalf("an error about the input that is not ErrInvalid: %v", err)
 		}
 		invariant(t, d, target.export, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/metatrack/metatrack/rules"
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -534,7 +535,7 @@ func (im *importer) blobDone() error {
 	}
 	im.blob = nil
 	if sum := hex.EncodeToString(b.h.Sum(nil)); sum != b.rec.SHA256 {
-		return im.errf("%w: blob %s: the SHA-256 of its chunks is %s", sqlite.ErrCorrupt, b.rec.SHA256, sum)
+		return im.errf("%w: blob %s: the SHA-256 of its chunks is %s", storage.ErrCorrupt, b.rec.SHA256, sum)
 	}
 	if b.stage {
 		return im.flushChunks(b)

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -40,7 +41,7 @@ type MergeOptions struct {
 //
 // The other file is opened read-only and never changed. A file of an
 // older schema is copied beside d's file and the copy migrated; a file of
-// a newer schema is refused with sqlite.ErrSchemaTooNew.
+// a newer schema is refused with storage.ErrSchemaTooNew.
 func Merge(ctx context.Context, d *sqlite.DB, otherPath string, opts MergeOptions) (Stats, error) {
 	if a, err := os.Stat(d.Path); err == nil {
 		if b, err := os.Stat(otherPath); err == nil && os.SameFile(a, b) {
@@ -88,7 +89,7 @@ var errImportStopped = errors.New("portable: the import stopped")
 // Before anything of the file is read as records, its schema is checked
 // against the one its version defines (schema.Check): a file that carries
 // a view, a trigger or any table, column or index metatrack's migrations
-// do not create is refused with sqlite.ErrUnexpectedSchema, and never
+// do not create is refused with storage.ErrUnexpectedSchema, and never
 // migrated.
 func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error) {
 	other, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true})
@@ -100,7 +101,7 @@ func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error
 		}
 		return other, func() { other.Close() }, nil
 	}
-	if !errors.Is(err, sqlite.ErrReadOnly) {
+	if !errors.Is(err, storage.ErrReadOnly) {
 		return nil, nil, err
 	}
 	if err := checkFile(ctx, path); err != nil {

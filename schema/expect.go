@@ -3,12 +3,13 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Object is one entry of a database's sqlite_master: a table, index, view
@@ -106,7 +107,7 @@ func build(ctx context.Context, fsys fs.FS, v uint) (map[string]Object, error) {
 // ErrUnexpected is matched by the error of Check: the file holds views,
 // triggers, tables, columns or indexes that the migrations of its version
 // do not create, or lacks some they do.
-var ErrUnexpected = errors.New("the file's schema is not the one its version defines")
+var ErrUnexpected = storage.ErrUnexpectedSchema
 
 // Compare returns how the schema of the database behind q differs from
 // the one version v defines: objects missing, objects of another type or

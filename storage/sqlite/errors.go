@@ -4,28 +4,10 @@ import (
 	"errors"
 	"syscall"
 
-	"github.com/metatrack/metatrack/schema"
-
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-)
 
-// Errors of the storage layer. The root package re-exports them, so callers
-// match them there with errors.Is.
-var (
-	ErrCorrupt      = errors.New("database or stored data is corrupt")
-	ErrNotDatabase  = errors.New("not a metatrack database")
-	ErrSchemaTooNew = errors.New("database schema is newer than this library")
-	ErrReadOnly     = errors.New("database is read-only")
-	ErrDiskFull     = errors.New("disk is full")
-	ErrSchemaTooOld = errors.New("database schema is older than this library")
-	// ErrUnexpectedSchema: the file's schema is not the one its version
-	// defines (a view, a trigger, a table, column or index that
-	// metatrack's migrations did not create, or one missing).
-	ErrUnexpectedSchema = schema.ErrUnexpected
-	// ErrConflict: the change, or a long read, met state that another
-	// writer changed meanwhile.
-	ErrConflict = errors.New("conflict")
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Code returns the primary SQLite result code of err, read from the driver's
@@ -54,23 +36,23 @@ func IsConstraint(err error) bool {
 // Classify wraps err with the sentinel that matches its SQLite result code
 // (read-only, corrupt, not a database, full), keeping the driver error in the
 // chain. An operating-system "no space left on device" (from writing an
-// artifact to disk, say) is ErrDiskFull too.
+// artifact to disk, say) is storage.ErrDiskFull too.
 func Classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
-		return errors.Join(ErrDiskFull, err)
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, storage.ErrDiskFull) {
+		return errors.Join(storage.ErrDiskFull, err)
 	}
 	switch Code(err) {
 	case sqlite3.SQLITE_READONLY:
-		return errors.Join(ErrReadOnly, err)
+		return errors.Join(storage.ErrReadOnly, err)
 	case sqlite3.SQLITE_CORRUPT:
-		return errors.Join(ErrCorrupt, err)
+		return errors.Join(storage.ErrCorrupt, err)
 	case sqlite3.SQLITE_NOTADB:
-		return errors.Join(ErrNotDatabase, err)
+		return errors.Join(storage.ErrNotDatabase, err)
 	case sqlite3.SQLITE_FULL:
-		return errors.Join(ErrDiskFull, err)
+		return errors.Join(storage.ErrDiskFull, err)
 	}
 	return err
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // DefaultStagedAge is how old an unfinished upload must be before GC
@@ -144,7 +146,7 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 // readers go on.
 func (d *DB) Vacuum(ctx context.Context) error {
 	if d.ReadOnly {
-		return fmt.Errorf("db: %s: %w", d.Path, ErrReadOnly)
+		return fmt.Errorf("db: %s: %w", d.Path, storage.ErrReadOnly)
 	}
 	var c *sqlx.Conn
 	select {

@@ -21,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/series"
+	"github.com/metatrack/metatrack/storage"
 )
 
 const (
@@ -185,7 +186,7 @@ func (m Metrics) Find(ctx context.Context, own SeriesOwner, key string) (Series,
 	}
 	if s.Count > 0 {
 		if s.Sum, err = series.ParseSummary(s.Summary); err != nil {
-			return s, fmt.Errorf("%w: metric %q: %w", ErrCorrupt, key, err)
+			return s, fmt.Errorf("%w: metric %q: %w", storage.ErrCorrupt, key, err)
 		}
 	}
 	return s, nil
@@ -241,7 +242,7 @@ func (m Metrics) Append(ctx context.Context, own SeriesOwner, key string, pts []
 				return err
 			}
 			if int64(len(tail)) != s.Tail {
-				return fmt.Errorf("%w: metric %q: %d points in its tail, its series row says %d", ErrCorrupt, key, len(tail), s.Tail)
+				return fmt.Errorf("%w: metric %q: %d points in its tail, its series row says %d", storage.ErrCorrupt, key, len(tail), s.Tail)
 			}
 			all = append(tail, pts...)
 			if _, err := m.Q.Exec(ctx, sqlDeleteTail, s.Seq); err != nil {
@@ -348,7 +349,7 @@ func decodeBlock(dst []series.Point, b blockRow) ([]series.Point, error) {
 		err = fmt.Errorf("%d points in a block of %d", len(dst)-n, b.Count)
 	}
 	if err != nil {
-		return dst[:n], fmt.Errorf("%w: metric block %d: %w", ErrCorrupt, b.FirstOrd, err)
+		return dst[:n], fmt.Errorf("%w: metric block %d: %w", storage.ErrCorrupt, b.FirstOrd, err)
 	}
 	return dst, nil
 }
@@ -541,7 +542,7 @@ func (m Metrics) downsample(ctx context.Context, s Series, q MetricRange) ([]ser
 			i := b.index(blk.MaxStep)
 			sum, err := series.ParseSummary(blk.Summary)
 			if err != nil {
-				return nil, fmt.Errorf("%w: metric block %d: %w", ErrCorrupt, blk.FirstOrd, err)
+				return nil, fmt.Errorf("%w: metric block %d: %w", storage.ErrCorrupt, blk.FirstOrd, err)
 			}
 			b.addSummary(i, sum)
 			continue
@@ -587,7 +588,7 @@ func (m Metrics) Summaries(ctx context.Context, own SeriesOwner) ([]NamedSummary
 	for _, r := range rows {
 		s, err := series.ParseSummary(r.Summary)
 		if err != nil {
-			return nil, fmt.Errorf("%w: metric %q: %w", ErrCorrupt, r.Key, err)
+			return nil, fmt.Errorf("%w: metric %q: %w", storage.ErrCorrupt, r.Key, err)
 		}
 		out = append(out, NamedSummary{Key: r.Key, Summary: s})
 	}
@@ -624,7 +625,7 @@ func (m Metrics) SummariesOf(ctx context.Context, seqs []int64, keys []string) (
 	for _, r := range rows {
 		s, err := series.ParseSummary(r.Summary)
 		if err != nil {
-			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", ErrCorrupt, r.Key, r.Seq, err)
+			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", storage.ErrCorrupt, r.Key, r.Seq, err)
 		}
 		out[r.Seq] = append(out[r.Seq], NamedSummary{Key: r.Key, Summary: s})
 	}
@@ -695,7 +696,7 @@ func (v *verifier) metrics() error {
 			}
 			ord = b.FirstOrd + b.Count
 			if pts, err = m.Block(v.ctx, s.Seq, b.FirstOrd, pts[:0]); err != nil {
-				if errors.Is(err, ErrCorrupt) {
+				if errors.Is(err, storage.ErrCorrupt) {
 					bad("block at point %d: %v", b.FirstOrd, err)
 					continue
 				}
@@ -793,7 +794,7 @@ func (m Metrics) SummariesAt(ctx context.Context, own SeriesOwner, at int64) ([]
 			if b.MaxTime <= at {
 				bs, err := series.ParseSummary(b.Summary)
 				if err != nil {
-					return nil, fmt.Errorf("%w: metric %q: block %d: %w", ErrCorrupt, s.Key, b.FirstOrd, err)
+					return nil, fmt.Errorf("%w: metric %q: block %d: %w", storage.ErrCorrupt, s.Key, b.FirstOrd, err)
 				}
 				sum.Merge(bs)
 				continue
@@ -943,7 +944,7 @@ func ScanSummaries(rows *sql.Rows) (map[int64][]NamedSummary, error) {
 		}
 		s, err := series.ParseSummary(b)
 		if err != nil {
-			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", ErrCorrupt, key, seq, err)
+			return nil, fmt.Errorf("%w: metric %q of resource #%d: %w", storage.ErrCorrupt, key, seq, err)
 		}
 		out[seq] = append(out[seq], NamedSummary{Key: key, Summary: s})
 	}

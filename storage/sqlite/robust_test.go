@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -142,8 +143,8 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 			if tc.readOnly {
 				// The writer is the reader pool: writes fail typed.
 				err := d.WriteTx(ctx, func(tx *sqlite.Tx) error { return nil })
-				if !errors.Is(err, sqlite.ErrReadOnly) {
-					t.Errorf("WriteTx on a read-only DB = %v, want ErrReadOnly", err)
+				if !errors.Is(err, storage.ErrReadOnly) {
+					t.Errorf("WriteTx on a read-only DB = %v, want storage.ErrReadOnly", err)
 				}
 			} else {
 				// The writer, while every reader holds its snapshot.
@@ -250,11 +251,11 @@ func TestClassify(t *testing.T) {
 		err  error
 		want error // nil: no sentinel
 	}{
-		{"SQLiteFull", full, sqlite.ErrDiskFull},
-		{"SQLiteReadOnly", readOnly, sqlite.ErrReadOnly},
-		{"SQLiteNotADB", notADB, sqlite.ErrNotDatabase},
-		{"ENOSPC", enospc, sqlite.ErrDiskFull},
-		{"WrappedENOSPC", fmt.Errorf("save: %w", enospc), sqlite.ErrDiskFull},
+		{"SQLiteFull", full, storage.ErrDiskFull},
+		{"SQLiteReadOnly", readOnly, storage.ErrReadOnly},
+		{"SQLiteNotADB", notADB, storage.ErrNotDatabase},
+		{"ENOSPC", enospc, storage.ErrDiskFull},
+		{"WrappedENOSPC", fmt.Errorf("save: %w", enospc), storage.ErrDiskFull},
 		{"Other", other, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -262,7 +263,7 @@ func TestClassify(t *testing.T) {
 			if !errors.Is(got, tc.err) {
 				t.Errorf("Classify dropped the original error: %v", got)
 			}
-			sentinels := []error{sqlite.ErrDiskFull, sqlite.ErrReadOnly, sqlite.ErrNotDatabase, sqlite.ErrCorrupt, sqlite.ErrSchemaTooNew}
+			sentinels := []error{storage.ErrDiskFull, storage.ErrReadOnly, storage.ErrNotDatabase, storage.ErrCorrupt, storage.ErrSchemaTooNew}
 			for _, s := range sentinels {
 				if is, want := errors.Is(got, s), s == tc.want; is != want {
 					t.Errorf("errors.Is(Classify(%v), %v) = %v, want %v", tc.err, s, is, want)
@@ -396,7 +397,7 @@ func used(t *testing.T, dir string) int64 {
 }
 
 // TestWriteTxDiskFullGivesSpaceBack (promise 7): a write transaction that
-// fills the disk fails with ErrDiskFull, and the room its pages took in the
+// fills the disk fails with storage.ErrDiskFull, and the room its pages took in the
 // -wal file is given back (SQLite reuses that room but does not shrink the
 // file, so without a truncating checkpoint the next writes would find the
 // disk still full). Later writes then succeed without anything being freed.
@@ -429,8 +430,8 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, sqlite.ErrDiskFull) {
-		t.Fatalf("a transaction larger than the disk: %v, want ErrDiskFull", err)
+	if !errors.Is(err, storage.ErrDiskFull) {
+		t.Fatalf("a transaction larger than the disk: %v, want storage.ErrDiskFull", err)
 	}
 	if after := used(t, dir); after > before+(256<<10) {
 		t.Errorf("the failed transaction still holds %d KiB of the disk", (after-before)>>10)
@@ -476,7 +477,7 @@ func fillDisk(t *testing.T, dir string) string {
 
 // TestCloseReportsFailedCheckpoint: Close on a full disk, where the pages
 // in the -wal cannot be copied into the database file, fails with
-// ErrDiskFull instead of returning nil with the -wal left behind (the file
+// storage.ErrDiskFull instead of returning nil with the -wal left behind (the file
 // alone would then not hold everything). Nothing is lost: once there is
 // room, the next open and close finish the job.
 func TestCloseReportsFailedCheckpoint(t *testing.T) {
@@ -518,8 +519,8 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 	}
 	filler := fillDisk(t, dir)
 	tx.Rollback()
-	if err := d.Close(); !errors.Is(err, sqlite.ErrDiskFull) {
-		t.Fatalf("Close on a full disk with %d bytes in the -wal = %v, want ErrDiskFull", fileSize(path+"-wal"), err)
+	if err := d.Close(); !errors.Is(err, storage.ErrDiskFull) {
+		t.Fatalf("Close on a full disk with %d bytes in the -wal = %v, want storage.ErrDiskFull", fileSize(path+"-wal"), err)
 	}
 	pin.Close()
 	if err := os.Remove(filler); err != nil {

@@ -26,6 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Synchronous levels for Options.Synchronous.
@@ -47,7 +48,7 @@ type Options struct {
 	// their context ends. Default 5s.
 	BusyTimeout time.Duration
 	// ReadOnly opens the file without write access: no migration, no
-	// journal-mode change; every write fails with ErrReadOnly.
+	// journal-mode change; every write fails with storage.ErrReadOnly.
 	ReadOnly bool
 	// MaxReaders bounds the reader pool. Default max(4, 2*GOMAXPROCS).
 	MaxReaders int
@@ -151,9 +152,9 @@ func (o Options) withDefaults() Options {
 // new file at once: schema creation runs under an exclusive lock on the file
 // (flock, which does not interact with SQLite's own locks), and the loser
 // finds the work done. A file whose schema is newer than this library is
-// refused with ErrSchemaTooNew before anything is written to it; a file that
+// refused with storage.ErrSchemaTooNew before anything is written to it; a file that
 // is not a SQLite database, or is one of another application, is refused with
-// ErrNotDatabase.
+// storage.ErrNotDatabase.
 func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	o = o.withDefaults()
 	switch strings.ToUpper(o.Synchronous) {
@@ -179,7 +180,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if info != nil && info.Size() < minFileSize && (info.Size() > 0 || o.ReadOnly) {
 		// SQLite takes a file of one byte for an empty database and would
 		// start a new one in it; no database is smaller than one page.
-		return nil, fmt.Errorf("db: %s: %w: %d bytes is smaller than any SQLite database", path, ErrNotDatabase, info.Size())
+		return nil, fmt.Errorf("db: %s: %w: %d bytes is smaller than any SQLite database", path, storage.ErrNotDatabase, info.Size())
 	}
 	latest, err := schema.Latest(schema.SQLite())
 	if err != nil {
@@ -215,13 +216,13 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 			}
 		}
 		if st.Foreign {
-			return nil, fmt.Errorf("db: %s: %w: it is a SQLite database of another application", path, ErrNotDatabase)
+			return nil, fmt.Errorf("db: %s: %w: it is a SQLite database of another application", path, storage.ErrNotDatabase)
 		}
 		if st.Version > latest {
-			return nil, fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, ErrSchemaTooNew)
+			return nil, fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, storage.ErrSchemaTooNew)
 		}
 		if o.ReadOnly && (st.Version < latest || st.Dirty || st.Empty) {
-			return nil, fmt.Errorf("db: %s has schema version %d (latest %d) and cannot be upgraded read-only: %w: %w", path, st.Version, latest, ErrReadOnly, ErrSchemaTooOld)
+			return nil, fmt.Errorf("db: %s has schema version %d (latest %d) and cannot be upgraded read-only: %w: %w", path, st.Version, latest, storage.ErrReadOnly, storage.ErrSchemaTooOld)
 		}
 	}
 
@@ -250,7 +251,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	if o.ReadOnly {
 		// The writer is the reader: every write through it fails with
-		// SQLITE_READONLY, which Classify turns into ErrReadOnly.
+		// SQLITE_READONLY, which Classify turns into storage.ErrReadOnly.
 		d.Writer = reader
 	} else {
 		d.checkpointCh = make(chan struct{}, 1)
@@ -385,7 +386,7 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 	// so an empty file here was not made by metatrack: it may be a database
 	// truncated to nothing, and starting afresh in it would hide the loss.
 	if info, err := os.Stat(path); err == nil && info.Size() == 0 {
-		return fmt.Errorf("db: %s: %w: the file is empty (delete it to start a new database)", path, ErrNotDatabase)
+		return fmt.Errorf("db: %s: %w: the file is empty (delete it to start a new database)", path, storage.ErrNotDatabase)
 	}
 	w, err := sqlx.Open("sqlite", DSN(path, o, false))
 	if err != nil {
@@ -410,11 +411,11 @@ func (d *DB) openWriter(ctx context.Context, path string, o Options, latest uint
 	}
 	if st.Foreign {
 		w.Close()
-		return fmt.Errorf("db: %s: %w: it is a SQLite database of another application", path, ErrNotDatabase)
+		return fmt.Errorf("db: %s: %w: it is a SQLite database of another application", path, storage.ErrNotDatabase)
 	}
 	if st.Version > latest {
 		w.Close()
-		return fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, ErrSchemaTooNew)
+		return fmt.Errorf("db: %s has schema version %d, this library knows up to %d: %w", path, st.Version, latest, storage.ErrSchemaTooNew)
 	}
 	if st.Version < latest || st.Dirty {
 		// Never run migrations over objects they did not create: a
@@ -463,10 +464,10 @@ func probe(ctx context.Context, path string, o Options, latest uint, checkUpgrad
 	}
 	if err != nil {
 		err = Classify(err)
-		if errors.Is(err, ErrUnexpectedSchema) {
+		if errors.Is(err, storage.ErrUnexpectedSchema) {
 			return st, err
 		}
-		if errors.Is(err, ErrNotDatabase) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrSchemaTooNew) {
+		if errors.Is(err, storage.ErrNotDatabase) || errors.Is(err, storage.ErrCorrupt) || errors.Is(err, storage.ErrSchemaTooNew) {
 			return st, fmt.Errorf("db: %s: %w", path, err)
 		}
 		// A WAL file may need its -shm created by a writer first; the
@@ -476,7 +477,7 @@ func probe(ctx context.Context, path string, o Options, latest uint, checkUpgrad
 		}
 		if Code(err) == sqlite3.SQLITE_CANTOPEN && !writable(filepath.Dir(path)) {
 			return st, fmt.Errorf("db: %s: %w: its write-ahead log cannot be read without a -shm file, "+
-				"which cannot be created here (open it once where it can be written)", path, ErrReadOnly)
+				"which cannot be created here (open it once where it can be written)", path, storage.ErrReadOnly)
 		}
 		return st, fmt.Errorf("db: %s: %w", path, err)
 	}
@@ -573,7 +574,7 @@ func checkHeader(ctx context.Context, q queryRower, path string, wal, readOnly b
 	if !wal && pageSize > 0 {
 		if info, err := os.Stat(path); err == nil && info.Size()%pageSize != 0 {
 			return fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages: the file is truncated",
-				ErrCorrupt, info.Size(), pageSize)
+				storage.ErrCorrupt, info.Size(), pageSize)
 		}
 	}
 	if readOnly {
@@ -588,7 +589,7 @@ func checkHeader(ctx context.Context, q queryRower, path string, wal, readOnly b
 	}
 	if len(page1) > 19 && page1[18] > 2 {
 		return fmt.Errorf("%w: its file format (write version %d) is newer than this library's SQLite, which may read it but not write it",
-			ErrSchemaTooNew, page1[18])
+			storage.ErrSchemaTooNew, page1[18])
 	}
 	return nil
 }
@@ -616,7 +617,7 @@ func checkBookkeeping(ctx context.Context, q queryRower, st schema.State, latest
 	}
 	switch {
 	case st.Version > latest || uint(applied) > latest:
-		return fmt.Errorf("%w: it has schema version %d, this library knows up to %d", ErrSchemaTooNew, max(st.Version, uint(applied)), latest)
+		return fmt.Errorf("%w: it has schema version %d, this library knows up to %d", storage.ErrSchemaTooNew, max(st.Version, uint(applied)), latest)
 	case st.Dirty && int64(st.Version) >= applied:
 		// A migration was cut short; Migrate repairs it.
 		return nil
@@ -624,7 +625,7 @@ func checkBookkeeping(ctx context.Context, q queryRower, st schema.State, latest
 		return nil
 	}
 	return fmt.Errorf("%w: its schema bookkeeping says version %d (dirty %v), but migrations up to %d were applied",
-		ErrCorrupt, st.Version, st.Dirty, applied)
+		storage.ErrCorrupt, st.Version, st.Dirty, applied)
 }
 
 // immutable reports whether a read-only open of path must tell SQLite that
@@ -679,7 +680,7 @@ func (tx *Tx) Stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 // never reaches the caller while ctx lasts. fn must not keep tx.
 func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if d.ReadOnly {
-		return fmt.Errorf("db: %s: %w", d.Path, ErrReadOnly)
+		return fmt.Errorf("db: %s: %w", d.Path, storage.ErrReadOnly)
 	}
 	var c *sqlx.Conn
 	select {
@@ -706,7 +707,7 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		if err != nil {
 			// A cancelled ctx must not keep the rollback from running.
 			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			if errors.Is(err, ErrDiskFull) {
+			if errors.Is(err, storage.ErrDiskFull) {
 				// The rolled-back pages keep their room in the -wal file,
 				// which SQLite reuses but does not shrink: on a full disk
 				// that is the room the next writes need. Checkpoint and

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/schema"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Kinds of Problem that Verify reports.
@@ -129,7 +130,7 @@ func Verify(ctx context.Context, d *DB, progress func(done, total int64)) (Repor
 		v.tx = tx
 		return v.run()
 	})
-	if err != nil && ctx.Err() == nil && (errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotDatabase)) {
+	if err != nil && ctx.Err() == nil && (errors.Is(err, storage.ErrCorrupt) || errors.Is(err, storage.ErrNotDatabase)) {
 		v.report.add(ProblemIntegrity, d.Path, "%v", err)
 		return v.report, nil
 	}
