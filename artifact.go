@@ -20,7 +20,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/rules"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Artifact kinds. Reports logged by LogDataProfile, LogChecks and
@@ -187,25 +187,25 @@ func WriteArtifactFile(dst string, a Artifact, r io.Reader) (string, error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
 	if err != nil {
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := io.CopyBuffer(tmp, r, make([]byte, ChunkSize)); err != nil {
 		tmp.Close()
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", sqlite.Classify(err)
+		return "", storage.ClassifyOS(err)
 	}
 	return dst, nil
 }
@@ -410,7 +410,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 func (t *Tracker) dropStaged(ctx context.Context, blobSeq int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
 		return err
 	})
@@ -455,8 +455,9 @@ func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob,
 	// transaction ahead of the database file. Refuse what cannot fit before
 	// writing any of it: staged bytes that fill the disk cannot be removed
 	// from a disk with no room left to remove them.
-	if free, ok := sqlite.FreeSpace(t.db.Path); ok && size+min(size, chunksPerTx*ChunkSize) > free {
-		return storedBlob{}, 0, fmt.Errorf("%w: %s is %d bytes, and the disk of %s has %d bytes free", ErrDiskFull, p, size, t.db.Path, free)
+	if sc, ok := t.db.(storage.SpaceChecker); !ok {
+	} else if free, ok := sc.FreeSpace(); ok && size+min(size, chunksPerTx*ChunkSize) > free {
+		return storedBlob{}, 0, fmt.Errorf("%w: %s is %d bytes, and the disk of %s has %d bytes free", ErrDiskFull, p, size, t.db.Location(), free)
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -519,7 +520,9 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 		})
 		// Each staging transaction is large: have it checkpointed now
 		// rather than let the log grow with the whole file.
-		t.db.RequestCheckpoint()
+		if c, ok := t.db.(storage.Checkpointer); ok {
+			c.RequestCheckpoint()
+		}
 		if err != nil {
 			if blobSeq != 0 && t.tx == nil {
 				t.dropStaged(ctx, blobSeq)

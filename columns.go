@@ -298,13 +298,13 @@ func (x *txn) keyValuesOfSeqs(ctx context.Context, allQuery, keysQuery, seqArr s
 			key, value string
 		)
 		if err := rows.Scan(&seq, &key, &value); err != nil {
-			return scanned(err)
+			return x.scanned(err)
 		}
 		if err := fn(seq, key, value); err != nil {
 			return err
 		}
 	}
-	return scanned(rows.Err())
+	return x.scanned(rows.Err())
 }
 
 // metricSummariesOfSeqs reads the summaries of the series of the resources
@@ -325,7 +325,7 @@ func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []s
 	}
 	sums, err := sqlite.ScanSummaries(rows)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
-		err = scanned(err)
+		err = x.scanned(err)
 	}
 	return sums, err
 }

@@ -329,23 +329,7 @@ func (x *txn) metricSummariesOf(ctx context.Context, seqs []int64, keys []string
 
 // metrics returns the metric series store on x.
 func (x *txn) metrics() sqlite.Metrics {
-	return sqlite.Metrics{Q: txnSQL{x}, RunSeq: x.runSeq(), Now: x.now}
-}
-
-// txnSQL runs the metric store's statements as x runs its own: cached
-// prepared statements.
-type txnSQL struct{ x *txn }
-
-func (s txnSQL) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.x.exec(ctx, query, args...)
-}
-
-func (s txnSQL) Get(ctx context.Context, dest any, query string, args ...any) error {
-	return s.x.get(ctx, dest, query, args...)
-}
-
-func (s txnSQL) Select(ctx context.Context, dest any, query string, args ...any) error {
-	return s.x.sel(ctx, dest, query, args...)
+	return sqlite.Metrics{Q: x.tx, RunSeq: x.runSeq(), Now: x.now}
 }
 
 // appendMetric appends pts to the series key of own.

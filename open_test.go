@@ -7,12 +7,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/storage"
 )
 
 func TestOpenURLForms(t *testing.T) {
@@ -299,5 +301,51 @@ func TestBackupOfLiveDatabase(t *testing.T) {
 	defer b.Close()
 	if got, err := b.GetResource(ctx, ds.ID, ""); err != nil || got.Ref() != "dataset_version/d@1" {
 		t.Fatalf("backup lost the resource: %v", err)
+	}
+}
+
+// TestOpenDispatchesOnScheme: a path or a sqlite: or file: URL opens a
+// SQLite file; a postgres URL without the PostgreSQL engine linked in is
+// ErrUnsupported naming the scheme; an unknown scheme is
+// ErrInvalidArgument naming it and the supported ones, and nothing is
+// created for either; a registered scheme reaches its opener with the URL.
+func TestOpenDispatchesOnScheme(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if storage.OpenerOf("postgres") == nil {
+		for _, u := range []string{"postgres://u@h/db", "PostgreSQL://h/db"} {
+			_, err := metatrack.Open(ctx, u)
+			if !errors.Is(err, metatrack.ErrUnsupported) || errors.Is(err, metatrack.ErrInvalidArgument) ||
+				!strings.Contains(strings.ToLower(err.Error()), "postgres") {
+				t.Errorf("Open(%q) = %v, want ErrUnsupported naming the scheme", u, err)
+			}
+		}
+	}
+	_, err := metatrack.Open(ctx, "mysql://h/db")
+	if !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), `"mysql"`) ||
+		!strings.Contains(err.Error(), "sqlite:") || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("Open(mysql://) = %v, want ErrInvalidArgument naming mysql and the supported schemes", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("a refused URL left %d files in the working directory", len(ents))
+	}
+
+	var got string
+	refused := errors.New("refused by the test's opener")
+	storage.Register("mtdispatch", func(ctx context.Context, url string, o storage.OpenOptions) (storage.Engine, error) {
+		got = url
+		return nil, refused
+	})
+	if _, err := metatrack.Open(ctx, "mtdispatch://h/x"); !errors.Is(err, refused) || got != "mtdispatch://h/x" {
+		t.Errorf("registered scheme: Open = %v, opener saw %q", err, got)
+	}
+
+	for _, u := range []string{"a.db", "sqlite:b.db", "file:c.db"} {
+		tr, err := metatrack.Open(ctx, u, metatrack.WithoutRun())
+		if err != nil {
+			t.Fatalf("Open(%q): %v", u, err)
+		}
+		tr.Close()
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/query"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Kinds of change that Import and Merge record when they reconcile two
@@ -32,11 +32,11 @@ type (
 	// Import or Merge.
 	Renumbering = portable.Renumbering
 	// VerifyReport is what Verify found; Problems lists each problem.
-	VerifyReport = sqlite.Report
+	VerifyReport = storage.Report
 	// Problem is one problem Verify found.
-	Problem = sqlite.Problem
+	Problem = storage.Problem
 	// GCStats say what GC removed, or would remove.
-	GCStats = sqlite.GCStats
+	GCStats = storage.GCStats
 )
 
 // MaintenanceOption configures Export, Import, Merge, Verify and GC. Each
@@ -92,7 +92,7 @@ func WithProgress(fn func(done, total int64)) MaintenanceOption {
 func WithDryRun() MaintenanceOption { return func(c *maintenanceConfig) { c.dryRun = true } }
 
 // WithStagedAge sets how old an unfinished artifact upload must be before
-// GC removes it (default sqlite.DefaultStagedAge, a day), so that uploads in
+// GC removes it (default storage.DefaultStagedAge, a day), so that uploads in
 // progress in other processes survive.
 func WithStagedAge(d time.Duration) MaintenanceOption {
 	return func(c *maintenanceConfig) { c.stagedAge = d }
@@ -108,7 +108,7 @@ func (t *Tracker) Export(ctx context.Context, w io.Writer, opts ...MaintenanceOp
 		return TransferStats{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	x := &txn{t: t}
+	x := &txn{t: t, tx: t.db.Reader()}
 	stats, err := portable.Export(ctx, t.db, w, portable.ExportOptions{
 		Filter:    cfg.filter,
 		NoLineage: cfg.noLineage,
@@ -167,13 +167,17 @@ func (t *Tracker) Verify(ctx context.Context, opts ...MaintenanceOption) (Verify
 		return VerifyReport{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	rep, err := sqlite.Verify(ctx, t.db, cfg.progress)
+	v, ok := t.db.(storage.Verifier)
+	if !ok {
+		return VerifyReport{}, t.unsupported("Verify")
+	}
+	rep, err := v.Verify(ctx, cfg.progress)
 	if err != nil {
 		return rep, err
 	}
 	if !rep.OK() {
 		n := len(rep.Problems) + rep.Omitted
-		return rep, fmt.Errorf("%w: %s: %d problems, the first: %s", ErrCorrupt, t.db.Path, n, rep.Problems[0])
+		return rep, fmt.Errorf("%w: %s: %d problems, the first: %s", ErrCorrupt, t.db.Location(), n, rep.Problems[0])
 	}
 	return rep, nil
 }
@@ -191,7 +195,11 @@ func (t *Tracker) GC(ctx context.Context, opts ...MaintenanceOption) (GCStats, e
 	} else if err := t.checkWrite("GC"); err != nil {
 		return GCStats{}, err
 	}
-	return sqlite.GC(ctx, t.db, sqlite.GCOptions{DryRun: cfg.dryRun, StagedAge: cfg.stagedAge, Now: t.cfg.now, Progress: cfg.progress})
+	c, ok := t.db.(storage.Collector)
+	if !ok {
+		return GCStats{}, t.unsupported("GC")
+	}
+	return c.GC(ctx, storage.GCOptions{DryRun: cfg.dryRun, StagedAge: cfg.stagedAge, Now: t.cfg.now, Progress: cfg.progress})
 }
 
 // Vacuum rebuilds the database file without its free pages (after GC, for
@@ -200,7 +208,11 @@ func (t *Tracker) Vacuum(ctx context.Context) error {
 	if err := t.checkWrite("Vacuum"); err != nil {
 		return err
 	}
-	return t.db.Vacuum(ctx)
+	v, ok := t.db.(storage.Vacuumer)
+	if !ok {
+		return t.unsupported("Vacuum")
+	}
+	return v.Vacuum(ctx)
 }
 
 // checkWrite refuses a write that runs its own transactions inside a
@@ -213,7 +225,7 @@ func (t *Tracker) checkWrite(what string) error {
 		return fmt.Errorf("%w: %s inside Batch", ErrInvalidArgument, what)
 	}
 	if t.cfg.readOnly {
-		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Path)
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Location())
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/rules"
-	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // Built-in resource types. Any other lower-case type name is accepted too; a
@@ -346,7 +345,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	res, err := x.exec(ctx, sqlInsertResource, id, typ, name, version, parentSeq, cfg.status, attrs,
 		x.runSeq(), x.now, x.now, millis(cfg.startedAt))
 	if err != nil {
-		if sqlite.IsConstraint(err) {
+		if x.t.db.IsConstraint(err) {
 			return resourceRow{}, fmt.Errorf("%w: %s %q", ErrAlreadyExists, typ, name)
 		}
 		return resourceRow{}, err

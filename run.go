@@ -13,7 +13,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/metatrack/metatrack/rules"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Run statuses.
@@ -147,7 +147,7 @@ func (t *Tracker) endRun(ctx context.Context, runErr error) error {
 		status, msg = RunFailed, runErr.Error()
 	}
 	now := t.now().UnixMilli()
-	return t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		_, err := tx.ExecContext(ctx, sqlEndRun, status, msg, now, seq)
 		if err == nil {
 			t.shared.mu.Lock()

@@ -2,7 +2,8 @@ package metatrack
 
 import (
 	"context"
-	"os"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Stats summarises what a database holds.
@@ -71,10 +72,8 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 		st.Artifacts, st.ExternalArtifacts, st.ArtifactBytes, st.StoredBytes = c.Artifacts, c.External, c.Logical, c.Stored
 		return err
 	})
-	for _, suffix := range []string{"", "-wal"} {
-		if info, err := os.Stat(t.db.Path + suffix); err == nil {
-			st.FileBytes += info.Size()
-		}
+	if sz, ok := t.db.(storage.Sizer); ok && err == nil {
+		st.FileBytes, err = sz.Bytes(ctx)
 	}
 	return st, err
 }

@@ -3,7 +3,6 @@ package metatrack
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,17 +12,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
-// txn is what the lower-case helpers run their SQL on: a write transaction
-// (tx), a read snapshot (rtx), or neither (the reader pool, for lookups of
-// one statement). Fixed statements on the writer and the reader pool are
-// prepared once per database and reused.
+// txn is what the lower-case helpers run their SQL on: a write transaction,
+// a read snapshot, or the engine's Reader (for lookups of one statement).
+// The engine prepares fixed statements once and reuses them.
 type txn struct {
 	t   *Tracker
-	tx  *sqlite.Tx
-	rtx *sqlx.Tx
+	tx  storage.Tx
 	now int64
 }
 
@@ -42,12 +40,12 @@ func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) erro
 		return err
 	}
 	if t.cfg.readOnly {
-		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Path)
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Location())
 	}
 	if t.tx != nil {
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
 	})
 }
@@ -63,13 +61,13 @@ func (t *Tracker) read(ctx context.Context, fn func(x *txn) error) error {
 		}
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return t.db.ReadTx(ctx, func(tx *sqlx.Tx) error {
-		return fn(&txn{t: t, rtx: tx, now: t.now().UnixMilli()})
+	return t.db.ReadTx(ctx, func(tx storage.Tx) error {
+		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
 	})
 }
 
-// readOne runs fn on the reader pool without a transaction: for lookups that
-// are one statement, so they pay for no BEGIN and COMMIT.
+// readOne runs fn on the engine's Reader without a transaction: for lookups
+// that are one statement, so they pay for no BEGIN and COMMIT.
 func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 	if err := t.checkOpen(); err != nil {
 		return err
@@ -80,116 +78,49 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 		}
 		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return sqlite.Classify(fn(&txn{t: t, now: t.now().UnixMilli()}))
-}
-
-// stmt returns the cached prepared statement for a fixed query. Inside a
-// read snapshot it returns nil (run the query as text) until the statement
-// is prepared; see sqlite.CachedReaderStmt.
-func (x *txn) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	switch {
-	case x.tx != nil:
-		return x.tx.Stmt(ctx, query)
-	case x.rtx != nil:
-		if s := x.t.db.CachedReaderStmt(query); s != nil {
-			return x.rtx.StmtxContext(ctx, s), nil
-		}
-		return nil, nil
-	}
-	return x.t.db.Stmt(ctx, false, query)
+	return t.db.Classify(fn(&txn{t: t, tx: t.db.Reader(), now: t.now().UnixMilli()}))
 }
 
 // cached returns a Queryer for the lineage and query packages that runs
-// their (few, fixed) statement texts as cached prepared statements.
-func (x *txn) cached() cachedQueryer { return cachedQueryer{x} }
+// their (few, fixed) statement texts as the engine's cached prepared
+// statements.
+func (x *txn) cached() cachedQueryer { return cachedQueryer{x.tx} }
 
-type cachedQueryer struct{ x *txn }
+type cachedQueryer struct{ tx storage.Tx }
 
-// QueryContext runs query as a cached prepared statement when it can.
+// QueryContext runs query as a fixed statement.
 func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	s, err := q.x.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return q.x.rtx.QueryContext(ctx, query, args...)
-	}
-	return s.QueryContext(ctx, args...)
+	return q.tx.Query(ctx, query, args...)
 }
 
-// planned returns a Queryer for generated statement texts (searches): in a
-// read snapshot they run as prepared statements from the database's bounded
-// plan cache once it has them (sqlite.Plan), else as text.
-func (x *txn) planned() plannedQueryer { return plannedQueryer{x} }
+// planned returns a Queryer for generated statement texts (searches),
+// which the engine runs through its bounded plan cache.
+func (x *txn) planned() plannedQueryer { return plannedQueryer{x.tx} }
 
-type plannedQueryer struct{ x *txn }
+type plannedQueryer struct{ tx storage.Tx }
 
-// QueryContext runs query as a cached prepared plan when it can.
+// QueryContext runs query as a generated statement.
 func (q plannedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	x := q.x
-	if x.tx != nil {
-		// The writer's statement cache is for fixed texts only.
-		return x.tx.QueryContext(ctx, query, args...)
-	}
-	s, release := x.t.db.Plan(query)
-	defer release()
-	switch {
-	case s == nil && x.rtx != nil:
-		return x.rtx.QueryContext(ctx, query, args...)
-	case s == nil:
-		return x.t.db.Reader.QueryContext(ctx, query, args...)
-	case x.rtx != nil:
-		return x.rtx.StmtxContext(ctx, s).QueryContext(ctx, args...)
-	}
-	return s.QueryContext(ctx, args...)
+	return q.tx.Planned(ctx, query, args...)
 }
 
 // get runs a fixed statement that returns one row into dest.
 func (x *txn) get(ctx context.Context, dest any, query string, args ...any) error {
-	s, err := x.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	if s == nil {
-		return scanned(x.rtx.GetContext(ctx, dest, query, args...))
-	}
-	return scanned(s.GetContext(ctx, dest, args...))
+	return x.tx.Get(ctx, dest, query, args...)
 }
 
 // sel runs a fixed statement that returns rows into the slice dest.
 func (x *txn) sel(ctx context.Context, dest any, query string, args ...any) error {
-	s, err := x.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	if s == nil {
-		return scanned(x.rtx.SelectContext(ctx, dest, query, args...))
-	}
-	return scanned(s.SelectContext(ctx, dest, args...))
+	return x.tx.Select(ctx, dest, query, args...)
 }
 
 // exec runs a fixed statement inside a write transaction.
 func (x *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if x.tx == nil {
-		return nil, fmt.Errorf("%w: write outside a write transaction", ErrReadOnly)
-	}
-	s, err := x.tx.Stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(ctx, args...)
+	return x.tx.Exec(ctx, query, args...)
 }
 
 // q returns the handle for dynamic (not cached) statements.
-func (x *txn) q() sqlx.QueryerContext {
-	switch {
-	case x.tx != nil:
-		return x.tx
-	case x.rtx != nil:
-		return x.rtx
-	}
-	return x.t.db.Reader
-}
+func (x *txn) q() storage.Queryer { return x.tx }
 
 // selDyn runs a statement built at call time into the slice dest.
 func (x *txn) selDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
@@ -197,7 +128,7 @@ func (x *txn) selDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
 	if err != nil {
 		return err
 	}
-	return scanned(sqlx.SelectContext(ctx, x.q(), dest, query, args...))
+	return x.scanned(sqlx.SelectContext(ctx, x.tx, dest, query, args...))
 }
 
 // getDyn runs a statement built at call time that returns one row.
@@ -206,21 +137,18 @@ func (x *txn) getDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
 	if err != nil {
 		return err
 	}
-	return scanned(sqlx.GetContext(ctx, x.q(), dest, query, args...))
+	return x.scanned(sqlx.GetContext(ctx, x.tx, dest, query, args...))
 }
 
-// scanned marks an error of reading rows that is not SQLite's, not "no
-// rows" and not the context's or the pool's as ErrCorrupt: database/sql
-// failed to convert a stored value (a NULL, or text in a number column,
-// where the schema allows neither), which only a damaged file produces.
-func scanned(err error) error {
-	switch {
-	case err == nil, errors.Is(err, sql.ErrNoRows), sqlite.Code(err) != 0,
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, sql.ErrConnDone), errors.Is(err, sql.ErrTxDone), errors.Is(err, driver.ErrBadConn):
-		return err
+// scanned marks an error of reading rows that the engine can tell is not
+// its own, not "no rows" and not the context's as ErrCorrupt (see
+// storage.ScanChecker): a stored value that does not convert, which only a
+// damaged store holds. The engine's Get and Select do it themselves.
+func (x *txn) scanned(err error) error {
+	if c, ok := x.t.db.(storage.ScanChecker); ok {
+		return c.Scanned(err)
 	}
-	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	return err
 }
 
 func (x *txn) runSeq() any {

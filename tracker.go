@@ -23,11 +23,13 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -124,17 +126,17 @@ var _ MetadataTracker = (*Tracker)(nil)
 // DefaultPath is the database file used when Open is given an empty URL.
 const DefaultPath = "./metatrack.db"
 
-// Tracker is a MetadataTracker on a SQLite database file. It is safe for
-// concurrent use by many goroutines, and many processes may open the same
-// file at once.
+// Tracker is a MetadataTracker on a store: a SQLite database file, or a
+// database server. It is safe for concurrent use by many goroutines, and
+// many processes may open the same store at once.
 type Tracker struct {
-	db     *sqlite.DB
+	db     storage.Engine
 	url    string
 	cfg    config
 	shared *shared
 	// tx is set on the Tracker that Batch hands to its function, and
 	// targets caches, for the batch, the resources it logged to by id.
-	tx      *sqlite.Tx
+	tx      storage.Tx
 	targets map[string]resourceRow
 	// metrics holds, for the batch, the metric points logged in it, written
 	// when it ends (or before anything else reads or writes in it).
@@ -153,9 +155,13 @@ type shared struct {
 	plans query.Plans
 }
 
-// Open opens the tracker database at url, creating the file and its schema
-// if needed, and starts a run (see WithRun and WithoutRun). url is a file
-// path, a sqlite: or file: URL, or empty for DefaultPath.
+// Open opens the tracker database at url, creating the store and its
+// schema if needed, and starts a run (see WithRun and WithoutRun). url is
+// a file path, a sqlite: or file: URL, or empty for DefaultPath: a SQLite
+// file; or a URL of a database server whose engine is linked in
+// (postgres:// and postgresql:// once the PostgreSQL engine's package is
+// imported; see storage.Register). Another scheme is ErrInvalidArgument; a
+// known one whose engine is not linked in is ErrUnsupported.
 func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -164,24 +170,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 	if url == "" {
 		url = DefaultPath
 	}
-	path, err := PathFromURL(url)
+	d, err := openEngine(ctx, url, cfg)
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlite.Open(ctx, path, sqlite.Options{
-		Synchronous: cfg.synchronous,
-		BusyTimeout: cfg.busyTimeout,
-		ReadOnly:    cfg.readOnly,
-		WALLimit:    cfg.walLimit,
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if d.ReadOnly {
-		// The file cannot be written (a read-only mount, no permission):
+	if d.ReadOnly() {
+		// The store cannot be written (a read-only mount, no permission):
 		// serve reads, start no run, and fail every write with ErrReadOnly.
 		cfg.readOnly = true
 	}
@@ -191,6 +185,73 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// serverSchemes are the schemes of database servers that metatrack has an
+// engine for, linked in or not.
+var serverSchemes = []string{"postgres", "postgresql"}
+
+// openEngine opens the engine of url: SQLite for a path or a sqlite: or
+// file: URL, the registered Opener of its scheme otherwise.
+func openEngine(ctx context.Context, url string, cfg config) (storage.Engine, error) {
+	scheme := urlScheme(url)
+	switch scheme {
+	case "", "sqlite", "sqlite3", "file":
+		path, err := PathFromURL(url)
+		if err != nil {
+			return nil, err
+		}
+		d, err := sqlite.Open(ctx, path, sqlite.Options{
+			Synchronous: cfg.synchronous,
+			BusyTimeout: cfg.busyTimeout,
+			ReadOnly:    cfg.readOnly,
+			WALLimit:    cfg.walLimit,
+		})
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	if open := storage.OpenerOf(scheme); open != nil {
+		return open(ctx, url, storage.OpenOptions{ReadOnly: cfg.readOnly})
+	}
+	if slices.Contains(serverSchemes, scheme) {
+		return nil, fmt.Errorf("%w: tracker URL scheme %s: the PostgreSQL engine (package storage/postgres) is not linked into this program", ErrUnsupported, scheme)
+	}
+	supported := append([]string{"sqlite:", "file:"}, serverSchemes...)
+	for _, s := range storage.Schemes() {
+		if !slices.Contains(serverSchemes, s) {
+			supported = append(supported, s)
+		}
+	}
+	for i, s := range supported[2:] {
+		supported[i+2] = s + "://"
+	}
+	return nil, fmt.Errorf("%w: tracker URL scheme %q is not supported; use a file path or a URL of %s", ErrInvalidArgument, scheme, strings.Join(supported, ", "))
+}
+
+// urlScheme returns the lower-case scheme of a URL with "://", or of a
+// sqlite:, sqlite3: or file: URL, and "" for a plain path.
+func urlScheme(s string) string {
+	l := strings.ToLower(s)
+	for _, scheme := range []string{"sqlite:", "sqlite3:", "file:"} {
+		if strings.HasPrefix(l, scheme) {
+			return strings.TrimSuffix(scheme, ":")
+		}
+	}
+	scheme, _, ok := strings.Cut(l, "://")
+	if !ok || scheme == "" {
+		return ""
+	}
+	for i, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return ""
+		}
+	}
+	return scheme
 }
 
 // PathFromURL returns the file path of a tracker URL: a plain path,
@@ -228,8 +289,9 @@ func PathFromURL(s string) (string, error) {
 // URL returns the URL the tracker was opened with.
 func (t *Tracker) URL() string { return t.url }
 
-// Path returns the database file's path.
-func (t *Tracker) Path() string { return t.db.Path }
+// Path returns the database file's path, or for a database server its
+// URL without the password.
+func (t *Tracker) Path() string { return t.db.Location() }
 
 // Run returns the tracker's run (zero when opened WithoutRun).
 func (t *Tracker) Run() Run {
@@ -281,7 +343,11 @@ func (t *Tracker) Backup(ctx context.Context, path string) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
-	return t.db.Backup(ctx, path)
+	b, ok := t.db.(storage.Backuper)
+	if !ok {
+		return t.unsupported("Backup to a file")
+	}
+	return b.Backup(ctx, path)
 }
 
 // Batch runs fn with a Tracker whose calls all go into one write
@@ -296,7 +362,7 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
-	return t.db.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		inner := *t
 		inner.tx, inner.targets, inner.metrics = tx, map[string]resourceRow{}, &metricBuffer{}
 		if err := fn(&inner); err != nil {
@@ -304,6 +370,11 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 		}
 		return inner.flushMetrics(ctx)
 	})
+}
+
+// unsupported is the error of an operation that t's engine lacks.
+func (t *Tracker) unsupported(what string) error {
+	return fmt.Errorf("%w: %s on a %s store (%s)", ErrUnsupported, what, t.db.Name(), t.db.Location())
 }
 
 func (t *Tracker) checkOpen() error {

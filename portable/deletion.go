@@ -1,6 +1,8 @@
 package portable
 
 import (
+	"github.com/jmoiron/sqlx"
+
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -122,7 +124,7 @@ func (im *importer) reconcile() error {
 			DeletedAt int64  `db:"deleted_at"`
 			Parent    string `db:"parent_id"`
 		}
-		if err := im.tx.SelectContext(im.ctx, &orphans, `SELECT c.seq, c.id, p.deleted_at, p.id AS parent_id
+		if err := sqlx.SelectContext(im.ctx, im.tx, &orphans, `SELECT c.seq, c.id, p.deleted_at, p.id AS parent_id
 			FROM resources c JOIN resources p ON p.seq = c.parent_seq
 			WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL
 			AND p.seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL) ORDER BY c.seq`); err != nil {
@@ -148,7 +150,7 @@ func (im *importer) reconcile() error {
 		Run  sql.NullInt64  `db:"run_seq"`
 		New  sql.NullString `db:"new_value"`
 	}
-	if err := im.tx.SelectContext(im.ctx, &latest, `SELECT h.resource_seq, h.key, h.at, h.run_seq, h.new_value FROM history h
+	if err := sqlx.SelectContext(im.ctx, im.tx, &latest, `SELECT h.resource_seq, h.key, h.at, h.run_seq, h.new_value FROM history h
 		WHERE h.resource_seq IN (SELECT value FROM json_each(?1)) AND h.kind = 'alias'
 		AND h.seq = (SELECT h2.seq FROM history h2 WHERE h2.resource_seq = h.resource_seq AND h2.kind = 'alias' AND h2.key = h.key
 			ORDER BY h2.at DESC, h2.seq DESC LIMIT 1)
@@ -197,7 +199,7 @@ func (im *importer) keepDeployedLive() error {
 		DeletedAt  int64  `db:"deleted_at"`
 		DeployedAt int64  `db:"deployed_at"`
 	}
-	if err := im.tx.SelectContext(im.ctx, &deployed, `SELECT r.seq, r.id, r.deleted_at, max(d.deployed_at) AS deployed_at
+	if err := sqlx.SelectContext(im.ctx, im.tx, &deployed, `SELECT r.seq, r.id, r.deleted_at, max(d.deployed_at) AS deployed_at
 		FROM resources r JOIN deployments d ON d.model_version_seq = r.seq
 		WHERE r.deleted_at IS NOT NULL AND d.undeployed_at IS NULL GROUP BY r.seq ORDER BY r.seq`); err != nil {
 		return err
@@ -205,7 +207,7 @@ func (im *importer) keepDeployedLive() error {
 	for _, dv := range deployed {
 		at := max(dv.DeletedAt, dv.DeployedAt)
 		var seqs []int64
-		if err := im.tx.SelectContext(im.ctx, &seqs, `WITH RECURSIVE
+		if err := sqlx.SelectContext(im.ctx, im.tx, &seqs, `WITH RECURSIVE
 			up(seq) AS (SELECT ?1 UNION SELECT r.parent_seq FROM resources r JOIN up ON r.seq = up.seq WHERE r.parent_seq IS NOT NULL),
 			down(seq) AS (SELECT ?1 UNION SELECT r.seq FROM resources r JOIN down ON r.parent_seq = down.seq WHERE r.deleted_at = ?2)
 			SELECT r.seq FROM resources r WHERE r.deleted_at IS NOT NULL

@@ -21,7 +21,6 @@ import (
 
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/storage"
-	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // ExportOptions configure Export.
@@ -60,7 +59,7 @@ type ExportOptions struct {
 // checkpointed and restarted. Stored bytes never change; bytes removed
 // while the export runs (their artifact replaced, then gc) stop it with an
 // error that matches storage.ErrConflict.
-func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) (Stats, error) {
+func Export(ctx context.Context, d storage.Engine, w io.Writer, opts ExportOptions) (Stats, error) {
 	var q *query.Query
 	if opts.Filter != "" {
 		var err error
@@ -74,7 +73,7 @@ func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) 
 	}
 	spool, err := os.CreateTemp("", "metatrack-export-*.ndjson")
 	if err != nil {
-		return Stats{}, fmt.Errorf("portable: export: %w", sqlite.Classify(err))
+		return Stats{}, fmt.Errorf("portable: export: %w", d.Classify(err))
 	}
 	defer func() {
 		spool.Close()
@@ -83,7 +82,7 @@ func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) 
 	e := &exporter{ctx: ctx, d: d, bw: bufio.NewWriterSize(spool, 1<<20), progress: opts.Progress}
 	e.enc = json.NewEncoder(&e.line)
 	e.enc.SetEscapeHTML(false)
-	err = d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+	err = d.ReadTx(ctx, func(tx storage.Tx) error {
 		e.tx = tx
 		if q != nil {
 			if err := e.selectResources(q, query.Options{Dialect: sqlite.Dialect{}, Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
@@ -97,7 +96,7 @@ func Export(ctx context.Context, d *sqlite.DB, w io.Writer, opts ExportOptions) 
 		err = e.bw.Flush()
 	}
 	if err != nil {
-		return e.stats, sqlite.Classify(err)
+		return e.stats, d.Classify(err)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	e.bw = bw
@@ -140,8 +139,8 @@ func (e *exporter) finish(spool *os.File) error {
 
 type exporter struct {
 	ctx      context.Context
-	d        *sqlite.DB
-	tx       *sqlx.Tx // the snapshot, while the records are read
+	d        storage.Engine
+	tx       storage.Tx // the snapshot, while the records are read
 	header   headerRec
 	blobs    []blobInfo // the blobs to export, listed in the snapshot
 	bw       *bufio.Writer
@@ -205,7 +204,7 @@ func (e *exporter) selectResources(q *query.Query, opts query.Options, lineage b
 	// along as bare resources, so that chains stay numbered from 1
 	// without gaps in the file that imports the export.
 	var stubs []int64
-	if err := e.tx.SelectContext(e.ctx, &stubs, `SELECT c.seq FROM resources c
+	if err := sqlx.SelectContext(e.ctx, e.tx, &stubs, `SELECT c.seq FROM resources c
 		WHERE c.version IS NOT NULL AND c.seq NOT IN (SELECT value FROM json_each(?))
 		AND EXISTS (SELECT 1 FROM resources s WHERE s.seq IN (SELECT value FROM json_each(?))
 			AND s.type = c.type AND s.name = c.name AND s.version > c.version)
@@ -347,19 +346,19 @@ func (e *exporter) run(filter string, now int64) error {
 	for _, s := range sections {
 		where, args := s.cond()
 		var n int64
-		if err := e.tx.GetContext(e.ctx, &n, "SELECT count(*)"+s.from+where, args...); err != nil {
+		if err := sqlx.GetContext(e.ctx, e.tx, &n, "SELECT count(*)"+s.from+where, args...); err != nil {
 			return err
 		}
 		e.total += n
 		if s.kind == KindBlob {
-			if err := e.tx.GetContext(e.ctx, &n, "SELECT count(*) FROM blob_chunks c JOIN blobs b ON b.seq = c.blob_seq WHERE b.sha256 IS NOT NULL AND "+where, args...); err != nil {
+			if err := sqlx.GetContext(e.ctx, e.tx, &n, "SELECT count(*) FROM blob_chunks c JOIN blobs b ON b.seq = c.blob_seq WHERE b.sha256 IS NOT NULL AND "+where, args...); err != nil {
 				return err
 			}
 			e.total += n
 		}
 	}
 	var schemaVersion int64
-	if err := e.tx.GetContext(e.ctx, &schemaVersion, "SELECT coalesce(max(version), 0) FROM schema_applied"); err != nil {
+	if err := sqlx.GetContext(e.ctx, e.tx, &schemaVersion, "SELECT coalesce(max(version), 0) FROM schema_applied"); err != nil {
 		return err
 	}
 	e.header = headerRec{Format: Format, Version: Version, Schema: schemaVersion, CreatedAt: now, Filter: filter, Records: e.total}
@@ -479,11 +478,11 @@ func (e *exporter) writeChunks(b blobInfo) error {
 	var size int64
 	for idx := range b.chunks {
 		var data []byte
-		err := e.d.Reader.QueryRowContext(e.ctx, `SELECT data FROM blob_chunks WHERE blob_seq = ? AND idx = ?`, b.seq, idx).Scan(&data)
+		err := e.d.Reader().QueryRowxContext(e.ctx, `SELECT data FROM blob_chunks WHERE blob_seq = ? AND idx = ?`, b.seq, idx).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
-			if err := e.d.Reader.QueryRowContext(e.ctx, `SELECT count(*) FROM blobs WHERE seq = ? AND sha256 = ?`, b.seq, b.sha).Scan(&n); err != nil {
-				return sqlite.Classify(err)
+			if err := e.d.Reader().QueryRowxContext(e.ctx, `SELECT count(*) FROM blobs WHERE seq = ? AND sha256 = ?`, b.seq, b.sha).Scan(&n); err != nil {
+				return e.d.Classify(err)
 			}
 			if n == 0 {
 				return fmt.Errorf("%w: the bytes of blob %s were removed (gc) while the export read them; export again", storage.ErrConflict, b.sha)
@@ -491,7 +490,7 @@ func (e *exporter) writeChunks(b blobInfo) error {
 			return fmt.Errorf("%w: blob %s: chunk %d is missing", storage.ErrCorrupt, b.sha, idx)
 		}
 		if err != nil {
-			return sqlite.Classify(err)
+			return e.d.Classify(err)
 		}
 		h.Write(data)
 		size += int64(len(data))

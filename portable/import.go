@@ -1,6 +1,8 @@
 package portable
 
 import (
+	"github.com/jmoiron/sqlx"
+
 	"bytes"
 	"cmp"
 	"context"
@@ -21,7 +23,6 @@ import (
 
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/storage"
-	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // ImportOptions configure Import.
@@ -53,7 +54,7 @@ var errDryRun = errors.New("portable: dry run")
 // d is left as it was. (A process killed while staging leaves staged bytes
 // that GC removes.) Errors about the input match ErrInvalid and are
 // *LineError values that name the line.
-func Import(ctx context.Context, d *sqlite.DB, r io.Reader, opts ImportOptions) (Stats, error) {
+func Import(ctx context.Context, d storage.Engine, r io.Reader, opts ImportOptions) (Stats, error) {
 	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now, dryRun: opts.DryRun,
 		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{}, newMembers: map[string]bool{},
 		blobsSeen: map[string]bool{}}
@@ -73,7 +74,7 @@ func Import(ctx context.Context, d *sqlite.DB, r io.Reader, opts ImportOptions) 
 
 type importer struct {
 	ctx      context.Context
-	d        *sqlite.DB
+	d        storage.Engine
 	lr       *lineReader
 	progress Progress
 	now      func() time.Time
@@ -91,7 +92,7 @@ type importer struct {
 	known     []knownBlob
 
 	// Records.
-	tx          *sqlite.Tx
+	tx          storage.Tx
 	row         string           // the key of the current record, for errors
 	aliases     map[string]int64 // ids of the file given up for a resource of the same name
 	runs        map[string]int64
@@ -126,7 +127,7 @@ func (im *importer) lineErr(err error) error {
 	switch {
 	case err == nil || errors.As(err, &le):
 		return err
-	case sqlite.IsConstraint(err):
+	case im.d.IsConstraint(err):
 		return &LineError{Line: im.lr.line, Kind: im.lastKind, Row: im.row, Err: err}
 	}
 	return fmt.Errorf("portable: import, line %d: %w", im.lr.line, err)
@@ -224,7 +225,7 @@ func (im *importer) run() error {
 		return im.errf("blob %s has %d of its %d chunks", im.blob.rec.SHA256, im.blob.next, im.blob.rec.Chunks)
 	}
 
-	return im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
+	return im.d.WriteTx(im.ctx, func(tx storage.Tx) error {
 		im.tx = tx
 		if err := im.finishBlobs(); err != nil {
 			return err
@@ -356,19 +357,11 @@ func (im *importer) end(line []byte) error {
 // Statements run on the records' transaction, prepared once per database.
 
 func (im *importer) exec(query string, args ...any) (sql.Result, error) {
-	s, err := im.tx.Stmt(im.ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(im.ctx, args...)
+	return im.tx.Exec(im.ctx, query, args...)
 }
 
 func (im *importer) get(dest any, query string, args ...any) error {
-	s, err := im.tx.Stmt(im.ctx, query)
-	if err != nil {
-		return err
-	}
-	return s.GetContext(im.ctx, dest, args...)
+	return im.tx.Get(im.ctx, dest, query, args...)
 }
 
 // found turns sql.ErrNoRows into false.
@@ -468,12 +461,8 @@ func (im *importer) blobRecord(r blobRec) error {
 		return im.errf("blob %s: %d chunks of %d bytes cannot hold %d bytes", r.SHA256, r.Chunks, r.ChunkSize, r.Size)
 	}
 	b := &blobState{rec: r, h: sha256.New()}
-	s, err := im.d.Stmt(im.ctx, false, `SELECT seq FROM blobs WHERE sha256 = ?`)
-	if err != nil {
-		return err
-	}
 	var seq int64
-	ok, err := found(s.GetContext(im.ctx, &seq, r.SHA256))
+	ok, err := found(im.d.Reader().Get(im.ctx, &seq, `SELECT seq FROM blobs WHERE sha256 = ?`, r.SHA256))
 	if err != nil {
 		return err
 	}
@@ -483,7 +472,7 @@ func (im *importer) blobRecord(r blobRec) error {
 		im.staged = append(im.staged, stagedBlob{sha: r.SHA256, size: r.Size, createdAt: r.CreatedAt, dry: true, chunkSize: r.ChunkSize, chunks: r.Chunks})
 	} else {
 		b.stage = true
-		err := im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
+		err := im.d.WriteTx(im.ctx, func(tx storage.Tx) error {
 			res, err := tx.ExecContext(im.ctx, `INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?)`, r.ChunkSize, im.now().UnixMilli())
 			if err != nil {
 				return err
@@ -548,13 +537,9 @@ func (im *importer) flushChunks(b *blobState) error {
 		return nil
 	}
 	first := b.next - int64(len(b.pending))
-	err := im.d.WriteTx(im.ctx, func(tx *sqlite.Tx) error {
-		s, err := tx.Stmt(im.ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`)
-		if err != nil {
-			return err
-		}
+	err := im.d.WriteTx(im.ctx, func(tx storage.Tx) error {
 		for i, data := range b.pending {
-			if _, err := s.ExecContext(im.ctx, b.seq, first+int64(i), data); err != nil {
+			if _, err := tx.Exec(im.ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`, b.seq, first+int64(i), data); err != nil {
 				return err
 			}
 		}
@@ -619,7 +604,7 @@ func (im *importer) dropStaged() {
 		return
 	}
 	ctx := context.WithoutCancel(im.ctx)
-	im.d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	im.d.WriteTx(ctx, func(tx storage.Tx) error {
 		for _, b := range im.staged {
 			if b.dry {
 				continue // never written
@@ -1054,11 +1039,7 @@ func (im *importer) renumber() error {
 	for _, k := range keys {
 		cs := im.chains[k]
 		var members []resRow
-		s, err := im.tx.Stmt(im.ctx, resCols+`WHERE type = ? AND name = ? AND version >= ? ORDER BY created_at, id`)
-		if err != nil {
-			return err
-		}
-		if err := s.SelectContext(im.ctx, &members, k.typ, k.name, cs.from); err != nil {
+		if err := im.tx.Select(im.ctx, &members, resCols+`WHERE type = ? AND name = ? AND version >= ? ORDER BY created_at, id`, k.typ, k.name, cs.from); err != nil {
 			return err
 		}
 		var newest int64
@@ -1068,7 +1049,7 @@ func (im *importer) renumber() error {
 		// The numbers to hand out: from cs.from on, skipping those of purged
 		// members, which stay taken.
 		var purged []int64
-		if err := im.tx.SelectContext(im.ctx, &purged, `SELECT version FROM purged WHERE type = ? AND name = ? AND version >= ?
+		if err := sqlx.SelectContext(im.ctx, im.tx, &purged, `SELECT version FROM purged WHERE type = ? AND name = ? AND version >= ?
 			AND id NOT IN (SELECT id FROM resources) ORDER BY version`, k.typ, k.name, cs.from); err != nil {
 			return err
 		}

@@ -40,15 +40,23 @@ type MergeOptions struct {
 // content as merging B into A gives A.
 //
 // The other file is opened read-only and never changed. A file of an
-// older schema is copied beside d's file and the copy migrated; a file of
+// older schema is copied beside d's file (on a database server: into the
+// temporary directory) and the copy migrated; a file of
 // a newer schema is refused with storage.ErrSchemaTooNew.
-func Merge(ctx context.Context, d *sqlite.DB, otherPath string, opts MergeOptions) (Stats, error) {
-	if a, err := os.Stat(d.Path); err == nil {
-		if b, err := os.Stat(otherPath); err == nil && os.SameFile(a, b) {
-			return Stats{}, fmt.Errorf("%w: %s", ErrSameDatabase, otherPath)
+func Merge(ctx context.Context, d storage.Engine, otherPath string, opts MergeOptions) (Stats, error) {
+	// A SQLite store's file is not merged into itself, and a copy of the
+	// other file to migrate goes beside it; on other engines, into the
+	// temporary directory.
+	dir := ""
+	if d.Name() == "sqlite" {
+		if a, err := os.Stat(d.Location()); err == nil {
+			if b, err := os.Stat(otherPath); err == nil && os.SameFile(a, b) {
+				return Stats{}, fmt.Errorf("%w: %s", ErrSameDatabase, otherPath)
+			}
 		}
+		dir = filepath.Dir(d.Location())
 	}
-	other, cleanup, err := openOther(ctx, otherPath, filepath.Dir(d.Path))
+	other, cleanup, err := openOther(ctx, otherPath, dir)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -94,7 +102,7 @@ var errImportStopped = errors.New("portable: the import stopped")
 func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error) {
 	other, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true})
 	if err == nil {
-		err = other.ReadTx(ctx, func(tx *sqlx.Tx) error { return schema.Check(ctx, tx) })
+		err = other.ReadSnapshot(ctx, func(tx *sqlx.Tx) error { return schema.Check(ctx, tx) })
 		if err != nil {
 			other.Close()
 			return nil, nil, fmt.Errorf("merge %s: %w", path, err)

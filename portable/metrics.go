@@ -1,6 +1,8 @@
 package portable
 
 import (
+	"github.com/jmoiron/sqlx"
+
 	"bytes"
 	"database/sql"
 	"encoding/json"
@@ -135,12 +137,12 @@ func (e *exporter) writeMetrics(where string, args []any) error {
 	if err != nil {
 		return err
 	}
-	m := sqlite.Metrics{Q: sqlite.SQLOf(e.tx)}
+	m := sqlite.Metrics{Q: e.tx}
 	var pts []series.Point
 	for _, s := range list {
 		rec := metricRec{Kind: KindMetric, Resource: s.resource, Run: s.run, Key: s.key}
 		var ords []int64
-		if err := e.tx.SelectContext(e.ctx, &ords, `SELECT first_ord FROM metric_blocks WHERE series_seq = ? ORDER BY first_ord`, s.seq); err != nil {
+		if err := sqlx.SelectContext(e.ctx, e.tx, &ords, `SELECT first_ord FROM metric_blocks WHERE series_seq = ? ORDER BY first_ord`, s.seq); err != nil {
 			return err
 		}
 		for _, ord := range ords {
@@ -220,7 +222,7 @@ func (im *importer) metric(r metricRec) error {
 		}
 		own.Run = seq.(int64)
 	}
-	m := sqlite.Metrics{Q: im.tx.MetricSQL(), Now: im.now().UnixMilli()}
+	m := sqlite.Metrics{Q: im.tx, Now: im.now().UnixMilli()}
 	s, err := m.Find(im.ctx, own, r.Key)
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package portable
 
 import (
+	"github.com/jmoiron/sqlx"
+
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -130,20 +132,17 @@ func (im *importer) checkChains() error {
 			Version int64  `db:"version"`
 			Shape   bool   `db:"shape"`
 		}
-		s, err := im.tx.Stmt(im.ctx, `SELECT r.id, r.version,
+		err := im.tx.Select(im.ctx, &members, `SELECT r.id, r.version,
 				coalesce(p.type || '_version' = r.type AND p.name = r.name AND p.parent_seq IS NULL
 				 AND EXISTS (SELECT 1 FROM edges e WHERE e.src_seq = r.parent_seq AND e.relation = 'version' AND e.dst_seq = r.seq), 0) AS shape
 			FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq
-			WHERE r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version`)
+			WHERE r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version`, k.typ, k.name)
 		if err != nil {
-			return err
-		}
-		if err := s.SelectContext(im.ctx, &members, k.typ, k.name); err != nil {
 			return err
 		}
 		// Purged members keep their numbers taken.
 		var versions []int64
-		if err := im.tx.SelectContext(im.ctx, &versions, `SELECT version FROM purged WHERE type = ? AND name = ? AND version IS NOT NULL
+		if err := sqlx.SelectContext(im.ctx, im.tx, &versions, `SELECT version FROM purged WHERE type = ? AND name = ? AND version IS NOT NULL
 			AND id NOT IN (SELECT id FROM resources)`, k.typ, k.name); err != nil {
 			return err
 		}

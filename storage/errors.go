@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+	"syscall"
+)
 
 // Errors every engine classifies its own error codes onto (Engine.Classify),
 // so that callers match them with errors.Is whatever the store runs on. The
@@ -34,3 +37,14 @@ var (
 	// linked in for the URL's scheme.
 	ErrUnsupported = errors.New("not supported")
 )
+
+// ClassifyOS wraps an operating-system "no space left on device" with
+// ErrDiskFull (when it does not match it already) and returns other errors
+// as they are: for the files the domain writes itself (artifacts saved to
+// disk, spools of exports).
+func ClassifyOS(err error) error {
+	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, ErrDiskFull) {
+		return errors.Join(ErrDiskFull, err)
+	}
+	return err
+}

@@ -92,3 +92,13 @@ type Engine interface {
 	// connections and reports a failure to leave the store clean.
 	Close() error
 }
+
+// ScanChecker is implemented by an engine that can tell its driver's errors
+// from the errors of converting a row's values: Scanned wraps the latter
+// with ErrCorrupt (a stored value that does not convert is a damaged
+// store) and returns every other error as it is. The domain applies it to
+// the statements it builds at call time; an engine's Tx.Get and Tx.Select
+// apply it themselves.
+type ScanChecker interface {
+	Scanned(err error) error
+}

@@ -41,8 +41,8 @@ func Classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, syscall.ENOSPC) && !errors.Is(err, storage.ErrDiskFull) {
-		return errors.Join(storage.ErrDiskFull, err)
+	if errors.Is(err, syscall.ENOSPC) {
+		return storage.ClassifyOS(err)
 	}
 	switch Code(err) {
 	case sqlite3.SQLITE_READONLY:

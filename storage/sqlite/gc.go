@@ -10,45 +10,6 @@ import (
 	"github.com/metatrack/metatrack/storage"
 )
 
-// DefaultStagedAge is how old an unfinished upload must be before GC
-// removes it. An upload is staged from its first chunk to the transaction
-// that records its artifact, which for a very large file on a slow disk
-// takes long; a day leaves uploads in progress, in any process, alone.
-const DefaultStagedAge = 24 * time.Hour
-
-// GCOptions configure GC.
-type GCOptions struct {
-	// DryRun counts what GC would remove and removes nothing.
-	DryRun bool
-	// StagedAge: staged (unfinished) uploads begun longer ago than this
-	// are abandoned and removed. Zero means DefaultStagedAge.
-	StagedAge time.Duration
-	// Now is the clock StagedAge is measured with. Nil means time.Now.
-	Now func() time.Time
-	// Progress, if set, is called after each blob with the number of
-	// blobs handled and the number to handle.
-	Progress func(done, total int64)
-}
-
-// GCStats say what GC removed, or would remove in a dry run.
-type GCStats struct {
-	// Blobs counts stored artifact contents no artifact refers to any
-	// more (an artifact logged again under its name leaves its old bytes).
-	Blobs int64
-	// Staged counts abandoned uploads; KeptStaged those younger than
-	// StagedAge, left alone.
-	Staged, KeptStaged int64
-	// Chunks and Bytes are the chunks and bytes of both.
-	Chunks, Bytes int64
-	// FreeBytes is the size of the free pages in the file after GC (before
-	// it, in a dry run): what Vacuum would give back to the file system.
-	FreeBytes int64
-	// MetricBlocks counts the metric blocks merged into fuller ones (many
-	// small LogMetrics calls leave small blocks); MetricSeries the series
-	// they belong to.
-	MetricBlocks, MetricSeries int64
-}
-
 // gcCond is what makes blob b removable; ? is the staging cutoff.
 const gcCond = `((b.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_seq = b.seq))
 	OR (b.sha256 IS NULL AND b.created_at < ?))`
@@ -77,7 +38,7 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 	}
 	var cands []candidate
 	var st GCStats
-	err := d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+	err := d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.SelectContext(ctx, &cands, `SELECT b.seq, b.sha256 IS NULL AS staged,
 			(SELECT count(*) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS chunks,
 			(SELECT coalesce(sum(length(c.data)), 0) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS bytes
@@ -96,7 +57,7 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 	for i, c := range cands {
 		removed := true
 		if !opts.DryRun {
-			err := d.WriteTx(ctx, func(tx *Tx) error {
+			err := d.WriteConn(ctx, func(tx *Tx) error {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM blob_chunks WHERE blob_seq = ?
 					AND EXISTS (SELECT 1 FROM blobs b WHERE b.seq = ? AND `+gcCond+`)`, c.Seq, c.Seq, cutoff); err != nil {
 					return err
@@ -130,10 +91,10 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 		return st, err
 	}
 	var free, pageSize int64
-	if err := d.Reader.GetContext(ctx, &free, `PRAGMA freelist_count`); err != nil {
+	if err := d.Readers.GetContext(ctx, &free, `PRAGMA freelist_count`); err != nil {
 		return st, Classify(err)
 	}
-	if err := d.Reader.GetContext(ctx, &pageSize, `PRAGMA page_size`); err != nil {
+	if err := d.Readers.GetContext(ctx, &pageSize, `PRAGMA page_size`); err != nil {
 		return st, Classify(err)
 	}
 	st.FreeBytes = free * pageSize
@@ -145,7 +106,7 @@ func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 // write lock for as long as it runs (about the time to copy the file);
 // readers go on.
 func (d *DB) Vacuum(ctx context.Context) error {
-	if d.ReadOnly {
+	if d.readOnly {
 		return fmt.Errorf("db: %s: %w", d.Path, storage.ErrReadOnly)
 	}
 	var c *sqlx.Conn

@@ -29,7 +29,7 @@ func openMaintain(tb testing.TB) *sqlite.DB {
 // execAll runs statements in one write transaction.
 func execAll(tb testing.TB, d *sqlite.DB, stmts ...string) {
 	tb.Helper()
-	err := d.WriteTx(context.Background(), func(tx *sqlite.Tx) error {
+	err := d.WriteConn(context.Background(), func(tx *sqlite.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(context.Background(), s); err != nil {
 				return err
@@ -55,7 +55,7 @@ func addBlob(tb testing.TB, d *sqlite.DB, data []byte, chunkSize int, sum string
 		sum = sha(data)
 	}
 	var seq int64
-	err := d.WriteTx(context.Background(), func(tx *sqlite.Tx) error {
+	err := d.WriteConn(context.Background(), func(tx *sqlite.Tx) error {
 		res, err := tx.ExecContext(context.Background(), `INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
 			sum, len(data), chunkSize, createdAt)
 		if err != nil {
@@ -221,7 +221,7 @@ func TestGCStagedAgeAndDryRun(t *testing.T) {
 		t.Errorf("dry run: %+v, want %+v", dry, want)
 	}
 	var blobs int
-	d.Reader.Get(&blobs, `SELECT count(*) FROM blobs`)
+	d.Readers.Get(&blobs, `SELECT count(*) FROM blobs`)
 	if blobs != 4 {
 		t.Errorf("the dry run removed blobs: %d left", blobs)
 	}
@@ -235,12 +235,12 @@ func TestGCStagedAgeAndDryRun(t *testing.T) {
 		t.Errorf("gc: %+v, want %+v", st, want)
 	}
 	var left []int64
-	d.Reader.Select(&left, `SELECT seq FROM blobs ORDER BY seq`)
+	d.Readers.Select(&left, `SELECT seq FROM blobs ORDER BY seq`)
 	if !slices.Equal(left, []int64{used, 51}) {
 		t.Errorf("blobs left: %v", left)
 	}
 	var chunks int
-	d.Reader.Get(&chunks, `SELECT count(*) FROM blob_chunks WHERE blob_seq NOT IN (SELECT seq FROM blobs)`)
+	d.Readers.Get(&chunks, `SELECT count(*) FROM blob_chunks WHERE blob_seq NOT IN (SELECT seq FROM blobs)`)
 	if chunks != 0 {
 		t.Errorf("%d chunks of removed blobs left", chunks)
 	}

@@ -648,10 +648,6 @@ func (m Metrics) Tail(ctx context.Context, seq int64) ([]series.Point, error) {
 	return m.tail(ctx, seq)
 }
 
-// ProblemMetric: a metric series' blocks do not decode, or its summaries,
-// counts or tail disagree with its points.
-const ProblemMetric = "metric"
-
 // metrics checks every metric series: each block decodes to as many
 // points as its row says, within its row's ranges and matching its stored
 // summary; block numbers and the tail follow each other without gaps; and
@@ -682,7 +678,7 @@ func (v *verifier) metrics() error {
 	var pts []series.Point
 	for _, s := range list {
 		what := fmt.Sprintf("metric %q of %s", s.Key, s.Owner)
-		bad := func(format string, args ...any) { v.report.add(ProblemMetric, what, format, args...) }
+		bad := func(format string, args ...any) { v.report.Add(ProblemMetric, what, format, args...) }
 		var blocks []blockRow
 		if err := v.tx.SelectContext(v.ctx, &blocks, `SELECT first_ord, count, min_step, max_step, min_time, max_time, summary
 			FROM metric_blocks WHERE series_seq = ? ORDER BY first_ord`, s.Seq); err != nil {
@@ -854,7 +850,7 @@ func (q MetricRange) Within(p series.Point) bool { return q.within(p) }
 // restarts where it was.
 func compactMetrics(ctx context.Context, d *DB, dryRun bool, st *GCStats) error {
 	var seqs []int64
-	if err := d.Reader.SelectContext(ctx, &seqs, `SELECT series_seq FROM metric_blocks GROUP BY series_seq
+	if err := d.Readers.SelectContext(ctx, &seqs, `SELECT series_seq FROM metric_blocks GROUP BY series_seq
 		HAVING count(*) > (sum(count) + ?) / ? ORDER BY series_seq`, MetricBlockPoints-1, MetricBlockPoints); err != nil {
 		return Classify(err)
 	}
@@ -901,9 +897,9 @@ func compactMetrics(ctx context.Context, d *DB, dryRun bool, st *GCStats) error 
 		}
 		var err error
 		if dryRun {
-			err = run(SQLOf(d.Reader), false)
+			err = run(SQLOf(d.Readers), false)
 		} else {
-			err = d.WriteTx(ctx, func(tx *Tx) error { return run(tx.MetricSQL(), true) })
+			err = d.WriteConn(ctx, func(tx *Tx) error { return run(tx.MetricSQL(), true) })
 		}
 		if err != nil {
 			return err

@@ -68,7 +68,7 @@ func (d *DB) Plan(query string) (*sqlx.Stmt, func()) {
 
 func (d *DB) preparePlan(query string) {
 	defer d.bg.Done()
-	s, err := d.Reader.PreparexContext(context.Background(), query)
+	s, err := d.Readers.PreparexContext(context.Background(), query)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p := &d.plans

@@ -112,7 +112,7 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 			errs := make(chan error, readers)
 			for i := 0; i < readers; i++ {
 				go func() {
-					errs <- d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+					errs <- d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error {
 						var n int64
 						err := tx.QueryRowContext(ctx, "SELECT count(*) FROM resources").Scan(&n)
 						got, perr := readPragmas(ctx, tx)
@@ -136,19 +136,19 @@ func TestPooledConnectionsConfigured(t *testing.T) {
 				close(release)
 				t.Fatalf("%d read transactions could not be open at once", readers)
 			}
-			if got := d.Reader.Stats().OpenConnections; got != readers {
+			if got := d.Readers.Stats().OpenConnections; got != readers {
 				t.Errorf("reader pool has %d open connections, want %d", got, readers)
 			}
 
 			if tc.readOnly {
 				// The writer is the reader pool: writes fail typed.
-				err := d.WriteTx(ctx, func(tx *sqlite.Tx) error { return nil })
+				err := d.WriteConn(ctx, func(tx *sqlite.Tx) error { return nil })
 				if !errors.Is(err, storage.ErrReadOnly) {
 					t.Errorf("WriteTx on a read-only DB = %v, want storage.ErrReadOnly", err)
 				}
 			} else {
 				// The writer, while every reader holds its snapshot.
-				err := d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+				err := d.WriteConn(ctx, func(tx *sqlite.Tx) error {
 					got, err := readPragmas(ctx, tx)
 					if err != nil {
 						return err
@@ -293,17 +293,17 @@ func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 	for i := 0; time.Now().Before(deadline); i++ {
 		cctx, cancel := context.WithCancel(ctx)
 		timer := time.AfterFunc(time.Duration(i%50)*time.Microsecond, cancel)
-		d.WriteTx(cctx, func(tx *sqlite.Tx) error {
+		d.WriteConn(cctx, func(tx *sqlite.Tx) error {
 			_, err := tx.ExecContext(cctx, `INSERT INTO schema_applied VALUES (?, 0)`, 1000+i)
 			return err
 		})
-		d.ReadTx(cctx, func(tx *sqlx.Tx) error {
+		d.ReadSnapshot(cctx, func(tx *sqlx.Tx) error {
 			var n int
 			return tx.QueryRowContext(cctx, `SELECT count(*) FROM schema_applied`).Scan(&n)
 		})
 		timer.Stop()
 		cancel()
-		if err := d.WriteTx(ctx, func(tx *sqlite.Tx) error { return nil }); err != nil {
+		if err := d.WriteConn(ctx, func(tx *sqlite.Tx) error { return nil }); err != nil {
 			t.Fatalf("after cancelled call %d, a write fails: %v", i, err)
 		}
 	}
@@ -330,7 +330,7 @@ func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 		t.Errorf("checkpoint blocked (%d of %d frames done): a reader holds a snapshot", done, logFrames)
 	}
 	for i := 0; i < 4; i++ {
-		if err := d.ReadTx(ctx, func(tx *sqlx.Tx) error { return nil }); err != nil {
+		if err := d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error { return nil }); err != nil {
 			t.Errorf("read after cancelled reads: %v", err)
 		}
 	}
@@ -341,13 +341,13 @@ func TestCancelledTxLeavesNoTransaction(t *testing.T) {
 	var held sync.WaitGroup
 	held.Add(4)
 	for i := 0; i < 4; i++ {
-		go d.ReadTx(ctx, func(tx *sqlx.Tx) error { held.Done(); <-release; return nil })
+		go d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error { held.Done(); <-release; return nil })
 	}
 	held.Wait()
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = d.ReadTx(short, func(tx *sqlx.Tx) error { return nil })
+	err = d.ReadSnapshot(short, func(tx *sqlx.Tx) error { return nil })
 	close(release)
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("ReadTx on an exhausted pool: %v after %v, want the context's deadline", err, time.Since(start))
@@ -419,7 +419,7 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 	}
 	defer d.Close()
 	before := used(t, dir)
-	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	err = d.WriteConn(ctx, func(tx *sqlite.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (seq, chunk_size, created_at) VALUES (1, 1048576, 0)`); err != nil {
 			return err
 		}
@@ -437,7 +437,7 @@ func TestWriteTxDiskFullGivesSpaceBack(t *testing.T) {
 		t.Errorf("the failed transaction still holds %d KiB of the disk", (after-before)>>10)
 	}
 	for i := 0; i < 100; i++ {
-		err := d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+		err := d.WriteConn(ctx, func(tx *sqlite.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_applied VALUES (?, randomblob(10000))`, 1000+i)
 			return err
 		})
@@ -503,7 +503,7 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 	if err := tx.QueryRow(`SELECT count(*) FROM blobs`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	err = d.WriteConn(ctx, func(tx *sqlite.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (seq, chunk_size, created_at) VALUES (1, 1048576, 0)`); err != nil {
 			return err
 		}
@@ -530,7 +530,7 @@ func TestCloseReportsFailedCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	var chunks int
-	if err := d.Reader.QueryRow(`SELECT count(*) FROM blob_chunks WHERE blob_seq = 1`).Scan(&chunks); err != nil || chunks != 4 {
+	if err := d.Readers.QueryRow(`SELECT count(*) FROM blob_chunks WHERE blob_seq = 1`).Scan(&chunks); err != nil || chunks != 4 {
 		t.Errorf("after the failed Close: %d chunks, %v; want 4", chunks, err)
 	}
 	if err := d.Close(); err != nil {

@@ -67,10 +67,11 @@ type Options struct {
 // life of the DB so that writes from this process queue in Go and reuse
 // prepared statements, and a pool of readers that WAL lets run beside it.
 type DB struct {
-	Path     string
-	Writer   *sqlx.DB
-	Reader   *sqlx.DB
-	ReadOnly bool
+	Path   string
+	Writer *sqlx.DB
+	// Readers is the pool of reader connections.
+	Readers  *sqlx.DB
+	readOnly bool
 
 	// writeSlot holds the writer connection while no write transaction
 	// runs; taking it from the channel is taking the in-process write lock.
@@ -226,7 +227,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		}
 	}
 
-	d := &DB{Path: path, ReadOnly: o.ReadOnly, stmts: map[stmtKey]*sqlx.Stmt{}, walLimit: o.WALLimit, busyTimeout: o.BusyTimeout}
+	d := &DB{Path: path, readOnly: o.ReadOnly, stmts: map[stmtKey]*sqlx.Stmt{}, walLimit: o.WALLimit, busyTimeout: o.BusyTimeout}
 	if !o.ReadOnly {
 		if err := d.openWriter(ctx, path, o, latest); err != nil {
 			return nil, err
@@ -244,7 +245,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	reader.SetMaxOpenConns(o.MaxReaders)
 	reader.SetMaxIdleConns(o.MaxReaders)
 	reader.SetConnMaxIdleTime(time.Minute)
-	d.Reader = reader
+	d.Readers = reader
 	if err := retry(ctx, func() error { return reader.PingContext(ctx) }); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, Classify(err))
@@ -371,7 +372,7 @@ func (d *DB) checkpointer() {
 		}
 		last = d.commits.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		d.Reader.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") // best effort; Close truncates
+		d.Readers.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") // best effort; Close truncates
 		cancel()
 	}
 }
@@ -673,13 +674,13 @@ func (tx *Tx) Stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	return tx.d.Stmt(ctx, true, query)
 }
 
-// WriteTx runs fn in a write transaction (BEGIN IMMEDIATE) on the writer
+// WriteConn runs fn in a write transaction (BEGIN IMMEDIATE) on the writer
 // connection and commits it when fn returns nil; otherwise, or when the
 // commit fails, it rolls back. If another process holds the write lock past
-// the busy timeout, WriteTx tries again until ctx ends: "database is locked"
+// the busy timeout, WriteConn tries again until ctx ends: "database is locked"
 // never reaches the caller while ctx lasts. fn must not keep tx.
-func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	if d.ReadOnly {
+func (d *DB) WriteConn(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if d.readOnly {
 		return fmt.Errorf("db: %s: %w", d.Path, storage.ErrReadOnly)
 	}
 	var c *sqlx.Conn
@@ -732,10 +733,10 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return Classify(err)
 }
 
-// ReadTx runs fn in a read transaction on a reader connection, so that its
+// ReadSnapshot runs fn in a read transaction on a reader connection, so that its
 // queries see one consistent snapshot. Writers are never blocked by it.
-func (d *DB) ReadTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	c, err := d.Reader.Connx(ctx)
+func (d *DB) ReadSnapshot(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	c, err := d.Readers.Connx(ctx)
 	if err != nil {
 		return Classify(err)
 	}
@@ -776,7 +777,7 @@ func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, e
 	if writer {
 		s, err = d.wconn.PreparexContext(ctx, query)
 	} else {
-		s, err = d.Reader.PreparexContext(ctx, query)
+		s, err = d.Readers.PreparexContext(ctx, query)
 	}
 	if err != nil {
 		return nil, Classify(err)
@@ -852,7 +853,7 @@ func (d *DB) Backup(ctx context.Context, dst string) (err error) {
 			os.Remove(tmp + "-journal")
 		}
 	}()
-	if _, err := d.Reader.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	if _, err := d.Readers.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return Classify(err)
 	}
 	if err := syncFile(tmp); err != nil {
@@ -935,11 +936,11 @@ func (d *DB) Close() error {
 	if wconn != nil {
 		errs = append(errs, wconn.Close())
 	}
-	if d.Reader != nil && d.Reader != d.Writer {
-		errs = append(errs, d.Reader.Close())
+	if d.Readers != nil && d.Readers != d.Writer {
+		errs = append(errs, d.Readers.Close())
 	}
 	if d.Writer != nil {
-		if !d.ReadOnly {
+		if !d.readOnly {
 			// Another process may still be reading (the checkpoint then
 			// reports busy): the last connection to close checkpoints and
 			// removes the WAL. A checkpoint that fails (no room on the
@@ -954,7 +955,7 @@ func (d *DB) Close() error {
 		}
 		errs = append(errs, d.Writer.Close())
 	}
-	if d.ReadOnly {
+	if d.readOnly {
 		removeIdleLog(d.Path)
 	}
 	return errors.Join(errs...)

@@ -16,100 +16,33 @@ import (
 	"github.com/metatrack/metatrack/storage"
 )
 
-// Kinds of Problem that Verify reports.
-const (
-	// ProblemIntegrity: SQLite's integrity check failed, or the file is too
-	// damaged to read.
-	ProblemIntegrity = "integrity"
-	// ProblemForeignKey: a row refers to a row that does not exist.
-	ProblemForeignKey = "foreign_key"
-	// ProblemBlob: stored artifact bytes do not match their SHA-256 or
-	// size, or chunks are missing or of the wrong size.
-	ProblemBlob = "blob"
-	// ProblemArtifact: an artifact has no bytes and no URI, or its blob is
-	// missing, incomplete or of another hash or size.
-	ProblemArtifact = "artifact"
-	// ProblemChain: a version chain is not numbered 1..n without gaps, a
-	// chain member's parent is not its chain head, or the version edge
-	// from the head is missing.
-	ProblemChain = "chain"
-	// ProblemDeployment: more than one open deployment of a model in an
-	// environment, a deployment of a version of another model, one that
-	// ends before it starts, or a model version whose status disagrees with
-	// its deployments (DEPLOYED with none open, or open ones and another
-	// status).
-	ProblemDeployment = "deployment"
-	// ProblemSchema: the file's schema is not the one its version defines:
-	// a view, a trigger, or a table, column or index that metatrack's
-	// migrations did not create, or one of theirs missing or changed.
-	ProblemSchema = "schema"
-	// ProblemJSON: a stored JSON value (attributes, metadata, a
-	// version-control record, a history value) is not valid JSON.
-	ProblemJSON = "json"
-	// ProblemAlias: an alias points to a resource that is not a version of
-	// its chain, or to a deleted one.
-	ProblemAlias = "alias"
-	// ProblemDeleted: a live resource hangs under a deleted parent, or a
-	// deleted model version is deployed.
-	ProblemDeleted = "deleted"
+// The report of Verify and the options and result of GC are package
+// storage's.
+type (
+	Report    = storage.Report
+	Problem   = storage.Problem
+	Hit       = storage.Hit
+	GCOptions = storage.GCOptions
+	GCStats   = storage.GCStats
 )
 
-// MaxProblems is how many problems a Report lists; it counts the rest.
-const MaxProblems = 1000
-
-// Problem is one thing Verify found wrong.
-type Problem struct {
-	// Kind is one of the Problem* constants.
-	Kind string
-	// What names the record: "blob <sha256>", "chain model_version/m",
-	// "artifact model.json of <resource id>", ...
-	What string
-	// Detail says what is wrong with it. For damaged bytes it ends with
-	// the artifacts that hold them ("; it breaks model.json of
-	// model_version/m@2 (<id>)").
-	Detail string
-	// Hits lists, for a damaged blob, every artifact whose bytes it holds
-	// (deduplication shares one blob between artifacts of equal bytes), so
-	// that the damage is named by what it breaks, not by a hash.
-	Hits []Hit
-}
-
-// Hit is an artifact, and its resource, that a damaged blob breaks.
-type Hit struct {
-	// Artifact is the artifact's name, ArtifactID its id.
-	Artifact, ArtifactID string
-	// ResourceID is the id of the artifact's resource; ResourceRef is its
-	// unique reference (type/name@version, <parent ref>/type/name under a
-	// parent, type/name for a root), or type/<id> when it has no name.
-	ResourceID, ResourceRef string
-}
-
-// String returns the hit as "<artifact> of <ref> (<resource id>)".
-func (h Hit) String() string { return h.Artifact + " of " + h.ResourceRef + " (" + h.ResourceID + ")" }
-
-// String returns the problem as kind: what: detail.
-func (p Problem) String() string { return p.Kind + ": " + p.What + ": " + p.Detail }
-
-// Report is the result of Verify.
-type Report struct {
-	// Problems lists up to MaxProblems problems, in the order found.
-	Problems []Problem
-	// Omitted counts the problems beyond MaxProblems.
-	Omitted int
-	// What was checked: resources, complete blobs and their bytes.
-	Resources, Blobs, Bytes int64
-}
-
-// OK reports whether Verify found nothing wrong.
-func (r Report) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
-
-func (r *Report) add(kind, what, format string, args ...any) {
-	if len(r.Problems) >= MaxProblems {
-		r.Omitted++
-		return
-	}
-	r.Problems = append(r.Problems, Problem{Kind: kind, What: what, Detail: fmt.Sprintf(format, args...)})
-}
+// The kinds of Problem, and the other constants of package storage's
+// maintenance types, under this package's names.
+const (
+	ProblemIntegrity  = storage.ProblemIntegrity
+	ProblemForeignKey = storage.ProblemForeignKey
+	ProblemBlob       = storage.ProblemBlob
+	ProblemArtifact   = storage.ProblemArtifact
+	ProblemChain      = storage.ProblemChain
+	ProblemDeployment = storage.ProblemDeployment
+	ProblemSchema     = storage.ProblemSchema
+	ProblemJSON       = storage.ProblemJSON
+	ProblemAlias      = storage.ProblemAlias
+	ProblemDeleted    = storage.ProblemDeleted
+	ProblemMetric     = storage.ProblemMetric
+	MaxProblems       = storage.MaxProblems
+	DefaultStagedAge  = storage.DefaultStagedAge
+)
 
 // Verify checks the database d: its schema against the one its version
 // defines (no views, triggers, tables, columns or indexes the migrations
@@ -126,12 +59,12 @@ func (r *Report) add(kind, what, format string, args ...any) {
 // integrity check, then the artifact bytes.
 func Verify(ctx context.Context, d *DB, progress func(done, total int64)) (Report, error) {
 	v := &verifier{ctx: ctx, progress: progress}
-	err := d.ReadTx(ctx, func(tx *sqlx.Tx) error {
+	err := d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error {
 		v.tx = tx
 		return v.run()
 	})
 	if err != nil && ctx.Err() == nil && (errors.Is(err, storage.ErrCorrupt) || errors.Is(err, storage.ErrNotDatabase)) {
-		v.report.add(ProblemIntegrity, d.Path, "%v", err)
+		v.report.Add(ProblemIntegrity, d.Path, "%v", err)
 		return v.report, nil
 	}
 	return v.report, err
@@ -222,7 +155,7 @@ func (v *verifier) schema() error {
 		return err
 	}
 	for _, d := range diffs {
-		v.report.add(ProblemSchema, d.Object, "%s", d.Detail)
+		v.report.Add(ProblemSchema, d.Object, "%s", d.Detail)
 	}
 	return nil
 }
@@ -237,7 +170,7 @@ func (v *verifier) integrity() error {
 			return err
 		}
 		if msg != "ok" {
-			v.report.add(ProblemIntegrity, "database file", "%s", msg)
+			v.report.Add(ProblemIntegrity, "database file", "%s", msg)
 		}
 		return nil
 	})
@@ -255,7 +188,7 @@ func (v *verifier) foreignKeys() error {
 		if rowid.Valid {
 			what += " row " + strconv.FormatInt(rowid.Int64, 10)
 		}
-		v.report.add(ProblemForeignKey, what, "refers to a missing row of %s", parent)
+		v.report.Add(ProblemForeignKey, what, "refers to a missing row of %s", parent)
 		return nil
 	})
 }
@@ -273,7 +206,7 @@ func (v *verifier) json() error {
 			if err := rows.Scan(&what, &field); err != nil {
 				return err
 			}
-			v.report.add(ProblemJSON, what, "the %s is not valid JSON", field)
+			v.report.Add(ProblemJSON, what, "the %s is not valid JSON", field)
 			return nil
 		})
 }
@@ -288,9 +221,9 @@ func (v *verifier) chains() error {
 				return err
 			}
 			if strings.HasSuffix(typ, "_version") {
-				v.report.add(ProblemChain, "resource "+id, "the %s %q has no version number", typ, name)
+				v.report.Add(ProblemChain, "resource "+id, "the %s %q has no version number", typ, name)
 			} else {
-				v.report.add(ProblemChain, "resource "+id, "the %s %q has a version number but is not a chain type", typ, name)
+				v.report.Add(ProblemChain, "resource "+id, "the %s %q has a version number but is not a chain type", typ, name)
 			}
 			return nil
 		})
@@ -323,7 +256,7 @@ func (v *verifier) chains() error {
 				AND id NOT IN (SELECT id FROM resources)) ORDER BY version`, c.typ, c.name); err != nil {
 			return err
 		}
-		v.report.add(ProblemChain, "chain "+c.typ+"/"+c.name, "%s", gapDetail(versions))
+		v.report.Add(ProblemChain, "chain "+c.typ+"/"+c.name, "%s", gapDetail(versions))
 	}
 	// Each member hangs under its head, which names the chain, with a
 	// version edge from it.
@@ -340,11 +273,11 @@ func (v *verifier) chains() error {
 			what := fmt.Sprintf("%s/%s@%d (%s)", typ, name, version, id)
 			switch {
 			case noParent:
-				v.report.add(ProblemChain, what, "has no parent")
+				v.report.Add(ProblemChain, what, "has no parent")
 			case ptyp+"_version" != typ || pname != name || parentHasParent:
-				v.report.add(ProblemChain, what, "its parent is the %s %q, not the chain head %s/%s", ptyp, pname, strings.TrimSuffix(typ, "_version"), name)
+				v.report.Add(ProblemChain, what, "its parent is the %s %q, not the chain head %s/%s", ptyp, pname, strings.TrimSuffix(typ, "_version"), name)
 			case !edge:
-				v.report.add(ProblemChain, what, "the version edge from its chain head is missing")
+				v.report.Add(ProblemChain, what, "the version edge from its chain head is missing")
 			}
 			return nil
 		})
@@ -384,7 +317,7 @@ func (v *verifier) deployments() error {
 			if err := rows.Scan(&model, &env, &n); err != nil {
 				return err
 			}
-			v.report.add(ProblemDeployment, "model "+model, "%d deployments are open in environment %q", n, env)
+			v.report.Add(ProblemDeployment, "model "+model, "%d deployments are open in environment %q", n, env)
 			return nil
 		})
 	if err != nil {
@@ -402,11 +335,11 @@ func (v *verifier) deployments() error {
 			}
 			switch {
 			case typ != "model_version":
-				v.report.add(ProblemDeployment, "deployment "+id, "deploys a %s, not a model_version", typ)
+				v.report.Add(ProblemDeployment, "deployment "+id, "deploys a %s, not a model_version", typ)
 			case !sameModel:
-				v.report.add(ProblemDeployment, "deployment "+id, "deploys a version of another model than its own")
+				v.report.Add(ProblemDeployment, "deployment "+id, "deploys a version of another model than its own")
 			default:
-				v.report.add(ProblemDeployment, "deployment "+id, "ends before it starts")
+				v.report.Add(ProblemDeployment, "deployment "+id, "ends before it starts")
 			}
 			return nil
 		})
@@ -427,9 +360,9 @@ func (v *verifier) aliasesAndDeletion() error {
 				return err
 			}
 			if !member {
-				v.report.add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is not a version of its chain", mv)
+				v.report.Add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is not a version of its chain", mv)
 			} else {
-				v.report.add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is deleted", mv)
+				v.report.Add(ProblemAlias, "alias "+name+" of "+head, "points to %s, which is deleted", mv)
 			}
 			return nil
 		})
@@ -443,7 +376,7 @@ func (v *verifier) aliasesAndDeletion() error {
 			if err := rows.Scan(&child, &parent); err != nil {
 				return err
 			}
-			v.report.add(ProblemDeleted, "resource "+child, "is not deleted, and its parent %s is", parent)
+			v.report.Add(ProblemDeleted, "resource "+child, "is not deleted, and its parent %s is", parent)
 			return nil
 		})
 	if err != nil {
@@ -456,7 +389,7 @@ func (v *verifier) aliasesAndDeletion() error {
 			if err := rows.Scan(&mv, &env); err != nil {
 				return err
 			}
-			v.report.add(ProblemDeleted, "resource "+mv, "is deleted and deployed in %q", env)
+			v.report.Add(ProblemDeleted, "resource "+mv, "is deleted and deployed in %q", env)
 			return nil
 		})
 }
@@ -478,13 +411,13 @@ func (v *verifier) deployedStatus() error {
 			}
 			what := fmt.Sprintf("model_version/%s@%d (%s)", name, version, id)
 			if open == 0 {
-				v.report.add(ProblemDeployment, what, "its status is DEPLOYED, but no deployment of it is open")
+				v.report.Add(ProblemDeployment, what, "its status is DEPLOYED, but no deployment of it is open")
 			} else {
 				deps := "an open deployment"
 				if open > 1 {
 					deps = strconv.FormatInt(open, 10) + " open deployments"
 				}
-				v.report.add(ProblemDeployment, what, "it has %s, but its status is %q, not DEPLOYED", deps, status)
+				v.report.Add(ProblemDeployment, what, "it has %s, but its status is %q, not DEPLOYED", deps, status)
 			}
 			return nil
 		})
@@ -504,13 +437,13 @@ func (v *verifier) artifacts() error {
 			what := fmt.Sprintf("artifact %s of %s (%s)", name, res, id)
 			switch {
 			case noBlob:
-				v.report.add(ProblemArtifact, what, "has neither stored bytes nor a URI")
+				v.report.Add(ProblemArtifact, what, "has neither stored bytes nor a URI")
 			case blobMissing:
-				v.report.add(ProblemArtifact, what, "its blob is missing")
+				v.report.Add(ProblemArtifact, what, "its blob is missing")
 			case blobSum == "":
-				v.report.add(ProblemArtifact, what, "its blob is an unfinished upload")
+				v.report.Add(ProblemArtifact, what, "its blob is an unfinished upload")
 			default:
-				v.report.add(ProblemArtifact, what, "records SHA-256 %s and %d bytes, its blob holds %s and %d bytes", sum, size, blobSum, blobSize)
+				v.report.Add(ProblemArtifact, what, "records SHA-256 %s and %d bytes, its blob holds %s and %d bytes", sum, size, blobSum, blobSize)
 			}
 			return nil
 		})

@@ -24,7 +24,7 @@ func TestVerifyReportsCorruptIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.WriteTx(ctx, func(tx *sqlite.Tx) error {
+	err = d.WriteConn(ctx, func(tx *sqlite.Tx) error {
 		for i := range 20 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO resources (id, type, name, created_at, updated_at) VALUES (?, 'dataset', ?, 1, 1)`,
 				fmt.Sprintf("01930000-0000-7000-8000-%012d", i), fmt.Sprintf("indexed-%02d", i)); err != nil {
@@ -74,7 +74,7 @@ func TestVerifyReportsCorruptIndex(t *testing.T) {
 	}
 	defer d.Close()
 	var name string
-	if err := d.Reader.QueryRowContext(ctx, `SELECT name FROM resources NOT INDEXED WHERE id LIKE '%000000000007'`).Scan(&name); err != nil || name != "indexed-07" {
+	if err := d.Readers.QueryRowContext(ctx, `SELECT name FROM resources NOT INDEXED WHERE id LIKE '%000000000007'`).Scan(&name); err != nil || name != "indexed-07" {
 		t.Fatalf("the table row reads %q, %v", name, err)
 	}
 	rep, err := sqlite.Verify(ctx, d, nil)
