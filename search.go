@@ -7,11 +7,10 @@ import (
 	"fmt"
 
 	"github.com/metatrack/metatrack/query"
-	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // dialect is the SQL of the query language on the store's engine.
-func (t *Tracker) dialect() query.Dialect { return sqlite.Dialect{} }
+func (t *Tracker) dialect() query.Dialect { return t.db.Dialect() }
 
 // ErrInvalidQuery is matched, besides ErrInvalidArgument, by every error of
 // a malformed filter; errors.As with *query.Error gives its position.

@@ -85,7 +85,7 @@ func Export(ctx context.Context, d storage.Engine, w io.Writer, opts ExportOptio
 	err = d.ReadTx(ctx, func(tx storage.Tx) error {
 		e.tx = tx
 		if q != nil {
-			if err := e.selectResources(q, query.Options{Dialect: sqlite.Dialect{}, Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
+			if err := e.selectResources(q, query.Options{Dialect: d.Dialect(), Now: now, Resolve: opts.Resolve}, !opts.NoLineage); err != nil {
 				return err
 			}
 		}

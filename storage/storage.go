@@ -19,6 +19,8 @@ import (
 	"database/sql"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/query"
 )
 
 // Queryer runs statement texts built at call time: sqlx's context methods.
@@ -65,6 +67,8 @@ type Engine interface {
 	// SQL returns the texts of the fixed statements, in the engine's
 	// dialect.
 	SQL() *Statements
+	// Dialect is the SQL the query language compiles to on this engine.
+	Dialect() query.Dialect
 
 	// WriteTx runs fn in a write transaction and commits it when fn
 	// returns nil; otherwise it rolls back. Transactions are serializable:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/storage"
 )
 
@@ -33,6 +34,9 @@ func (d *DB) ReadOnly() bool { return d.readOnly }
 
 // SQL returns the SQLite texts of the fixed statements.
 func (d *DB) SQL() *storage.Statements { return &Statements }
+
+// Dialect is the query language's SQLite dialect.
+func (d *DB) Dialect() query.Dialect { return Dialect{} }
 
 // Statements are the SQLite texts of the domain's fixed statements.
 var Statements = storage.Statements{}
