@@ -36,7 +36,8 @@
 // The server never outlives its test binary: postgres is a child of the test
 // binary that the kernel sends SIGQUIT (PostgreSQL's immediate shutdown) when
 // the binary exits for any reason, a panic, a -timeout or a kill -9 included.
-// [Main] also stops it and removes its directory after the tests. A directory
+// [Main], which the package's TestMain must call, also stops it and removes
+// its directory after the tests. A directory
 // left behind by a binary that died is found by the next binary that starts a
 // server (each live binary holds a lock on its directory), which kills any
 // postgres still running in it and removes it.
@@ -115,6 +116,7 @@ var (
 	harness *server // nil when unavailable
 	failure error   // why harness is nil
 	seq     atomic.Int64
+	inMain  atomic.Bool // Main runs the tests
 
 	setupTime time.Duration // how long setup took, for the tests' logs
 )
@@ -123,6 +125,9 @@ var (
 // PostgreSQL is not available it skips t, or fails it under CI=true.
 func get(t testing.TB) *server {
 	t.Helper()
+	if !inMain.Load() {
+		t.Fatal("pgtest: the package's TestMain must call pgtest.Main(m), which stops the server and removes its directory after the tests")
+	}
 	once.Do(func() {
 		begin := time.Now()
 		harness, failure = setup()
@@ -158,10 +163,12 @@ func unavailable(t testing.TB, err error) {
 
 // Main runs the tests of m, then stops the harness's server (if one was
 // started) and removes its directory, or, against an external server, drops
-// the database of [SchemaURL], and exits with the tests' code. Call
-// it from TestMain. Without it the server still dies with the test binary,
-// but its directory stays until the next run removes it.
+// the database of [SchemaURL], and exits with the tests' code. Call it
+// from TestMain: the other functions fail the tests of a binary that does
+// not (without Main the server would still die with the binary, but its
+// directory, perhaps in memory, would stay until a later run removed it).
 func Main(m *testing.M) {
+	inMain.Store(true)
 	code := m.Run()
 	if harness != nil {
 		var err error

@@ -18,7 +18,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnvVar) == "nomain" {
+		os.Exit(m.Run()) // for TestMainRequired
+	}
+	Main(m)
+}
 
 // childEnvVar selects, in a copy of this test binary started by a test, which
 // of the child tests below runs.
@@ -45,7 +50,11 @@ func queryString(t *testing.T, conn *pgx.Conn, sql string, args ...any) string {
 
 func TestURL(t *testing.T) {
 	u := URL(t)
-	t.Logf("server ready after %v (initdb and first start, or connecting to %s) in %s", setupTime, EnvURL, harness.dir)
+	if harness.isExternal() {
+		t.Logf("connected to %s after %v", EnvURL, setupTime)
+	} else {
+		t.Logf("server ready after %v (initdb and first start) in %s", setupTime, harness.dir)
+	}
 	parsed, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +321,20 @@ func TestMissingPostgres(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "--- FAIL: TestChildMissing") || !strings.Contains(out, "required under CI=true: initdb and postgres not found") {
 		t.Errorf("with CI=true: exit %d, output:\n%s", code, out)
 	}
+}
+
+func TestMainRequired(t *testing.T) {
+	out, code := runChild(t, "TestChildNoMain", childEnvVar+"=nomain")
+	if code == 0 || !strings.Contains(out, "--- FAIL: TestChildNoMain") || !strings.Contains(out, "must call pgtest.Main(m)") {
+		t.Errorf("a binary whose TestMain does not call Main: exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestChildNoMain(t *testing.T) {
+	if os.Getenv(childEnvVar) != "nomain" {
+		t.Skip("run by TestMainRequired")
+	}
+	URL(t)
 }
 
 func TestChildMissing(t *testing.T) {
