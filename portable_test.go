@@ -320,7 +320,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	// The header comes first and names the format; a chunk is one line.
 	first, _, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
-	if !bytes.HasPrefix(first, []byte(`{"format":"metatrack-export","version":2,"schema":`)) {
+	if !bytes.HasPrefix(first, []byte(`{"format":"metatrack-export","version":3,"schema":`)) {
 		t.Errorf("header: %s", first)
 	}
 

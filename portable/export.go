@@ -677,17 +677,17 @@ func (e *exporter) writeDeployments(where string, args []any) error {
 }
 
 func (e *exporter) writeHistory(where string, args []any) error {
-	return e.each(`SELECT h.id, r.id, h.at, run.id, h.kind, h.key, h.old_value, h.new_value`+histFrom+where+` ORDER BY h.seq`, args,
+	return e.each(`SELECT h.id, r.id, h.at, run.id, h.actor, h.kind, h.key, h.old_value, h.new_value`+histFrom+where+` ORDER BY h.seq`, args,
 		func(rows *sql.Rows) error {
 			r := historyRec{Kind: KindHistory}
-			var id, run, old, nw sql.NullString
-			if err := rows.Scan(&id, &r.Resource, &r.At, &run, &r.Change, &r.Key, &old, &nw); err != nil {
+			var id, run, actor, old, nw sql.NullString
+			if err := rows.Scan(&id, &r.Resource, &r.At, &run, &actor, &r.Change, &r.Key, &old, &nw); err != nil {
 				return err
 			}
 			if !id.Valid {
 				return fmt.Errorf("%w: a history entry of %s has no id", storage.ErrCorrupt, r.Resource)
 			}
-			r.ID, r.Run, r.Old, r.New = id.String, run.String, raw(old), raw(nw)
+			r.ID, r.Run, r.Actor, r.Old, r.New = id.String, run.String, actor.String, raw(old), raw(nw)
 			return e.emit(KindHistory, r)
 		})
 }

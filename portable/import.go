@@ -1621,6 +1621,9 @@ func (im *importer) history(r historyRec) error {
 	if err := im.historyRules(r); err != nil {
 		return im.ruleErr(fmt.Errorf("history entry %s: %w", r.ID, err))
 	}
+	if r.Actor != "" && im.header.Version < 3 {
+		return im.errf("history entry %s: the actor field is new in format version 3; this file is version %d", r.ID, im.header.Version)
+	}
 	seq, err := im.resourceSeq(r.Resource, "resource")
 	if err != nil {
 		return err
@@ -1650,7 +1653,11 @@ func (im *importer) history(r historyRec) error {
 			return nil
 		}
 	}
+	var actor any
+	if r.Actor != "" {
+		actor = r.Actor
+	}
 	im.noteReconcile(seq, r.Change)
-	return im.added(im.exec(`INSERT INTO history (id, resource_seq, at, run_seq, kind, key, old_value, new_value)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, seq, r.At, run, r.Change, r.Key, old, nw))
+	return im.added(im.exec(`INSERT INTO history (id, resource_seq, at, run_seq, actor, kind, key, old_value, new_value)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, seq, r.At, run, actor, r.Change, r.Key, old, nw))
 }

@@ -10,7 +10,7 @@ import (
 // of an export carries. Import reads versions up to Version.
 const (
 	Format  = "metatrack-export"
-	Version = 2
+	Version = 3
 )
 
 // MaxLineBytes is the longest line Import accepts. The largest records are
@@ -322,6 +322,7 @@ type historyRec struct {
 	Resource string          `json:"resource"`
 	At       int64           `json:"at"`
 	Run      string          `json:"run,omitempty"`
+	Actor    string          `json:"actor,omitempty"`
 	Change   string          `json:"change"`
 	Key      string          `json:"key,omitempty"`
 	Old      json.RawMessage `json:"old,omitempty"`

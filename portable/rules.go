@@ -112,6 +112,9 @@ func (im *importer) historyRules(r historyRec) error {
 	if r.New != nil {
 		newV = r.New
 	}
+	if err := rules.Text("history actor", r.Actor, rules.MaxNameBytes, true); err != nil {
+		return err
+	}
 	return rules.History(r.ID, r.Change, r.Key, oldV, newV)
 }
 
