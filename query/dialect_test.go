@@ -2,7 +2,11 @@ package query_test
 
 import (
 	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/postgres"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
-func init() { query.SetTestDialect(sqlite.Dialect{}) }
+func init() {
+	query.SetTestDialect(sqlite.Dialect{})
+	query.SetTestPostgres(postgres.Dialect{})
+}

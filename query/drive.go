@@ -175,17 +175,21 @@ func impliedClass(n *cmpNode) valueClass {
 }
 
 // perRowFrags compiles the conjuncts again, as checks of one resource
-// (compiler.perRow). They compiled once already, so they cannot fail.
+// (compiler.perRow), followed, as in Compile, by the deletion condition if
+// any. They compiled once already, so they cannot fail.
 func (c *compiler) perRowFrags(conj []node) []frag {
 	c.perRow = true
 	defer func() { c.perRow = false }()
-	out := make([]frag, len(conj))
+	out := make([]frag, len(conj), len(conj)+1)
 	for i, x := range conj {
 		f, err := c.node(x)
 		if err != nil {
 			panic("query: " + err.Error())
 		}
 		out[i] = f
+	}
+	if f, ok := deletionFrag(c.opts.Deleted); ok {
+		out = append(out, f)
 	}
 	return out
 }

@@ -7,3 +7,6 @@ var testDialect Dialect
 
 // SetTestDialect sets the dialect of the package's own tests.
 func SetTestDialect(d Dialect) { testDialect = d }
+
+// SetTestPostgres sets the PostgreSQL dialect of the package's own tests.
+func SetTestPostgres(d Dialect) { testPostgres = d }

@@ -3,8 +3,6 @@ package query
 import (
 	"strings"
 	"testing"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // TestPlanUsesIndexes checks that selective filters are driven by an index:
@@ -169,7 +167,7 @@ func scansResources(plan []string) bool {
 
 // planOf returns the lines of EXPLAIN QUERY PLAN of a query, without those
 // of the walk of a probed query.
-func planOf(t *testing.T, db *sqlx.DB, query string) []string {
+func planOf(t *testing.T, db *testDB, query string) []string {
 	t.Helper()
 	q, err := Parse(query)
 	if err != nil {

@@ -27,7 +27,7 @@ func (c *countingQuerier) QueryContext(ctx context.Context, query string, args .
 // most PlanCacheSize choices.
 func TestPlansRemembered(t *testing.T) {
 	db := MustOpen(t)
-	addDriveRows(t, db, 250)
+	addDriveRows(t, db, 250, false)
 	ctx := context.Background()
 	now := time.Unix(1000, 0)
 	plans := &Plans{now: func() time.Time { return now }}

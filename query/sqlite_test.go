@@ -26,7 +26,7 @@ var testNow = func() time.Time { return time.UnixMilli(base + 10*day) }
 
 // MustOpen opens a new SQLite file in a temporary directory with the
 // metatrack schema and the test fixture.
-func MustOpen(tb testing.TB) *sqlx.DB {
+func MustOpen(tb testing.TB) *testDB {
 	tb.Helper()
 	db := openSchema(tb, "")
 	if _, err := db.Exec(fixture); err != nil {
@@ -37,14 +37,15 @@ func MustOpen(tb testing.TB) *sqlx.DB {
 
 // openSchema opens a new SQLite file with the migrations up to and
 // including the one named last ("" for all of them).
-func openSchema(tb testing.TB, last string) *sqlx.DB {
+func openSchema(tb testing.TB, last string) *testDB {
 	tb.Helper()
-	db, err := sqlx.Open("sqlite", filepath.Join(tb.TempDir(), "metatrack.db"))
+	x, err := sqlx.Open("sqlite", filepath.Join(tb.TempDir(), "metatrack.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
-	for _, up := range migrations(tb, ".up.sql") {
+	tb.Cleanup(func() { x.Close() })
+	db := &testDB{DB: x, dialect: testDialect}
+	for _, up := range migrations(tb, "sqlite", ".up.sql") {
 		if last != "" && filepath.Base(up) > last {
 			break
 		}
@@ -53,11 +54,11 @@ func openSchema(tb testing.TB, last string) *sqlx.DB {
 	return db
 }
 
-// migrations returns the files of the migrations with the given suffix, in
-// order.
-func migrations(tb testing.TB, suffix string) []string {
+// migrations returns the files of the migrations of an engine with the
+// given suffix, in order.
+func migrations(tb testing.TB, engine, suffix string) []string {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "schema", "sqlite", "*"+suffix))
+	files, err := filepath.Glob(filepath.Join("..", "schema", engine, "*"+suffix))
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("migrations: %v", err)
 	}
@@ -65,7 +66,7 @@ func migrations(tb testing.TB, suffix string) []string {
 	return files
 }
 
-func applyFile(tb testing.TB, db *sqlx.DB, path string) {
+func applyFile(tb testing.TB, db *testDB, path string) {
 	tb.Helper()
 	text, err := os.ReadFile(path)
 	if err != nil {
@@ -145,8 +146,9 @@ func testOptions() Options {
 
 // search runs a query on db and returns the ids of all matching resources, in
 // order.
-func search(tb testing.TB, db *sqlx.DB, src string, opts Options) []string {
+func search(tb testing.TB, db *testDB, src string, opts Options) []string {
 	tb.Helper()
+	opts.Dialect = db.dialect
 	q, err := Parse(src)
 	if err != nil {
 		tb.Fatalf("Parse(%q): %v", src, err)
@@ -167,176 +169,180 @@ func search(tb testing.TB, db *sqlx.DB, src string, opts Options) []string {
 	return out
 }
 
-func TestSearch(t *testing.T) {
-	db := MustOpen(t)
-	for _, tt := range []struct {
-		query string
-		want  string // ids, in seq order unless the query orders them
-	}{
-		{"", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
-		{"   ", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
+func TestSearch(t *testing.T) { engines(t, testSearch) }
 
-		// Columns.
-		{"type = 'model_version'", "mv1 mv2"},
-		{"TYPE = 'model_version' and Name != 'x'", "mv1 mv2"},
-		{"id IN ('d1', 'e2', 'nope')", "d1 e2"},
-		{"id NOT IN ('d1', 'e2')", "dv1 dv2 m1 mv1 mv2 e1 pj1"},
-		{"name > 'titanic'", "m1 mv1 mv2"},
-		{"status = ''", "d1 m1 pj1"},
-		{"version >= 2", "dv2 mv2"},
-		{"version < 1.5", "dv1 mv1"},
-		{"version IS NULL", "d1 m1 e1 e2 pj1"},
-		{"version = null", "d1 m1 e1 e2 pj1"},
-		{"version != null", "dv1 dv2 mv1 mv2"},
-		{"NOT version = 1", "d1 dv2 m1 mv2 e1 e2 pj1"},
-		{"version != 1", "dv2 mv2"},
-		{"NOT (version = 1 OR type = 'experiment')", "d1 dv2 m1 mv2 pj1"},
-		{"NOT NOT version = 1", "dv1 mv1"},
+// searchQueries are queries on the fixture with the ids they match.
+var searchQueries = []struct {
+	query string
+	want  string // ids, in seq order unless the query orders them
+}{
+	{"", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
+	{"   ", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
 
-		// References.
-		{"parent = 'm1'", "mv1 mv2"},
-		{"parent IN ('d1', 'mv1')", "dv1 dv2 e1 e2"},
-		{"parent != 'm1'", "dv1 dv2 e1 e2"},
-		{"NOT parent = 'm1'", "d1 dv1 dv2 m1 e1 e2 pj1"},
-		{"parent IS NULL", "d1 m1 pj1"},
-		{"parent LIKE 'mv%'", "e1 e2"},
-		{"run = 'run-2'", "mv2 e1"},
-		{"run.name = 'train'", "d1 dv1 dv2 m1 mv1"},
-		{"run.status = 'RUNNING'", "mv2 e1"},
-		{"run IS NULL", "e2 pj1"},
-		{"NOT run.name = 'train'", "mv2 e1 e2 pj1"},
+	// Columns.
+	{"type = 'model_version'", "mv1 mv2"},
+	{"TYPE = 'model_version' and Name != 'x'", "mv1 mv2"},
+	{"id IN ('d1', 'e2', 'nope')", "d1 e2"},
+	{"id NOT IN ('d1', 'e2')", "dv1 dv2 m1 mv1 mv2 e1 pj1"},
+	{"name > 'titanic'", "m1 mv1 mv2"},
+	{"status = ''", "d1 m1 pj1"},
+	{"version >= 2", "dv2 mv2"},
+	{"version < 1.5", "dv1 mv1"},
+	{"version IS NULL", "d1 m1 e1 e2 pj1"},
+	{"version = null", "d1 m1 e1 e2 pj1"},
+	{"version != null", "dv1 dv2 mv1 mv2"},
+	{"NOT version = 1", "d1 dv2 m1 mv2 e1 e2 pj1"},
+	{"version != 1", "dv2 mv2"},
+	{"NOT (version = 1 OR type = 'experiment')", "d1 dv2 m1 mv2 pj1"},
+	{"NOT NOT version = 1", "dv1 mv1"},
 
-		// Times.
-		{"created_at > now-7d", "m1 mv1 mv2 e1 e2 pj1"},
-		{"created_at > 'now-7d'", "m1 mv1 mv2 e1 e2 pj1"},
-		{"created_at >= now-168h AND created_at < now-2d", "dv2 m1 mv1 mv2 e1"},
-		{"created_at < now-1w", "d1 dv1"},
-		{"created_at <= now-10080m", "d1 dv1 dv2"},
-		{"created_at < now-9d", ""},
-		{"created_at > now+1s", ""},
-		{"created_at <= now", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
-		{fmt.Sprintf("created_at = %d", base+2*day), "dv1"},
-		{fmt.Sprintf("created_at IN (%d, '%s')", base+2*day, time.UnixMilli(base+3*day).UTC().Format(time.RFC3339Nano)), "dv1 dv2"},
-		{"updated_at > '" + time.UnixMilli(base+4*day).UTC().Format(time.RFC3339) + "'", "dv1 mv1 mv2 e1 e2 pj1"},
-		{"ended_at IS NOT NULL", "mv1 e1"},
-		{"started_at > now-5d", "mv2 e1 e2"},
-		{"NOT ended_at > now-5d", "d1 dv1 dv2 m1 mv2 e2 pj1"},
+	// References.
+	{"parent = 'm1'", "mv1 mv2"},
+	{"parent IN ('d1', 'mv1')", "dv1 dv2 e1 e2"},
+	{"parent != 'm1'", "dv1 dv2 e1 e2"},
+	{"NOT parent = 'm1'", "d1 dv1 dv2 m1 e1 e2 pj1"},
+	{"parent IS NULL", "d1 m1 pj1"},
+	{"parent LIKE 'mv%'", "e1 e2"},
+	{"run = 'run-2'", "mv2 e1"},
+	{"run.name = 'train'", "d1 dv1 dv2 m1 mv1"},
+	{"run.status = 'RUNNING'", "mv2 e1"},
+	{"run IS NULL", "e2 pj1"},
+	{"NOT run.name = 'train'", "mv2 e1 e2 pj1"},
 
-		// Tags.
-		{"tags.env = 'prod'", "dv1 mv1"},
-		{"tags.env != 'prod'", "dv2 mv2"},
-		{"NOT tags.env = 'prod'", "d1 dv2 m1 mv2 e1 e2 pj1"},
-		{"tags.env IN ('dev', 'staging')", "dv2 mv2"},
-		{"tags.env NOT IN ('dev', 'staging')", "dv1 mv1"},
-		{"tags.env > 'prod'", "mv2"},
-		{"tags.score > 8", "mv1 mv2"},
-		{"tags.score > '8'", "dv1 mv2"},
-		{"tags.score = 7.5", "e1"},
-		{"tags.score < 100", "mv1 mv2 e1"},
-		{"tags.score IN (12, 'abc')", "dv1 mv1"},
-		{"tags.score NOT IN (12)", "mv2 e1"},
-		{"tags.deployed = true", "mv1"},
-		{"tags.deployed != true", "mv2"},
-		{"tags.`my key.x` = 'v'", "e1"},
-		{"EXISTS tags.`my key.x`", "e1"},
-		{"NOT EXISTS tags.env", "d1 m1 e1 e2 pj1"},
-		{"tags.env IS NULL", "d1 m1 e1 e2 pj1"},
-		{"tags.env IS NOT NULL", "dv1 dv2 mv1 mv2"},
-		{"tags.Owner = 'alice'", "m1"},
-		{"tags.owner = 'alice'", ""},
-		{"tags.Owner LIKE 'a%'", "m1"},
-		{"tags.Owner ILIKE 'A%'", "d1 m1"},
-		{"tags.Owner NOT LIKE 'A%'", "m1"},
-		{"tags.env LIKE '_r__'", "dv1 mv1"},
-		{"tags.score LIKE '7.%'", "e1"},
+	// Times.
+	{"created_at > now-7d", "m1 mv1 mv2 e1 e2 pj1"},
+	{"created_at > 'now-7d'", "m1 mv1 mv2 e1 e2 pj1"},
+	{"created_at >= now-168h AND created_at < now-2d", "dv2 m1 mv1 mv2 e1"},
+	{"created_at < now-1w", "d1 dv1"},
+	{"created_at <= now-10080m", "d1 dv1 dv2"},
+	{"created_at < now-9d", ""},
+	{"created_at > now+1s", ""},
+	{"created_at <= now", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
+	{fmt.Sprintf("created_at = %d", base+2*day), "dv1"},
+	{fmt.Sprintf("created_at IN (%d, '%s')", base+2*day, time.UnixMilli(base+3*day).UTC().Format(time.RFC3339Nano)), "dv1 dv2"},
+	{"updated_at > '" + time.UnixMilli(base+4*day).UTC().Format(time.RFC3339) + "'", "dv1 mv1 mv2 e1 e2 pj1"},
+	{"ended_at IS NOT NULL", "mv1 e1"},
+	{"started_at > now-5d", "mv2 e1 e2"},
+	{"NOT ended_at > now-5d", "d1 dv1 dv2 m1 mv2 e2 pj1"},
 
-		// Metadata, top level.
-		{"metadata.accuracy > 0.5", "mv1 mv2"},
-		{"metadata.accuracy > 0.9", "mv1"},
-		{"metadata.accuracy = '0.99'", "e1"},
-		{"metadata.accuracy != 0.93", "mv2"},
-		{"metadata.accuracy IN (0.81, '0.99')", "mv2 e1"},
-		{"metadata.accuracy NOT IN (0.81)", "mv1"},
-		{"metadata.accuracy IS NULL", "d1 dv1 dv2 m1 e2 pj1"},
-		{"metadata.accuracy IS NOT NULL", "mv1 mv2 e1"},
-		{"EXISTS metadata.accuracy", "mv1 mv2 e1 e2"},
-		{"NOT EXISTS metadata.accuracy", "d1 dv1 dv2 m1 pj1"},
-		{"NOT metadata.accuracy > 0.9", "d1 dv1 dv2 m1 mv2 e1 e2 pj1"},
-		{"metadata.framework = 'sklearn'", "mv1"},
-		{"metadata.framework LIKE 'sk%'", "mv1"},
-		{"metadata.framework ILIKE 'sk%'", "mv1 mv2"},
-		{"metadata.framework NOT ILIKE 'sk%'", ""},
-		{"metadata.ok = true", "dv1"},
-		{"metadata.ok = false", "dv2"},
-		{"metadata.ok != true", "dv2"},
-		{"metadata.ok IN (true, 1)", "dv1"},
-		{"metadata.rows = 100", "dv1"},
-		{"metadata.rows = 100.0", "dv1"},
-		{"metadata.`f1-score` >= 0.5", "e1"},
+	// Tags.
+	{"tags.env = 'prod'", "dv1 mv1"},
+	{"tags.env != 'prod'", "dv2 mv2"},
+	{"NOT tags.env = 'prod'", "d1 dv2 m1 mv2 e1 e2 pj1"},
+	{"tags.env IN ('dev', 'staging')", "dv2 mv2"},
+	{"tags.env NOT IN ('dev', 'staging')", "dv1 mv1"},
+	{"tags.env > 'prod'", "mv2"},
+	{"tags.score > 8", "mv1 mv2"},
+	{"tags.score > '8'", "dv1 mv2"},
+	{"tags.score = 7.5", "e1"},
+	{"tags.score < 100", "mv1 mv2 e1"},
+	{"tags.score IN (12, 'abc')", "dv1 mv1"},
+	{"tags.score NOT IN (12)", "mv2 e1"},
+	{"tags.deployed = true", "mv1"},
+	{"tags.deployed != true", "mv2"},
+	{"tags.`my key.x` = 'v'", "e1"},
+	{"EXISTS tags.`my key.x`", "e1"},
+	{"NOT EXISTS tags.env", "d1 m1 e1 e2 pj1"},
+	{"tags.env IS NULL", "d1 m1 e1 e2 pj1"},
+	{"tags.env IS NOT NULL", "dv1 dv2 mv1 mv2"},
+	{"tags.Owner = 'alice'", "m1"},
+	{"tags.owner = 'alice'", ""},
+	{"tags.Owner LIKE 'a%'", "m1"},
+	{"tags.Owner ILIKE 'A%'", "d1 m1"},
+	{"tags.Owner NOT LIKE 'A%'", "m1"},
+	{"tags.env LIKE '_r__'", "dv1 mv1"},
+	{"tags.score LIKE '7.%'", "e1"},
 
-		// Metadata, JSON paths.
-		{"metadata.params.lr < 0.05", "mv1"},
-		{"metadata.params.lr > 0", "mv1 mv2"},
-		{"metadata.params.lr = '0.5'", "e1"},
-		{"metadata.params.opt IN ('adam', 'x')", "mv1"},
-		{"metadata.params.opt ILIKE 'S%'", "mv2"},
-		{"metadata.params.use_gpu = true", "mv1"},
-		{"metadata.params.use_gpu = false", "mv2"},
-		{"metadata.params.layers.n = 3", "mv2"},
-		{"metadata.params.`a\\b` = 1", "mv1"},
-		{"EXISTS metadata.params.layers", "mv2"},
-		{"metadata.params.layers IS NULL", "d1 dv1 dv2 m1 mv1 e1 e2 pj1"},
-		{"metadata.params.depth >= 4 AND metadata.params.depth <= 5", "mv2"},
-		{"NOT metadata.params.lr > 0", "d1 dv1 dv2 m1 e1 e2 pj1"},
+	// Metadata, top level.
+	{"metadata.accuracy > 0.5", "mv1 mv2"},
+	{"metadata.accuracy > 0.9", "mv1"},
+	{"metadata.accuracy = '0.99'", "e1"},
+	{"metadata.accuracy != 0.93", "mv2"},
+	{"metadata.accuracy IN (0.81, '0.99')", "mv2 e1"},
+	{"metadata.accuracy NOT IN (0.81)", "mv1"},
+	{"metadata.accuracy IS NULL", "d1 dv1 dv2 m1 e2 pj1"},
+	{"metadata.accuracy IS NOT NULL", "mv1 mv2 e1"},
+	{"EXISTS metadata.accuracy", "mv1 mv2 e1 e2"},
+	{"NOT EXISTS metadata.accuracy", "d1 dv1 dv2 m1 pj1"},
+	{"NOT metadata.accuracy > 0.9", "d1 dv1 dv2 m1 mv2 e1 e2 pj1"},
+	{"metadata.framework = 'sklearn'", "mv1"},
+	{"metadata.framework LIKE 'sk%'", "mv1"},
+	{"metadata.framework ILIKE 'sk%'", "mv1 mv2"},
+	{"metadata.framework NOT ILIKE 'sk%'", ""},
+	{"metadata.ok = true", "dv1"},
+	{"metadata.ok = false", "dv2"},
+	{"metadata.ok != true", "dv2"},
+	{"metadata.ok IN (true, 1)", "dv1"},
+	{"metadata.rows = 100", "dv1"},
+	{"metadata.rows = 100.0", "dv1"},
+	{"metadata.`f1-score` >= 0.5", "e1"},
 
-		// Attributes.
-		{"attrs.trainer = 'xgboost'", "m1"},
-		{"attrs.trainer LIKE 'xg%'", "m1"},
-		{"attrs.trainer ILIKE 'xg%'", "m1 mv1"},
-		{"attrs.trainer NOT ILIKE 'xg%'", "mv2"},
-		{"attrs.rows > 150", "dv2"},
-		{"attrs.rows = '250'", "mv2"},
-		{"attrs.rows IN (100, '250')", "dv1 mv2"},
-		{"attrs.split.train = 0.8", "dv2"},
-		{"attrs.params.depth = 6", "mv1"},
-		{"attrs.gpu = true", "mv1"},
-		{"attrs.gpu != true", "mv2"},
-		{"attrs.note IS NULL", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
-		{"EXISTS attrs.note", "e1"},
-		{"attrs.rows IS NOT NULL", "dv1 dv2 mv2"},
-		{"NOT attrs.rows > 150", "d1 dv1 m1 mv1 mv2 e1 e2 pj1"},
+	// Metadata, JSON paths.
+	{"metadata.params.lr < 0.05", "mv1"},
+	{"metadata.params.lr > 0", "mv1 mv2"},
+	{"metadata.params.lr = '0.5'", "e1"},
+	{"metadata.params.opt IN ('adam', 'x')", "mv1"},
+	{"metadata.params.opt ILIKE 'S%'", "mv2"},
+	{"metadata.params.use_gpu = true", "mv1"},
+	{"metadata.params.use_gpu = false", "mv2"},
+	{"metadata.params.layers.n = 3", "mv2"},
+	{"metadata.params.`a\\b` = 1", "mv1"},
+	{"EXISTS metadata.params.layers", "mv2"},
+	{"metadata.params.layers IS NULL", "d1 dv1 dv2 m1 mv1 e1 e2 pj1"},
+	{"metadata.params.depth >= 4 AND metadata.params.depth <= 5", "mv2"},
+	{"NOT metadata.params.lr > 0", "d1 dv1 dv2 m1 e1 e2 pj1"},
 
-		// Lineage.
-		{"upstream_of('pj1')", "d1 dv1 dv2 mv1 mv2"},
-		{"upstream_of('pj1', 1)", "mv1 mv2"},
-		{"upstream_of('pj1', 2)", "dv1 dv2 mv1 mv2"},
-		{"downstream_of('dv1')", "dv2 mv1 mv2 pj1"},
-		{"downstream_of('dv1', 1)", "dv2 mv1"},
-		{"downstream_of('e1')", "e2"},
-		{"upstream_of('e1', 5)", "e2"},
-		{"downstream_of('d1') AND type = 'model_version'", "mv1 mv2"},
-		{"NOT upstream_of('pj1') AND NOT downstream_of('d1')", "m1 e1 e2"},
-		{"upstream_of('mv1') OR downstream_of('mv1')", "d1 dv1 pj1"},
+	// Attributes.
+	{"attrs.trainer = 'xgboost'", "m1"},
+	{"attrs.trainer LIKE 'xg%'", "m1"},
+	{"attrs.trainer ILIKE 'xg%'", "m1 mv1"},
+	{"attrs.trainer NOT ILIKE 'xg%'", "mv2"},
+	{"attrs.rows > 150", "dv2"},
+	{"attrs.rows = '250'", "mv2"},
+	{"attrs.rows IN (100, '250')", "dv1 mv2"},
+	{"attrs.split.train = 0.8", "dv2"},
+	{"attrs.params.depth = 6", "mv1"},
+	{"attrs.gpu = true", "mv1"},
+	{"attrs.gpu != true", "mv2"},
+	{"attrs.note IS NULL", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
+	{"EXISTS attrs.note", "e1"},
+	{"attrs.rows IS NOT NULL", "dv1 dv2 mv2"},
+	{"NOT attrs.rows > 150", "d1 dv1 m1 mv1 mv2 e1 e2 pj1"},
 
-		// Logic and precedence.
-		{"type = 'dataset' OR type = 'model' AND name = 'nope'", "d1"},
-		{"(type = 'dataset' OR type = 'model') AND name = 'titanic'", "d1"},
-		{"tags.env = 'prod' AND metadata.accuracy > 0.9 OR id = 'e2'", "mv1 e2"},
+	// Lineage.
+	{"upstream_of('pj1')", "d1 dv1 dv2 mv1 mv2"},
+	{"upstream_of('pj1', 1)", "mv1 mv2"},
+	{"upstream_of('pj1', 2)", "dv1 dv2 mv1 mv2"},
+	{"downstream_of('dv1')", "dv2 mv1 mv2 pj1"},
+	{"downstream_of('dv1', 1)", "dv2 mv1"},
+	{"downstream_of('e1')", "e2"},
+	{"upstream_of('e1', 5)", "e2"},
+	{"downstream_of('d1') AND type = 'model_version'", "mv1 mv2"},
+	{"NOT upstream_of('pj1') AND NOT downstream_of('d1')", "m1 e1 e2"},
+	{"upstream_of('mv1') OR downstream_of('mv1')", "d1 dv1 pj1"},
 
-		// Order.
-		{"ORDER BY id", "d1 dv1 dv2 e1 e2 m1 mv1 mv2 pj1"},
-		{"type = 'model_version' OR type = 'experiment' ORDER BY metadata.accuracy DESC", "mv1 mv2 e1 e2"},
-		{"type = 'model_version' OR type = 'experiment' ORDER BY metadata.accuracy", "mv2 mv1 e1 e2"},
-		{"ORDER BY version DESC, id", "dv2 mv2 dv1 mv1 d1 e1 e2 m1 pj1"},
-		{"ORDER BY tags.env, id DESC", "dv2 mv1 dv1 mv2 pj1 m1 e2 e1 d1"},
-		{"ORDER BY attrs.rows", "dv1 dv2 mv2 d1 m1 mv1 e1 e2 pj1"},
-		{"ORDER BY metadata.params.lr DESC", "mv2 mv1 e1 d1 dv1 dv2 m1 e2 pj1"},
-		{"ORDER BY metadata.accuracy DESC, id DESC", "mv1 mv2 e1 pj1 m1 e2 dv2 dv1 d1"},
-		{"ORDER BY run.name DESC", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
-		{"ORDER BY run.name", "mv2 e1 d1 dv1 dv2 m1 mv1 e2 pj1"},
-		{"ORDER BY parent DESC", "e1 e2 mv1 mv2 dv1 dv2 d1 m1 pj1"},
-		{"ORDER BY created_at DESC LIMIT 3", "pj1 e2 e1"}, // LIMIT is a total over all pages
-	} {
+	// Logic and precedence.
+	{"type = 'dataset' OR type = 'model' AND name = 'nope'", "d1"},
+	{"(type = 'dataset' OR type = 'model') AND name = 'titanic'", "d1"},
+	{"tags.env = 'prod' AND metadata.accuracy > 0.9 OR id = 'e2'", "mv1 e2"},
+
+	// Order.
+	{"ORDER BY id", "d1 dv1 dv2 e1 e2 m1 mv1 mv2 pj1"},
+	{"type = 'model_version' OR type = 'experiment' ORDER BY metadata.accuracy DESC", "mv1 mv2 e1 e2"},
+	{"type = 'model_version' OR type = 'experiment' ORDER BY metadata.accuracy", "mv2 mv1 e1 e2"},
+	{"ORDER BY version DESC, id", "dv2 mv2 dv1 mv1 d1 e1 e2 m1 pj1"},
+	{"ORDER BY tags.env, id DESC", "dv2 mv1 dv1 mv2 pj1 m1 e2 e1 d1"},
+	{"ORDER BY attrs.rows", "dv1 dv2 mv2 d1 m1 mv1 e1 e2 pj1"},
+	{"ORDER BY metadata.params.lr DESC", "mv2 mv1 e1 d1 dv1 dv2 m1 e2 pj1"},
+	{"ORDER BY metadata.accuracy DESC, id DESC", "mv1 mv2 e1 pj1 m1 e2 dv2 dv1 d1"},
+	{"ORDER BY run.name DESC", "d1 dv1 dv2 m1 mv1 mv2 e1 e2 pj1"},
+	{"ORDER BY run.name", "mv2 e1 d1 dv1 dv2 m1 mv1 e2 pj1"},
+	{"ORDER BY parent DESC", "e1 e2 mv1 mv2 dv1 dv2 d1 m1 pj1"},
+	{"ORDER BY created_at DESC LIMIT 3", "pj1 e2 e1"}, // LIMIT is a total over all pages
+}
+
+func testSearch(t *testing.T, db *testDB) {
+	for _, tt := range searchQueries {
 		t.Run(tt.query, func(t *testing.T) {
 			got := strings.Join(searchAll(t, db, tt.query, testOptions()), " ")
 			if got != tt.want {
@@ -347,8 +353,9 @@ func TestSearch(t *testing.T) {
 }
 
 // searchAll walks every page of a query.
-func searchAll(tb testing.TB, db *sqlx.DB, src string, opts Options) []string {
+func searchAll(tb testing.TB, db *testDB, src string, opts Options) []string {
 	tb.Helper()
+	opts.Dialect = db.dialect
 	q, err := Parse(src)
 	if err != nil {
 		tb.Fatalf("Parse(%q): %v", src, err)
@@ -377,8 +384,9 @@ func searchAll(tb testing.TB, db *sqlx.DB, src string, opts Options) []string {
 	}
 }
 
-func TestPages(t *testing.T) {
-	db := MustOpen(t)
+func TestPages(t *testing.T) { engines(t, testPages) }
+
+func testPages(t *testing.T, db *testDB) {
 	for _, order := range []string{
 		"",
 		"ORDER BY created_at DESC",
@@ -415,11 +423,12 @@ func TestPages(t *testing.T) {
 	}
 }
 
-func TestPagesWhileAdding(t *testing.T) {
-	db := MustOpen(t)
+func TestPagesWhileAdding(t *testing.T) { engines(t, testPagesWhileAdding) }
+
+func testPagesWhileAdding(t *testing.T, db *testDB) {
 	q, _ := Parse("ORDER BY created_at DESC")
 	opts := testOptions()
-	opts.Limit = 4
+	opts.Limit, opts.Dialect = 4, db.dialect
 	c, err := Compile(q, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -446,8 +455,9 @@ func TestPagesWhileAdding(t *testing.T) {
 	}
 }
 
-func TestInjection(t *testing.T) {
-	db := MustOpen(t)
+func TestInjection(t *testing.T) { engines(t, testInjection) }
+
+func testInjection(t *testing.T, db *testDB) {
 	values := []string{
 		`'; DROP TABLE resources; --`,
 		`"; DROP TABLE resources; --`,
@@ -507,15 +517,18 @@ func TestInjection(t *testing.T) {
 	}
 }
 
-func TestWhereWithOwnSelect(t *testing.T) {
-	db := MustOpen(t)
+func TestWhereWithOwnSelect(t *testing.T) { engines(t, testWhereWithOwnSelect) }
+
+func testWhereWithOwnSelect(t *testing.T, db *testDB) {
 	// How GetPrevResourceVersion filters: the latest earlier version that
 	// matches the user's filter.
 	q, err := Parse("tags.env = 'prod' AND status = 'PROMOTED'")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cond, err := Where(q, testOptions())
+	opts := testOptions()
+	opts.Dialect = db.dialect
+	cond, err := Where(q, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +543,7 @@ func TestWhereWithOwnSelect(t *testing.T) {
 	}
 
 	empty, _ := Parse("")
-	cond, err = Where(empty, Options{Dialect: testDialect})
+	cond, err = Where(empty, Options{Dialect: db.dialect})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"strings"
+
+	"github.com/metatrack/metatrack/query"
+)
+
+// Dialect is PostgreSQL's SQL for the query language (query.Dialect), made
+// to return the rows SQLite returns, in its order:
+//
+//   - JSON documents are read as jsonb (CAST(doc AS jsonb), so the columns
+//     may be TEXT, json or jsonb), one key at a time with -> and a text
+//     key, which never indexes an array, as SQLite's $."key" paths do not;
+//   - texts compare and sort with COLLATE "C", byte-wise like SQLite's
+//     BINARY, whatever the database's collation;
+//   - LIKE is PostgreSQL's case-sensitive LIKE, ILIKE folds ASCII letters
+//     only (translate), as SQLite's lower() and LIKE do;
+//   - numbers compare as numbers whatever their column's type: arguments
+//     carry their type (bigint, double precision);
+//   - a metadata or attribute sort key is three columns (rank, number,
+//     text), since a column holds one type.
+//
+// Every query takes its plain form (IndexPlans is false): PostgreSQL plans
+// it by its statistics. Known difference: a JSON document with a repeated
+// key reads its last occurrence here, its first on SQLite; metatrack
+// writes documents without repeated keys.
+type Dialect struct{}
+
+var _ query.Dialect = Dialect{}
+
+// Name returns "postgres".
+func (Dialect) Name() string { return "postgres" }
+
+// IndexPlans returns false: the forms tuned to SQLite's planner are not
+// used.
+func (Dialect) IndexPlans() bool { return false }
+
+// False returns false.
+func (Dialect) False() string { return "false" }
+
+// NotTrue returns (cond) IS NOT TRUE.
+func (Dialect) NotTrue(cond string) string { return "(" + cond + ") IS NOT TRUE" }
+
+// Arg casts numbers to their type, so that a bigint column compares with
+// 1.5 as a number, and leaves texts to take the type of what they compare
+// with.
+func (Dialect) Arg(v any) string {
+	switch v.(type) {
+	case int64, int:
+		return "CAST(? AS bigint)"
+	case float64:
+		return "CAST(? AS double precision)"
+	}
+	return "?"
+}
+
+// Ordered returns text COLLATE "C".
+func (Dialect) Ordered(text string) string { return text + ` COLLATE "C"` }
+
+// jsonNumber is a JSON number (RFC 8259) with white space around it. It
+// holds no question mark: placeholders are rewritten.
+const jsonNumber = `'^[ \t\n\r]*-{0,1}(0|[1-9][0-9]*)([.][0-9]+){0,1}([eE][-+]{0,1}[0-9]+){0,1}[ \t\n\r]*$'`
+
+// TextNumber returns CAST(text AS numeric) when text is a JSON number.
+func (Dialect) TextNumber(text string) string {
+	return "CASE WHEN " + text + " ~ " + jsonNumber + " THEN CAST(" + text + " AS numeric) END"
+}
+
+// Mixed returns "": a column holds one type.
+func (Dialect) Mixed(num, str string) string { return "" }
+
+// JSON reads doc as jsonb, key by key.
+func (Dialect) JSON(doc string, path []string, as query.JSONForm) (string, []any) {
+	v := "CAST(" + doc + " AS jsonb)"
+	var keys []any
+	for _, k := range path {
+		v += " -> CAST(? AS text)"
+		keys = append(keys, k)
+	}
+	twice := append(append([]any(nil), keys...), keys...)
+	typ := "jsonb_typeof(" + v + ")"
+	switch as {
+	case query.JSONText:
+		return "CASE WHEN " + typ + " = 'string' THEN " + v + " #>> '{}' END", twice
+	case query.JSONNumber:
+		return "CASE WHEN " + typ + " = 'number' THEN CAST(" + v + " AS numeric) END", twice
+	case query.JSONBool:
+		return "CASE " + typ + " WHEN 'boolean' THEN CASE WHEN CAST(" + v + " AS boolean) THEN 1 ELSE 0 END END", twice
+	case query.JSONRank:
+		return "CASE " + typ + " WHEN 'number' THEN 0 WHEN 'string' THEN 1 END", keys
+	case query.JSONScalar:
+		return "", nil
+	case query.JSONNotNull:
+		return typ + " != 'null'", keys
+	case query.JSONIsNull:
+		return "COALESCE(" + typ + ", 'null') = 'null'", keys
+	case query.JSONIsNotNull:
+		return "COALESCE(" + typ + ", 'null') != 'null'", keys
+	case query.JSONExists:
+		return v + " IS NOT NULL", keys
+	}
+	panic("postgres: unknown JSON form")
+}
+
+// asciiUpper and asciiLower are the letters ILIKE folds, as SQLite's lower()
+// does.
+const (
+	asciiUpper = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
+	asciiLower = "'abcdefghijklmnopqrstuvwxyz'"
+)
+
+// Match is LIKE with \ as the escape, on texts with ASCII letters folded
+// for ILIKE.
+func (Dialect) Match(text, pattern string, fold, not bool) (string, []any) {
+	kw := " LIKE "
+	if not {
+		kw = " NOT LIKE "
+	}
+	trailing := endsInEscape(pattern)
+	if !fold {
+		if trailing {
+			// The language reads a \ at the end as itself.
+			pattern += `\`
+		}
+		return text + kw + `? ESCAPE '\'`, []any{pattern}
+	}
+	if trailing {
+		// SQLite's LIKE matches nothing with a dangling escape.
+		if not {
+			return "(" + text + ") IS NOT NULL", nil
+		}
+		return "((" + text + ") IS NULL AND false)", nil
+	}
+	return "translate(" + text + ", " + asciiUpper + ", " + asciiLower + ")" + kw +
+		"translate(?, " + asciiUpper + ", " + asciiLower + `) ESCAPE '\'`, []any{pattern}
+}
+
+// endsInEscape reports whether pattern ends in a \ that escapes nothing.
+func endsInEscape(pattern string) bool {
+	n := len(pattern) - len(strings.TrimRight(pattern, `\`))
+	return n%2 == 1
+}
