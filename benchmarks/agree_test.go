@@ -99,6 +99,17 @@ func TestBaselinesAgree(t *testing.T) {
 			}
 		}
 	}
+	after := pageCursor(t, e)
+	wantPage, err := e.lib.Lineage(ctx, []metatrack.Resource{res(fx.DownstreamStart)}, lineage.Options{Direction: lineage.Downstream, After: after, Limit: pageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotPage, err := e.bare.page(fx.DownstreamStart.ID, *after, pageSize); err != nil {
+		t.Fatal(err)
+	} else if !reflect.DeepEqual(gotPage, wantPage) || len(wantPage.Nodes) != pageSize {
+		t.Errorf("page: bare has %d nodes and %d edges (total %d, next %v), library %d and %d (total %d, next %v)",
+			len(gotPage.Nodes), len(gotPage.Edges), gotPage.Total, gotPage.Next, len(wantPage.Nodes), len(wantPage.Edges), wantPage.Total, wantPage.Next)
+	}
 	wantImpact, err := e.lib.Impact(ctx, res(fx.Popular))
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,31 @@ func BenchmarkLineage(b *testing.B) {
 			})
 		}
 	}
+	// A page of pageSize descendants in the middle of the full walk, from
+	// its cursor; ref-full is the whole walk, for scale.
+	after := pageCursor(b, e)
+	runCase(b, "page", func(b *testing.B) {
+		b.Run("lib", func(b *testing.B) {
+			var g *lineage.Graph
+			bench(b, func() (err error) {
+				g, err = e.lib.Lineage(ctx, []metatrack.Resource{res(e.fx.DownstreamStart)}, lineage.Options{Direction: lineage.Downstream, After: after, Limit: pageSize})
+				return err
+			})
+			b.ReportMetric(float64(len(g.Nodes)), "nodes")
+		})
+		b.Run("bare-level", func(b *testing.B) {
+			bench(b, func() error {
+				_, err := e.bare.page(e.fx.DownstreamStart.ID, *after, pageSize)
+				return err
+			})
+		})
+		b.Run("ref-full", func(b *testing.B) {
+			bench(b, func() error {
+				_, err := e.lib.Lineage(ctx, []metatrack.Resource{res(e.fx.DownstreamStart)}, lineage.Options{Direction: lineage.Downstream})
+				return err
+			})
+		})
+	})
 	runCase(b, "impact", func(b *testing.B) {
 		b.Run("lib", func(b *testing.B) {
 			var r *lineage.ImpactReport
@@ -148,6 +173,67 @@ func (d *bareDB) lineage(id string, down bool, maxDepth int, cte bool) (*lineage
 	sortNodes(nodes)
 	edges, err := d.edgesAmong(nodes)
 	return &lineage.Graph{Nodes: nodes, Edges: edges, Total: len(nodes)}, err
+}
+
+// pageSize is the size of the page of the paging benchmark.
+const pageSize = 100
+
+// pageCursor returns the cursor of the paging benchmark: after the first
+// quarter of the downstream walk (at a page boundary), so that the page lies
+// in its middle.
+func pageCursor(tb testing.TB, e *env) *lineage.Cursor {
+	tb.Helper()
+	full, err := e.lib.Lineage(ctx, []metatrack.Resource{res(e.fx.DownstreamStart)}, lineage.Options{Direction: lineage.Downstream})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	i := max(len(full.Nodes)/4/pageSize*pageSize, 1) - 1
+	if i+pageSize >= len(full.Nodes) {
+		tb.Fatalf("the downstream walk has %d nodes, too few for a page of %d in its middle", len(full.Nodes), pageSize)
+	}
+	return &lineage.Cursor{Depth: full.Nodes[i].Depth, Seq: full.Nodes[i].Seq}
+}
+
+// page is the baseline of a page of Tracker.Lineage downstream of id: the
+// depths of every reachable resource level by level (for the total, and so
+// that each depth is exact), then the rows and the edges of the limit
+// nodes after the cursor alone.
+func (d *bareDB) page(id string, after lineage.Cursor, limit int) (*lineage.Graph, error) {
+	start, err := d.seqOf(id)
+	if err != nil {
+		return nil, err
+	}
+	depth, err := d.walkLevels(start, true, 0)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]lineage.Node, 0, len(depth))
+	for s, n := range depth {
+		all = append(all, lineage.Node{Seq: s, Depth: n})
+	}
+	sortNodes(all)
+	i, _ := slices.BinarySearchFunc(all, after, func(n lineage.Node, c lineage.Cursor) int {
+		return cmp.Or(cmp.Compare(n.Depth, c.Depth), cmp.Compare(n.Seq, c.Seq))
+	})
+	for i < len(all) && all[i].Depth == after.Depth && all[i].Seq == after.Seq {
+		i++
+	}
+	g := &lineage.Graph{Total: len(all)}
+	on := all[i:]
+	if len(on) > limit {
+		on = on[:limit]
+		g.Next = &lineage.Cursor{Depth: on[limit-1].Depth, Seq: on[limit-1].Seq}
+	}
+	pageDepth := make(map[int64]int, len(on))
+	for _, n := range on {
+		pageDepth[n.Seq] = n.Depth
+	}
+	if g.Nodes, err = d.nodes(pageDepth); err != nil {
+		return nil, err
+	}
+	sortNodes(g.Nodes)
+	g.Edges, err = d.edgesAmong(g.Nodes)
+	return g, err
 }
 
 // walkLevels returns the depth of every resource reachable from start
