@@ -2,8 +2,10 @@ package metatrack
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/metatrack/metatrack/lineage"
 )
@@ -86,15 +88,27 @@ func (t *Tracker) Provenance(ctx context.Context, res Resource) (*lineage.Proven
 	return r, err
 }
 
+// sqlSeqByID is the seq of the live resource of an id.
+const sqlSeqByID = "SELECT seq FROM resources WHERE id = ? AND deleted_at IS NULL"
+
 func (x *txn) seqsOf(ctx context.Context, rs []Resource) ([]int64, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("%w: no start resource", ErrInvalidArgument)
 	}
 	seqs := make([]int64, len(rs))
 	for i, r := range rs {
-		// target: one index probe for an id, without the joins a
-		// whole resource row needs.
-		row, err := x.target(ctx, r)
+		// An id is one index probe for the seq alone; a reference, or an
+		// id that names no live resource (for the error), is resolved.
+		if r.ID != "" && !strings.Contains(r.ID, "/") {
+			err := x.get(ctx, &seqs[i], sqlSeqByID, r.ID)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
+		row, err := x.resolveRes(ctx, r)
 		if err != nil {
 			return nil, err
 		}

@@ -320,6 +320,23 @@ func (d *bareDB) query(ctx context.Context, query string, args ...any) (*sql.Row
 	return s.QueryContext(ctx, args...)
 }
 
+// inRead runs fn's queries in one read transaction, for the baselines
+// of calls that read one snapshot with several statements (a walk's nodes
+// and the edges among them), as the tracker's reads do. BEGIN and ROLLBACK
+// are prepared statements on the one connection, so fn's prepared
+// statements run inside the transaction as they are (database/sql's
+// Tx.Stmt would prepare a statement of a Conn again on every call).
+func (d *bareDB) inRead(fn func() error) error {
+	if _, err := d.exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	err := fn()
+	if _, rerr := d.exec(ctx, "ROLLBACK"); err == nil {
+		err = rerr
+	}
+	return err
+}
+
 func (d *bareDB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	s, err := d.stmt(ctx, query)
 	if err != nil {

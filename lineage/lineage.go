@@ -100,10 +100,12 @@ const (
 	// Auto picks the strategy measured faster for the options (see
 	// chooseStrategy).
 	Auto Strategy = iota
-	// CTE runs the whole walk as one recursive common table expression.
+	// CTE runs the whole walk as one recursive common table expression
+	// that also reads the row of every node reached, whatever the page.
 	CTE
 	// LevelWalk runs one query per level of the walk, the whole frontier
-	// of the level bound as one JSON array parameter.
+	// of the level bound as one JSON array parameter, over seqs alone, and
+	// then reads the rows of the nodes it returns (those of the page).
 	LevelWalk
 )
 

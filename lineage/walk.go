@@ -118,26 +118,34 @@ func (o Options) follow() follow {
 // levels) found the CTE faster upstream at depth 1 and 3 too, at 10k, 100k
 // and 1M resources, so the lower bound went from 4 to 1.
 //
-// So Auto takes the CTE only for an upstream walk of bounded depth 1 to 16
-// from a few starts, with no MaxNodes (the level walk stops early at
-// MaxNodes, the CTE cannot), and the level walk everywhere else, where it
-// also never expands a resource twice whatever the shape of the graph.
+// Unlimited upstream walks once re-ran the CTE with a doubled cap; now
+// that the CTE goes on level by level past depth 16 (see walkCTE), the
+// scale benchmarks found it faster there too, at every scale (on the
+// 10k-resource fixture, whose ancestries are 16 levels deep: 330-380
+// against 450-570 us in hand-written SQL).
+//
+// So Auto takes the CTE only for an upstream walk of depth up to 16 or
+// unlimited from a few starts, with no MaxNodes (the level walk stops early at
+// MaxNodes, the CTE cannot) and no paging (the CTE reads the row of every
+// node, the level walk those of the page), and the level walk everywhere
+// else, where it also never expands a resource twice whatever the shape of
+// the graph.
 func chooseStrategy(o Options, starts int) Strategy {
 	if o.Strategy != Auto {
 		return o.Strategy
 	}
-	if o.Direction == Upstream && o.MaxDepth >= 1 && o.MaxDepth <= 16 && starts <= 8 && o.MaxNodes == 0 {
+	if o.Direction == Upstream && o.MaxDepth <= cteCap && starts <= 8 && o.MaxNodes == 0 && !o.paged() {
 		return CTE
 	}
 	return LevelWalk
 }
 
 // walkLevels is the level-by-level strategy: breadth first over seqs alone
-// (levelDepths), then one query for the resource rows of the nodes
+// (startDepths), then one query for the resource rows of the nodes
 // returned: the page when paging, else every reached node of the types
 // asked for. Paging by type first reads the types of the reached nodes.
 func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
-	reached, err := levelDepths(ctx, q, starts, f, opts.MaxNodes)
+	reached, err := startDepths(ctx, q, starts, f, opts.MaxNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -193,24 +201,30 @@ func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts O
 	return g, nil
 }
 
-// levelDepths walks breadth first, one query per level that binds the whole
-// frontier as one JSON array, and returns the reached seqs with their
-// depths (Seq and Depth set), sorted by (depth, seq). It stops expanding
-// once it has reached more than maxNodes resources (0: no cap): every
-// resource at the depths expanded so far is then known with its shortest
-// depth, so the first maxNodes in (depth, seq) order are exact.
-func levelDepths(ctx context.Context, q Queryer, starts []int64, f follow, maxNodes int) ([]Node, error) {
+// startDepths walks breadth first from starts (levelDepths) and returns
+// every reached seq with its depth, the starts first, sorted by (depth, seq).
+func startDepths(ctx context.Context, q Queryer, starts []int64, f follow, maxNodes int) ([]Node, error) {
 	seen := make(map[int64]struct{}, 64)
 	reached := make([]Node, 0, 64)
 	for _, s := range starts {
 		seen[s] = struct{}{}
 		reached = append(reached, Node{Seq: s})
 	}
+	return levelDepths(ctx, q, f, maxNodes, seen, reached, slices.Clone(starts), 0)
+}
+
+// levelDepths walks breadth first from frontier, the resources at depth d
+// (sorted), one query per level that binds the whole frontier as one JSON
+// array, and appends the resources it reaches that are not in seen to
+// reached (Seq and Depth set), sorted by (depth, seq). It stops expanding
+// once reached holds more than maxNodes resources (0: no cap): every
+// resource at the depths expanded so far is then known with its shortest
+// depth, so the first maxNodes in (depth, seq) order are exact.
+func levelDepths(ctx context.Context, q Queryer, f follow, maxNodes int, seen map[int64]struct{}, reached []Node, frontier []int64, d int) ([]Node, error) {
 	query, args := f.levelQuery()
 	level, done := repeated(ctx, q, query, f.maxDepth != 1)
 	defer done()
-	frontier := slices.Clone(starts)
-	for d := 0; len(frontier) > 0; d++ {
+	for ; len(frontier) > 0; d++ {
 		if f.maxDepth > 0 && d >= f.maxDepth || maxNodes > 0 && len(reached) > maxNodes {
 			break
 		}
@@ -290,34 +304,32 @@ func (f follow) levelQuery() (string, []any) {
 // A cycle would make depths grow forever, so depth is always capped. With
 // MaxDepth the cap is MaxDepth and the walk is one statement. Unlimited, the
 // walk runs with a cap of 16 and, only when some resource lies exactly at
-// the cap (so more may lie beyond), again with the cap doubled: a resource
-// at distance d+1 is reached only through one at distance d, so a walk
-// whose deepest resource is nearer than its cap has found everything, with
-// exact depths. Lineage graphs are rarely deeper than 16, so this is
-// usually one statement. The cap also bounds what a cycle costs: a resource
-// behind a cycle of length L is expanded about cap/L times, and the cap
-// stays below twice the depth of the graph. (Capping instead at the number
-// of reachable resources, counted by a first UNION CTE over seq alone, is
-// exact and always one statement, but behind a cycle it expands resources
-// up to that number over L times: on the cyclic benchmark graph it took 3 s
-// where this takes 0.1 s, and the level walk 0.01 s.)
+// the cap (so more may lie beyond), goes on from there level by level
+// (levelDepths from the resources at depth 16, everything found so far
+// seen): a resource at distance d+1 is reached only through one at
+// distance d, so the statement has found every resource within the cap,
+// with exact depths, and the level walk the rest. Lineage graphs are rarely
+// deeper than 16, so this is usually one statement. The cap also bounds
+// what a cycle costs: a resource behind a cycle of length L is expanded
+// about 16/L times. (Re-running the statement with the cap doubled
+// instead, as an earlier version did, walks a deep graph again from the
+// start each time. Capping at the number of reachable resources, counted
+// by a first UNION CTE over seq alone, is exact and always one statement,
+// but behind a cycle it expands resources up to that number over L times:
+// on the cyclic benchmark graph it took 3 s where the level walk takes
+// 0.01 s.)
 func walkCTE(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
-	var nodes []Node
-	if f.maxDepth > 0 {
-		var err error
-		if nodes, _, err = walkCTECapped(ctx, q, starts, f, f.maxDepth); err != nil {
+	depthCap := f.maxDepth
+	if depthCap == 0 {
+		depthCap = cteCap
+	}
+	nodes, deepest, err := walkCTECapped(ctx, q, starts, f, depthCap)
+	if err != nil {
+		return nil, err
+	}
+	if f.maxDepth == 0 && deepest == cteCap {
+		if nodes, err = beyondCap(ctx, q, f, nodes); err != nil {
 			return nil, err
-		}
-	} else {
-		for depthCap := 16; ; depthCap *= 2 {
-			n, deepest, err := walkCTECapped(ctx, q, starts, f, depthCap)
-			if err != nil {
-				return nil, err
-			}
-			if deepest < depthCap {
-				nodes = n
-				break
-			}
 		}
 	}
 	sortNodes(nodes)
@@ -341,10 +353,50 @@ func walkCTE(ctx context.Context, q Queryer, starts []int64, f follow, opts Opti
 	return g, nil
 }
 
+// cteCap is the depth to which an unlimited CTE walk goes in one statement.
+const cteCap = 16
+
+// beyondCap continues a walk whose nodes are known exactly to depth cteCap
+// level by level from the nodes at that depth, and returns nodes with the
+// nodes beyond.
+func beyondCap(ctx context.Context, q Queryer, f follow, nodes []Node) ([]Node, error) {
+	seen := make(map[int64]struct{}, len(nodes))
+	var frontier []int64
+	for _, n := range nodes {
+		seen[n.Seq] = struct{}{}
+		if n.Depth == cteCap {
+			frontier = append(frontier, n.Seq)
+		}
+	}
+	slices.Sort(frontier)
+	more, err := levelDepths(ctx, q, f, 0, seen, nil, frontier, cteCap)
+	if err != nil || len(more) == 0 {
+		return nodes, err
+	}
+	rows, err := loadNodes(ctx, q, more, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	depth := make(map[int64]int, len(more))
+	for _, n := range more {
+		depth[n.Seq] = n.Depth
+	}
+	for _, r := range rows {
+		r.Depth = depth[r.Seq]
+		nodes = append(nodes, r)
+	}
+	return nodes, nil
+}
+
 // walkCTECapped walks to depthCap in one statement and returns the nodes and
 // the largest depth among them.
 func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, depthCap int) ([]Node, int, error) {
-	s := stmt{args: []any{jsonInts(starts), depthCap}}
+	// One start, the usual case, is bound as it is: json_each parses.
+	seed, start := "SELECT value, 0 FROM json_each(?1)", any(jsonInts(starts))
+	if len(starts) == 1 {
+		seed, start = "SELECT ?1, 0", starts[0]
+	}
+	s := stmt{args: []any{start, depthCap}}
 	rel := f.relationSQL(&s, "e.relation")
 	var steps []string
 	if f.dir == Downstream || f.dir == Both {
@@ -353,7 +405,7 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 	if f.dir == Upstream || f.dir == Both {
 		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
 	}
-	query := "WITH RECURSIVE walk(seq, depth) AS (SELECT value, 0 FROM json_each(?1) UNION " + strings.Join(steps, " UNION ") + ")" +
+	query := "WITH RECURSIVE walk(seq, depth) AS (" + seed + " UNION " + strings.Join(steps, " UNION ") + ")" +
 		" SELECT " + nodeCols + ", w.depth" +
 		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq" + parentJoin
 

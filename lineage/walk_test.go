@@ -387,9 +387,12 @@ func TestChooseStrategy(t *testing.T) {
 		{"Downstream", Options{Direction: Downstream, MaxDepth: 8}, 1, LevelWalk},
 		{"UpstreamBounded", Options{Direction: Upstream, MaxDepth: 8}, 1, CTE},
 		{"UpstreamShallow", Options{Direction: Upstream, MaxDepth: 1}, 1, CTE},
-		{"UpstreamUnlimited", Options{Direction: Upstream}, 1, LevelWalk},
+		{"UpstreamUnlimited", Options{Direction: Upstream}, 1, CTE},
+		{"UpstreamDeep", Options{Direction: Upstream, MaxDepth: 17}, 1, LevelWalk},
 		{"UpstreamManyStarts", Options{Direction: Upstream, MaxDepth: 8}, 100, LevelWalk},
 		{"UpstreamMaxNodes", Options{Direction: Upstream, MaxDepth: 8, MaxNodes: 100}, 1, LevelWalk},
+		{"UpstreamPaged", Options{Direction: Upstream, MaxDepth: 8, Limit: 10}, 1, LevelWalk},
+		{"UpstreamAfter", Options{Direction: Upstream, MaxDepth: 8, After: &Cursor{Depth: 1}}, 1, LevelWalk},
 		{"Both", Options{Direction: Both, MaxDepth: 8}, 1, LevelWalk},
 	} {
 		if got := chooseStrategy(tc.opts, tc.starts); got != tc.want {
