@@ -630,7 +630,7 @@ func (t *Tracker) flushMetrics(ctx context.Context) error {
 	if b == nil || len(b.order) == 0 {
 		return nil
 	}
-	x := &txn{t: t, tx: t.tx, now: t.now().UnixMilli()}
+	x := &txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()}
 	for _, ps := range b.order {
 		if len(ps.pts) == 0 {
 			continue

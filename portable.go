@@ -108,7 +108,7 @@ func (t *Tracker) Export(ctx context.Context, w io.Writer, opts ...MaintenanceOp
 		return TransferStats{}, err
 	}
 	cfg := maintenanceOptions(opts)
-	x := &txn{t: t, tx: t.db.Reader()}
+	x := &txn{t: t, sql: t.sql, tx: t.db.Reader()}
 	stats, err := portable.Export(ctx, t.db, w, portable.ExportOptions{
 		Filter:    cfg.filter,
 		NoLineage: cfg.noLineage,

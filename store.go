@@ -20,7 +20,9 @@ import (
 // a read snapshot, or the engine's Reader (for lookups of one statement).
 // The engine prepares fixed statements once and reuses them.
 type txn struct {
-	t   *Tracker
+	t *Tracker
+	// sql holds the texts of the engine's fixed statements.
+	sql *storage.Statements
 	tx  storage.Tx
 	now int64
 }
@@ -43,10 +45,10 @@ func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) erro
 		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Location())
 	}
 	if t.tx != nil {
-		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})
 	}
 	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
-		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
+		return fn(&txn{t: t, sql: t.sql, tx: tx, now: t.now().UnixMilli()})
 	})
 }
 
@@ -59,10 +61,10 @@ func (t *Tracker) read(ctx context.Context, fn func(x *txn) error) error {
 		if err := t.flushMetrics(ctx); err != nil {
 			return err
 		}
-		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})
 	}
 	return t.db.ReadTx(ctx, func(tx storage.Tx) error {
-		return fn(&txn{t: t, tx: tx, now: t.now().UnixMilli()})
+		return fn(&txn{t: t, sql: t.sql, tx: tx, now: t.now().UnixMilli()})
 	})
 }
 
@@ -76,9 +78,9 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 		if err := t.flushMetrics(ctx); err != nil {
 			return err
 		}
-		return fn(&txn{t: t, tx: t.tx, now: t.now().UnixMilli()})
+		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})
 	}
-	return t.db.Classify(fn(&txn{t: t, tx: t.db.Reader(), now: t.now().UnixMilli()}))
+	return t.db.Classify(fn(&txn{t: t, sql: t.sql, tx: t.db.Reader(), now: t.now().UnixMilli()}))
 }
 
 // cached returns a Queryer for the lineage and query packages that runs

@@ -6,20 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
-)
-
-var (
-	sqlTagOf  = mustSQL(sq.Select("value").From("tags").Where("resource_seq = ? AND key = ?"))
-	sqlGetTag = mustSQL(sq.Select("t.value").From("tags t").Join("resources r ON r.seq = t.resource_seq").
-			Where("r.id = ? AND r.deleted_at IS NULL AND t.key = ?"))
-	sqlUpsertTag = mustSQL(sq.Insert("tags").Columns("resource_seq", "key", "value", "run_seq", "updated_at").
-			Values(nil, nil, nil, nil, nil).
-			Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET value = excluded.value, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
-	sqlDeleteTag = mustSQL(sq.Delete("tags").Where("resource_seq = ? AND key = ?"))
-	sqlTagsOf    = mustSQL(sq.Select("key", "value").From("tags").Where("resource_seq = ?").OrderBy("key"))
 )
 
 // LogTag sets the tag key of res to value, replacing an earlier value. Tags
@@ -43,13 +30,13 @@ func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) e
 
 func (x *txn) setTag(ctx context.Context, row resourceRow, key, value string) error {
 	var old sql.NullString
-	if err := x.get(ctx, &old, sqlTagOf, row.Seq, key); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := x.get(ctx, &old, x.sql.TagOf, row.Seq, key); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	if old.Valid && old.String == value {
 		return nil
 	}
-	if _, err := x.exec(ctx, sqlUpsertTag, row.Seq, key, value, x.runSeq(), x.now); err != nil {
+	if _, err := x.exec(ctx, x.sql.UpsertTag, row.Seq, key, value, x.runSeq(), x.now); err != nil {
 		return err
 	}
 	var oldV any
@@ -63,14 +50,14 @@ func (x *txn) setTag(ctx context.Context, row resourceRow, key, value string) er
 func (t *Tracker) GetTag(ctx context.Context, res Resource, key string) (string, error) {
 	var value string
 	err := t.readOne(ctx, func(x *txn) error {
-		err := x.get(ctx, &value, sqlGetTag, res.ID, key)
+		err := x.get(ctx, &value, x.sql.GetTag, res.ID, key)
 		if errors.Is(err, sql.ErrNoRows) {
 			// res may carry a reference instead of an id, or not exist.
 			row, rerr := x.resolveRes(ctx, res)
 			if rerr != nil {
 				return rerr
 			}
-			err = x.get(ctx, &value, sqlTagOf, row.Seq, key)
+			err = x.get(ctx, &value, x.sql.TagOf, row.Seq, key)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: tag %q of %s", ErrNotFound, key, row.ref())
 			}
@@ -89,13 +76,13 @@ func (t *Tracker) DeleteTag(ctx context.Context, res Resource, key string) error
 			return err
 		}
 		var old sql.NullString
-		if err := x.get(ctx, &old, sqlTagOf, row.Seq, key); err != nil {
+		if err := x.get(ctx, &old, x.sql.TagOf, row.Seq, key); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			return err
 		}
-		if _, err := x.exec(ctx, sqlDeleteTag, row.Seq, key); err != nil {
+		if _, err := x.exec(ctx, x.sql.DeleteTag, row.Seq, key); err != nil {
 			return err
 		}
 		return x.history(ctx, row.Seq, ChangeTag, key, old.String, nil)
@@ -104,7 +91,7 @@ func (t *Tracker) DeleteTag(ctx context.Context, res Resource, key string) error
 
 // Tags returns every tag of res.
 func (t *Tracker) Tags(ctx context.Context, res Resource) (map[string]string, error) {
-	kv, err := t.keyValues(ctx, res, sqlTagsOf)
+	kv, err := t.keyValues(ctx, res, t.sql.TagsOf)
 	tags := make(map[string]string, len(kv))
 	for _, e := range kv {
 		tags[e.Key] = e.Value

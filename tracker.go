@@ -130,7 +130,9 @@ const DefaultPath = "./metatrack.db"
 // database server. It is safe for concurrent use by many goroutines, and
 // many processes may open the same store at once.
 type Tracker struct {
-	db     storage.Engine
+	db storage.Engine
+	// sql holds the texts of the engine's fixed statements.
+	sql    *storage.Statements
 	url    string
 	cfg    config
 	shared *shared
@@ -179,7 +181,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Tracker, error) {
 		// serve reads, start no run, and fail every write with ErrReadOnly.
 		cfg.readOnly = true
 	}
-	t := &Tracker{db: d, url: url, cfg: cfg, shared: &shared{}}
+	t := &Tracker{db: d, sql: d.SQL(), url: url, cfg: cfg, shared: &shared{}}
 	if err := t.startRun(ctx); err != nil {
 		d.Close()
 		return nil, err

@@ -7,4 +7,5 @@ package storage
 // that domain code reads x.sql.UpsertTag and each engine package fills in
 // every field (storagetest checks that none is empty).
 type Statements struct {
+	TagStatements
 }

@@ -33,13 +33,10 @@ func (d *DB) Location() string { return d.Path }
 func (d *DB) ReadOnly() bool { return d.readOnly }
 
 // SQL returns the SQLite texts of the fixed statements.
-func (d *DB) SQL() *storage.Statements { return &Statements }
+func (d *DB) SQL() *storage.Statements { return &statements }
 
 // Dialect is the query language's SQLite dialect.
 func (d *DB) Dialect() query.Dialect { return Dialect{} }
-
-// Statements are the SQLite texts of the domain's fixed statements.
-var Statements = storage.Statements{}
 
 // Classify is the package's Classify.
 func (d *DB) Classify(err error) error { return Classify(err) }

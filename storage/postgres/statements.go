@@ -1,0 +1,10 @@
+package postgres
+
+import "github.com/metatrack/metatrack/storage"
+
+// statements holds the PostgreSQL text of every fixed statement, one area
+// of the domain per field (see storage.Statements); each area's texts live
+// in the file named after it.
+var statements = storage.Statements{
+	TagStatements: tagSQL,
+}
