@@ -294,6 +294,11 @@ func (c *Client) send(ctx context.Context, op string, req, resp any) error {
 // key for all its tries, retrying while the server cannot be reached
 // (refused, reset, or gone before it answered) for up to retryFor.
 func (c *Client) do(ctx context.Context, mk func() (*http.Request, error)) (*http.Response, error) {
+	return c.doRetry(ctx, true, mk)
+}
+
+// doRetry is do, retrying only when retry is set.
+func (c *Client) doRetry(ctx context.Context, retry bool, mk func() (*http.Request, error)) (*http.Response, error) {
 	key := newKey()
 	deadline := time.Now().Add(c.retryFor)
 	wait := 20 * time.Millisecond
@@ -316,7 +321,7 @@ func (c *Client) do(ctx context.Context, mk func() (*http.Request, error)) (*htt
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !retryable(err) || time.Now().After(deadline) {
+		if !retry || !retryable(err) || time.Now().After(deadline) {
 			return nil, fmt.Errorf("metatrack server %s: %w", c.base, err)
 		}
 		select {

@@ -62,8 +62,11 @@ func (c *Client) export(ctx context.Context, w io.Writer, filter string, lineage
 }
 
 // Import sends the export read from r to the server, which imports it
-// atomically. It needs an admin token. r is read once: Import is not
-// retried.
+// atomically. It needs an admin token. When r is an io.Seeker (a file),
+// Import retries after connection failures as writes do, sending r again
+// from where it started with the same idempotency key: an import applied
+// twice changes nothing the first did not, and the retry gets the first
+// one's counts. Any other r is read once and not retried.
 func (c *Client) Import(ctx context.Context, r io.Reader, dryRun bool) (metatrack.TransferStats, error) {
 	var st metatrack.TransferStats
 	if err := c.checkOpen(); err != nil {
@@ -73,17 +76,31 @@ func (c *Client) Import(ctx context.Context, r io.Reader, dryRun bool) (metatrac
 	if dryRun {
 		target += "?dry_run=true"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, r)
+	seeker, retry := r.(io.Seeker)
+	var start int64
+	if retry {
+		var err error
+		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			retry = false
+		}
+	}
+	tries := 0
+	res, err := c.doRetry(ctx, retry, func() (*http.Request, error) {
+		if tries++; tries > 1 {
+			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+				return nil, fmt.Errorf("import: rewinding the export to send it again: %w", err)
+			}
+		}
+		// NopCloser: the transport closes a body it is done with; r is the
+		// caller's to close, and a retry reads it again.
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, io.NopCloser(r))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-ndjson")
+		}
+		return req, err
+	})
 	if err != nil {
 		return st, err
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		return st, fmt.Errorf("metatrack server %s: %w", c.base, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {

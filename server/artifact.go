@@ -61,18 +61,53 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(TrailerStats, string(b))
 }
 
+// importExport imports the body. An import is safe to apply twice (its
+// records are matched by their ids, so a second import of a file changes
+// nothing), but its counts are not: with an idempotency key, a retry of an
+// import that was applied gets the first import's counts, as an upload
+// does (the key is recalled before and recorded after the import, which
+// commits in a transaction of its own).
 func (h *Handler) importExport(w http.ResponseWriter, r *http.Request) {
+	dryRun := r.URL.Query().Get("dry_run") == "true"
 	var opts []metatrack.MaintenanceOption
-	if r.URL.Query().Get("dry_run") == "true" {
+	if dryRun {
 		opts = append(opts, metatrack.WithDryRun())
 	}
-	st, err := h.tracker(r).Import(r.Context(), http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), opts...)
+	key := r.Header.Get(api.HeaderIdempotencyKey)
+	if dryRun {
+		key = "" // writes nothing, so a retry repeats it
+	}
+	tr := h.tracker(r)
+	if key != "" {
+		b, ok, err := tr.Recall(r.Context(), key, "Import")
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if ok {
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(append(b, '\n'))
+			return
+		}
+	}
+	st, err := tr.Import(r.Context(), http.MaxBytesReader(w, r.Body, h.cfg.maxArtifact), opts...)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		err = fmt.Errorf("%w: the import is over %d bytes", api.ErrTooLarge, h.cfg.maxArtifact)
 	}
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if key != "" {
+		b, _, err := tr.Once(r.Context(), key, "Import", func(*metatrack.Tracker) ([]byte, error) { return marshal(st) })
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(append(b, '\n'))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
