@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,28 +17,39 @@ var freeSpaceLine = regexp.MustCompile(`(?m)^.* of free space .*\n`)
 // another, each at its own time, and compares each output with
 // testdata/alias_delete/<step>.
 func TestAliasDeleteWorkflow(t *testing.T) {
+	t.Run("file", func(t *testing.T) { testAliasDeleteWorkflow(t, false) })
+	// The same outputs through a server, gc and verify on the file as on
+	// the server's machine.
+	t.Run("server", func(t *testing.T) { testAliasDeleteWorkflow(t, true) })
+}
+
+// byRun are the steps whose output shows the runs that made the changes
+// (their names, or their ids, which one run shares): through a server that
+// is the server's run, not one per command.
+var byRun = map[string]bool{"05_show": true, "06_ls_json": true, "08_get_model": true, "26_history": true}
+
+func testAliasDeleteWorkflow(t *testing.T, viaServer bool) {
 	dir := t.TempDir()
 	db := buildFixture(t, dir)
 	repl := []string{dir + string(filepath.Separator), "<dir>/"}
-	at := fixtureNow
+	w := newWorkflow(t, db, viaServer)
 	step := func(name string, code int, args ...string) string {
 		t.Helper()
-		at = at.Add(time.Minute)
-		var stdout, stderr bytes.Buffer
-		a := fixtureApp(&stdout, &stderr)
-		now := at
-		a.now = func() time.Time { return now }
-		got := a.execute(context.Background(), append(args, "--db", db))
-		if got != code {
-			t.Fatalf("%s: metatrack %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), got, code, stdout.String(), stderr.String())
+		w.advance(time.Minute)
+		r := w.run(args...)
+		if r.code != code {
+			t.Fatalf("%s: metatrack %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), r.code, code, r.stdout, r.stderr)
 		}
-		out := freeSpaceLine.ReplaceAllString(stdout.String()+stderr.String(), "")
+		if viaServer && byRun[name] {
+			return r.stdout
+		}
+		out := freeSpaceLine.ReplaceAllString(r.stdout+r.stderr, "")
 		golden(t, "alias_delete/"+name, normalize(out, append(repl, humanBytes(fileSize(db)), "<db size>")...))
-		return stdout.String()
+		return r.stdout
 	}
 	step("01_set", exitOK, "alias", "set", "model_version/titanic_model@2", "champion")
 	step("02_set_staging", exitOK, "alias", "set", "model_version/titanic_model@3", "staging")
-	beforeMove := at.Add(30 * time.Second).Format(time.RFC3339)
+	beforeMove := w.now().Add(30 * time.Second).Format(time.RFC3339)
 	step("03_move", exitOK, "alias", "set", "model_version/titanic_model@3", "champion")
 	step("04_set_again", exitOK, "alias", "set", "model_version/titanic_model@3", "champion")
 	step("05_ls", exitOK, "alias", "ls")

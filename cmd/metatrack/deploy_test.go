@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -16,22 +15,24 @@ import (
 // and checks that every writing command that failed ended its run FAILED
 // with the error, and every one that succeeded FINISHED.
 func TestDeployWorkflow(t *testing.T) {
+	t.Run("file", func(t *testing.T) { testDeployWorkflow(t, false) })
+	// The same outputs through a server.
+	t.Run("server", func(t *testing.T) { testDeployWorkflow(t, true) })
+}
+
+func testDeployWorkflow(t *testing.T, viaServer bool) {
 	dir := t.TempDir()
 	db := buildFixture(t, dir)
 	repl := []string{dir + string(filepath.Separator), "<dir>/"}
-	at := fixtureNow
+	w := newWorkflow(t, db, viaServer)
 	step := func(name string, code int, args ...string) {
 		t.Helper()
-		at = at.Add(time.Minute)
-		var stdout, stderr bytes.Buffer
-		a := fixtureApp(&stdout, &stderr)
-		now := at
-		a.now = func() time.Time { return now }
-		got := a.execute(context.Background(), append(args, "--db", db))
-		if got != code {
-			t.Fatalf("%s: metatrack %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), got, code, stdout.String(), stderr.String())
+		w.advance(time.Minute)
+		r := w.run(args...)
+		if r.code != code {
+			t.Fatalf("%s: metatrack %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), r.code, code, r.stdout, r.stderr)
 		}
-		golden(t, "deploy/"+name, normalize(stdout.String()+stderr.String(), repl...))
+		golden(t, "deploy/"+name, normalize(r.stdout+r.stderr, repl...))
 	}
 	step("01_rm_deployed", exitFailure, "rm", "model_version/titanic_model@2")
 	step("02_rm_missing", exitFailure, "rm", "nothing/here")
@@ -44,7 +45,7 @@ func TestDeployWorkflow(t *testing.T) {
 	step("09_promote_deployed", exitFailure, "promote", "model_version/titanic_model@1", "--reason", "UPLIFT")
 	step("10_rm", exitOK, "rm", "model_version/titanic_model@2")
 	step("11_restore_missing", exitFailure, "restore", "model_version/titanic_model@2", "nothing/here")
-	step("12_at", exitOK, "at", at.Format(time.RFC3339), "model/titanic_model")
+	step("12_at", exitOK, "at", w.now().Format(time.RFC3339), "model/titanic_model")
 
 	ctx := context.Background()
 	tr, err := metatrack.Open(ctx, db, metatrack.WithReadOnly())
@@ -61,6 +62,13 @@ func TestDeployWorkflow(t *testing.T) {
 		if strings.HasPrefix(r.Name, "metatrack ") {
 			got = append(got, r.Name+" "+r.Status+" "+r.Error)
 		}
+	}
+	if viaServer {
+		// The changes are the server's run's: the commands start none.
+		if len(got) != 1 || got[0] != "metatrack serve RUNNING " {
+			t.Fatalf("runs through the server: %q, want the server's alone", got)
+		}
+		return
 	}
 	want := []string{
 		"metatrack rm FAILED conflict",
