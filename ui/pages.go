@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -91,10 +92,17 @@ type runView struct {
 
 type homeData struct {
 	base
-	Chains []chainView
+	Chains     []chainView
+	MoreChains string
 	Runs   []runView
 	Total  int
 }
+
+// chainsPage is how many chains the home page shows at once.
+const chainsPage = 50
+
+// chainsQuery lists the chain heads, newest first.
+const chainsQuery = "(type = 'model' OR type = 'dataset') ORDER BY created_at DESC"
 
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -102,18 +110,27 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	chains, err := h.tr.Chains(ctx)
+	data := homeData{base: h.base(r, "Home", at)}
+	page, err := h.tr.Search(ctx, chainsQuery, metatrack.WithPageSize(chainsPage), metatrack.WithCursor(r.URL.Query().Get("chains")))
 	if err != nil {
 		return err
 	}
-	data := homeData{base: h.base(r, "Home", at)}
-	for _, c := range chains {
-		if !existedAt(c.Head, at) {
+	if page.Next != "" {
+		v := r.URL.Query()
+		v.Set("chains", page.Next)
+		data.MoreChains = "/?" + v.Encode()
+	}
+	for _, head := range page.Resources {
+		if !existedAt(head, at) {
 			continue
 		}
-		cv := chainView{Head: c.Head}
+		cv := chainView{Head: head}
+		versions, err := h.tr.Versions(ctx, head)
+		if err != nil {
+			return err
+		}
 		byID := map[string]metatrack.Resource{}
-		for _, v := range c.Versions {
+		for _, v := range versions {
 			if existedAt(v, at) {
 				cv.Versions++
 				byID[v.ID] = v
@@ -122,31 +139,22 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 				}
 			}
 		}
-		if c.Head.Type == metatrack.TypeModel {
-			if at.IsZero() {
-				for _, env := range sortKeys(c.Deployed) {
-					cv.Deployed = append(cv.Deployed, envVersion{Env: env, Version: c.Deployed[env]})
-				}
-				aliases, err := h.tr.Aliases(ctx, c.Head)
-				if err != nil {
-					return err
-				}
-				for _, a := range aliases {
-					cv.Aliases = append(cv.Aliases, aliasView{Name: a.Name, Version: a.Version})
-				}
-			} else {
-				deps, err := h.tr.Deployments(ctx, c.Head)
-				if err != nil {
-					return err
-				}
-				cv.Deployed = deployedAt(deps, at)
-				st, err := h.tr.StateAt(ctx, c.Head, at)
-				if err != nil {
-					return err
-				}
-				for _, name := range sortKeys(st.Aliases) {
-					cv.Aliases = append(cv.Aliases, aliasView{Name: name, Version: byID[st.Aliases[name]]})
-				}
+		if head.Type == metatrack.TypeModel {
+			deps, err := h.tr.Deployments(ctx, head)
+			if err != nil {
+				return err
+			}
+			when := at
+			if when.IsZero() {
+				when = h.cfg.now()
+			}
+			cv.Deployed = deployedAt(deps, when)
+			aliases, err := h.aliasesAt(ctx, head, at)
+			if err != nil {
+				return err
+			}
+			for _, name := range sortKeys(aliases) {
+				cv.Aliases = append(cv.Aliases, aliasView{Name: name, Version: byID[aliases[name]]})
 			}
 		}
 		data.Chains = append(data.Chains, cv)
@@ -167,6 +175,59 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.render(w, r, http.StatusOK, "home", data)
 	return nil
+}
+
+// aliasesAt maps the alias names of a chain head to the ids of the
+// versions they pointed to at at (now for zero at).
+func (h *Handler) aliasesAt(ctx context.Context, head metatrack.Resource, at time.Time) (map[string]string, error) {
+	if !at.IsZero() {
+		st, _, err := h.stateAt(ctx, head, at)
+		if err == nil && st.Aliases != nil {
+			return st.Aliases, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	as, err := h.tr.Aliases(ctx, head)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(as))
+	for _, a := range as {
+		out[a.Name] = a.Version.ID
+	}
+	return out, nil
+}
+
+// stateAt returns res as it was at at. A resource that existed then but
+// has no change log (bulk-loaded data has none) is given its current
+// values, and noHistory says so.
+func (h *Handler) stateAt(ctx context.Context, res metatrack.Resource, at time.Time) (st metatrack.State, noHistory bool, err error) {
+	st, err = h.tr.StateAt(ctx, res, at)
+	if err == nil || !errors.Is(err, metatrack.ErrNotFound) || !existedAt(res, at) {
+		return st, false, err
+	}
+	hist, herr := h.tr.History(ctx, res)
+	if herr != nil || len(hist) > 0 {
+		return st, false, err
+	}
+	st = metatrack.State{At: at, Resource: res, Status: res.Status, Attrs: res.Attrs, Deployed: map[string]string{}}
+	if st.Tags, err = h.tr.Tags(ctx, res); err != nil {
+		return st, true, err
+	}
+	if st.Metadata, err = h.tr.Metadata(ctx, res); err != nil {
+		return st, true, err
+	}
+	sums, err := h.tr.Metrics(ctx, res)
+	if err != nil {
+		return st, true, err
+	}
+	st.Metrics = map[string]metatrack.MetricSummary{}
+	for _, s := range sums {
+		st.Metrics[s.Key] = s
+	}
+	return st, true, nil
 }
 
 // deployedAt returns, per environment, the version deployed at at.
@@ -299,7 +360,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 				row := searchRow{Resource: res, Status: res.Status}
 				var st *metatrack.State
 				if !at.IsZero() {
-					s, err := h.tr.StateAt(ctx, res, at)
+					s, _, err := h.stateAt(ctx, res, at)
 					if err != nil {
 						return err
 					}
@@ -478,7 +539,7 @@ func (h *Handler) searchCSV(w http.ResponseWriter, r *http.Request) error {
 			status := res.Status
 			var st *metatrack.State
 			if !at.IsZero() {
-				s, err := h.tr.StateAt(ctx, res, at)
+				s, _, err := h.stateAt(ctx, res, at)
 				if err != nil {
 					return err
 				}
@@ -575,7 +636,7 @@ func (h *Handler) compare(w http.ResponseWriter, r *http.Request) error {
 				vals.metrics[s.Key] = s
 			}
 		} else {
-			st, err := h.tr.StateAt(ctx, res, at)
+			st, _, err := h.stateAt(ctx, res, at)
 			if err != nil {
 				return err
 			}
@@ -743,6 +804,7 @@ type resourceData struct {
 	Dir        string
 	Depth      int
 	Truncated  bool
+	NoHistory  bool
 	IsModel    bool
 	Comparable bool
 }
@@ -836,10 +898,11 @@ func (h *Handler) resource(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	} else {
-		st, err := h.tr.StateAt(ctx, res, at)
+		st, noHistory, err := h.stateAt(ctx, res, at)
 		if err != nil {
 			return err
 		}
+		data.NoHistory = noHistory
 		data.Status = st.Status
 		data.Tags, data.Metadata, data.Attrs = kvs(st.Tags), kvs(st.Metadata), kvs(st.Attrs)
 		metrics = st.Metrics
@@ -945,22 +1008,9 @@ func (h *Handler) modelState(r *http.Request, res metatrack.Resource, at time.Ti
 			data.Deployed = append(data.Deployed, d)
 		}
 	}
-	var aliases map[string]string
-	if at.IsZero() {
-		as, err := h.tr.Aliases(ctx, model)
-		if err != nil {
-			return err
-		}
-		aliases = map[string]string{}
-		for _, a := range as {
-			aliases[a.Name] = a.Version.ID
-		}
-	} else {
-		st, err := h.tr.StateAt(ctx, model, at)
-		if err != nil {
-			return err
-		}
-		aliases = st.Aliases
+	aliases, err := h.aliasesAt(ctx, model, at)
+	if err != nil {
+		return err
 	}
 	for _, name := range sortKeys(aliases) {
 		id := aliases[name]
@@ -1215,7 +1265,6 @@ func (h *Handler) deployments(w http.ResponseWriter, r *http.Request) error {
 				md.Start = d.DeployedAt
 			}
 		}
-		var aliases map[string]string
 		if at.IsZero() {
 			as, err := h.tr.Aliases(ctx, m)
 			if err != nil {
@@ -1225,11 +1274,10 @@ func (h *Handler) deployments(w http.ResponseWriter, r *http.Request) error {
 				md.Aliases = append(md.Aliases, aliasView{Name: a.Name, Version: a.Version})
 			}
 		} else {
-			st, err := h.tr.StateAt(ctx, m, at)
+			aliases, err := h.aliasesAt(ctx, m, at)
 			if err != nil {
 				return err
 			}
-			aliases = st.Aliases
 			for _, name := range sortKeys(aliases) {
 				v, err := h.tr.GetResource(ctx, aliases[name], "")
 				if err != nil {
