@@ -94,8 +94,8 @@ type homeData struct {
 	base
 	Chains     []chainView
 	MoreChains string
-	Runs   []runView
-	Total  int
+	Runs       []runView
+	Total      int
 }
 
 // chainsPage is how many chains the home page shows at once.
