@@ -307,6 +307,7 @@ type compiler struct {
 	q    *Query
 	opts Options
 	d    Dialect
+	p    Planner // d's, nil without forms tuned to the planner
 	now  func() time.Time
 	// perRow compiles predicates on tags, metadata and attr_values as
 	// lookups of the row of the resource (see member).
@@ -348,12 +349,16 @@ func newCompiler(q *Query, opts Options) *compiler {
 	if now == nil {
 		now = time.Now
 	}
-	return &compiler{q: q, opts: opts, d: opts.Dialect, now: now}
+	c := &compiler{q: q, opts: opts, d: opts.Dialect, now: now}
+	if c.d != nil {
+		c.p = c.d.Planner()
+	}
+	return c
 }
 
 // indexPlans reports whether the query may take the forms tuned to the
-// engine's planner (see Dialect.IndexPlans and Options.NoDrive).
-func (c *compiler) indexPlans() bool { return !c.opts.NoDrive && c.d.IndexPlans() }
+// engine's planner (see Dialect.Planner and Options.NoDrive).
+func (c *compiler) indexPlans() bool { return !c.opts.NoDrive && c.p != nil }
 
 // never is a condition that is always false.
 func (c *compiler) never() frag { return frag{sql: c.d.False()} }
@@ -499,7 +504,7 @@ func (c *compiler) attrTop() accessors {
 // key in the index of the value for each resource.
 func (c *compiler) col(name string) string {
 	if c.perRow {
-		return "+" + name
+		return c.p.Unindexed(name)
 	}
 	return name
 }

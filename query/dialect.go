@@ -18,14 +18,13 @@ type Dialect interface {
 	// Name names the engine: "sqlite" or "postgres".
 	Name() string
 
-	// IndexPlans reports whether the compiler may use the forms of a
-	// query that are tuned to the engine's planner: driven by an index of
-	// tags, metadata or attribute values, walked through a window, or
-	// choosing between two forms by a count (see drive.go). When false,
-	// every query takes its plain form, as with Options.NoDrive, whose
-	// rows and order are the same, and which a planner with statistics
-	// runs well.
-	IndexPlans() bool
+	// Planner returns the SQL of the forms of a query that are tuned to
+	// the engine's planner: driven by an index of tags, metadata or
+	// attribute values, walked through a window, or choosing between two
+	// forms by a count (see drive.go). When it is nil, every query takes
+	// its plain form, as with Options.NoDrive, whose rows and order are the
+	// same, and which a planner with statistics runs well.
+	Planner() Planner
 
 	// False is a condition that is always false.
 	False() string
@@ -67,6 +66,30 @@ type Dialect interface {
 	// metadata or attribute sort key is three columns (its rank, its
 	// number and its text) instead of two (its rank and its value).
 	Mixed(num, str string) string
+}
+
+// Planner is the SQL that the forms of drive.go need besides a Dialect's:
+// they steer a planner without statistics (SQLite's) to the plan the
+// compiler chose.
+type Planner interface {
+	// Unindexed returns the column col written so that the planner checks
+	// it row by row instead of searching an index by it (SQLite: +col).
+	Unindexed(col string) string
+	// IfNull returns x, or y where x is NULL.
+	IfNull(x, y string) string
+	// Max and Min return the larger and the smaller of two values.
+	Max(x, y string) string
+	Min(x, y string) string
+	// End returns a constant that sorts after every number (text when
+	// text), or before every one when desc.
+	End(text, desc bool) string
+	// Materialized returns the keyword, with a space after it, that makes
+	// a common table expression computed once, before the query that
+	// reads it.
+	Materialized() string
+	// JoinInOrder returns the join keyword that keeps the table on its
+	// left the outer one of the join.
+	JoinInOrder() string
 }
 
 // JSONForm is what Dialect.JSON returns of a JSON value.

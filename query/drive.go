@@ -248,9 +248,9 @@ func (c *compiler) metaDrive(i int, n *cmpNode, cls valueClass, conj []node, fra
 		// predicate on the same side becomes a filter (+col) and caps it.
 		wpred := pred
 		if side := n.op == opGt || n.op == opGe; n.op.ordering() && side == desc {
-			plus := accessors{num: frag{sql: "+" + col}}
+			plus := accessors{num: frag{sql: c.p.Unindexed(col)}}
 			if cls == classText {
-				plus = accessors{str: frag{sql: "+" + col}}
+				plus = accessors{str: frag{sql: c.p.Unindexed(col)}}
 			}
 			wpred, _ = c.typed(plus, n)
 			_, p.cap, _ = c.typedArg(acc, n.vals[0])
@@ -397,7 +397,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		}
 		m := ""
 		if materialized {
-			m = "MATERIALIZED "
+			m = c.p.Materialized()
 		}
 		ctes = append(ctes, name+" AS "+m+"("+text+")")
 		args = append(args, a...)
@@ -418,12 +418,17 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		wb = wb.Where(sq.Expr(w.sql, w.args...)).OrderBy(v.orderBy()).
 			Suffix("LIMIT 1 OFFSET " + strconv.FormatInt(windowSize(page)-1, 10))
 		cte("b", true, wb)
+		// The bound is the window's last value, capped with the
+		// predicate's: the larger lower bound, or the smaller upper bound.
 		var f fb
-		f.s(v.sql, windowBound(v))
-		if first.capped {
-			f.s(windowCap(v), "(IFNULL((SELECT v FROM b), ", windowEnd(v), "), ").arg(first.cap).s(")")
-		} else {
-			f.s("IFNULL((SELECT v FROM b), ", windowEnd(v), ")")
+		bound := c.p.IfNull("(SELECT v FROM b)", c.windowEnd(v))
+		switch {
+		case first.capped && v.desc:
+			f.s(v.sql, windowBound(v), c.p.Max(bound, "?")).args = []any{first.cap}
+		case first.capped:
+			f.s(v.sql, windowBound(v), c.p.Min(bound, "?")).args = []any{first.cap}
+		default:
+			f.s(v.sql, windowBound(v), bound)
 		}
 		p := first
 		p.drive = first.wdrive
@@ -460,7 +465,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 			case i == 0:
 				sb = sb.Suffix("LIMIT " + pageSQL)
 			default:
-				sb = sb.Suffix("LIMIT max(0, " + rest + ")")
+				sb = sb.Suffix("LIMIT " + c.p.Max("0", rest))
 			}
 			cte(name, page > 0 && i < len(keep)-1, sb)
 			rest += " - (SELECT count(*) FROM " + name + ")"
@@ -534,7 +539,7 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 	pageSQL := strconv.FormatInt(page, 10)
 	sub := c.probe.sub
 	n := sq.Select("count(*) * count(*) >= " + strconv.FormatInt(scanFactor, 10) + " * " + pageSQL +
-		" * IFNULL((SELECT max(seq) FROM resources), 0) AS scan").
+		" * " + c.p.IfNull("(SELECT max(seq) FROM resources)", "0") + " AS scan").
 		From("(SELECT 1 FROM (" + sub.sql + ") LIMIT " + strconv.Itoa(probeLimit) + ")").PlaceholderFormat(sq.Question)
 	walk := append([]frag(nil), frags...)
 	walk[c.probe.i] = c.perRowFrags(conj)[c.probe.i]
@@ -543,7 +548,7 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 	// count and SQLite plans only the form that runs.
 	c.split = &split{
 		count: "SELECT (SELECT count(*) FROM (SELECT 1 FROM (" + sub.sql + ") LIMIT " + strconv.Itoa(probeLimit) + "))," +
-			" IFNULL((SELECT max(seq) FROM resources), 0)",
+			" " + c.p.IfNull("(SELECT max(seq) FROM resources)", "0"),
 		countArgs: sub.args,
 		page:      page,
 		scan:      partSelect(c.plain(walk), after, "r.seq"),
@@ -551,7 +556,7 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 	}
 	var ctes []string
 	var args []any = append([]any(nil), sub.args...)
-	ctes = append(ctes, "n AS MATERIALIZED ("+mustSQL(n)+")")
+	ctes = append(ctes, "n AS "+c.p.Materialized()+"("+mustSQL(n)+")")
 	for _, f := range []struct {
 		name, lim string
 		frags     []frag
@@ -570,13 +575,13 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 }
 
 // listForm is the list form of probed apart: the resources of the list of
-// sub, which is short when it is chosen, looked up one by one (CROSS JOIN
+// sub, which is short when it is chosen, looked up one by one (JoinInOrder:
 // keeps SQLite from walking an index of the other conditions instead, as it
 // would without statistics) and checked against the other conditions.
 func (c *compiler) listForm(frags []frag, after []frag) sq.SelectBuilder {
 	rest := without(frags, c.probe.i)
 	p := c.plain(rest)
-	p.from = "l CROSS JOIN resources r ON r.seq = l.seq"
+	p.from = "l " + c.p.JoinInOrder() + " resources r ON r.seq = l.seq"
 	return partSelect(p, after, "r.seq").
 		Prefix("WITH l(seq) AS (SELECT DISTINCT resource_seq FROM ("+c.probe.sub.sql+"))", c.probe.sub.args...)
 }
@@ -590,29 +595,10 @@ func mustSQL(sb sq.SelectBuilder) string {
 	return text
 }
 
-// windowCap is the function that caps the window's bound with the
-// predicate's: the larger lower bound, or the smaller upper bound.
-func windowCap(v sortCol) string {
-	if v.desc {
-		return "max"
-	}
-	return "min"
-}
-
 // windowEnd is the value that keeps every row of class v.class when a
-// window has no last row: the smallest or largest number, the empty string
-// or a blob (which sorts after all text).
-func windowEnd(v sortCol) string {
-	switch {
-	case v.class == classNumber && v.desc:
-		return "-9e999"
-	case v.class == classNumber:
-		return "9e999"
-	case v.desc:
-		return "''"
-	}
-	return "x'ff'"
-}
+// window has no last row: one that sorts before every number or text when
+// descending, after every one otherwise.
+func (c *compiler) windowEnd(v sortCol) string { return c.p.End(v.class == classText, v.desc) }
 
 // partSelect returns the SELECT of one part with the extra conditions
 // after: the seq column seqCol, then the sort columns, ordered.

@@ -21,7 +21,7 @@ import (
 //   - a metadata or attribute sort key is three columns (rank, number,
 //     text), since a column holds one type.
 //
-// Every query takes its plain form (IndexPlans is false): PostgreSQL plans
+// Every query takes its plain form (Planner is nil): PostgreSQL plans
 // it by its statistics. Known difference: a JSON document with a repeated
 // key reads its last occurrence here, its first on SQLite; metatrack
 // writes documents without repeated keys.
@@ -32,9 +32,8 @@ var _ query.Dialect = Dialect{}
 // Name returns "postgres".
 func (Dialect) Name() string { return "postgres" }
 
-// IndexPlans returns false: the forms tuned to SQLite's planner are not
-// used.
-func (Dialect) IndexPlans() bool { return false }
+// Planner returns nil: the forms tuned to SQLite's planner are not used.
+func (Dialect) Planner() query.Planner { return nil }
 
 // False returns false.
 func (Dialect) False() string { return "false" }

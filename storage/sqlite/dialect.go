@@ -8,8 +8,8 @@ import (
 
 // Dialect is SQLite's SQL for the query language (query.Dialect): JSON
 // through json_type and json_extract on TEXT documents, case-sensitive LIKE
-// as GLOB, ILIKE as LIKE on lower(), and the index-driven forms of a query,
-// which are written for SQLite's planner.
+// as GLOB, ILIKE as LIKE on lower(), and the forms of a query driven by an
+// index (query.Planner), which are written for SQLite's planner.
 type Dialect struct{}
 
 var _ query.Dialect = Dialect{}
@@ -17,8 +17,40 @@ var _ query.Dialect = Dialect{}
 // Name returns "sqlite".
 func (Dialect) Name() string { return "sqlite" }
 
-// IndexPlans returns true: the forms of drive.go are tuned to SQLite.
-func (Dialect) IndexPlans() bool { return true }
+// Planner returns SQLite's SQL for the forms of a query tuned to its
+// planner, which has no statistics and follows the plan a statement spells.
+func (Dialect) Planner() query.Planner { return planner{} }
+
+// planner is SQLite's query.Planner.
+type planner struct{}
+
+// Unindexed returns +col: a unary plus keeps SQLite from using an index.
+func (planner) Unindexed(col string) string { return "+" + col }
+
+func (planner) IfNull(x, y string) string { return "IFNULL(" + x + ", " + y + ")" }
+
+func (planner) Max(x, y string) string { return "max(" + x + ", " + y + ")" }
+
+func (planner) Min(x, y string) string { return "min(" + x + ", " + y + ")" }
+
+// End returns the largest or smallest number (9e999 is infinite), the
+// empty text, or a blob, which sorts after every text.
+func (planner) End(text, desc bool) string {
+	switch {
+	case !text && desc:
+		return "-9e999"
+	case !text:
+		return "9e999"
+	case desc:
+		return "''"
+	}
+	return "x'ff'"
+}
+
+func (planner) Materialized() string { return "MATERIALIZED " }
+
+// JoinInOrder returns CROSS JOIN, which SQLite never reorders.
+func (planner) JoinInOrder() string { return "CROSS JOIN" }
 
 // False returns 0.
 func (Dialect) False() string { return "0" }
