@@ -64,6 +64,8 @@
 // engine (the schema= parameter), about ten times cheaper (measured on 2 busy
 // cores with the server in /dev/shm: 55 to 85 ms for a database created and
 // dropped, 4 to 6 ms for a schema; see BenchmarkURL and BenchmarkSchema).
+// [TemplateURL] gives a test a copy of a database prepared once per binary,
+// for tests that would otherwise each run the same migrations and fixture.
 //
 // A test that starts copies of its binary (to test several processes) must
 // pass them the URL it got, in the environment for example: a child that
@@ -163,7 +165,7 @@ func unavailable(t testing.TB, err error) {
 
 // Main runs the tests of m, then stops the harness's server (if one was
 // started) and removes its directory, or, against an external server, drops
-// the database of [SchemaURL], and exits with the tests' code. Call it
+// the databases of [SchemaURL] and [TemplateURL], and exits with the tests' code. Call it
 // from TestMain: the other functions fail the tests of a binary that does
 // not (without Main the server would still die with the binary, but its
 // directory, perhaps in memory, would stay until a later run removed it).
@@ -194,11 +196,16 @@ func Main(m *testing.M) {
 // package documentation for the figures.
 func URL(t testing.TB) string {
 	t.Helper()
-	s := get(t)
+	return get(t).newDatabase(t, "template0")
+}
+
+// newDatabase creates a database for t from template, dropped when t ends.
+func (s *server) newDatabase(t testing.TB, template string) string {
+	t.Helper()
 	name := databaseName(t.Name(), s.isExternal())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := s.createDatabase(ctx, name); err != nil {
+	if err := s.createDatabase(ctx, name, template); err != nil {
 		if s.isExternal() {
 			unavailable(t, fmt.Errorf("creating database %s on %s: %w", name, redact(s.adminURL), err))
 		}
@@ -212,6 +219,60 @@ func URL(t testing.TB) string {
 		}
 	})
 	return s.databaseURL(name)
+}
+
+// TemplateURL is [URL] for tests that all start from the same prepared
+// database: the fresh database is a copy of a template that prepare filled
+// once per test binary and key (with a schema's migrations and a fixture,
+// say), so a test pays for a copy instead of for running them again.
+// prepare gets the template's URL and must close its connections; the first
+// test to ask for key runs it, and if it fails every test asking for key fails
+// with its error. Nothing may connect to the template after prepare (pgtest
+// forbids it: a copy needs a template nobody uses).
+func TemplateURL(t testing.TB, key string, prepare func(ctx context.Context, url string) error) string {
+	t.Helper()
+	s := get(t)
+	tpl, err := s.template(key, prepare)
+	if err != nil {
+		t.Fatalf("pgtest: preparing template %q: %v", key, err)
+	}
+	return s.newDatabase(t, tpl)
+}
+
+// template returns the database of key, preparing it on first use.
+func (s *server) template(key string, prepare func(ctx context.Context, url string) error) (string, error) {
+	s.templatesMu.Lock()
+	if s.templates == nil {
+		s.templates = map[string]*template{}
+	}
+	tpl := s.templates[key]
+	if tpl == nil {
+		tpl = &template{}
+		s.templates[key] = tpl
+	}
+	s.templatesMu.Unlock()
+	tpl.once.Do(func() {
+		tpl.name = databaseName("template_"+key, s.isExternal())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if tpl.err = s.createDatabase(ctx, tpl.name, "template0"); tpl.err != nil {
+			return
+		}
+		if tpl.err = prepare(ctx, s.databaseURL(tpl.name)); tpl.err != nil {
+			return
+		}
+		ident := pgx.Identifier{tpl.name}.Sanitize()
+		tpl.err = s.admin(ctx, "ALTER DATABASE "+ident+" ALLOW_CONNECTIONS false; "+
+			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+tpl.name+"'")
+	})
+	return tpl.name, tpl.err
+}
+
+// template is a database TemplateURL copies.
+type template struct {
+	once sync.Once
+	name string
+	err  error
 }
 
 // SchemaURL creates a fresh, empty schema for t in a database that all of
@@ -265,7 +326,7 @@ func (s *server) sharedDatabase() (string, error) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s.sharedErr = s.createDatabase(ctx, s.shared)
+		s.sharedErr = s.createDatabase(ctx, s.shared, "template0")
 	})
 	return s.shared, s.sharedErr
 }
@@ -377,9 +438,9 @@ func (s *server) exec(ctx context.Context, url, sql string) error {
 	return err
 }
 
-// createDatabase creates an empty database from template0.
-func (s *server) createDatabase(ctx context.Context, name string) error {
-	return s.admin(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0 ENCODING 'UTF8'")
+// createDatabase creates a database as a copy of template.
+func (s *server) createDatabase(ctx context.Context, name, template string) error {
+	return s.admin(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{template}.Sanitize()+" ENCODING 'UTF8'")
 }
 
 // dropDatabase drops a database, terminating the sessions still open to it.
@@ -387,14 +448,27 @@ func (s *server) dropDatabase(ctx context.Context, name string) error {
 	return s.admin(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 }
 
-// dropShared drops SchemaURL's database from an external server.
+// dropShared drops SchemaURL's database and TemplateURL's templates from an
+// external server.
 func (s *server) dropShared() error {
-	if s.shared == "" || s.sharedErr != nil {
-		return nil
+	var names []string
+	if s.shared != "" && s.sharedErr == nil {
+		names = append(names, s.shared)
 	}
+	s.templatesMu.Lock()
+	for _, tpl := range s.templates {
+		if tpl.name != "" {
+			names = append(names, tpl.name)
+		}
+	}
+	s.templatesMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return s.dropDatabase(ctx, s.shared)
+	var errs []error
+	for _, name := range names {
+		errs = append(errs, s.dropDatabase(ctx, name))
+	}
+	return errors.Join(errs...)
 }
 
 // databaseURL is the admin URL with its database replaced by name.

@@ -161,6 +161,51 @@ func TestSchemaURL(t *testing.T) {
 	}
 }
 
+func TestTemplateURL(t *testing.T) {
+	calls := 0
+	prepare := func(ctx context.Context, u string) error {
+		calls++
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "CREATE TABLE fixture (n int); INSERT INTO fixture VALUES (1), (2)")
+		return err
+	}
+	a, b := TemplateURL(t, "fixture", prepare), TemplateURL(t, "fixture", prepare)
+	if calls != 1 {
+		t.Errorf("prepare ran %d times, want once", calls)
+	}
+	ca, cb := connect(t, a), connect(t, b)
+	ctx := context.Background()
+	if _, err := ca.Exec(ctx, "INSERT INTO fixture VALUES (3)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryString(t, ca, "SELECT sum(n)::text FROM fixture"); got != "6" {
+		t.Errorf("first copy holds sum %s, want 6", got)
+	}
+	if got := queryString(t, cb, "SELECT sum(n)::text FROM fixture"); got != "3" {
+		t.Errorf("second copy holds sum %s, want 3: the copies are not independent", got)
+	}
+	tpl := harness.templates["fixture"].name
+	if _, err := pgx.Connect(ctx, harness.databaseURL(tpl)); err == nil || !strings.Contains(err.Error(), "not currently accepting connections") {
+		t.Errorf("connecting to the template: %v, want a refusal", err)
+	}
+
+	failing := 0
+	boom := errors.New("boom")
+	for range 2 {
+		_, err := harness.template("failing", func(context.Context, string) error { failing++; return boom })
+		if !errors.Is(err, boom) {
+			t.Errorf("template with a failing prepare: %v", err)
+		}
+	}
+	if failing != 1 {
+		t.Errorf("a failing prepare ran %d times, want once", failing)
+	}
+}
+
 // withoutSchema drops the schema parameter, which pgx does not know.
 func withoutSchema(t *testing.T, raw string) string {
 	u := mustParse(t, raw)
@@ -260,7 +305,7 @@ func TestExternalURL(t *testing.T) {
 	}
 	// The child's database was made on our server and dropped when it ended.
 	conn := connect(t, URL(t))
-	if got := queryString(t, conn, "SELECT coalesce(string_agg(datname, ' '), '') FROM pg_database WHERE datname ~ '^pgtest_[0-9]+_[0-9]+_testchildexternal|^pgtest_[0-9]+_schemas'"); got != "" {
+	if got := queryString(t, conn, "SELECT coalesce(string_agg(datname, ' '), '') FROM pg_database WHERE datname ~ '^pgtest_[0-9]+_[0-9]+_(testchildexternal|template_x)|^pgtest_[0-9]+_schemas'"); got != "" {
 		t.Errorf("databases of the child left behind: %s", got)
 	}
 
@@ -303,6 +348,9 @@ func TestChildExternal(t *testing.T) {
 		if db := mustParse(t, u).Path; db != fmt.Sprintf("/pgtest_%d_schemas", os.Getpid()) {
 			t.Errorf("SchemaURL's database %s on a shared server does not carry the process id", db)
 		}
+	})
+	t.Run("template", func(t *testing.T) {
+		TemplateURL(t, "x", func(context.Context, string) error { return nil })
 	})
 	t.Run("restart", func(t *testing.T) {
 		Restart(t, Immediate)
@@ -456,7 +504,7 @@ func BenchmarkURL(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		name := databaseName(b.Name(), s.isExternal())
-		if err := s.createDatabase(ctx, name); err != nil {
+		if err := s.createDatabase(ctx, name, "template0"); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.dropDatabase(ctx, name); err != nil {

@@ -12,5 +12,8 @@ type server struct {
 	shared     string    // the database of SchemaURL's schemas
 	sharedErr  error
 
+	templatesMu sync.Mutex
+	templates   map[string]*template // TemplateURL's, by key
+
 	local
 }
