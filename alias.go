@@ -47,20 +47,6 @@ type aliasRow struct {
 var aliasSelect = sq.Select("a.head_seq", "a.name", "a.version_seq", "run.id AS run_id", "a.updated_at").
 	From("aliases a").LeftJoin("runs run ON run.seq = a.run_seq")
 
-var (
-	sqlAliasOf       = mustSQL(aliasSelect.Where("a.head_seq = ? AND a.name = ?"))
-	sqlAliasesOfHead = mustSQL(aliasSelect.Where("a.head_seq = ?").OrderBy("a.name"))
-	sqlAliasesOfVer  = mustSQL(aliasSelect.Where("a.version_seq = ?").OrderBy("a.name"))
-	sqlUpsertAlias   = mustSQL(sq.Insert("aliases").Columns("head_seq", "name", "version_seq", "run_seq", "updated_at").
-				Values(nil, nil, nil, nil, nil).
-				Suffix("ON CONFLICT (head_seq, name) DO UPDATE SET version_seq = excluded.version_seq, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
-	sqlDeleteAlias = mustSQL(sq.Delete("aliases").Where("head_seq = ? AND name = ?"))
-	// The version an alias of the live chain head type/name points to.
-	sqlAliasTarget = mustSQL(resourceSelect.Where(`r.seq = (SELECT a.version_seq FROM aliases a
-		JOIN resources h ON h.seq = a.head_seq
-		WHERE h.type = ? AND h.name = ? AND h.parent_seq IS NULL AND h.deleted_at IS NULL AND a.name = ?)`).Where("r.type = ?"))
-)
-
 // aliasValue is what the history keeps of where an alias points.
 func aliasValue(v resourceRow) map[string]any {
 	return map[string]any{"id": v.ID, "version": v.Version.Int64}
@@ -99,7 +85,7 @@ func (t *Tracker) SetAlias(ctx context.Context, mv Resource, name string) (Alias
 
 func (x *txn) setAlias(ctx context.Context, head resourceRow, name string, v resourceRow) error {
 	var old aliasRow
-	err := x.get(ctx, &old, sqlAliasOf, head.Seq, name)
+	err := x.get(ctx, &old, x.sql.AliasOf, head.Seq, name)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -114,7 +100,7 @@ func (x *txn) setAlias(ctx context.Context, head resourceRow, name string, v res
 		}
 		oldV = aliasValue(prev)
 	}
-	if _, err := x.exec(ctx, sqlUpsertAlias, head.Seq, name, v.Seq, x.runSeq(), x.now); err != nil {
+	if _, err := x.exec(ctx, x.sql.UpsertAlias, head.Seq, name, v.Seq, x.runSeq(), x.now); err != nil {
 		return err
 	}
 	return x.history(ctx, head.Seq, ChangeAlias, name, oldV, aliasValue(v))
@@ -131,7 +117,7 @@ func (t *Tracker) RemoveAlias(ctx context.Context, res Resource, name string) er
 			return err
 		}
 		var old aliasRow
-		if err := x.get(ctx, &old, sqlAliasOf, head.Seq, name); err != nil {
+		if err := x.get(ctx, &old, x.sql.AliasOf, head.Seq, name); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: %s has no alias %q", ErrNotFound, head.ref(), name)
 			}
@@ -146,7 +132,7 @@ func (x *txn) removeAlias(ctx context.Context, head resourceRow, a aliasRow) err
 	if err != nil {
 		return err
 	}
-	if _, err := x.exec(ctx, sqlDeleteAlias, head.Seq, a.Name); err != nil {
+	if _, err := x.exec(ctx, x.sql.DeleteAlias, head.Seq, a.Name); err != nil {
 		return err
 	}
 	return x.history(ctx, head.Seq, ChangeAlias, a.Name, aliasValue(prev), nil)
@@ -188,9 +174,9 @@ func (x *txn) aliasesOf(ctx context.Context, row resourceRow) ([]Alias, error) {
 	var rows []aliasRow
 	var err error
 	if row.Version.Valid {
-		err = x.sel(ctx, &rows, sqlAliasesOfVer, row.Seq)
+		err = x.sel(ctx, &rows, x.sql.AliasesOfVer, row.Seq)
 	} else {
-		err = x.sel(ctx, &rows, sqlAliasesOfHead, row.Seq)
+		err = x.sel(ctx, &rows, x.sql.AliasesOfHead, row.Seq)
 	}
 	if err != nil {
 		return nil, err
@@ -208,7 +194,7 @@ func (x *txn) aliasesOf(ctx context.Context, row resourceRow) ([]Alias, error) {
 
 func (x *txn) alias(ctx context.Context, head resourceRow, name string) (Alias, error) {
 	var a aliasRow
-	if err := x.get(ctx, &a, sqlAliasOf, head.Seq, name); err != nil {
+	if err := x.get(ctx, &a, x.sql.AliasOf, head.Seq, name); err != nil {
 		return Alias{}, err
 	}
 	return x.aliasFrom(ctx, a)
@@ -233,13 +219,13 @@ func (x *txn) aliasFrom(ctx context.Context, a aliasRow) (Alias, error) {
 func (x *txn) resolveAlias(ctx context.Context, key string, r ref) (resourceRow, error) {
 	headType, _ := ChainHead(r.typ)
 	var row resourceRow
-	err := x.get(ctx, &row, sqlAliasTarget, headType, r.name, r.alias, r.typ)
+	err := x.get(ctx, &row, x.sql.AliasTarget, headType, r.name, r.alias, r.typ)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return row, err
 	}
 	found := err == nil
 	var whole resourceRow
-	werr := x.get(ctx, &whole, sqlResourceLatestVersion, r.typ, r.name+"@"+r.alias)
+	werr := x.get(ctx, &whole, x.sql.ResourceLatestVersion, r.typ, r.name+"@"+r.alias)
 	if werr != nil && !errors.Is(werr, sql.ErrNoRows) {
 		return row, werr
 	}

@@ -102,28 +102,6 @@ var artifactSelect = sq.Select("a.seq", "a.id", "r.id AS resource_id", "a.name",
 	LeftJoin("blobs b ON b.seq = a.blob_seq").
 	LeftJoin("runs run ON run.seq = a.run_seq")
 
-var (
-	sqlArtifactByName = mustSQL(artifactSelect.Where("a.resource_seq = ? AND a.name = ?"))
-	sqlLatestOfKind   = mustSQL(artifactSelect.Where("a.resource_seq = ? AND a.kind = ? AND a.check_type = ?").
-				OrderBy("a.seq DESC").Limit(1))
-	sqlBlobBySHA      = mustSQL(sq.Select("seq").From("blobs").Where("sha256 = ?"))
-	sqlInsertBlob     = mustSQL(sq.Insert("blobs").Columns("chunk_size", "created_at").Values(nil, nil))
-	sqlInsertChunk    = mustSQL(sq.Insert("blob_chunks").Columns("blob_seq", "idx", "data").Values(nil, nil, nil))
-	sqlFinishBlob     = mustSQL(sq.Update("blobs").Set("sha256", nil).Set("size", nil).Where("seq = ?"))
-	sqlDeleteBlob     = mustSQL(sq.Delete("blobs").Where("seq = ? AND sha256 IS NULL"))
-	sqlTouchBlob      = mustSQL(sq.Update("blobs").Set("created_at", nil).Where("seq = ? AND sha256 IS NULL"))
-	sqlBlobExists     = mustSQL(sq.Select("count(*)").From("blobs").Where("seq = ? AND sha256 IS NOT NULL"))
-	sqlChunk          = mustSQL(sq.Select("data").From("blob_chunks").Where("blob_seq = ? AND idx = ?"))
-	sqlUpsertArtifact = mustSQL(sq.Insert("artifacts").
-				Columns("id", "resource_seq", "name", "kind", "check_type", "media_type", "size", "sha256",
-			"blob_seq", "uri", "source_path", "run_seq", "created_at").
-		Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil).
-		Suffix(`ON CONFLICT (resource_seq, name) DO UPDATE SET kind = excluded.kind, check_type = excluded.check_type,
-			media_type = excluded.media_type, size = excluded.size, sha256 = excluded.sha256,
-			blob_seq = excluded.blob_seq, uri = excluded.uri, source_path = excluded.source_path,
-			run_seq = excluded.run_seq, created_at = excluded.created_at`))
-)
-
 // checkFileName refuses a file name (one path element) that some operating
 // system would not take as a plain file inside a directory: on Windows a
 // colon names a drive or a data stream, CON, NUL, COM1 and the like are
@@ -359,7 +337,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 			// The blob was found before this transaction; gc in another
 			// process may have removed it since.
 			var n int
-			if err := x.get(ctx, &n, sqlBlobExists, seq); err != nil {
+			if err := x.get(ctx, &n, x.sql.BlobExists, seq); err != nil {
 				return err
 			}
 			if n == 0 {
@@ -367,7 +345,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 			}
 		}
 		var old artifactRow
-		err := x.get(ctx, &old, sqlArtifactByName, row.Seq, name)
+		err := x.get(ctx, &old, x.sql.ArtifactByName, row.Seq, name)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -375,7 +353,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 		if id == "" {
 			id = newID()
 		}
-		if _, err := x.exec(ctx, sqlUpsertArtifact, id, row.Seq, name, kind, checkType, mediaType, blob.size,
+		if _, err := x.exec(ctx, x.sql.UpsertArtifact, id, row.Seq, name, kind, checkType, mediaType, blob.size,
 			blob.sha256, blob.seq, cfg.uri, abs, x.runSeq(), x.now); err != nil {
 			return err
 		}
@@ -388,7 +366,7 @@ func (t *Tracker) logArtifactOnce(ctx context.Context, res Resource, name, srcPa
 			return err
 		}
 		var rec artifactRow
-		if err := x.get(ctx, &rec, sqlArtifactByName, row.Seq, name); err != nil {
+		if err := x.get(ctx, &rec, x.sql.ArtifactByName, row.Seq, name); err != nil {
 			return err
 		}
 		out = rec.artifact()
@@ -411,7 +389,7 @@ func (t *Tracker) dropStaged(ctx context.Context, blobSeq int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	t.db.WriteTx(ctx, func(tx storage.Tx) error {
-		_, err := tx.ExecContext(ctx, sqlDeleteBlob, blobSeq)
+		_, err := tx.ExecContext(ctx, t.sql.DeleteBlob, blobSeq)
 		return err
 	})
 }
@@ -443,7 +421,7 @@ func (t *Tracker) storeFile(ctx context.Context, p, wantSHA string) (storedBlob,
 		return storedBlob{}, 0, fmt.Errorf("%w: %s has SHA-256 %s, not the expected %s", ErrInvalidArgument, p, sum, wantSHA)
 	}
 	var existing int64
-	err = t.readOne(ctx, func(x *txn) error { return x.get(ctx, &existing, sqlBlobBySHA, sum) })
+	err = t.readOne(ctx, func(x *txn) error { return x.get(ctx, &existing, x.sql.BlobBySHA, sum) })
 	if err == nil {
 		return storedBlob{seq: existing, sha256: sum, size: size}, 0, nil
 	}
@@ -487,14 +465,10 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 	for !eof {
 		err := t.write(ctx, func(x *txn) error {
 			if blobSeq == 0 {
-				res, err := x.exec(ctx, sqlInsertBlob, ChunkSize, x.now)
-				if err != nil {
+				if err := x.get(ctx, &blobSeq, x.sql.InsertBlob, ChunkSize, x.now); err != nil {
 					return err
 				}
-				if blobSeq, err = res.LastInsertId(); err != nil {
-					return err
-				}
-			} else if _, err := x.exec(ctx, sqlTouchBlob, x.now, blobSeq); err != nil {
+			} else if _, err := x.exec(ctx, x.sql.TouchBlob, x.now, blobSeq); err != nil {
 				// A staged blob's created_at is when it last grew, so gc can
 				// tell an abandoned upload from one in progress.
 				return err
@@ -510,7 +484,7 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 					break
 				}
 				h.Write(buf[:k])
-				if _, err := x.exec(ctx, sqlInsertChunk, blobSeq, idx, buf[:k]); err != nil {
+				if _, err := x.exec(ctx, x.sql.InsertChunk, blobSeq, idx, buf[:k]); err != nil {
 					return err
 				}
 				idx++
@@ -537,15 +511,15 @@ func (t *Tracker) stageBlob(ctx context.Context, r io.Reader) (int64, storedBlob
 // writer stored the same bytes meanwhile, drops it and returns theirs.
 func (x *txn) finishBlob(ctx context.Context, staged int64, sum string, size int64) (int64, error) {
 	var existing int64
-	err := x.get(ctx, &existing, sqlBlobBySHA, sum)
+	err := x.get(ctx, &existing, x.sql.BlobBySHA, sum)
 	if err == nil {
-		_, err = x.exec(ctx, sqlDeleteBlob, staged)
+		_, err = x.exec(ctx, x.sql.DeleteBlob, staged)
 		return existing, err
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	_, err = x.exec(ctx, sqlFinishBlob, sum, size, staged)
+	_, err = x.exec(ctx, x.sql.FinishBlob, sum, size, staged)
 	return staged, err
 }
 
@@ -562,7 +536,7 @@ func (t *Tracker) GetArtifact(ctx context.Context, res Resource, name string) (A
 		if err != nil {
 			return err
 		}
-		err = x.get(ctx, &row, sqlArtifactByName, r.Seq, name)
+		err = x.get(ctx, &row, x.sql.ArtifactByName, r.Seq, name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: artifact %q of %s", ErrNotFound, name, r.ref())
 		}
@@ -629,10 +603,10 @@ func (b *blobReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		var data []byte
-		err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &data, sqlChunk, b.blob, b.idx) })
+		err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &data, x.sql.Chunk, b.blob, b.idx) })
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
-			if err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &n, sqlBlobExists, b.blob) }); err != nil {
+			if err := b.t.readOne(b.ctx, func(x *txn) error { return x.get(b.ctx, &n, x.sql.BlobExists, b.blob) }); err != nil {
 				return 0, err
 			}
 			if n == 0 {
@@ -756,7 +730,7 @@ func (t *Tracker) latestReport(ctx context.Context, res Resource, kind, checkTyp
 		if err != nil {
 			return err
 		}
-		err = x.get(ctx, &row, sqlLatestOfKind, r.Seq, kind, checkType)
+		err = x.get(ctx, &row, x.sql.LatestOfKind, r.Seq, kind, checkType)
 		if errors.Is(err, sql.ErrNoRows) {
 			what := kind
 			if checkType != "" {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
@@ -195,17 +193,6 @@ func parseColumns(specs []string) ([]query.Column, columnSet, error) {
 	return cols, set, nil
 }
 
-var (
-	sqlTagsOfSeqs = mustSQL(sq.Select("resource_seq", "key", "value").From("tags").
-			Where("resource_seq IN (SELECT value FROM json_each(?))"))
-	sqlTagsOfSeqsKeys = mustSQL(sq.Select("resource_seq", "key", "value").From("tags").
-				Where("resource_seq IN (SELECT value FROM json_each(?)) AND key IN (SELECT value FROM json_each(?))"))
-	sqlMetadataOfSeqs = mustSQL(sq.Select("resource_seq", "key", "value").From("metadata").
-				Where("resource_seq IN (SELECT value FROM json_each(?))"))
-	sqlMetadataOfSeqsKeys = mustSQL(sq.Select("resource_seq", "key", "value").From("metadata").
-				Where("resource_seq IN (SELECT value FROM json_each(?)) AND key IN (SELECT value FROM json_each(?))"))
-)
-
 // rowsBySeq loads the resources with the given seqs, in that order, with
 // the values want names: one statement for the resources and one for each
 // kind of column, each over all the seqs at once.
@@ -228,7 +215,7 @@ func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Ro
 		for i := range out {
 			out[i].Tags = map[string]string{}
 		}
-		err := x.keyValuesOfSeqs(ctx, sqlTagsOfSeqs, sqlTagsOfSeqsKeys, string(seqArr), want.tags, func(seq int64, k, v string) error {
+		err := x.keyValuesOfSeqs(ctx, x.sql.TagsOfSeqs, x.sql.TagsOfSeqsKeys, string(seqArr), want.tags, func(seq int64, k, v string) error {
 			out[index[seq]].Tags[k] = v
 			return nil
 		})
@@ -257,7 +244,7 @@ func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Ro
 		for i := range out {
 			out[i].Metadata = map[string]any{}
 		}
-		err := x.keyValuesOfSeqs(ctx, sqlMetadataOfSeqs, sqlMetadataOfSeqsKeys, string(seqArr), want.meta, func(seq int64, k, v string) error {
+		err := x.keyValuesOfSeqs(ctx, x.sql.MetadataOfSeqs, x.sql.MetadataOfSeqsKeys, string(seqArr), want.meta, func(seq int64, k, v string) error {
 			d, err := decodeJSON([]byte(v))
 			if err != nil {
 				return fmt.Errorf("metadata %q of %s: %w", k, out[index[seq]].Ref(), err)

@@ -45,33 +45,10 @@ var ErrDeleted = errors.New("deleted")
 // one gets the next number, so a reference written down never comes to name
 // another version.
 
-var (
-	// The resource and its live descendants by parent.
-	sqlSubtree = `WITH RECURSIVE d(seq) AS (SELECT ?1
-		UNION SELECT r.seq FROM resources r JOIN d ON r.parent_seq = d.seq WHERE r.deleted_at IS NULL)
-		SELECT seq FROM d`
-	// The descendants deleted together with the resource (same deleted_at).
-	sqlDeletedSubtree = `WITH RECURSIVE d(seq) AS (SELECT ?1
-		UNION SELECT r.seq FROM resources r JOIN d ON r.parent_seq = d.seq WHERE r.deleted_at = ?2)
-		SELECT seq FROM d`
-	sqlDeployedIn = mustSQL(sq.Select("d.model_version_seq", "d.environment").From("deployments d").
-			Where("d.undeployed_at IS NULL AND d.model_version_seq IN (SELECT value FROM json_each(?))").
-			OrderBy("d.seq").Limit(1))
-	sqlAliasesToSeqs = mustSQL(aliasSelect.Where("a.version_seq IN (SELECT value FROM json_each(?))").
-				OrderBy("a.head_seq", "a.name"))
-	sqlSetDeleted        = mustSQL(sq.Update("resources").Set("deleted_at", nil).Where("seq = ?"))
-	sqlResourceBySeqAny  = mustSQL(resourceSelectAll.Where("r.seq = ?"))
-	sqlDeletedByID       = mustSQL(resourceSelectAll.Where("r.id = ? AND r.deleted_at IS NOT NULL"))
-	sqlDeletedByVer      = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.version = ? AND r.deleted_at IS NOT NULL"))
-	sqlDeletedLatest     = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.deleted_at IS NOT NULL").OrderBy("r.seq DESC").Limit(1))
-	sqlRemovedAliasesAt  = mustSQL(sq.Select("key", "old_value").From("history").Where("resource_seq = ? AND kind = 'alias' AND at = ? AND new_value IS NULL").OrderBy("seq"))
-	sqlDeleteMetadataKey = mustSQL(sq.Delete("metadata").Where("resource_seq = ? AND key = ?"))
-)
-
 // bySeqAny is bySeq that finds deleted resources too.
 func (x *txn) bySeqAny(ctx context.Context, seq int64) (resourceRow, error) {
 	var row resourceRow
-	err := x.get(ctx, &row, sqlResourceBySeqAny, seq)
+	err := x.get(ctx, &row, x.sql.ResourceBySeqAny, seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, fmt.Errorf("%w: resource #%d", ErrNotFound, seq)
 	}
@@ -88,13 +65,13 @@ func (x *txn) findDeleted(ctx context.Context, key string) (resourceRow, error) 
 	case err != nil:
 		return row, err
 	case !isRef:
-		err = x.get(ctx, &row, sqlDeletedByID, key)
+		err = x.get(ctx, &row, x.sql.DeletedByID, key)
 	case r.version > 0:
-		err = x.get(ctx, &row, sqlDeletedByVer, r.typ, r.name, r.version)
+		err = x.get(ctx, &row, x.sql.DeletedByVer, r.typ, r.name, r.version)
 	case r.alias != "":
 		err = sql.ErrNoRows
 	default:
-		err = x.get(ctx, &row, sqlDeletedLatest, r.typ, r.name)
+		err = x.get(ctx, &row, x.sql.DeletedLatest, r.typ, r.name)
 	}
 	if errors.Is(err, sql.ErrNoRows) && isRef {
 		if child, ok := x.deletedChild(ctx, key); ok {
@@ -129,12 +106,12 @@ func (x *txn) deletedChild(ctx context.Context, key string) (resourceRow, bool) 
 		parent := parents[0]
 		var row resourceRow
 		if c.version > 0 {
-			err = x.get(ctx, &row, sqlDeletedByVer, c.typ, c.name, c.version)
+			err = x.get(ctx, &row, x.sql.DeletedByVer, c.typ, c.name, c.version)
 			if err == nil && row.ParentSeq.Int64 != parent.Seq {
 				continue
 			}
 		} else {
-			err = x.get(ctx, &row, sqlChildByName, parent.Seq, c.typ, c.name)
+			err = x.get(ctx, &row, x.sql.ChildByName, parent.Seq, c.typ, c.name)
 		}
 		if err == nil && row.DeletedAt.Valid {
 			return row, true
@@ -179,7 +156,7 @@ func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource,
 			return err
 		}
 		var seqs []int64
-		if err := x.sel(ctx, &seqs, sqlSubtree, root.Seq); err != nil {
+		if err := x.sel(ctx, &seqs, x.sql.Subtree, root.Seq); err != nil {
 			return err
 		}
 		set, err := json.Marshal(seqs)
@@ -190,7 +167,7 @@ func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource,
 			Seq int64  `db:"model_version_seq"`
 			Env string `db:"environment"`
 		}
-		if err := x.get(ctx, &dep, sqlDeployedIn, string(set)); err == nil {
+		if err := x.get(ctx, &dep, x.sql.DeployedIn, string(set)); err == nil {
 			mv, err := x.bySeq(ctx, dep.Seq)
 			if err != nil {
 				return err
@@ -204,7 +181,7 @@ func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource,
 			return err
 		}
 		var aliases []aliasRow
-		if err := x.sel(ctx, &aliases, sqlAliasesToSeqs, string(set)); err != nil {
+		if err := x.sel(ctx, &aliases, x.sql.AliasesToSeqs, string(set)); err != nil {
 			return err
 		}
 		for _, a := range aliases {
@@ -222,7 +199,7 @@ func (t *Tracker) DeleteResource(ctx context.Context, res Resource) ([]Resource,
 			if err != nil {
 				return err
 			}
-			if _, err := x.exec(ctx, sqlSetDeleted, x.now, seq); err != nil {
+			if _, err := x.exec(ctx, x.sql.SetDeleted, x.now, seq); err != nil {
 				return err
 			}
 			if err := x.history(ctx, seq, ChangeDeleted, "", nil, mark); err != nil {
@@ -274,14 +251,14 @@ func (t *Tracker) RestoreResource(ctx context.Context, res Resource) ([]Resource
 		}
 		deletedAt := root.DeletedAt.Int64
 		var seqs []int64
-		if err := x.sel(ctx, &seqs, sqlDeletedSubtree, root.Seq, deletedAt); err != nil {
+		if err := x.sel(ctx, &seqs, x.sql.DeletedSubtree, root.Seq, deletedAt); err != nil {
 			return err
 		}
 		mark := map[string]any{"root": root.ID}
 		restored := map[string]resourceRow{}
 		heads := map[int64]bool{}
 		for _, seq := range seqs {
-			if _, err := x.exec(ctx, sqlSetDeleted, nil, seq); err != nil {
+			if _, err := x.exec(ctx, x.sql.SetDeleted, nil, seq); err != nil {
 				return err
 			}
 			if err := x.history(ctx, seq, ChangeRestored, "", nil, mark); err != nil {
@@ -305,7 +282,7 @@ func (t *Tracker) RestoreResource(ctx context.Context, res Resource) ([]Resource
 				Key string         `db:"key"`
 				Old sql.NullString `db:"old_value"`
 			}
-			if err := x.sel(ctx, &removed, sqlRemovedAliasesAt, headSeq, deletedAt); err != nil {
+			if err := x.sel(ctx, &removed, x.sql.RemovedAliasesAt, headSeq, deletedAt); err != nil {
 				return err
 			}
 			head, err := x.bySeq(ctx, headSeq)
@@ -351,13 +328,13 @@ func (t *Tracker) DeleteMetadata(ctx context.Context, res Resource, key string) 
 			return err
 		}
 		var old sql.NullString
-		if err := x.get(ctx, &old, sqlMetadataOf, row.Seq, key); err != nil {
+		if err := x.get(ctx, &old, x.sql.MetadataOf, row.Seq, key); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			return err
 		}
-		if _, err := x.exec(ctx, sqlDeleteMetadataKey, row.Seq, key); err != nil {
+		if _, err := x.exec(ctx, x.sql.DeleteMetadataKey, row.Seq, key); err != nil {
 			return err
 		}
 		return x.history(ctx, row.Seq, ChangeMetadata, key, json.RawMessage(old.String), nil)

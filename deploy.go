@@ -45,45 +45,6 @@ var deploymentSelect = sq.Select("d.seq", "d.id", "d.model_seq", "d.model_versio
 	"d.deployed_at", "d.undeployed_at", "run.id AS run_id").
 	From("deployments d").LeftJoin("runs run ON run.seq = d.run_seq")
 
-var (
-	sqlCurrentDeployment = mustSQL(deploymentSelect.Where("d.model_seq = ? AND d.environment = ? AND d.undeployed_at IS NULL"))
-	sqlOpenDeploymentsOf = mustSQL(deploymentSelect.Where("d.model_version_seq = ? AND d.undeployed_at IS NULL"))
-	sqlEndDeployment     = mustSQL(sq.Update("deployments").Set("undeployed_at", nil).Where("seq = ?"))
-	sqlInsertDeployment  = mustSQL(sq.Insert("deployments").
-				Columns("id", "model_seq", "model_version_seq", "environment", "deployed_at", "run_seq").
-				Values(nil, nil, nil, nil, nil, nil))
-	sqlDeployedAt = mustSQL(sq.Select("model_version_seq").From("deployments").
-			Where("model_seq = ? AND environment = ? AND deployed_at <= ? AND (undeployed_at IS NULL OR undeployed_at > ?)").
-			OrderBy("seq DESC").Limit(1))
-	// sqlCurrentlyDeployed answers GetCurrentlyDeployedModelVersion in one
-	// statement: the current deployment, else the latest PROMOTED earlier
-	// version, else the previous version.
-	sqlCurrentlyDeployed = mustSQL(resourceSelect.Where(`r.seq = (
-		SELECT seq FROM (
-			SELECT 1 AS rank, d.model_version_seq AS seq, 0 AS version FROM deployments d
-				WHERE d.model_seq = ? AND d.environment = ? AND d.undeployed_at IS NULL
-			UNION ALL
-			SELECT 2, m.seq, m.version FROM resources m
-				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.status = 'PROMOTED' AND m.deleted_at IS NULL
-			UNION ALL
-			SELECT 3, m.seq, m.version FROM resources m
-				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.deleted_at IS NULL
-		) ORDER BY rank, version DESC LIMIT 1)`))
-	// The same for a model version given by id (?1), in one statement.
-	sqlCurrentlyDeployedByID = mustSQL(resourceSelect.Prefix(`WITH c AS (SELECT parent_seq AS model, name, version
-		FROM resources WHERE id = ?1 AND type = 'model_version' AND deleted_at IS NULL)`).Where(`r.seq = (
-		SELECT seq FROM (
-			SELECT 1 AS rank, d.model_version_seq AS seq, 0 AS version FROM c JOIN deployments d
-				ON d.model_seq = c.model AND d.environment = ?2 AND d.undeployed_at IS NULL
-			UNION ALL
-			SELECT 2, m.seq, m.version FROM c JOIN resources m
-				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.status = 'PROMOTED' AND m.deleted_at IS NULL
-			UNION ALL
-			SELECT 3, m.seq, m.version FROM c JOIN resources m
-				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.deleted_at IS NULL
-		) ORDER BY rank, version DESC LIMIT 1)`))
-)
-
 // Deploy makes mv the deployed version of its model in the environment
 // (WithEnvironment, default "default"): the previous deployment there ends
 // at this moment and its version is DEMOTED (unless it is still deployed in
@@ -105,7 +66,7 @@ func (t *Tracker) Deploy(ctx context.Context, mv Resource, opts ...DeployOption)
 			return err
 		}
 		var d deploymentRow
-		if err := x.get(ctx, &d, sqlCurrentDeployment, row.ParentSeq.Int64, cfg.environment); err != nil {
+		if err := x.get(ctx, &d, x.sql.CurrentDeployment, row.ParentSeq.Int64, cfg.environment); err != nil {
 			return err
 		}
 		out, err = x.deployment(ctx, d)
@@ -117,7 +78,7 @@ func (t *Tracker) Deploy(ctx context.Context, mv Resource, opts ...DeployOption)
 func (x *txn) deploy(ctx context.Context, row resourceRow, env string) error {
 	model := row.ParentSeq.Int64
 	var cur deploymentRow
-	err := x.get(ctx, &cur, sqlCurrentDeployment, model, env)
+	err := x.get(ctx, &cur, x.sql.CurrentDeployment, model, env)
 	switch {
 	case err == nil && cur.ModelVersionSeq == row.Seq:
 		if row.Status != StatusDeployed {
@@ -136,7 +97,7 @@ func (x *txn) deploy(ctx context.Context, row resourceRow, env string) error {
 		return err
 	}
 	id := newID()
-	if _, err := x.exec(ctx, sqlInsertDeployment, id, model, row.Seq, env, x.now, x.runSeq()); err != nil {
+	if _, err := x.exec(ctx, x.sql.InsertDeployment, id, model, row.Seq, env, x.now, x.runSeq()); err != nil {
 		return err
 	}
 	rec := map[string]any{"environment": env, "model_version": row.ID, "deployment": id}
@@ -155,7 +116,7 @@ func (x *txn) deploy(ctx context.Context, row resourceRow, env string) error {
 // endDeployment closes d, whose version is mv, and demotes mv unless it is
 // still deployed elsewhere.
 func (x *txn) endDeployment(ctx context.Context, d deploymentRow, mv resourceRow) error {
-	if _, err := x.exec(ctx, sqlEndDeployment, x.now, d.Seq); err != nil {
+	if _, err := x.exec(ctx, x.sql.EndDeployment, x.now, d.Seq); err != nil {
 		return err
 	}
 	rec := map[string]any{"environment": d.Environment, "model_version": mv.ID, "deployment": d.ID}
@@ -166,7 +127,7 @@ func (x *txn) endDeployment(ctx context.Context, d deploymentRow, mv resourceRow
 		return err
 	}
 	var still []deploymentRow
-	if err := x.sel(ctx, &still, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+	if err := x.sel(ctx, &still, x.sql.OpenDeploymentsOf, mv.Seq); err != nil {
 		return err
 	}
 	if len(still) == 0 && mv.Status != StatusDemoted {
@@ -181,7 +142,7 @@ func (x *txn) endDeployment(ctx context.Context, d deploymentRow, mv resourceRow
 // somewhere; only Deploy, Undeploy and the status DEMOTED change that.
 func (x *txn) refuseIfDeployed(ctx context.Context, mv resourceRow, what string) error {
 	var open []deploymentRow
-	if err := x.sel(ctx, &open, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+	if err := x.sel(ctx, &open, x.sql.OpenDeploymentsOf, mv.Seq); err != nil {
 		return err
 	}
 	if len(open) == 0 {
@@ -197,11 +158,11 @@ func (x *txn) refuseIfDeployed(ctx context.Context, mv resourceRow, what string)
 
 func (x *txn) undeployEverywhere(ctx context.Context, mv resourceRow) error {
 	var open []deploymentRow
-	if err := x.sel(ctx, &open, sqlOpenDeploymentsOf, mv.Seq); err != nil {
+	if err := x.sel(ctx, &open, x.sql.OpenDeploymentsOf, mv.Seq); err != nil {
 		return err
 	}
 	for _, d := range open {
-		if _, err := x.exec(ctx, sqlEndDeployment, x.now, d.Seq); err != nil {
+		if _, err := x.exec(ctx, x.sql.EndDeployment, x.now, d.Seq); err != nil {
 			return err
 		}
 		rec := map[string]any{"environment": d.Environment, "model_version": mv.ID, "deployment": d.ID}
@@ -226,7 +187,7 @@ func (t *Tracker) Undeploy(ctx context.Context, mv Resource, opts ...DeployOptio
 			return err
 		}
 		var cur deploymentRow
-		err = x.get(ctx, &cur, sqlCurrentDeployment, row.ParentSeq.Int64, cfg.environment)
+		err = x.get(ctx, &cur, x.sql.CurrentDeployment, row.ParentSeq.Int64, cfg.environment)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && cur.ModelVersionSeq != row.Seq) {
 			return fmt.Errorf("%w: %s is not deployed in %q", ErrNotFound, row.ref(), cfg.environment)
 		}
@@ -245,7 +206,7 @@ func (t *Tracker) Undeploy(ctx context.Context, mv Resource, opts ...DeployOptio
 // returns ErrNotFound when there is nothing to fall back to.
 func (t *Tracker) GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resource, opts ...DeployOption) (Resource, error) {
 	cfg := deployOptions(opts)
-	if r, ok, err := t.byIDFast(ctx, mv, sqlCurrentlyDeployedByID, mv.ID, cfg.environment); ok || err != nil {
+	if r, ok, err := t.byIDFast(ctx, mv, t.sql.CurrentlyDeployedByID, mv.ID, cfg.environment); ok || err != nil {
 		return r, err
 	}
 	var out Resource
@@ -259,7 +220,7 @@ func (t *Tracker) GetCurrentlyDeployedModelVersion(ctx context.Context, mv Resou
 			model, before = row.ParentSeq.Int64, row.Version.Int64
 		}
 		var found resourceRow
-		err = x.get(ctx, &found, sqlCurrentlyDeployed, model, cfg.environment, name, before, name, before)
+		err = x.get(ctx, &found, x.sql.CurrentlyDeployed, model, cfg.environment, name, before, name, before)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s has no deployed, promoted or previous version", ErrNotFound, row.ref())
 		}
@@ -286,7 +247,7 @@ func (t *Tracker) DeployedAt(ctx context.Context, model Resource, at time.Time, 
 		}
 		var seq int64
 		ms := at.UnixMilli()
-		err = x.get(ctx, &seq, sqlDeployedAt, row.Seq, cfg.environment, ms, ms)
+		err = x.get(ctx, &seq, x.sql.DeployedAt, row.Seq, cfg.environment, ms, ms)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: no version of %s was deployed in %q at %s", ErrNotFound, row.ref(), cfg.environment, at.UTC().Format(time.RFC3339Nano))
 		}

@@ -59,8 +59,6 @@ func (r changeRow) change() (Change, error) {
 var historySelect = sq.Select("h.seq", "h.at", "run.id AS run_id", "h.actor", "h.kind", "h.key", "h.old_value", "h.new_value").
 	From("history h").LeftJoin("runs run ON run.seq = h.run_seq")
 
-var sqlHistoryUntil = mustSQL(historySelect.Where("h.resource_seq = ? AND h.at <= ?").OrderBy("h.seq"))
-
 // History returns every recorded change of res, oldest first. The history of
 // a deleted resource stays readable (by id or reference) until it is purged.
 func (t *Tracker) History(ctx context.Context, res Resource) ([]Change, error) {
@@ -82,7 +80,7 @@ func (t *Tracker) historyUntil(ctx context.Context, res Resource, until time.Tim
 			return err
 		}
 		var rows []changeRow
-		if err := x.sel(ctx, &rows, sqlHistoryUntil, row.Seq, until.UnixMilli()); err != nil {
+		if err := x.sel(ctx, &rows, x.sql.HistoryUntil, row.Seq, until.UnixMilli()); err != nil {
 			return err
 		}
 		for _, r := range rows {

@@ -9,20 +9,7 @@ import (
 	"fmt"
 	"math"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
-)
-
-var (
-	sqlMetadataOf  = mustSQL(sq.Select("value").From("metadata").Where("resource_seq = ? AND key = ?"))
-	sqlGetMetadata = mustSQL(sq.Select("m.value").From("metadata m").Join("resources r ON r.seq = m.resource_seq").
-			Where("r.id = ? AND r.deleted_at IS NULL AND m.key = ?"))
-	sqlUpsertMetadata = mustSQL(sq.Insert("metadata").
-				Columns("resource_seq", "key", "value", "num", "str", "run_seq", "updated_at").
-				Values(nil, nil, nil, nil, nil, nil, nil).
-				Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET value = excluded.value, num = excluded.num, str = excluded.str, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
-	sqlAllMetadataOf = mustSQL(sq.Select("key", "value").From("metadata").Where("resource_seq = ?").OrderBy("key"))
 )
 
 // MetadataWinningExperimentID is the metadata key through which the seed's
@@ -88,7 +75,7 @@ func encodeMetadata(key string, value any) (encodedValue, error) {
 
 func (x *txn) setMetadata(ctx context.Context, row resourceRow, key string, v encodedValue) error {
 	var old sql.NullString
-	if err := x.get(ctx, &old, sqlMetadataOf, row.Seq, key); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if err := x.get(ctx, &old, x.sql.MetadataOf, row.Seq, key); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	if key == MetadataWinningExperimentID && row.Type == TypeModelVersion {
@@ -99,7 +86,7 @@ func (x *txn) setMetadata(ctx context.Context, row resourceRow, key string, v en
 	if old.Valid && old.String == v.json {
 		return nil
 	}
-	if _, err := x.exec(ctx, sqlUpsertMetadata, row.Seq, key, v.json, v.num, v.str, x.runSeq(), x.now); err != nil {
+	if _, err := x.exec(ctx, x.sql.UpsertMetadata, row.Seq, key, v.json, v.num, v.str, x.runSeq(), x.now); err != nil {
 		return err
 	}
 	var oldV any
@@ -137,13 +124,13 @@ func (t *Tracker) GetMetadataInto(ctx context.Context, res Resource, key string,
 func (t *Tracker) GetMetadataJSON(ctx context.Context, res Resource, key string) (json.RawMessage, error) {
 	var value string
 	err := t.readOne(ctx, func(x *txn) error {
-		err := x.get(ctx, &value, sqlGetMetadata, res.ID, key)
+		err := x.get(ctx, &value, x.sql.GetMetadata, res.ID, key)
 		if errors.Is(err, sql.ErrNoRows) {
 			row, rerr := x.resolveRes(ctx, res)
 			if rerr != nil {
 				return rerr
 			}
-			err = x.get(ctx, &value, sqlMetadataOf, row.Seq, key)
+			err = x.get(ctx, &value, x.sql.MetadataOf, row.Seq, key)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: metadata %q of %s", ErrNotFound, key, row.ref())
 			}
@@ -155,7 +142,7 @@ func (t *Tracker) GetMetadataJSON(ctx context.Context, res Resource, key string)
 
 // Metadata returns every metadata value of res, decoded as GetMetadata does.
 func (t *Tracker) Metadata(ctx context.Context, res Resource) (map[string]any, error) {
-	kv, err := t.keyValues(ctx, res, sqlAllMetadataOf)
+	kv, err := t.keyValues(ctx, res, t.sql.AllMetadataOf)
 	if err != nil {
 		return nil, err
 	}

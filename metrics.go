@@ -291,9 +291,9 @@ func (x *txn) metricOwner(ctx context.Context, res Resource, forWrite bool) (ser
 	var run runRow
 	var err error
 	if res.ID != "" {
-		err = x.get(ctx, &run, sqlRunByID, res.ID)
+		err = x.get(ctx, &run, x.sql.RunByID, res.ID)
 	} else {
-		err = x.get(ctx, &run, sqlRunByName, res.Name)
+		err = x.get(ctx, &run, x.sql.RunByName, res.Name)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return seriesOwner{}, fmt.Errorf("%w: run %q", ErrNotFound, res.key())

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
 )
 
@@ -24,37 +22,6 @@ const (
 	MetadataFeatureTransformer       = "feature_transformer"
 	MetadataFeatureTransformerConfig = "feature_transformer_config"
 	MetadataWinningModelTrainer      = "winning_experiment_model_trainer"
-)
-
-var (
-	// The relations are literals, not parameters: edges_one_winner is a
-	// partial index on relation = 'winning_experiment', and SQLite can use
-	// (and keep) a plan with it only when the statement says so itself.
-	sqlInputsOf = mustSQL(resourceSelect.Join("edges e ON e.src_seq = r.seq").
-			Where("e.dst_seq = ? AND e.relation = '" + RelationInput + "'").OrderBy("r.seq"))
-	sqlWinnerOf = mustSQL(resourceSelect.Join("edges e ON e.dst_seq = r.seq").
-			Where("e.src_seq = ? AND e.relation = '" + RelationWinningExperiment + "'"))
-	sqlDeleteWinner = mustSQL(sq.Delete("edges").Where("src_seq = ? AND relation = '" + RelationWinningExperiment + "'"))
-	sqlPrevVersion  = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
-			OrderBy("r.version DESC").Limit(1))
-	sqlLatestVersion = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ?").
-				OrderBy("r.version DESC").Limit(1))
-	// The winner of a model version given by id, in one statement.
-	sqlWinnerByID = mustSQL(resourceSelect.Join("edges e ON e.dst_seq = r.seq").
-			Join("resources c ON c.seq = e.src_seq").
-			Where("c.id = ? AND c.type = 'model_version' AND c.deleted_at IS NULL AND e.relation = '" +
-			RelationWinningExperiment + "'"))
-	// The newest child of the type under each version is one index probe
-	// (resources_parent); the newest of those is the answer. Joining and
-	// sorting every child measured 5x slower at 1M resources.
-	sqlLatestUnderVersions = mustSQL(resourceSelect.Where(`r.seq = (SELECT max((SELECT max(j.seq) FROM resources j
-		WHERE j.parent_seq = v.seq AND j.type = ? AND j.deleted_at IS NULL)) FROM resources v
-		WHERE v.parent_seq = ? AND v.type = 'model_version' AND v.deleted_at IS NULL)`))
-	// The same under a model given by id, in one statement.
-	sqlLatestUnderModelID = mustSQL(resourceSelect.Where(`r.seq = (SELECT max((SELECT max(j.seq) FROM resources j
-		WHERE j.parent_seq = v.seq AND j.type = ?1 AND j.deleted_at IS NULL)) FROM resources v
-		WHERE v.parent_seq = (SELECT m.seq FROM resources m WHERE m.id = ?2 AND m.type = 'model' AND m.deleted_at IS NULL)
-		AND v.type = 'model_version' AND v.deleted_at IS NULL)`))
 )
 
 // byIDFast runs query, a lookup of one resource from res given by its id,
@@ -93,14 +60,14 @@ func (t *Tracker) BuildModelLineage(ctx context.Context, mv Resource, datasetVer
 		var inputs []resourceRow
 		if len(datasetVersions) == 0 {
 			var prev resourceRow
-			err := x.get(ctx, &prev, sqlPrevVersion, row.Type, row.Name, row.Version.Int64)
+			err := x.get(ctx, &prev, x.sql.PrevVersion, row.Type, row.Name, row.Version.Int64)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: no dataset versions given and %s has no previous version to reuse them from", ErrNotFound, row.ref())
 			}
 			if err != nil {
 				return err
 			}
-			if err := x.sel(ctx, &inputs, sqlInputsOf, prev.Seq); err != nil {
+			if err := x.sel(ctx, &inputs, x.sql.InputsOf, prev.Seq); err != nil {
 				return err
 			}
 			if len(inputs) == 0 {
@@ -132,7 +99,7 @@ func (t *Tracker) Inputs(ctx context.Context, mv Resource) ([]Resource, error) {
 			return err
 		}
 		var rows []resourceRow
-		err = x.sel(ctx, &rows, sqlInputsOf, row.Seq)
+		err = x.sel(ctx, &rows, x.sql.InputsOf, row.Seq)
 		for _, r := range rows {
 			out = append(out, r.resource())
 		}
@@ -214,14 +181,14 @@ func (x *txn) setWinnerFromMetadata(ctx context.Context, mv resourceRow, v encod
 		}
 	}
 	var cur resourceRow
-	err = x.get(ctx, &cur, sqlWinnerOf, mv.Seq)
+	err = x.get(ctx, &cur, x.sql.WinnerOf, mv.Seq)
 	if err == nil && cur.Seq == e.Seq {
 		return nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if _, err := x.exec(ctx, sqlDeleteWinner, mv.Seq); err != nil {
+	if _, err := x.exec(ctx, x.sql.DeleteWinner, mv.Seq); err != nil {
 		return err
 	}
 	return x.link(ctx, mv, e, RelationWinningExperiment)
@@ -229,7 +196,7 @@ func (x *txn) setWinnerFromMetadata(ctx context.Context, mv resourceRow, v encod
 
 // GetWinningExperiment returns the winning experiment of mv, or ErrNotFound.
 func (t *Tracker) GetWinningExperiment(ctx context.Context, mv Resource) (Resource, error) {
-	if r, ok, err := t.byIDFast(ctx, mv, sqlWinnerByID, mv.ID); ok || err != nil {
+	if r, ok, err := t.byIDFast(ctx, mv, t.sql.WinnerByID, mv.ID); ok || err != nil {
 		return r, err
 	}
 	var out Resource
@@ -239,7 +206,7 @@ func (t *Tracker) GetWinningExperiment(ctx context.Context, mv Resource) (Resour
 			return err
 		}
 		var w resourceRow
-		err = x.get(ctx, &w, sqlWinnerOf, row.Seq)
+		err = x.get(ctx, &w, x.sql.WinnerOf, row.Seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s has no winning experiment", ErrNotFound, row.ref())
 		}
@@ -274,7 +241,7 @@ func (t *Tracker) GetLatestModelResource(ctx context.Context, model Resource, ty
 		return Resource{}, err
 	}
 	if typ != TypeModelVersion {
-		if r, ok, err := t.byIDFast(ctx, model, sqlLatestUnderModelID, typ, model.ID); ok || err != nil {
+		if r, ok, err := t.byIDFast(ctx, model, t.sql.LatestUnderModelID, typ, model.ID); ok || err != nil {
 			return r, err
 		}
 	}
@@ -291,9 +258,9 @@ func (t *Tracker) GetLatestModelResource(ctx context.Context, model Resource, ty
 		}
 		var found resourceRow
 		if typ == TypeModelVersion {
-			err = x.get(ctx, &found, sqlLatestVersion, row.Seq, typ)
+			err = x.get(ctx, &found, x.sql.LatestVersion, row.Seq, typ)
 		} else {
-			err = x.get(ctx, &found, sqlLatestUnderVersions, typ, row.Seq)
+			err = x.get(ctx, &found, x.sql.LatestUnderVersions, typ, row.Seq)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: no %s under %s", ErrNotFound, typ, row.ref())

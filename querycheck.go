@@ -38,28 +38,27 @@ func (w QueryWarning) String() string {
 	return fmt.Sprintf("line %d, column %d: %s", w.Line, w.Column, w.Msg)
 }
 
-var (
-	sqlMetaHasNum = "SELECT EXISTS (SELECT 1 FROM metadata WHERE key = ? AND num IS NOT NULL)"
-	sqlMetaHasStr = "SELECT EXISTS (SELECT 1 FROM metadata WHERE key = ? AND str IS NOT NULL)"
-	sqlAttrHasNum = "SELECT EXISTS (SELECT 1 FROM attr_values WHERE key = ? AND num IS NOT NULL)"
-	sqlAttrHasStr = "SELECT EXISTS (SELECT 1 FROM attr_values WHERE key = ? AND str IS NOT NULL)"
-	sqlStatusUsed = "SELECT EXISTS (SELECT 1 FROM resources WHERE status = ?)"
-	sqlStatuses   = "SELECT DISTINCT status FROM resources WHERE status != '' ORDER BY status LIMIT 1000"
-	sqlTypeUsed   = "SELECT EXISTS (SELECT 1 FROM resources WHERE type = ?)"
-	sqlTypes      = "SELECT DISTINCT type FROM resources ORDER BY type LIMIT 1000"
-	// The keys of each kind: whether one exists, and all of them for a
-	// suggestion.
-	sqlKeyUsed = map[string]string{
-		"tags":     "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ?)",
-		"metadata": "SELECT EXISTS (SELECT 1 FROM metadata WHERE key = ?)",
-		"attrs":    "SELECT EXISTS (SELECT 1 FROM attr_values WHERE key = ?)",
+// keyUsed and keys are the statements that say whether a key of a field
+// (tags, metadata, attrs) exists, and list them all for a suggestion.
+func (x *txn) keyUsed(field string) string {
+	switch field {
+	case "tags":
+		return x.sql.TagKeyUsed
+	case "metadata":
+		return x.sql.MetadataKeyUsed
 	}
-	sqlKeys = map[string]string{
-		"tags":     "SELECT DISTINCT key FROM tags ORDER BY key LIMIT 10000",
-		"metadata": "SELECT DISTINCT key FROM metadata ORDER BY key LIMIT 10000",
-		"attrs":    "SELECT DISTINCT key FROM attr_values ORDER BY key LIMIT 10000",
+	return x.sql.AttrKeyUsed
+}
+
+func (x *txn) keys(field string) string {
+	switch field {
+	case "tags":
+		return x.sql.TagKeys
+	case "metadata":
+		return x.sql.MetadataKeys
 	}
-)
+	return x.sql.AttrKeys
+}
 
 // checkQuery refuses a comparison that cannot match in this file: a
 // top-level metadata key or attribute that holds only numbers compared with
@@ -100,9 +99,9 @@ func (x *txn) checkQuery(ctx context.Context, q *query.Query) error {
 // checkValueTypes checks the literals of a term on a top-level metadata key
 // or attribute against the types the key holds.
 func (x *txn) checkValueTypes(ctx context.Context, q *query.Query, term query.Term) error {
-	hasNum, hasStr := sqlMetaHasNum, sqlMetaHasStr
+	hasNum, hasStr := x.sql.MetaHasNum, x.sql.MetaHasStr
 	if term.Field == "attrs" {
-		hasNum, hasStr = sqlAttrHasNum, sqlAttrHasStr
+		hasNum, hasStr = x.sql.AttrHasNum, x.sql.AttrHasStr
 	}
 	field := term.Field + "." + term.Keys[0]
 	var num, str *bool
@@ -146,8 +145,6 @@ func (x *txn) checkValueTypes(ctx context.Context, q *query.Query, term query.Te
 	return nil
 }
 
-var sqlTagNum = "SELECT EXISTS (SELECT 1 FROM tags WHERE key = ? AND json_valid(value) AND json_type(value) IN ('integer', 'real'))"
-
 // checkTagNumbers refuses a tag compared with a number when the key is set
 // and none of its values is a number (tags are text; a number compares
 // with those that read as one).
@@ -157,10 +154,10 @@ func (x *txn) checkTagNumbers(ctx context.Context, q *query.Query, term query.Te
 			continue
 		}
 		var used, num bool
-		if err := x.get(ctx, &used, sqlKeyUsed["tags"], term.Keys[0]); err != nil || !used {
+		if err := x.get(ctx, &used, x.sql.TagKeyUsed, term.Keys[0]); err != nil || !used {
 			return err
 		}
-		if err := x.get(ctx, &num, sqlTagNum, term.Keys[0]); err != nil || num {
+		if err := x.get(ctx, &num, x.sql.TagNum, term.Keys[0]); err != nil || num {
 			return err
 		}
 		return q.Errorf(v.Pos, ErrInvalidArgument, "tags.%s holds text, never a number: quote the value ('%s')", quoteKey(term.Keys[0]), v.Text)
@@ -174,10 +171,10 @@ func (x *txn) checkStatus(ctx context.Context, q *query.Query, v query.Literal) 
 		return nil
 	}
 	var used bool
-	if err := x.get(ctx, &used, sqlStatusUsed, v.Text); err != nil || used {
+	if err := x.get(ctx, &used, x.sql.StatusUsed, v.Text); err != nil || used {
 		return err
 	}
-	statuses, err := x.strings(ctx, sqlStatuses)
+	statuses, err := x.strings(ctx, x.sql.Statuses)
 	if err != nil {
 		return err
 	}
@@ -233,13 +230,13 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 				}
 				seen[term.Field+"\x00"+key] = true
 				var used bool
-				if err := x.get(ctx, &used, sqlKeyUsed[term.Field], key); err != nil {
+				if err := x.get(ctx, &used, x.keyUsed(term.Field), key); err != nil {
 					return err
 				}
 				if used {
 					continue
 				}
-				keys, err := x.strings(ctx, sqlKeys[term.Field])
+				keys, err := x.strings(ctx, x.keys(term.Field))
 				if err != nil {
 					return err
 				}
@@ -259,13 +256,13 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 					}
 					seen["alias="+v.Text] = true
 					var ok bool
-					if err := x.get(ctx, &ok, sqlAliasUsed, v.Text); err != nil {
+					if err := x.get(ctx, &ok, x.sql.AliasUsed, v.Text); err != nil {
 						return err
 					}
 					if ok {
 						continue
 					}
-					names, err := x.strings(ctx, sqlAliasNames)
+					names, err := x.strings(ctx, x.sql.AliasNames)
 					if err != nil {
 						return err
 					}
@@ -284,9 +281,9 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 						continue
 					}
 					seen[term.Field+"="+v.Text] = true
-					used, all := sqlTypeUsed, sqlTypes
+					used, all := x.sql.TypeUsed, x.sql.Types
 					if term.Field == "status" {
-						used, all = sqlStatusUsed, sqlStatuses
+						used, all = x.sql.StatusUsed, x.sql.Statuses
 					}
 					var ok bool
 					if err := x.get(ctx, &ok, used, v.Text); err != nil {
@@ -315,11 +312,6 @@ func (t *Tracker) QueryWarnings(ctx context.Context, filter string) ([]QueryWarn
 	})
 	return out, err
 }
-
-var (
-	sqlAliasUsed  = `SELECT EXISTS (SELECT 1 FROM aliases WHERE name = ?)`
-	sqlAliasNames = `SELECT DISTINCT name FROM aliases ORDER BY name`
-)
 
 // quoteKey writes a key as the query language needs it: bare, or in
 // backticks.

@@ -40,13 +40,6 @@ const (
 	maxRefSlashes = 256
 )
 
-var (
-	sqlByTypeName     = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ?").OrderBy("r.seq").Limit(maxCandidates + 1))
-	sqlChildVersion   = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ? AND r.name = ? AND r.version = ?"))
-	sqlChildLatestVer = mustSQL(resourceSelect.Where("r.parent_seq = ? AND r.type = ? AND r.name = ? AND r.version IS NOT NULL").
-				OrderBy("r.version DESC").Limit(1))
-)
-
 // resolveRef returns the one resource that the reference key (parsed as r)
 // names, or ErrAmbiguous, ErrNotFound or the reference's own error. It is
 // the single place where references become resources: every lookup by
@@ -149,17 +142,17 @@ func (x *txn) stepAnywhere(ctx context.Context, key string, r ref) ([]resourceRo
 	_, chain := ChainHead(r.typ)
 	switch {
 	case r.version > 0:
-		err = x.get(ctx, &row, sqlResourceByVer, r.typ, r.name, r.version)
+		err = x.get(ctx, &row, x.sql.ResourceByVer, r.typ, r.name, r.version)
 	case r.alias != "":
 		row, err = x.resolveAlias(ctx, key, r)
 		if err != nil {
 			return nil, err
 		}
 	case chain:
-		err = x.get(ctx, &row, sqlResourceLatestVersion, r.typ, r.name)
+		err = x.get(ctx, &row, x.sql.ResourceLatestVersion, r.typ, r.name)
 	default:
 		var rows []resourceRow
-		if err := x.sel(ctx, &rows, sqlByTypeName, r.typ, r.name); err != nil {
+		if err := x.sel(ctx, &rows, x.sql.ByTypeName, r.typ, r.name); err != nil {
 			return nil, err
 		}
 		if len(rows) > 1 {
@@ -196,13 +189,13 @@ func (x *txn) stepUnder(ctx context.Context, p resourceRow, r ref) ([]resourceRo
 		// An alias names a chain member by its chain, not by a parent.
 		return nil, nil
 	case r.version > 0:
-		err = x.get(ctx, &row, sqlChildVersion, p.Seq, r.typ, r.name, r.version)
+		err = x.get(ctx, &row, x.sql.ChildVersion, p.Seq, r.typ, r.name, r.version)
 	case chain:
-		err = x.get(ctx, &row, sqlChildLatestVer, p.Seq, r.typ, r.name)
+		err = x.get(ctx, &row, x.sql.ChildLatestVer, p.Seq, r.typ, r.name)
 	default:
-		err = x.get(ctx, &row, sqlChildByName, p.Seq, r.typ, r.name)
+		err = x.get(ctx, &row, x.sql.ChildByName, p.Seq, r.typ, r.name)
 		if err == nil && row.DeletedAt.Valid {
-			// sqlChildByName finds deleted children too, which hold
+			// x.sql.ChildByName finds deleted children too, which hold
 			// their names; references name only live ones.
 			err = sql.ErrNoRows
 		}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/rules"
 )
@@ -196,28 +194,6 @@ const (
 	RelationWinningExperiment = "winning_experiment"
 )
 
-var (
-	sqlPrevVersions = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?").
-			OrderBy("r.version DESC").Suffix("LIMIT ?"))
-	sqlPrevVersionsByID = mustSQL(resourceSelect.
-				Join("resources c ON c.type = r.type AND c.name = r.name AND c.version > r.version").
-				Where("c.id = ? AND c.deleted_at IS NULL").OrderBy("r.version DESC").Suffix("LIMIT ?"))
-	// Numbers are never handed out twice: deleted members keep theirs, and
-	// purged ones are remembered in purged.
-	sqlMaxVersion = mustSQL(sq.Select("max(" +
-		"(SELECT coalesce(max(version), 0) FROM resources WHERE type = ?1 AND name = ?2 AND version IS NOT NULL), " +
-		"(SELECT coalesce(max(version), 0) FROM purged WHERE type = ?1 AND name = ?2 AND version IS NOT NULL))"))
-	// Deleted resources keep their names until they are purged, so these
-	// find them too (findByName refuses them).
-	sqlRootByName     = mustSQL(resourceSelectAll.Where("r.type = ? AND r.name = ? AND r.parent_seq IS NULL"))
-	sqlChildByName    = mustSQL(resourceSelectAll.Where("r.parent_seq = ? AND r.type = ? AND r.name = ? AND r.version IS NULL"))
-	sqlInsertResource = mustSQL(sq.Insert("resources").
-				Columns("id", "type", "name", "version", "parent_seq", "status", "attrs", "run_seq", "created_at", "updated_at", "started_at").
-				Values(nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil))
-	sqlInsertEdge = mustSQL(sq.Insert("edges").Columns("src_seq", "dst_seq", "relation", "run_seq", "created_at").
-			Values(nil, nil, nil, nil, nil).Suffix("ON CONFLICT DO NOTHING"))
-)
-
 // CreateResource creates a resource of type typ named name and returns it.
 //
 // Chain types (dataset_version, model_version, any <kind>_version) append
@@ -296,7 +272,7 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 		}
 		parent, relation = &h, RelationVersion
 		var last int
-		if err := x.get(ctx, &last, sqlMaxVersion, typ, name); err != nil {
+		if err := x.get(ctx, &last, x.sql.MaxVersion, typ, name); err != nil {
 			return resourceRow{}, err
 		}
 		version = last + 1
@@ -342,16 +318,13 @@ func (x *txn) createResource(ctx context.Context, typ, name string, cfg createCo
 	if parent != nil {
 		parentSeq = parent.Seq
 	}
-	res, err := x.exec(ctx, sqlInsertResource, id, typ, name, version, parentSeq, cfg.status, attrs,
+	var seq int64
+	err := x.get(ctx, &seq, x.sql.InsertResource, id, typ, name, version, parentSeq, cfg.status, attrs,
 		x.runSeq(), x.now, x.now, millis(cfg.startedAt))
 	if err != nil {
 		if x.t.db.IsConstraint(err) {
 			return resourceRow{}, fmt.Errorf("%w: %s %q", ErrAlreadyExists, typ, name)
 		}
-		return resourceRow{}, err
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
 		return resourceRow{}, err
 	}
 	row, err := x.bySeq(ctx, seq)
@@ -393,9 +366,9 @@ func (x *txn) findByName(ctx context.Context, typ, name string, parent *resource
 	var row resourceRow
 	var err error
 	if parent == nil {
-		err = x.get(ctx, &row, sqlRootByName, typ, name)
+		err = x.get(ctx, &row, x.sql.RootByName, typ, name)
 	} else {
-		err = x.get(ctx, &row, sqlChildByName, parent.Seq, typ, name)
+		err = x.get(ctx, &row, x.sql.ChildByName, parent.Seq, typ, name)
 	}
 	if err == nil && row.DeletedAt.Valid {
 		return resourceRow{}, fmt.Errorf("%w: %s (%s) is deleted and keeps its name: restore it, or purge it with gc --purge-deleted",
@@ -415,7 +388,7 @@ func (x *txn) ensureRoot(ctx context.Context, typ, name string) (resourceRow, er
 
 // link records the edge src -> dst once, in the history of dst.
 func (x *txn) link(ctx context.Context, src, dst resourceRow, relation string) error {
-	res, err := x.exec(ctx, sqlInsertEdge, src.Seq, dst.Seq, relation, x.runSeq(), x.now)
+	res, err := x.exec(ctx, x.sql.InsertEdge, src.Seq, dst.Seq, relation, x.runSeq(), x.now)
 	if err != nil {
 		return err
 	}
@@ -680,25 +653,17 @@ func nullable(n sql.NullInt64) any {
 	return nil
 }
 
-var (
-	sqlSetStatus  = mustSQL(sq.Update("resources").Set("status", nil).Set("updated_at", nil).Where("seq = ?"))
-	sqlSetStarted = mustSQL(sq.Update("resources").Set("started_at", nil).Set("updated_at", nil).Where("seq = ?"))
-	sqlSetEnded   = mustSQL(sq.Update("resources").Set("ended_at", nil).Set("updated_at", nil).Where("seq = ?"))
-	sqlSetAttrs   = mustSQL(sq.Update("resources").Set("attrs", nil).Set("updated_at", nil).Where("seq = ?"))
-	sqlAttrsOf    = mustSQL(sq.Select("attrs").From("resources").Where("seq = ?"))
-)
-
 func (x *txn) setStatus(ctx context.Context, row resourceRow, status string) error {
-	if _, err := x.exec(ctx, sqlSetStatus, status, x.now, row.Seq); err != nil {
+	if _, err := x.exec(ctx, x.sql.SetStatus, status, x.now, row.Seq); err != nil {
 		return err
 	}
 	return x.history(ctx, row.Seq, ChangeStatus, "", row.Status, status)
 }
 
 func (x *txn) setField(ctx context.Context, row resourceRow, field string, oldV, newV any) error {
-	query := sqlSetStarted
+	query := x.sql.SetStarted
 	if field == "ended_at" {
-		query = sqlSetEnded
+		query = x.sql.SetEnded
 	}
 	if _, err := x.exec(ctx, query, newV, x.now, row.Seq); err != nil {
 		return err
@@ -710,7 +675,7 @@ func (x *txn) setField(ctx context.Context, row resourceRow, field string, oldV,
 
 func (x *txn) mergeAttrs(ctx context.Context, row resourceRow, changes map[string]any) error {
 	var raw string
-	if err := x.get(ctx, &raw, sqlAttrsOf, row.Seq); err != nil {
+	if err := x.get(ctx, &raw, x.sql.AttrsOf, row.Seq); err != nil {
 		return err
 	}
 	attrs := map[string]any{}
@@ -741,7 +706,7 @@ func (x *txn) mergeAttrs(ctx context.Context, row resourceRow, changes map[strin
 	if err := rules.Object("attributes of "+row.ref(), "attribute key", b); err != nil {
 		return err
 	}
-	_, err = x.exec(ctx, sqlSetAttrs, string(b), x.now, row.Seq)
+	_, err = x.exec(ctx, x.sql.SetAttrs, string(b), x.now, row.Seq)
 	return err
 }
 
@@ -810,7 +775,7 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 		// before it) takes the general path, which says which.
 		err := t.readOne(ctx, func(x *txn) error {
 			var rows []resourceRow
-			if err := x.sel(ctx, &rows, sqlPrevVersionsByID, res.ID, n); err != nil {
+			if err := x.sel(ctx, &rows, x.sql.PrevVersionsByID, res.ID, n); err != nil {
 				return err
 			}
 			for _, r := range rows {
@@ -832,7 +797,7 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 		}
 		var rows []resourceRow
 		if cfg.status == "" && len(cfg.tags) == 0 && filter == nil {
-			if err := x.sel(ctx, &rows, sqlPrevVersions, row.Type, row.Name, row.Version.Int64, n); err != nil {
+			if err := x.sel(ctx, &rows, x.sql.PrevVersions, row.Type, row.Name, row.Version.Int64, n); err != nil {
 				return err
 			}
 			for _, r := range rows {

@@ -63,16 +63,6 @@ func (r runRow) run() Run {
 
 var runSelect = sq.Select("seq", "id", "name", "host", "username", "pid", "status", "error", "started_at", "ended_at").From("runs")
 
-var (
-	sqlInsertRun = mustSQL(sq.Insert("runs").
-			Columns("id", "name", "host", "username", "pid", "status", "started_at").
-			Values(nil, nil, nil, nil, nil, nil, nil))
-	sqlRunByID   = mustSQL(runSelect.Where("id = ?"))
-	sqlRunByName = mustSQL(runSelect.Where("name = ?").OrderBy("seq DESC").Limit(1))
-	sqlEndRun    = mustSQL(sq.Update("runs").Set("status", nil).Set("error", nil).Set("ended_at", nil).Where("seq = ?"))
-	sqlReopenRun = mustSQL(sq.Update("runs").Set("status", nil).Set("error", nil).Set("ended_at", nil).Where("seq = ?"))
-)
-
 func (t *Tracker) startRun(ctx context.Context) error {
 	if t.cfg.noRun || t.cfg.readOnly {
 		return nil
@@ -80,9 +70,9 @@ func (t *Tracker) startRun(ctx context.Context) error {
 	if t.cfg.attachRun != "" {
 		return t.write(ctx, func(x *txn) error {
 			var row runRow
-			err := x.get(ctx, &row, sqlRunByID, t.cfg.attachRun)
+			err := x.get(ctx, &row, x.sql.RunByID, t.cfg.attachRun)
 			if errors.Is(err, sql.ErrNoRows) {
-				err = x.get(ctx, &row, sqlRunByName, t.cfg.attachRun)
+				err = x.get(ctx, &row, x.sql.RunByName, t.cfg.attachRun)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: run %q", ErrNotFound, t.cfg.attachRun)
@@ -91,7 +81,7 @@ func (t *Tracker) startRun(ctx context.Context) error {
 				return err
 			}
 			if row.Status != RunRunning {
-				if _, err := x.exec(ctx, sqlReopenRun, RunRunning, "", nil, row.Seq); err != nil {
+				if _, err := x.exec(ctx, x.sql.ReopenRun, RunRunning, "", nil, row.Seq); err != nil {
 					return err
 				}
 				row.Status, row.Error, row.EndedAt = RunRunning, "", sql.NullInt64{}
@@ -115,11 +105,7 @@ func (t *Tracker) startRun(ctx context.Context) error {
 	return t.write(ctx, func(x *txn) error {
 		row := runRow{ID: newID(), Name: name, Host: host, User: username, PID: os.Getpid(),
 			Status: RunRunning, StartedAt: x.now}
-		res, err := x.exec(ctx, sqlInsertRun, row.ID, row.Name, row.Host, row.User, row.PID, row.Status, row.StartedAt)
-		if err != nil {
-			return err
-		}
-		if row.Seq, err = res.LastInsertId(); err != nil {
+		if err := x.get(ctx, &row.Seq, x.sql.InsertRun, row.ID, row.Name, row.Host, row.User, row.PID, row.Status, row.StartedAt); err != nil {
 			return err
 		}
 		t.setRun(row)
@@ -148,7 +134,7 @@ func (t *Tracker) endRun(ctx context.Context, runErr error) error {
 	}
 	now := t.now().UnixMilli()
 	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
-		_, err := tx.ExecContext(ctx, sqlEndRun, status, msg, now, seq)
+		_, err := tx.ExecContext(ctx, t.sql.EndRun, status, msg, now, seq)
 		if err == nil {
 			t.shared.mu.Lock()
 			t.shared.run.Status, t.shared.run.Error, t.shared.run.EndedAt = status, msg, fromMillis(now)
@@ -179,9 +165,9 @@ func (t *Tracker) Runs(ctx context.Context) ([]Run, error) {
 func (t *Tracker) GetRun(ctx context.Context, idOrName string) (Run, error) {
 	var row runRow
 	err := t.readOne(ctx, func(x *txn) error {
-		err := x.get(ctx, &row, sqlRunByID, idOrName)
+		err := x.get(ctx, &row, x.sql.RunByID, idOrName)
 		if errors.Is(err, sql.ErrNoRows) {
-			err = x.get(ctx, &row, sqlRunByName, idOrName)
+			err = x.get(ctx, &row, x.sql.RunByName, idOrName)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: run %q", ErrNotFound, idOrName)

@@ -183,9 +183,6 @@ func (x *txn) resolveSeq(ctx context.Context) func(ref string) (int64, error) {
 	}
 }
 
-// The query decides which resources, deleted or not; this loads them.
-var sqlResourcesBySeqs = mustSQL(resourceSelectAll.Where("r.seq IN (SELECT value FROM json_each(?))"))
-
 // resourcesBySeq loads the resources with the given seqs, in that order,
 // with one cached statement (the seqs travel as one JSON array).
 func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, error) {
@@ -208,7 +205,7 @@ func (x *txn) rowsOfSeqs(ctx context.Context, seqs []int64) ([]resourceRow, erro
 		return nil, err
 	}
 	var rows []resourceRow
-	if err := x.sel(ctx, &rows, sqlResourcesBySeqs, string(arr)); err != nil {
+	if err := x.sel(ctx, &rows, x.sql.ResourcesBySeqs, string(arr)); err != nil {
 		return nil, err
 	}
 	bySeq := make(map[int64]resourceRow, len(rows))

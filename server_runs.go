@@ -45,7 +45,7 @@ func (t *Tracker) StartRun(ctx context.Context, info RunInfo) (Run, error) {
 	err := t.write(ctx, func(x *txn) error {
 		row = runRow{ID: newID(), Name: info.Name, Host: info.Host, User: info.User, PID: info.PID,
 			Status: RunRunning, StartedAt: x.now}
-		_, err := x.exec(ctx, sqlInsertRun, row.ID, row.Name, row.Host, row.User, row.PID, row.Status, row.StartedAt)
+		_, err := x.exec(ctx, x.sql.InsertRun, row.ID, row.Name, row.Host, row.User, row.PID, row.Status, row.StartedAt)
 		return err
 	})
 	if err != nil {
@@ -89,7 +89,7 @@ func (t *Tracker) EndRun(ctx context.Context, id string, runErr error) (Run, err
 	}
 	var row runRow
 	err := t.write(ctx, func(x *txn) error {
-		err := x.get(ctx, &row, sqlRunByID, id)
+		err := x.get(ctx, &row, x.sql.RunByID, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: run %q", ErrNotFound, id)
 		}
@@ -100,7 +100,7 @@ func (t *Tracker) EndRun(ctx context.Context, id string, runErr error) (Run, err
 			return fmt.Errorf("%w: run %s (%s) has ended already: it is %s", ErrConflict, row.Name, id, row.Status)
 		}
 		row.Status, row.Error, row.EndedAt = status, msg, sql.NullInt64{Int64: x.now, Valid: true}
-		_, err = x.exec(ctx, sqlEndRun, status, msg, x.now, row.Seq)
+		_, err = x.exec(ctx, x.sql.EndRun, status, msg, x.now, row.Seq)
 		return err
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (t *Tracker) EndRun(ctx context.Context, id string, runErr error) (Run, err
 
 func (t *Tracker) runRow(ctx context.Context, id string) (runRow, error) {
 	var row runRow
-	err := t.readOne(ctx, func(x *txn) error { return x.get(ctx, &row, sqlRunByID, id) })
+	err := t.readOne(ctx, func(x *txn) error { return x.get(ctx, &row, x.sql.RunByID, id) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, fmt.Errorf("%w: run %q", ErrNotFound, id)
 	}

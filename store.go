@@ -241,16 +241,6 @@ var resourceSelectAll = sq.Select(
 // built on it, so that a deleted resource is hidden from all of them.
 var resourceSelect = resourceSelectAll.Where("r.deleted_at IS NULL")
 
-var (
-	sqlResourceBySeq = mustSQL(resourceSelect.Where("r.seq = ?"))
-	sqlResourceByID  = mustSQL(resourceSelect.Where("r.id = ?"))
-	sqlResourceByVer = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version = ?"))
-	// A chain's latest is its highest number: after a merge renumbered a
-	// chain, numbers and row order may differ.
-	sqlResourceLatestVersion = mustSQL(resourceSelect.Where("r.type = ? AND r.name = ? AND r.version IS NOT NULL").
-					OrderBy("r.version DESC").Limit(1))
-)
-
 // resolve finds the resource that key (an id or a human reference) names.
 // what describes the argument in errors.
 func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
@@ -263,18 +253,12 @@ func (x *txn) resolve(ctx context.Context, key string) (resourceRow, error) {
 		// A reference: see References in refs.go.
 		return x.resolveRef(ctx, key, r, err)
 	}
-	err = x.get(ctx, &row, sqlResourceByID, key)
+	err = x.get(ctx, &row, x.sql.ResourceByID, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, x.notFound(ctx, key, r, isRef)
 	}
 	return row, err
 }
-
-// sqlResourceBare reads a resource by id without the joins for its
-// parent's and run's ids, for calls that only log to it.
-var sqlResourceBare = mustSQL(sq.Select("r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq",
-	"r.status", "r.attrs", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at").
-	From("resources r").Where("r.id = ? AND r.deleted_at IS NULL"))
 
 // target resolves the resource a tag, metadata value, vc record or
 // artifact is logged to: by id with one index probe on the hot path, by
@@ -290,7 +274,7 @@ func (x *txn) target(ctx context.Context, res Resource) (resourceRow, error) {
 			return row, nil
 		}
 		var row resourceRow
-		err := x.get(ctx, &row, sqlResourceBare, res.ID)
+		err := x.get(ctx, &row, x.sql.ResourceBare, res.ID)
 		if err == nil && x.t.targets != nil {
 			x.t.targets[res.ID] = row
 		}
@@ -336,7 +320,7 @@ func (r resourceRow) ref() string { return r.resource().Ref() }
 
 func (x *txn) bySeq(ctx context.Context, seq int64) (resourceRow, error) {
 	var row resourceRow
-	err := x.get(ctx, &row, sqlResourceBySeq, seq)
+	err := x.get(ctx, &row, x.sql.ResourceBySeq, seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, fmt.Errorf("%w: resource #%d", ErrNotFound, seq)
 	}
@@ -362,10 +346,6 @@ func joinOr(types []string) string {
 	}
 	return s
 }
-
-var sqlInsertHistory = mustSQL(sq.Insert("history").
-	Columns("id", "resource_seq", "at", "run_seq", "kind", "key", "old_value", "new_value", "actor").
-	Values(nil, nil, nil, nil, nil, nil, nil, nil, nil))
 
 // Kinds of change recorded in the history table.
 const (
@@ -393,7 +373,7 @@ func (x *txn) history(ctx context.Context, seq int64, kind, key string, oldV, ne
 	if err != nil {
 		return err
 	}
-	_, err = x.exec(ctx, sqlInsertHistory, newID(), seq, x.now, x.runSeq(), kind, key, o, n, actorOf(ctx))
+	_, err = x.exec(ctx, x.sql.InsertHistory, newID(), seq, x.now, x.runSeq(), kind, key, o, n, actorOf(ctx))
 	return err
 }
 

@@ -8,17 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
-)
-
-var (
-	sqlVCOf     = mustSQL(sq.Select("info").From("vc_info").Where("resource_seq = ? AND key = ?"))
-	sqlUpsertVC = mustSQL(sq.Insert("vc_info").Columns("resource_seq", "key", "info", "extra", "run_seq", "updated_at").
-			Values(nil, nil, nil, nil, nil, nil).
-			Suffix("ON CONFLICT (resource_seq, key) DO UPDATE SET info = excluded.info, extra = excluded.extra, run_seq = excluded.run_seq, updated_at = excluded.updated_at"))
-	sqlAllVCOf = mustSQL(sq.Select("key", "info AS value").From("vc_info").Where("resource_seq = ?").OrderBy("key"))
 )
 
 // RegisterVCResource stores info, the dict a version-control component
@@ -63,10 +53,10 @@ func (t *Tracker) RegisterVCResource(ctx context.Context, res Resource, info map
 			return err
 		}
 		var old sql.NullString
-		if err := x.get(ctx, &old, sqlVCOf, row.Seq, cfg.key); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := x.get(ctx, &old, x.sql.VCOf, row.Seq, cfg.key); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := x.exec(ctx, sqlUpsertVC, row.Seq, cfg.key, string(infoJSON), string(extraJSON), x.runSeq(), x.now); err != nil {
+		if _, err := x.exec(ctx, x.sql.UpsertVC, row.Seq, cfg.key, string(infoJSON), string(extraJSON), x.runSeq(), x.now); err != nil {
 			return err
 		}
 		var oldV any
@@ -98,7 +88,7 @@ func (t *Tracker) GetVCInfo(ctx context.Context, res Resource, key string) (map[
 		}
 		for _, k := range vcKeyCandidates(key) {
 			var raw string
-			err := x.get(ctx, &raw, sqlVCOf, row.Seq, k)
+			err := x.get(ctx, &raw, x.sql.VCOf, row.Seq, k)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -130,7 +120,7 @@ func vcKeyCandidates(key string) []string {
 // VCInfos returns every version-control record of res by key ("" is the
 // resource's own record).
 func (t *Tracker) VCInfos(ctx context.Context, res Resource) (map[string]map[string]any, error) {
-	kv, err := t.keyValues(ctx, res, sqlAllVCOf)
+	kv, err := t.keyValues(ctx, res, t.sql.AllVCOf)
 	if err != nil {
 		return nil, err
 	}

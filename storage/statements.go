@@ -8,4 +8,16 @@ package storage
 // every field (storagetest checks that none is empty).
 type Statements struct {
 	TagStatements
+	MetadataStatements
+	VCStatements
+	RunStatements
+	AliasStatements
+	DeploymentStatements
+	HistoryStatements
+	ResourceStatements
+	ArtifactStatements
+	ModelStatements
+	DeletionStatements
+	ColumnStatements
+	QueryCheckStatements
 }

@@ -6,5 +6,17 @@ import "github.com/metatrack/metatrack/storage"
 // of the domain per field (see storage.Statements); each area's texts live
 // in the file named after it.
 var statements = storage.Statements{
-	TagStatements: tagSQL,
+	TagStatements:        tagSQL,
+	MetadataStatements:   metadataSQL,
+	VCStatements:         vCSQL,
+	RunStatements:        runSQL,
+	AliasStatements:      aliasSQL,
+	DeploymentStatements: deploymentSQL,
+	HistoryStatements:    historySQL,
+	ResourceStatements:   resourceSQL,
+	ArtifactStatements:   artifactSQL,
+	ModelStatements:      modelSQL,
+	DeletionStatements:   deletionSQL,
+	ColumnStatements:     columnSQL,
+	QueryCheckStatements: queryCheckSQL,
 }
