@@ -1,0 +1,12 @@
+DROP TABLE history;
+DROP TABLE deployments;
+DROP TABLE edges;
+DROP TABLE artifacts;
+DROP TABLE blob_chunks;
+DROP TABLE blobs;
+DROP TABLE vc_info;
+DROP TABLE metadata;
+DROP TABLE tags;
+DROP TABLE resources;
+DROP TABLE runs;
+DROP TABLE schema_applied;
