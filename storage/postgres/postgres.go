@@ -39,7 +39,8 @@ type Options struct {
 	// every connection refuses writes (default_transaction_read_only), so
 	// that every write fails with ErrReadOnly.
 	ReadOnly bool
-	// MaxConns bounds the connections this process opens. Default 10.
+	// MaxConns bounds the connections this process opens (at least 2: a
+	// writer and a reader). Default 10.
 	MaxConns int
 	// MaxAttempts bounds how often WriteTx runs its function when the
 	// server reports a serialization failure or a deadlock. Default 10.
@@ -47,7 +48,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxConns <= 0 {
+	if o.MaxConns < 2 {
 		o.MaxConns = 10
 	}
 	if o.MaxAttempts <= 0 {
@@ -69,6 +70,8 @@ type Engine struct {
 	closed   bool
 	running  sync.WaitGroup
 	idleConn int
+	// writeSlot is the in-process queue of writers (see WriteTx).
+	writeSlot chan struct{}
 }
 
 var _ storage.Engine = (*Engine)(nil)
@@ -97,7 +100,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Engine, error) {
 	if o.ReadOnly {
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	e := &Engine{loc: loc, opts: o, idleConn: max(2, o.MaxConns/2)}
+	e := &Engine{loc: loc, opts: o, idleConn: max(2, o.MaxConns/2), writeSlot: make(chan struct{}, 1)}
 	e.db = sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 	e.db.SetMaxOpenConns(o.MaxConns)
 	e.db.SetMaxIdleConns(e.idleConn)

@@ -465,13 +465,16 @@ func TestSchemaIsolation(t *testing.T) {
 
 // TestWritersSerialized: writers that read the highest number and write
 // the next one (as a version chain does) never collide and leave no gap.
+// With two connections for eight writers, a writer that also reads through
+// Reader still finds a connection.
 func TestWritersSerialized(t *testing.T) {
 	u := testURL(t)
-	e := mustOpen(t, u, postgres.Options{})
+	e := mustOpen(t, u, postgres.Options{MaxConns: 2})
 	db := admin(t, u)
 	mustExec(t, db, `CREATE SCHEMA scratch`)
 	mustExec(t, db, `CREATE TABLE scratch.chain (n bigint NOT NULL)`)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -481,8 +484,11 @@ func TestWritersSerialized(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
 				err := e.WriteTx(ctx, func(tx storage.Tx) error {
-					var next int64
+					var next, seen int64
 					if err := tx.Get(ctx, &next, `SELECT coalesce(max(n), 0) + 1 FROM scratch.chain`); err != nil {
+						return err
+					}
+					if err := e.Reader().Get(ctx, &seen, `SELECT count(*) FROM scratch.chain`); err != nil {
 						return err
 					}
 					_, err := tx.Exec(ctx, `INSERT INTO scratch.chain (n) VALUES (?)`, next)

@@ -34,6 +34,15 @@ func (e *Engine) WriteTx(ctx context.Context, fn func(tx storage.Tx) error) erro
 		return err
 	}
 	defer e.running.Done()
+	// One writer of this process at a time takes a connection and waits
+	// for the store's lock; the others wait here, holding none, so that a
+	// writer that reads through Reader meanwhile always finds one.
+	select {
+	case e.writeSlot <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-e.writeSlot }()
 	conflicts, losses := 0, 0
 	for {
 		err, committing := e.writeOnce(ctx, fn)
