@@ -74,7 +74,7 @@ type Engine struct {
 	writeSlot chan struct{}
 }
 
-var _ storage.Engine = (*Engine)(nil)
+var _ storage.ScanChecker = (*Engine)(nil)
 
 // Open opens the store at a postgres:// or postgresql:// URL (see
 // ParseURL), creating its schema when missing and bringing it to the
