@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/storage"
 )
@@ -74,7 +75,24 @@ type Engine struct {
 	writeSlot chan struct{}
 }
 
-var _ storage.ScanChecker = (*Engine)(nil)
+var (
+	_ storage.Engine      = (*Engine)(nil)
+	_ storage.ScanChecker = (*Engine)(nil)
+)
+
+// init links the engine into metatrack.Open for the postgres:// and
+// postgresql:// URLs: importing this package is what links it in.
+func init() {
+	for _, s := range Schemes {
+		storage.Register(s, func(ctx context.Context, url string, o storage.OpenOptions) (storage.Engine, error) {
+			e, err := Open(ctx, url, Options{ReadOnly: o.ReadOnly})
+			if err != nil {
+				return nil, err // not a nil *Engine in a non-nil interface
+			}
+			return e, nil
+		})
+	}
+}
 
 // Open opens the store at a postgres:// or postgresql:// URL (see
 // ParseURL), creating its schema when missing and bringing it to the
@@ -167,6 +185,9 @@ func (e *Engine) Schema() string { return e.loc.Schema }
 
 // ReadOnly reports whether the store was opened read-only.
 func (e *Engine) ReadOnly() bool { return e.opts.ReadOnly }
+
+// Dialect is the query language's PostgreSQL dialect.
+func (e *Engine) Dialect() query.Dialect { return Dialect{} }
 
 // SQL returns the PostgreSQL texts of the fixed statements.
 func (e *Engine) SQL() *storage.Statements { return &statements }

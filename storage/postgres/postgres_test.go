@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/schema"
 	"github.com/metatrack/metatrack/storage"
@@ -905,5 +906,26 @@ func TestRestartImmediate(t *testing.T) {
 	}
 	if len(ids) != len(acked) {
 		t.Errorf("rows %v, acknowledged %v", ids, acked)
+	}
+}
+
+// TestRootOpen: metatrack.Open hands postgres:// and postgresql:// URLs to
+// this engine once the package is linked in.
+func TestRootOpen(t *testing.T) {
+	u := testURL(t)
+	ctx := context.Background()
+	for _, raw := range []string{
+		"postgres://alice:s3cret@127.0.0.1:1/db?bogus=1",
+		"postgresql://alice:s3cret@127.0.0.1:1/db?bogus=1",
+	} {
+		_, err := metatrack.Open(ctx, raw)
+		if !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), "unknown parameter bogus") {
+			t.Errorf("Open(%s): %v, want this engine's ErrInvalidArgument", raw, err)
+		}
+	}
+	p, _ := url.Parse(u)
+	p.User = url.UserPassword("mt_nobody", "s3cret")
+	if _, err := metatrack.Open(ctx, p.String()); !errors.Is(err, postgres.ErrLoginRefused) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open as an unknown role: %v, want ErrLoginRefused without the password", err)
 	}
 }
