@@ -1,6 +1,7 @@
 package metatrack
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -298,7 +299,7 @@ func (p MetricPoint) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (p *MetricPoint) UnmarshalJSON(b []byte) error {
 	var j metricPointJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := strictJSON(b, &j); err != nil {
 		return err
 	}
 	*p = MetricPoint{Step: j.Step, Value: float64(j.Value), Time: j.Time}
@@ -324,12 +325,20 @@ func (s MetricSummary) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (s *MetricSummary) UnmarshalJSON(b []byte) error {
 	var j metricSummaryJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	if err := strictJSON(b, &j); err != nil {
 		return err
 	}
 	*s = MetricSummary{Key: j.Key, Last: float64(j.Last), LastStep: j.LastStep, LastTime: j.LastTime,
 		Min: float64(j.Min), Max: float64(j.Max), Count: j.Count}
 	return nil
+}
+
+// strictJSON decodes b into v refusing unknown fields, as a server decodes
+// the requests these values travel in.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // DecodeJSON decodes a JSON value as GetMetadata returns values: integers

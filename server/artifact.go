@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/api"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // The artifact stream endpoints take their arguments as query parameters,
@@ -140,7 +142,18 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 			writeError(w, fmt.Errorf("%w: size %q is not a number", metatrack.ErrInvalidArgument, s))
 			return
 		}
+		if n < 0 {
+			writeError(w, fmt.Errorf("%w: size %d is negative", metatrack.ErrInvalidArgument, n))
+			return
+		}
 		spec.Size = n
+	}
+	// Refuse a bad name before receiving the bytes, which may be large.
+	if name != "" {
+		if err := rules.ArtifactName(name); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	path := ""
 	if q.Get("file") != "false" {
@@ -154,8 +167,8 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 		}
 		defer os.RemoveAll(dir)
 		base := filepath.Base(filepath.FromSlash(spec.SourcePath))
-		if base == "." || base == ".." || base == string(filepath.Separator) || base == "" {
-			base = "upload"
+		if rules.ArtifactName(base) != nil || strings.ContainsRune(base, filepath.Separator) {
+			base = "upload" // no file name this machine can hold
 		}
 		if base == "upload" && name != "" {
 			base = filepath.Base(filepath.FromSlash(name))
@@ -187,7 +200,7 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("%w: artifact kind %q: want one of artifact, data_profile, checks, data_comparison", metatrack.ErrInvalidArgument, kind)
 	}
 	if err != nil {
-		writeError(w, err)
+		writeError(w, hideSpool(err, path, spec.SourcePath, name))
 		return
 	}
 	if key != "" {
@@ -202,6 +215,33 @@ func (h *Handler) putArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, a)
 }
+
+// hideSpool returns err with the path of the server's spool file replaced
+// by the name the client knows the bytes by: the client's source path, the
+// artifact's name, or "the upload".
+func hideSpool(err error, path, sourcePath, name string) error {
+	if path == "" || !strings.Contains(err.Error(), path) {
+		return err
+	}
+	known := sourcePath
+	if known == "" || known == "-" {
+		known = name
+	}
+	if known == "" {
+		known = "the upload"
+	}
+	return &reworded{msg: strings.ReplaceAll(err.Error(), path, known), err: err}
+}
+
+// reworded is an error with another message; errors.Is and errors.As see
+// the error it rewords.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
 
 func spool(path string, body io.Reader, max int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

@@ -22,9 +22,12 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/api"
+	"github.com/metatrack/metatrack/rules"
 )
 
 // DefaultMaxBodyBytes limits the JSON body of a request (8 MiB: room for
@@ -236,28 +239,113 @@ func rpc[Req, Resp any](op string, role Role, doc string, fn func(ctx context.Co
 	}
 }
 
-// decode reads one JSON value of the request body into dst, refusing
-// unknown fields, trailing data and bodies over max bytes.
+// decode reads one JSON object of the request body into dst, refusing
+// bodies over max bytes, text that JSON decoding would silently change
+// (bytes that are not UTF-8, lone UTF-16 surrogates, the \ufffd of a
+// replaced byte), anything but one object, and unknown fields.
 func decode(w http.ResponseWriter, r *http.Request, max int64, dst any) error {
-	body := http.MaxBytesReader(w, r.Body, max)
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%w: the request body is over %d bytes", api.ErrTooLarge, max)
+	case err != nil:
+		return fmt.Errorf("reading the request body: %w", err)
+	}
+	body := bytes.TrimSpace(b)
+	switch {
+	case len(body) == 0:
+		return fmt.Errorf("%w: request body: empty, want a JSON object", metatrack.ErrInvalidArgument)
+	case !utf8.Valid(body):
+		return fmt.Errorf("%w: request body: not valid UTF-8 (byte %d)", metatrack.ErrInvalidArgument, invalidAt(b)+1)
+	case body[0] != '{':
+		return fmt.Errorf("%w: request body: want a JSON object, not %s", metatrack.ErrInvalidArgument, jsonKind(body[0]))
+	}
+	if err := rules.Escapes(body); err != nil {
+		return fmt.Errorf("%w: request body: %s", metatrack.ErrInvalidArgument, strings.TrimPrefix(err.Error(), metatrack.ErrInvalidArgument.Error()+": "))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errors.New("more than one JSON value")
 		}
 	}
-	var tooLarge *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &tooLarge):
-		return fmt.Errorf("%w: the request body is over %d bytes", api.ErrTooLarge, max)
-	case errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: request body: empty, want a JSON object", metatrack.ErrInvalidArgument)
-	case err != nil:
-		return fmt.Errorf("%w: request body: %s", metatrack.ErrInvalidArgument, strings.TrimPrefix(err.Error(), "json: "))
+	case err == nil:
+		return nil
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fmt.Errorf("%w: request body: %s: %s where %s belongs", metatrack.ErrInvalidArgument, typeErr.Field, article(typeErr.Value), jsonType(typeErr.Type))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: request body: unexpected EOF (the JSON ends too early)", metatrack.ErrInvalidArgument)
+	case errors.Is(err, metatrack.ErrInvalidArgument):
+		// A value's own decoder (a metric value) said what is wrong.
+		return fmt.Errorf("%w: request body: %s", metatrack.ErrInvalidArgument, strings.TrimPrefix(err.Error(), metatrack.ErrInvalidArgument.Error()+": "))
 	}
-	return nil
+	return fmt.Errorf("%w: request body: %s", metatrack.ErrInvalidArgument, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// invalidAt returns the offset of the first byte of b that is not UTF-8.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// jsonKind names the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch {
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == 'n':
+		return "null"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == '-' || c >= '0' && c <= '9':
+		return "a number"
+	}
+	return fmt.Sprintf("%q", c)
+}
+
+// jsonType names the JSON type a Go type decodes from.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "a time (RFC 3339 string)"
+	}
+	return "an object"
+}
+
+// article puts a or an before what encoding/json calls a value ("string",
+// "number 1e400", "array").
+func article(v string) string {
+	if v != "" && strings.ContainsRune("aeiou", rune(v[0])) {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
