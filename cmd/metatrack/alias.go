@@ -104,16 +104,19 @@ func (a *app) openWrite(ctx context.Context, what string, opts ...metatrack.Opti
 // and FINISHED otherwise. Every command that writes goes through write, so
 // that a failed command is never recorded as a successful run.
 //
-// Against a server (--db http(s)://), fn runs on the client, and what the
-// change records is the server's run and the token's name as its actor.
+// Against a server (--db http(s)://) the run is the client's on the
+// server, and the change log records the token's name as the actor too.
 func (a *app) write(ctx context.Context, what string, fn func(t metatrack.Store) error) error {
 	if remote.IsRemote(a.dbURL) {
-		c, err := a.dial(ctx)
+		c, err := a.dial(ctx, remote.WithRunName(what))
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		return fn(c)
+		err = fn(c)
+		if serr := c.Stop(ctx, err); err == nil {
+			err = serr
+		}
+		return err
 	}
 	return a.writeFile(ctx, what, func(t *metatrack.Tracker) error { return fn(t) })
 }

@@ -59,16 +59,11 @@ func testDeployWorkflow(t *testing.T, viaServer bool) {
 	}
 	var got []string
 	for _, r := range runs {
-		if strings.HasPrefix(r.Name, "metatrack ") {
+		// (Through a server each command starts its run there, beside
+		// the server's own.)
+		if strings.HasPrefix(r.Name, "metatrack ") && r.Name != "metatrack serve" {
 			got = append(got, r.Name+" "+r.Status+" "+r.Error)
 		}
-	}
-	if viaServer {
-		// The changes are the server's run's: the commands start none.
-		if len(got) != 1 || got[0] != "metatrack serve RUNNING " {
-			t.Fatalf("runs through the server: %q, want the server's alone", got)
-		}
-		return
 	}
 	want := []string{
 		"metatrack rm FAILED conflict",

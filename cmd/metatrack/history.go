@@ -61,10 +61,13 @@ type changeJSON struct {
 	At      time.Time `json:"at"`
 	RunID   *string   `json:"run_id"`
 	RunName *string   `json:"run_name"`
-	Kind    string    `json:"kind"`
-	Key     string    `json:"key"`
-	Old     any       `json:"old"`
-	New     any       `json:"new"`
+	// Actor is the name of the token that made the change through a
+	// server; absent otherwise.
+	Actor string `json:"actor,omitempty"`
+	Kind  string `json:"kind"`
+	Key   string `json:"key"`
+	Old   any    `json:"old"`
+	New   any    `json:"new"`
 }
 
 func (a *app) runHistory(ctx context.Context, ref, kind string) error {
@@ -128,7 +131,7 @@ func runNames(ctx context.Context, t metatrack.Store) (map[string]string, error)
 func toChangesJSON(changes []metatrack.Change, runNames map[string]string) []changeJSON {
 	out := make([]changeJSON, len(changes))
 	for i, c := range changes {
-		out[i] = changeJSON{Seq: c.Seq, At: c.At.UTC(), RunID: optString(c.RunID), Kind: c.Kind, Key: c.Key, Old: c.Old, New: c.New}
+		out[i] = changeJSON{Seq: c.Seq, At: c.At.UTC(), RunID: optString(c.RunID), Actor: c.Actor, Kind: c.Kind, Key: c.Key, Old: c.Old, New: c.New}
 		if c.Kind == metatrack.ChangeField && (c.Key == "started_at" || c.Key == "ended_at") {
 			// The log keeps these times as UTC milliseconds; they are
 			// shown as times (RFC 3339 in JSON), as everywhere else.
@@ -203,6 +206,9 @@ func writeChangeRows(tw *tabwriter.Writer, indent string, changes []changeJSON, 
 		run := "-"
 		if c.RunName != nil {
 			run = *c.RunName
+		}
+		if c.Actor != "" {
+			run += " (token " + c.Actor + ")"
 		}
 		old, new := describeChange(c, refs)
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\n", indent, tableTime(c.At), run, c.Kind, orDash(c.Key), old, new)

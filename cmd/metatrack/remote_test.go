@@ -31,8 +31,8 @@ func serveFile(t *testing.T, db string, clock func() time.Time) (string, tokens)
 		t.Fatal(err)
 	}
 	toks := tokens{}
-	for _, role := range []string{metatrack.RoleRead, metatrack.RoleWrite, metatrack.RoleAdmin} {
-		_, secret, err := tr.CreateToken(ctx, role+"er", role)
+	for role, name := range map[string]string{metatrack.RoleRead: "reader", metatrack.RoleWrite: "writer", metatrack.RoleAdmin: "admin"} {
+		_, secret, err := tr.CreateToken(ctx, name, role)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -327,9 +327,13 @@ func (a *app) dbPath() (string, error) {
 	return p, nil
 }
 
-// dial connects to the server of --db http(s):// with --token.
-func (a *app) dial(ctx context.Context) (*remote.Client, error) {
-	return remote.Dial(ctx, a.dbURL, remote.WithToken(a.token), remote.WithRetryFor(5*time.Second), remote.WithoutRun())
+// dial connects to the server of --db http(s):// with --token. Without
+// opts it starts no run: only write does, as with a file.
+func (a *app) dial(ctx context.Context, opts ...remote.Option) (*remote.Client, error) {
+	if len(opts) == 0 {
+		opts = []remote.Option{remote.WithoutRun()}
+	}
+	return remote.Dial(ctx, a.dbURL, append([]remote.Option{remote.WithToken(a.token), remote.WithRetryFor(5 * time.Second)}, opts...)...)
 }
 
 // describe returns the message of err for stderr. A query error from the
