@@ -267,6 +267,8 @@ func TestBrowser(t *testing.T) {
 		do(t, ctx, "image", chromedp.ScrollIntoView(css(".artifacts img")))
 		waitJS(t, ctx, "image", `[...document.querySelectorAll('.artifacts img')].some(i => i.complete && i.naturalWidth > 0)`)
 		do(t, ctx, "top", void(chromedp.Evaluate[any](`window.scrollTo(0, 0)`)))
+		shots.shot(ctx, "resource-top")
+		do(t, ctx, "metrics", void(chromedp.Evaluate[any](`document.getElementById('h-metrics').scrollIntoView()`)))
 		shots.shot(ctx, "resource")
 	})
 
@@ -323,6 +325,7 @@ func TestBrowser(t *testing.T) {
 		pos := get(t, ctx, "node position", chromedp.Evaluate[struct{ X, Y float64 }](fmt.Sprintf(`(function(){
 			var el=document.getElementById('lineage'); var n=el.cy.getElementById(%q);
 			var p=n.renderedPosition(); var r=el.getBoundingClientRect(); return {X: r.left+p.x, Y: r.top+p.y};})()`, dv.ID)))
+		shots.shot(ctx, "resource-lineage")
 		pressed := func(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
 		do(t, ctx, "click", chromedp.MouseEvent(chromedp.MouseMoved, pos.X, pos.Y),
 			load(chromedp.Steps(

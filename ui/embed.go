@@ -49,6 +49,8 @@ var funcs = template.FuncMap{
 	"bytes": fmtBytes,
 	"rlink": resourcePath,
 	"short": shortHash,
+	"long":  func(s string) bool { return len(s) > longValue },
+	"clip":  clip,
 	"join":  strings.Join,
 }
 
@@ -240,6 +242,21 @@ func fmtBytes(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+}
+
+// longValue is the length from which a value is shown folded.
+const longValue = 100
+
+// clip returns the first 60 characters of s.
+func clip(s string) string {
+	n := 0
+	for i := range s {
+		if n == 60 {
+			return s[:i]
+		}
+		n++
+	}
+	return s
 }
 
 func shortHash(s string) string {
