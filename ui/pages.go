@@ -1200,8 +1200,15 @@ func (h *Handler) lineage(r *http.Request, res metatrack.Resource, dir lineage.D
 
 // ---- deployments ----
 
+// modelsPage is how many models the deployments page shows at once.
+const modelsPage = 50
+
+// modelsQuery lists the models, newest first.
+const modelsQuery = "type = 'model' ORDER BY created_at DESC"
+
 type deploymentsData struct {
 	base
+	More   string
 	Models []modelDeployments
 	Never  int
 	End    time.Time
@@ -1238,11 +1245,16 @@ func (h *Handler) deployments(w http.ResponseWriter, r *http.Request) error {
 		end = h.cfg.now().UTC()
 	}
 	data := deploymentsData{base: h.base(r, "Deployments", at), End: end}
-	models, err := h.tr.ListResources(ctx, metatrack.TypeModel)
+	page, err := h.tr.Search(ctx, modelsQuery, metatrack.WithPageSize(modelsPage), metatrack.WithCursor(r.URL.Query().Get("models")))
 	if err != nil {
 		return err
 	}
-	for _, m := range models {
+	if page.Next != "" {
+		v := r.URL.Query()
+		v.Set("models", page.Next)
+		data.More = "/deployments?" + v.Encode()
+	}
+	for _, m := range page.Resources {
 		if !existedAt(m, at) {
 			continue
 		}
