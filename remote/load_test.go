@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/metatrack/metatrack/storage/postgres/pgtest"
 	"net"
 	"net/http"
 	"os"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(envServe); spec != "" {
 		os.Exit(serveProcess(spec))
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
 func serveProcess(spec string) int {

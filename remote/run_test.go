@@ -20,9 +20,11 @@ import (
 // by the client, with its host, user and pid; its writes record that run
 // and its token's name as the actor; Stop ends it FINISHED, or FAILED with
 // the client's error.
-func TestClientRun(t *testing.T) {
+func TestClientRun(t *testing.T) { testClientRun(t, serve) }
+
+func testClientRun(t *testing.T, serve func(testing.TB, ...server.Option) (*metatrack.Tracker, string)) {
 	ctx := context.Background()
-	tr, url := serveAuth(t)
+	tr, url := serveAuth(t, serve)
 	write := token(t, tr, "trainer", metatrack.RoleWrite)
 	read := token(t, tr, "dashboard", metatrack.RoleRead)
 
@@ -139,7 +141,7 @@ func TestEndRunRefusals(t *testing.T) {
 }
 
 // serveAuth starts a server that takes the tokens of its own store.
-func serveAuth(t *testing.T) (*metatrack.Tracker, string) {
+func serveAuth(t *testing.T, serve func(testing.TB, ...server.Option) (*metatrack.Tracker, string)) (*metatrack.Tracker, string) {
 	t.Helper()
 	var tr *metatrack.Tracker
 	tr, url := serve(t, server.WithAuth(func(r *http.Request) (server.Role, string, error) {

@@ -1,0 +1,36 @@
+package remote_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/server"
+	_ "github.com/metatrack/metatrack/storage/postgres"
+	"github.com/metatrack/metatrack/storage/postgres/pgtest"
+)
+
+// servePostgres starts a server over a new PostgreSQL store (a schema of
+// its own) on 127.0.0.1.
+func servePostgres(tb testing.TB, opts ...server.Option) (*metatrack.Tracker, string) {
+	tb.Helper()
+	tr, err := metatrack.Open(context.Background(), pgtest.SchemaURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(tr, opts...))
+	tb.Cleanup(func() {
+		srv.Close()
+		tr.Close()
+	})
+	return tr, srv.URL
+}
+
+// TestClientRunPostgres: client runs and actors with the server over
+// PostgreSQL.
+func TestClientRunPostgres(t *testing.T) { testClientRun(t, servePostgres) }
+
+// TestStructuredErrorsPostgres: structured errors with the server over
+// PostgreSQL.
+func TestStructuredErrorsPostgres(t *testing.T) { testStructuredErrors(t, servePostgres, false) }
