@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -296,3 +297,48 @@ func TestRemoteRefusals(t *testing.T) {
 }
 
 func path0(dir, name string) string { return filepath.Join(dir, name) }
+
+// TestRemoteCursorsPlotsCompletion: a cursor continues the same listing
+// through a server, --svg draws the same picture, and completion offers
+// the same references.
+func TestRemoteCursorsPlotsCompletion(t *testing.T) {
+	dir := t.TempDir()
+	db := buildFixture(t, dir)
+	url, toks := serveFile(t, db, nil)
+	read := toks[metatrack.RoleRead]
+
+	page := runBoth(t, db, url, read, "ls", "type = 'experiment'", "--limit", "2", "-o", "json")
+	var first lsJSON
+	if err := json.Unmarshal([]byte(page.stdout), &first); err != nil || first.NextCursor == nil {
+		t.Fatalf("first page: %v\n%s", err, page.stdout)
+	}
+	next := runBoth(t, db, url, read, "ls", "type = 'experiment'", "--limit", "2", "--cursor", *first.NextCursor)
+	if !strings.Contains(next.stdout, "experiment/") {
+		t.Fatalf("second page:\n%s", next.stdout)
+	}
+
+	curves := buildMetricsFixture(t, dir)
+	curvesURL, curvesToks := serveFile(t, curves, nil)
+	for _, where := range []struct{ db, token, out string }{{curves, "", "file.svg"}, {curvesURL, curvesToks[metatrack.RoleRead], "server.svg"}} {
+		r := runFixture(t, "metrics", "--query", sweepTrials, "loss", "--svg", filepath.Join(dir, where.out), "--db", where.db, "--token", where.token)
+		if r.code != exitOK {
+			t.Fatalf("--svg on %s: exit %d\n%s", where.db, r.code, r.stderr)
+		}
+	}
+	fileSVG, _ := os.ReadFile(filepath.Join(dir, "file.svg"))
+	serverSVG, _ := os.ReadFile(filepath.Join(dir, "server.svg"))
+	if len(fileSVG) == 0 || string(fileSVG) != string(serverSVG) {
+		t.Errorf("--svg through the server draws another picture (%d bytes, %d on the file)", len(serverSVG), len(fileSVG))
+	}
+
+	for _, args := range [][]string{
+		{"get", ""}, {"history", "model_version/"}, {"get", "model_version/titanic_model@2/"},
+		{"artifacts", "get", "model_version/titanic_model@2", ""},
+	} {
+		local := runFixture(t, append([]string{"__complete", "--db", db}, args...)...)
+		far := runFixture(t, append([]string{"__complete", "--db", url, "--token", read}, args...)...)
+		if far.stdout != local.stdout || strings.Count(local.stdout, "\n") < 2 {
+			t.Errorf("complete %q through the server:\n%s", args, lineDiff(local.stdout, far.stdout))
+		}
+	}
+}
