@@ -66,6 +66,10 @@
 // dropped, 4 to 6 ms for a schema; see BenchmarkURL and BenchmarkSchema).
 // [TemplateURL] gives a test a copy of a database prepared once per binary,
 // for tests that would otherwise each run the same migrations and fixture.
+// Opening a metatrack store (storage/postgres.Open, migrations included) on
+// a fresh URL took about 200 ms, on a fresh SchemaURL 85 ms, and on a
+// TemplateURL copy of a migrated database 75 ms (same machine, 20 runs each):
+// a suite that opens a store per test should take one of the latter two.
 //
 // A test that starts copies of its binary (to test several processes) must
 // pass them the URL it got, in the environment for example: a child that
