@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/csv"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/ui"
@@ -210,5 +212,83 @@ func TestArtifactHeaders(t *testing.T) {
 	}
 	if res := get("nothing.bin", false); res.StatusCode != 404 {
 		t.Errorf("a missing artifact: %d", res.StatusCode)
+	}
+}
+
+func TestTimeTravel(t *testing.T) {
+	tr, sum := openDemo(t)
+	ctx := context.Background()
+	mv := sum.Rounds[0].ModelVersion
+	if err := tr.LogTag(ctx, mv, "stage", "candidate"); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := tr.History(ctx, mv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	then := hist[len(hist)-1].At
+	for {
+		// The next change must come at a later millisecond than then.
+		if err := tr.LogTag(ctx, mv, "stage", "retired"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := tr.History(ctx, mv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h[len(h)-1].At.After(then) {
+			break
+		}
+	}
+	base := serveUI(t, tr)
+	c := noRedirect(nil)
+	page := base + "/r/" + mv.Ref()
+	_, now := fetch(t, c, "GET", page, nil)
+	_, past := fetch(t, c, "GET", page+"?at="+url.QueryEscape(then.Format("2006-01-02T15:04:05.000Z")), nil)
+	tag := func(v string) string { return `<th scope="row">stage</th><td>` + v + `</td>` }
+	if !strings.Contains(now, tag("retired")) {
+		t.Errorf("now the page lacks %s", tag("retired"))
+	}
+	if !strings.Contains(past, tag("candidate")) || strings.Contains(past, tag("retired")) {
+		t.Errorf("at %s the page lacks %s or shows the later value", then, tag("candidate"))
+	}
+	// Before the resource existed there is nothing to show.
+	res, _ := fetch(t, c, "GET", page+"?at="+url.QueryEscape(mv.CreatedAt.Add(-time.Hour).Format(time.RFC3339)), nil)
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("before it was created: %d, want 404", res.StatusCode)
+	}
+}
+
+func TestSearchPaging(t *testing.T) {
+	tr, _ := openDemo(t)
+	base := serveUI(t, tr)
+	c := noRedirect(nil)
+	q := "type = 'experiment'"
+	all, err := tr.SearchAll(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := "/search?n=5&q=" + url.QueryEscape(q)
+	var seen []string
+	for next != "" && len(seen) <= len(all) {
+		_, body := fetch(t, c, "GET", base+next, nil)
+		for _, r := range all {
+			if strings.Contains(body, `value="`+r.ID+`"`) {
+				seen = append(seen, r.ID)
+			}
+		}
+		next = ""
+		if i := strings.Index(body, `id="next-page" rel="next"`); i >= 0 {
+			j := strings.LastIndex(body[:i], `href="`)
+			next = html.UnescapeString(body[j+6 : strings.Index(body[j+6:], `"`)+j+6])
+		}
+	}
+	if len(seen) != len(all) {
+		t.Fatalf("paging 5 at a time showed %d resources, want the %d the query matches", len(seen), len(all))
+	}
+	for i, r := range all {
+		if seen[i] != r.ID {
+			t.Fatalf("resource %d is %s, want %s", i, seen[i], r.ID)
+		}
 	}
 }

@@ -35,7 +35,7 @@
       elements: data.elements,
       wheelSensitivity: 0.3,
       style: [
-        { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 4,
+        { selector: "node", style: { "label": "data(label)", "font-size": 12, "text-valign": "bottom", "text-margin-y": 4,
           "background-color": "#9cb9e6", "width": 18, "height": 18, "text-wrap": "ellipsis", "text-max-width": 140 } },
         { selector: "node[type = 'dataset'], node[type = 'dataset_version']", style: { "background-color": "#f0b400", "shape": "round-rectangle" } },
         { selector: "node[type = 'model'], node[type = 'model_version']", style: { "background-color": "#1a5fb4", "shape": "ellipse" } },
@@ -43,7 +43,7 @@
         { selector: "node[type = 'prediction_job']", style: { "background-color": "#26a269", "shape": "hexagon" } },
         { selector: "node[?start]", style: { "border-width": 4, "border-color": "#c01c28", "width": 24, "height": 24 } },
         { selector: "edge", style: { "width": 1.5, "line-color": "#9aa3b2", "target-arrow-color": "#9aa3b2", "target-arrow-shape": "triangle",
-          "curve-style": "bezier", "label": "data(label)", "font-size": 8, "color": "#5b6475", "text-rotation": "autorotate" } }
+          "curve-style": "bezier", "label": "data(label)", "font-size": 10, "color": "#5b6475", "text-rotation": "autorotate" } }
       ],
       layout: { name: "breadthfirst", directed: true, spacingFactor: 1.2, padding: 16, animate: false }
     });
