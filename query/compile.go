@@ -719,7 +719,9 @@ func (c *compiler) cmp(n *cmpNode) (frag, error) {
 
 	case kindAttr:
 		path := n.field.keys
-		top := len(n.field.keys) == 1 && c.indexPlans()
+		// Top-level attributes are read from attr_values, by its indexes,
+		// on every engine (the plain form reads the JSON).
+		top := len(n.field.keys) == 1 && !c.opts.NoDrive
 		if isNull && top {
 			return c.attrPresent(n.field.keys[0], path, true).negate(n.op == opIsNull), nil
 		}
@@ -779,7 +781,7 @@ func (c *compiler) exists(fl field) frag {
 		}
 		return f.s(")").done(false)
 	default:
-		if len(fl.keys) == 1 && c.indexPlans() {
+		if len(fl.keys) == 1 && !c.opts.NoDrive {
 			return c.attrPresent(fl.keys[0], nil, false)
 		}
 		return c.json("r.attrs", fl.keys, JSONExists, false)

@@ -21,9 +21,11 @@ type Dialect interface {
 	// Planner returns the SQL of the forms of a query that are tuned to
 	// the engine's planner: driven by an index of tags, metadata or
 	// attribute values, walked through a window, or choosing between two
-	// forms by a count (see drive.go). When it is nil, every query takes
-	// its plain form, as with Options.NoDrive, whose rows and order are the
-	// same, and which a planner with statistics runs well.
+	// forms by a count (see drive.go). When it is nil, no query takes
+	// those forms: it reads resources r with its conditions as semi-joins
+	// (r.seq IN (SELECT ...) on the tables of tags, metadata and attribute
+	// values), which return the same rows in the same order, and which a
+	// planner with statistics runs well.
 	Planner() Planner
 
 	// False is a condition that is always false.

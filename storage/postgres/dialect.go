@@ -21,10 +21,15 @@ import (
 //   - a metadata or attribute sort key is three columns (rank, number,
 //     text), since a column holds one type.
 //
-// Every query takes its plain form (Planner is nil): PostgreSQL plans
-// it by its statistics. Known difference: a JSON document with a repeated
-// key reads its last occurrence here, its first on SQLite; metatrack
-// writes documents without repeated keys.
+// No query is driven by an index, windowed or probed (Planner is nil):
+// conditions on tags, metadata and attribute values are semi-joins on their
+// tables, which PostgreSQL plans by its statistics.
+//
+// Known difference: in a JSON document with a repeated key, a nested path
+// or a sort key reads the key's last occurrence here, its first on SQLite
+// (top-level attributes compare through attr_values, which holds the first
+// on both engines). Documents metatrack builds from Go values repeat no
+// key; only raw JSON given by a caller can.
 type Dialect struct{}
 
 var _ query.Dialect = Dialect{}
