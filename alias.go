@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
 )
 
@@ -43,9 +41,6 @@ type aliasRow struct {
 	RunID      sql.NullString `db:"run_id"`
 	UpdatedAt  int64          `db:"updated_at"`
 }
-
-var aliasSelect = sq.Select("a.head_seq", "a.name", "a.version_seq", "run.id AS run_id", "a.updated_at").
-	From("aliases a").LeftJoin("runs run ON run.seq = a.run_seq")
 
 // aliasValue is what the history keeps of where an alias points.
 func aliasValue(v resourceRow) map[string]any {

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/storage"
 )
@@ -93,14 +91,6 @@ func (r artifactRow) artifact() Artifact {
 		MediaType: r.MediaType, Size: r.Size, SHA256: r.SHA256, URI: r.URI, SourcePath: r.SourcePath,
 		RunID: r.RunID.String, CreatedAt: fromMillis(r.CreatedAt)}
 }
-
-var artifactSelect = sq.Select("a.seq", "a.id", "r.id AS resource_id", "a.name", "a.kind", "a.check_type",
-	"a.media_type", "a.size", "a.sha256", "a.blob_seq", "b.chunk_size", "a.uri", "a.source_path",
-	"run.id AS run_id", "a.created_at").
-	From("artifacts a").
-	Join("resources r ON r.seq = a.resource_seq").
-	LeftJoin("blobs b ON b.seq = a.blob_seq").
-	LeftJoin("runs run ON run.seq = a.run_seq")
 
 // checkFileName refuses a file name (one path element) that some operating
 // system would not take as a plain file inside a directory: on Windows a
@@ -691,12 +681,13 @@ func (t *Tracker) Artifacts(ctx context.Context, res Resource, kind string) ([]A
 		if err != nil {
 			return err
 		}
-		b := artifactSelect.Where("a.resource_seq = ?", r.Seq)
-		if kind != "" {
-			b = b.Where("a.kind = ?", kind)
-		}
 		var rows []artifactRow
-		if err := x.selDyn(ctx, &rows, b.OrderBy("a.seq")); err != nil {
+		if kind == "" {
+			err = x.sel(ctx, &rows, x.sql.ArtifactsOf, r.Seq)
+		} else {
+			err = x.sel(ctx, &rows, x.sql.ArtifactsOfKind, r.Seq, kind)
+		}
+		if err != nil {
 			return err
 		}
 		for _, row := range rows {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	sq "github.com/Masterminds/squirrel"
 )
 
 // Kinds of history entry that deletion records.
@@ -353,18 +351,6 @@ func WithPurgeOlderThan(d time.Duration) MaintenanceOption {
 	return func(c *maintenanceConfig) { c.purgeAge = d }
 }
 
-// purgeTables are the rows that hang on a resource, deleted with it. Edges
-// and deployments name it at either end.
-var purgeTables = []string{
-	"DELETE FROM tags WHERE resource_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM metadata WHERE resource_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM vc_info WHERE resource_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM attr_values WHERE resource_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM edges WHERE src_seq IN (SELECT value FROM json_each(?1)) OR dst_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM deployments WHERE model_seq IN (SELECT value FROM json_each(?1)) OR model_version_seq IN (SELECT value FROM json_each(?1))",
-	"DELETE FROM aliases WHERE head_seq IN (SELECT value FROM json_each(?1)) OR version_seq IN (SELECT value FROM json_each(?1))",
-}
-
 // PurgeDeleted removes for good the resources deleted at least
 // WithPurgeOlderThan ago (all deleted ones without it), with everything
 // under them by parent, their tags, metadata, version-control records,
@@ -380,10 +366,7 @@ func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (
 	fn := func(x *txn) error {
 		cutoff := x.now - cfg.purgeAge.Milliseconds()
 		var rows []resourceRow
-		err := x.selDyn(ctx, &rows, resourceSelectAll.Where(`r.seq IN (WITH RECURSIVE d(seq) AS (
-			SELECT seq FROM resources WHERE deleted_at IS NOT NULL AND deleted_at <= ?
-			UNION SELECT c.seq FROM resources c JOIN d ON c.parent_seq = d.seq)
-			SELECT seq FROM d)`, cutoff).OrderBy("r.seq"))
+		err := x.sel(ctx, &rows, x.sql.PurgeCandidates, cutoff)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
@@ -401,9 +384,7 @@ func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (
 			Artifacts int64 `db:"artifacts"`
 			Changes   int64 `db:"changes"`
 		}
-		if err := x.getDyn(ctx, &counts, sq.Expr(`SELECT
-			(SELECT count(*) FROM artifacts WHERE resource_seq IN (SELECT value FROM json_each(?1))) AS artifacts,
-			(SELECT count(*) FROM history WHERE resource_seq IN (SELECT value FROM json_each(?1))) AS changes`, string(set))); err != nil {
+		if err := x.get(ctx, &counts, x.sql.PurgeCounts, string(set)); err != nil {
 			return err
 		}
 		st = PurgeStats{Resources: int64(len(rows)), Artifacts: counts.Artifacts, Changes: counts.Changes}
@@ -411,10 +392,7 @@ func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (
 			return nil
 		}
 		q := x.tx
-		stmts := append(append([]string(nil), purgeTables...),
-			"DELETE FROM artifacts WHERE resource_seq IN (SELECT value FROM json_each(?1))",
-			"DELETE FROM history WHERE resource_seq IN (SELECT value FROM json_each(?1))")
-		for _, s := range stmts {
+		for _, s := range x.sql.PurgeRows {
 			if _, err := q.ExecContext(ctx, s, string(set)); err != nil {
 				return err
 			}
@@ -424,8 +402,7 @@ func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (
 			if !r.DeletedAt.Valid { // under a deleted parent but never marked: only a damaged or hand-edited file
 				deleted = x.now
 			}
-			if _, err := q.ExecContext(ctx, `INSERT INTO purged (id, type, name, version, parent_id, created_at, deleted_at, purged_at, run_seq)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			if _, err := q.ExecContext(ctx, x.sql.InsertPurged,
 				r.ID, r.Type, r.Name, nullable(r.Version), r.ParentID.String, r.CreatedAt, deleted, x.now, x.runSeq()); err != nil {
 				return err
 			}
@@ -437,7 +414,7 @@ func (t *Tracker) PurgeDeleted(ctx context.Context, opts ...MaintenanceOption) (
 			}
 		}
 		// Children before parents: one statement, checked at its end.
-		if _, err := q.ExecContext(ctx, "DELETE FROM resources WHERE seq IN (SELECT value FROM json_each(?1))", string(set)); err != nil {
+		if _, err := q.ExecContext(ctx, x.sql.PurgeResources, string(set)); err != nil {
 			return err
 		}
 		if x.t.targets != nil {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
 )
 
@@ -40,10 +38,6 @@ type deploymentRow struct {
 	UndeployedAt    sql.NullInt64  `db:"undeployed_at"`
 	RunID           sql.NullString `db:"run_id"`
 }
-
-var deploymentSelect = sq.Select("d.seq", "d.id", "d.model_seq", "d.model_version_seq", "d.environment",
-	"d.deployed_at", "d.undeployed_at", "run.id AS run_id").
-	From("deployments d").LeftJoin("runs run ON run.seq = d.run_seq")
 
 // Deploy makes mv the deployed version of its model in the environment
 // (WithEnvironment, default "default"): the previous deployment there ends
@@ -270,12 +264,12 @@ func (t *Tracker) Deployments(ctx context.Context, model Resource) ([]Deployment
 		if err != nil {
 			return err
 		}
-		b := deploymentSelect.Where("d.model_seq = ?", row.Seq)
+		query := x.sql.DeploymentsOfModel
 		if row.Type == TypeModelVersion {
-			b = deploymentSelect.Where("d.model_version_seq = ?", row.Seq)
+			query = x.sql.DeploymentsOfVersion
 		}
 		var rows []deploymentRow
-		if err := x.selDyn(ctx, &rows, b.OrderBy("d.seq")); err != nil {
+		if err := x.sel(ctx, &rows, query, row.Seq); err != nil {
 			return err
 		}
 		for _, d := range rows {

@@ -88,9 +88,6 @@ func (t *Tracker) Provenance(ctx context.Context, res Resource) (*lineage.Proven
 	return r, err
 }
 
-// sqlSeqByID is the seq of the live resource of an id.
-const sqlSeqByID = "SELECT seq FROM resources WHERE id = ? AND deleted_at IS NULL"
-
 func (x *txn) seqsOf(ctx context.Context, rs []Resource) ([]int64, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("%w: no start resource", ErrInvalidArgument)
@@ -100,7 +97,7 @@ func (x *txn) seqsOf(ctx context.Context, rs []Resource) ([]int64, error) {
 		// An id is one index probe for the seq alone; a reference, or an
 		// id that names no live resource (for the error), is resolved.
 		if r.ID != "" && !strings.Contains(r.ID, "/") {
-			err := x.get(ctx, &seqs[i], sqlSeqByID, r.ID)
+			err := x.get(ctx, &seqs[i], x.sql.SeqByID, r.ID)
 			if err == nil {
 				continue
 			}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	sq "github.com/Masterminds/squirrel"
 )
 
 // Change is one entry of a resource's history: what changed, when, and by
@@ -55,9 +53,6 @@ func (r changeRow) change() (Change, error) {
 	}
 	return c, nil
 }
-
-var historySelect = sq.Select("h.seq", "h.at", "run.id AS run_id", "h.actor", "h.kind", "h.key", "h.old_value", "h.new_value").
-	From("history h").LeftJoin("runs run ON run.seq = h.run_seq")
 
 // History returns every recorded change of res, oldest first. The history of
 // a deleted resource stays readable (by id or reference) until it is purged.

@@ -805,21 +805,27 @@ func (t *Tracker) GetPrevResourceVersions(ctx context.Context, res Resource, n i
 			}
 			return nil
 		}
-		b := resourceSelect.Where("r.type = ? AND r.name = ? AND r.version < ?", row.Type, row.Name, row.Version.Int64)
+		args := []any{row.Type, row.Name, row.Version.Int64}
 		if cfg.status != "" {
-			b = b.Where("r.status = ?", cfg.status)
+			args = append(args, cfg.status)
 		}
 		for k, v := range cfg.tags {
-			b = b.Where("EXISTS (SELECT 1 FROM tags t WHERE t.resource_seq = r.seq AND t.key = ? AND t.value = ?)", k, v)
+			args = append(args, k, v)
 		}
+		where := ""
 		if filter != nil {
 			cond, err := query.Where(filter, query.Options{Dialect: x.t.dialect(), Now: x.t.cfg.now, Resolve: x.resolveSeq(ctx), Deleted: query.NotDeleted})
 			if err != nil {
 				return invalidQuery(err)
 			}
-			b = b.Where(cond)
+			text, condArgs, err := cond.ToSql()
+			if err != nil {
+				return err
+			}
+			where, args = text, append(args, condArgs...)
 		}
-		if err := x.selDyn(ctx, &rows, b.OrderBy("r.version DESC").Limit(uint64(n))); err != nil {
+		stmt := x.sql.FilteredPrevVersions(cfg.status != "", len(cfg.tags), where)
+		if err := x.dyn(ctx, &rows, stmt, append(args, n)...); err != nil {
 			return err
 		}
 		for _, r := range rows {
@@ -846,7 +852,7 @@ func (t *Tracker) Versions(ctx context.Context, head Resource) ([]Resource, erro
 			}
 		}
 		var rows []resourceRow
-		err = x.selDyn(ctx, &rows, resourceSelect.Where("r.parent_seq = ? AND r.version IS NOT NULL", row.Seq).OrderBy("r.version"))
+		err = x.sel(ctx, &rows, x.sql.VersionsOf, row.Seq)
 		for _, r := range rows {
 			out = append(out, r.resource())
 		}
@@ -864,12 +870,12 @@ func (t *Tracker) Children(ctx context.Context, res Resource, typ string) ([]Res
 		if err != nil {
 			return err
 		}
-		b := resourceSelect.Where("r.parent_seq = ?", row.Seq)
-		if typ != "" {
-			b = b.Where("r.type = ?", typ)
-		}
 		var rows []resourceRow
-		err = x.selDyn(ctx, &rows, b.OrderBy("r.seq"))
+		if typ == "" {
+			err = x.sel(ctx, &rows, x.sql.ChildrenOf, row.Seq)
+		} else {
+			err = x.sel(ctx, &rows, x.sql.ChildrenOfType, row.Seq, typ)
+		}
 		for _, r := range rows {
 			out = append(out, r.resource())
 		}
@@ -883,12 +889,13 @@ func (t *Tracker) Children(ctx context.Context, res Resource, typ string) ([]Res
 func (t *Tracker) ListResources(ctx context.Context, typ string) ([]Resource, error) {
 	var out []Resource
 	err := t.readOne(ctx, func(x *txn) error {
-		b := resourceSelect
-		if typ != "" {
-			b = b.Where("r.type = ?", typ)
-		}
 		var rows []resourceRow
-		err := x.selDyn(ctx, &rows, b.OrderBy("r.seq"))
+		var err error
+		if typ == "" {
+			err = x.sel(ctx, &rows, x.sql.AllResources)
+		} else {
+			err = x.sel(ctx, &rows, x.sql.ResourcesOfType, typ)
+		}
 		for _, r := range rows {
 			out = append(out, r.resource())
 		}

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	sq "github.com/Masterminds/squirrel"
-
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/storage"
 )
@@ -60,8 +58,6 @@ func (r runRow) run() Run {
 	}
 	return run
 }
-
-var runSelect = sq.Select("seq", "id", "name", "host", "username", "pid", "status", "error", "started_at", "ended_at").From("runs")
 
 func (t *Tracker) startRun(ctx context.Context) error {
 	if t.cfg.noRun || t.cfg.readOnly {
@@ -148,7 +144,7 @@ func (t *Tracker) endRun(ctx context.Context, runErr error) error {
 func (t *Tracker) Runs(ctx context.Context) ([]Run, error) {
 	var rows []runRow
 	err := t.readOne(ctx, func(x *txn) error {
-		return x.selDyn(ctx, &rows, runSelect.OrderBy("seq DESC"))
+		return x.sel(ctx, &rows, x.sql.AllRuns)
 	})
 	if err != nil {
 		return nil, err

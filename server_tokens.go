@@ -58,8 +58,6 @@ func (r tokenRow) token() Token {
 	return t
 }
 
-const tokenColumns = `id, name, role, created_at, revoked_at`
-
 func hashSecret(secret string) string {
 	h := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(h[:])
@@ -83,14 +81,14 @@ func (t *Tracker) CreateToken(ctx context.Context, name, role string) (Token, st
 	tok := Token{ID: newID(), Name: name, Role: role}
 	err := t.write(ctx, func(x *txn) error {
 		var n int
-		if err := x.get(ctx, &n, `SELECT count(*) FROM api_tokens WHERE name = ?`, name); err != nil {
+		if err := x.get(ctx, &n, x.sql.TokenNameUsed, name); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%w: a token named %q (names stay taken after revoking: pick another name)", ErrAlreadyExists, name)
 		}
 		tok.CreatedAt = fromMillis(x.now)
-		_, err := x.exec(ctx, `INSERT INTO api_tokens (id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+		_, err := x.exec(ctx, x.sql.InsertToken,
 			tok.ID, name, role, hashSecret(secret), x.now)
 		return err
 	})
@@ -104,7 +102,7 @@ func (t *Tracker) CreateToken(ctx context.Context, name, role string) (Token, st
 func (t *Tracker) Tokens(ctx context.Context) ([]Token, error) {
 	var rows []tokenRow
 	err := t.read(ctx, func(x *txn) error {
-		return x.sel(ctx, &rows, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY seq`)
+		return x.sel(ctx, &rows, x.sql.AllTokens)
 	})
 	out := make([]Token, len(rows))
 	for i, r := range rows {
@@ -117,7 +115,7 @@ func (t *Tracker) Tokens(ctx context.Context) ([]Token, error) {
 // it authenticates nothing. Revoking a revoked token is not an error.
 func (t *Tracker) RevokeToken(ctx context.Context, nameOrID string) error {
 	return t.write(ctx, func(x *txn) error {
-		res, err := x.exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE name = ? OR id = ?`, x.now, nameOrID, nameOrID)
+		res, err := x.exec(ctx, x.sql.RevokeToken, x.now, nameOrID, nameOrID)
 		if err != nil {
 			return err
 		}
@@ -133,7 +131,7 @@ func (t *Tracker) RevokeToken(ctx context.Context, nameOrID string) error {
 func (t *Tracker) Authenticate(ctx context.Context, secret string) (Token, error) {
 	var row tokenRow
 	err := t.readOne(ctx, func(x *txn) error {
-		return x.get(ctx, &row, `SELECT `+tokenColumns+` FROM api_tokens WHERE secret_hash = ? AND revoked_at IS NULL`, hashSecret(secret))
+		return x.get(ctx, &row, x.sql.TokenBySecret, hashSecret(secret))
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("%w: no valid token with this secret", ErrNotFound)
@@ -178,7 +176,7 @@ func (t *Tracker) Once(ctx context.Context, key, op string, fn func(tx *Tracker)
 			Response []byte `db:"response"`
 		}
 		err := tx.write(ctx, func(x *txn) error {
-			err := x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ? AND created_at >= ?`, key, x.now-IdempotencyWindow.Milliseconds())
+			err := x.get(ctx, &prev, x.sql.IdempotentResponse, key, x.now-IdempotencyWindow.Milliseconds())
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -198,10 +196,10 @@ func (t *Tracker) Once(ctx context.Context, key, op string, fn func(tx *Tracker)
 			return err
 		}
 		return tx.write(ctx, func(x *txn) error {
-			if _, err := x.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, x.now-IdempotencyWindow.Milliseconds()); err != nil {
+			if _, err := x.exec(ctx, x.sql.ExpireIdempotency, x.now-IdempotencyWindow.Milliseconds()); err != nil {
 				return err
 			}
-			_, err := x.exec(ctx, `INSERT INTO idempotency_keys (key, actor, op, response, created_at) VALUES (?, ?, ?, ?, ?)`,
+			_, err := x.exec(ctx, x.sql.InsertIdempotency,
 				key, actor, op, response, x.now)
 			return err
 		})
@@ -220,7 +218,7 @@ func (t *Tracker) Recall(ctx context.Context, key, op string) (response []byte, 
 		Response []byte `db:"response"`
 	}
 	err = t.readOne(ctx, func(x *txn) error {
-		return x.get(ctx, &prev, `SELECT op, actor, response FROM idempotency_keys WHERE key = ? AND created_at >= ?`, key, x.now-IdempotencyWindow.Milliseconds())
+		return x.get(ctx, &prev, x.sql.IdempotentResponse, key, x.now-IdempotencyWindow.Milliseconds())
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil

@@ -36,14 +36,14 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 			Key string `db:"k"`
 			N   int    `db:"n"`
 		}
-		if err := x.sel(ctx, &groups, `SELECT type AS k, count(*) AS n FROM resources WHERE deleted_at IS NULL GROUP BY type`); err != nil {
+		if err := x.sel(ctx, &groups, x.sql.ResourcesByType); err != nil {
 			return err
 		}
 		for _, g := range groups {
 			st.ByType[g.Key], st.Resources = g.N, st.Resources+g.N
 		}
 		groups = nil
-		if err := x.sel(ctx, &groups, `SELECT status AS k, count(*) AS n FROM runs GROUP BY status`); err != nil {
+		if err := x.sel(ctx, &groups, x.sql.RunsByStatus); err != nil {
 			return err
 		}
 		for _, g := range groups {
@@ -59,15 +59,7 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 			Logical     int64 `db:"logical"`
 			Stored      int64 `db:"stored"`
 		}
-		err := x.get(ctx, &c, `SELECT
-			(SELECT count(*) FROM edges) AS edges,
-			(SELECT count(*) FROM history) AS changes,
-			(SELECT count(*) FROM deployments) AS deployments,
-			(SELECT count(*) FROM deployments WHERE undeployed_at IS NULL) AS current,
-			(SELECT count(*) FROM artifacts) AS artifacts,
-			(SELECT count(*) FROM artifacts WHERE uri != '') AS external,
-			(SELECT coalesce(sum(size), 0) FROM artifacts WHERE uri = '') AS logical,
-			(SELECT coalesce(sum(size), 0) FROM blobs WHERE sha256 IS NOT NULL) AS stored`)
+		err := x.get(ctx, &c, x.sql.Counts)
 		st.Edges, st.Changes, st.Deployments, st.CurrentDeployments = c.Edges, c.Changes, c.Deployments, c.Current
 		st.Artifacts, st.ExternalArtifacts, st.ArtifactBytes, st.StoredBytes = c.Artifacts, c.External, c.Logical, c.Stored
 		return err
@@ -100,14 +92,13 @@ func (t *Tracker) Chains(ctx context.Context) ([]Chain, error) {
 	var out []Chain
 	err := t.read(ctx, func(x *txn) error {
 		var heads []resourceRow
-		if err := x.selDyn(ctx, &heads, resourceSelect.Where(
-			"r.seq IN (SELECT DISTINCT parent_seq FROM resources WHERE version IS NOT NULL AND deleted_at IS NULL)").OrderBy("r.seq")); err != nil {
+		if err := x.sel(ctx, &heads, x.sql.ChainHeads); err != nil {
 			return err
 		}
 		for _, h := range heads {
 			c := Chain{Head: h.resource(), Deployed: map[string]Resource{}}
 			var vs []resourceRow
-			if err := x.selDyn(ctx, &vs, resourceSelect.Where("r.parent_seq = ? AND r.version IS NOT NULL", h.Seq).OrderBy("r.version")); err != nil {
+			if err := x.sel(ctx, &vs, x.sql.VersionsOf, h.Seq); err != nil {
 				return err
 			}
 			bySeq := map[int64]Resource{}
@@ -116,7 +107,7 @@ func (t *Tracker) Chains(ctx context.Context) ([]Chain, error) {
 				bySeq[v.Seq] = v.resource()
 			}
 			var deps []deploymentRow
-			if err := x.selDyn(ctx, &deps, deploymentSelect.Where("d.model_seq = ? AND d.undeployed_at IS NULL", h.Seq)); err != nil {
+			if err := x.sel(ctx, &deps, x.sql.OpenDeploymentsOfModel, h.Seq); err != nil {
 				return err
 			}
 			for _, d := range deps {

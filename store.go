@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"strings"
 
-	sq "github.com/Masterminds/squirrel"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/storage"
-	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
 // txn is what the lower-case helpers run their SQL on: a write transaction,
@@ -124,22 +121,10 @@ func (x *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // q returns the handle for dynamic (not cached) statements.
 func (x *txn) q() storage.Queryer { return x.tx }
 
-// selDyn runs a statement built at call time into the slice dest.
-func (x *txn) selDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
-	query, args, err := b.ToSql()
-	if err != nil {
-		return err
-	}
-	return x.scanned(sqlx.SelectContext(ctx, x.tx, dest, query, args...))
-}
-
-// getDyn runs a statement built at call time that returns one row.
-func (x *txn) getDyn(ctx context.Context, dest any, b sq.Sqlizer) error {
-	query, args, err := b.ToSql()
-	if err != nil {
-		return err
-	}
-	return x.scanned(sqlx.GetContext(ctx, x.tx, dest, query, args...))
+// dyn runs a statement built at call time (not prepared, not cached) into
+// the slice dest.
+func (x *txn) dyn(ctx context.Context, dest any, query string, args ...any) error {
+	return x.scanned(storage.SelectText(ctx, x.tx, dest, query, args...))
 }
 
 // scanned marks an error of reading rows that the engine can tell is not
@@ -163,15 +148,6 @@ func (x *txn) runSeq() any {
 		return nil
 	}
 	return x.t.shared.runSeq
-}
-
-// mustSQL renders a fixed statement once, at package initialisation.
-func mustSQL(b sq.Sqlizer) string {
-	query, _, err := b.ToSql()
-	if err != nil {
-		panic(err)
-	}
-	return query
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -225,21 +201,6 @@ func (r resourceRow) resource() Resource {
 	}
 	return res
 }
-
-// resourceSelectAll selects resourceRow columns from resources r, deleted
-// resources included.
-var resourceSelectAll = sq.Select(
-	"r.seq", "r.id", "r.type", "r.name", "r.version", "r.parent_seq", "p.id AS parent_id",
-	"r.status", "r.attrs", "run.id AS run_id", "r.created_at", "r.updated_at", "r.started_at", "r.ended_at",
-	"r.deleted_at", sqlite.ParentRefSQL("r", "p")+" AS parent_ref",
-).From("resources r").
-	LeftJoin("resources p ON p.seq = r.parent_seq").
-	LeftJoin("runs run ON run.seq = r.run_seq")
-
-// resourceSelect selects resourceRow columns from resources r that are not
-// deleted: every lookup, listing and "latest" or "previous" of a chain is
-// built on it, so that a deleted resource is hidden from all of them.
-var resourceSelect = resourceSelectAll.Where("r.deleted_at IS NULL")
 
 // resolve finds the resource that key (an id or a human reference) names.
 // what describes the argument in errors.

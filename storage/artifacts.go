@@ -32,4 +32,9 @@ type ArtifactStatements struct {
 	// Args: id, resource seq, name, kind, check type, media type, size, hex
 	// SHA-256, blob seq, URI, source path, run seq, created at.
 	UpsertArtifact string
+	// ArtifactsOf lists the artifacts of a resource, oldest first. Args:
+	// resource seq.
+	ArtifactsOf string
+	// ArtifactsOfKind is ArtifactsOf for one kind. Args: resource seq, kind.
+	ArtifactsOfKind string
 }

@@ -26,4 +26,13 @@ type DeploymentStatements struct {
 	// CurrentlyDeployedByID is CurrentlyDeployed for a model version given by
 	// id. Args: version id (?1), environment (?2).
 	CurrentlyDeployedByID string
+	// DeploymentsOfModel lists every deployment of a model, oldest first.
+	// Args: model seq.
+	DeploymentsOfModel string
+	// DeploymentsOfVersion lists every deployment of a model version, oldest
+	// first. Args: version seq.
+	DeploymentsOfVersion string
+	// OpenDeploymentsOfModel lists the open deployments of a model. Args:
+	// model seq.
+	OpenDeploymentsOfModel string
 }

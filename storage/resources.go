@@ -69,4 +69,30 @@ type ResourceStatements struct {
 	// ChildLatestVer reads the live chain member with the highest number
 	// under a parent as a resource row. Args: parent seq, type, name.
 	ChildLatestVer string
+	// VersionsOf lists the live members of a chain, by number as a resource
+	// rows. Args: head seq.
+	VersionsOf string
+	// ChildrenOf lists the live children of a resource, oldest first as a
+	// resource rows. Args: parent seq.
+	ChildrenOf string
+	// ChildrenOfType is ChildrenOf for children of one type. Args: parent
+	// seq, type.
+	ChildrenOfType string
+	// AllResources lists every live resource, oldest first as a resource
+	// rows.
+	AllResources string
+	// ResourcesOfType lists the live resources of a type, oldest first as a
+	// resource rows. Args: type.
+	ResourcesOfType string
+	// ChainHeads lists the live resources that head a chain with live
+	// members, oldest first as a resource rows.
+	ChainHeads string
+	// SeqByID reads the seq of a live resource. Args: id.
+	SeqByID string
+	// FilteredPrevVersions returns PrevVersions with conditions: on the
+	// resource's status (when status), on tags (tags pairs of key and
+	// value) and, when where is not "", a condition the query language
+	// compiled for the engine's dialect. Args: type, name, version, the
+	// status, each tag's key and value, where's args, limit.
+	FilteredPrevVersions func(status bool, tags int, where string) string
 }

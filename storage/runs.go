@@ -14,4 +14,6 @@ type RunStatements struct {
 	// ReopenRun sets a run's status again (a resumed run). Args: status,
 	// error message, ended at (or NULL), seq.
 	ReopenRun string
+	// AllRuns lists every run, newest first.
+	AllRuns string
 }

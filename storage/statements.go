@@ -20,4 +20,7 @@ type Statements struct {
 	DeletionStatements
 	ColumnStatements
 	QueryCheckStatements
+	StatsStatements
+	TokenStatements
+	PurgeStatements
 }

@@ -106,3 +106,10 @@ type Engine interface {
 type ScanChecker interface {
 	Scanned(err error) error
 }
+
+// SelectText runs a statement built at call time (a filter compiled by the
+// query language, say) on q as text, neither prepared nor cached, and
+// scans its rows into the slice dest, as Tx.Select does.
+func SelectText(ctx context.Context, q Queryer, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, q, dest, query, args...)
+}

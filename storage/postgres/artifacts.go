@@ -19,4 +19,6 @@ var artifactSQL = storage.ArtifactStatements{
 			media_type = excluded.media_type, size = excluded.size, sha256 = excluded.sha256,
 			blob_seq = excluded.blob_seq, uri = excluded.uri, source_path = excluded.source_path,
 			run_seq = excluded.run_seq, created_at = excluded.created_at`,
+	ArtifactsOf:     `SELECT a.seq, a.id, r.id AS resource_id, a.name, a.kind, a.check_type, a.media_type, a.size, a.sha256, a.blob_seq, b.chunk_size, a.uri, a.source_path, run.id AS run_id, a.created_at FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq LEFT JOIN runs run ON run.seq = a.run_seq WHERE a.resource_seq = ? ORDER BY a.seq`,
+	ArtifactsOfKind: `SELECT a.seq, a.id, r.id AS resource_id, a.name, a.kind, a.check_type, a.media_type, a.size, a.sha256, a.blob_seq, b.chunk_size, a.uri, a.source_path, run.id AS run_id, a.created_at FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq LEFT JOIN runs run ON run.seq = a.run_seq WHERE a.resource_seq = ? AND a.kind = ? ORDER BY a.seq`,
 }

@@ -9,4 +9,5 @@ var runSQL = storage.RunStatements{
 	RunByName: `SELECT seq, id, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE name = ? ORDER BY seq DESC LIMIT 1`,
 	EndRun:    `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE seq = ?`,
 	ReopenRun: `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE seq = ?`,
+	AllRuns:   `SELECT seq, id, name, host, username, pid, status, error, started_at, ended_at FROM runs ORDER BY seq DESC`,
 }

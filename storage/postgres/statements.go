@@ -19,4 +19,7 @@ var statements = storage.Statements{
 	DeletionStatements:   deletionSQL,
 	ColumnStatements:     columnSQL,
 	QueryCheckStatements: queryCheckSQL,
+	StatsStatements:      statsSQL,
+	TokenStatements:      tokenSQL,
+	PurgeStatements:      purgeSQL,
 }

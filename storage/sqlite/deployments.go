@@ -32,4 +32,7 @@ var deploymentSQL = storage.DeploymentStatements{
 			SELECT 3, m.seq, m.version FROM c JOIN resources m
 				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.deleted_at IS NULL
 		) ORDER BY rank, version DESC LIMIT 1)`,
+	DeploymentsOfModel:     `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? ORDER BY d.seq`,
+	DeploymentsOfVersion:   `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_version_seq = ? ORDER BY d.seq`,
+	OpenDeploymentsOfModel: `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? AND d.undeployed_at IS NULL`,
 }
