@@ -287,3 +287,41 @@ func TestArtifactsInDatabase(t *testing.T) {
 		t.Errorf("reading an artifact with a missing chunk: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestSizeAndVacuum: Stats reports the bytes the store takes on the
+// server, and Vacuum gives the room of rows that GC removed back: the
+// store shrinks once an artifact's bytes are collected.
+func TestSizeAndVacuum(t *testing.T) {
+	u := testURL(t)
+	ctx := context.Background()
+	tr, err := metatrack.Open(ctx, u, metatrack.WithoutRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	st, err := tr.Stats(ctx)
+	if err != nil || st.FileBytes <= 0 {
+		t.Fatalf("Stats: %d bytes, %v; want the store's size", st.FileBytes, err)
+	}
+	empty := st.FileBytes
+	db := admin(t, u)
+	// 8 MiB of chunks (of random bytes, which do not compress) that no
+	// artifact names: what GC collects.
+	mustExec(t, db, `INSERT INTO blobs (size, chunk_size, created_at) VALUES (0, 1048576, 0)`)
+	mustExec(t, db, `INSERT INTO blob_chunks (blob_seq, idx, data)
+		SELECT (SELECT max(seq) FROM blobs), i,
+		       (SELECT decode(string_agg(md5(random()::text || j::text), ''), 'hex') FROM generate_series(1, 65536) j)
+		FROM generate_series(0, 7) i`)
+	if st, err = tr.Stats(ctx); err != nil || st.FileBytes < empty+4<<20 {
+		t.Fatalf("Stats after 8 MiB of chunks: %d bytes (was %d), %v", st.FileBytes, empty, err)
+	}
+	full := st.FileBytes
+	mustExec(t, db, `DELETE FROM blob_chunks`)
+	mustExec(t, db, `DELETE FROM blobs`)
+	if err := tr.Vacuum(ctx); err != nil {
+		t.Fatalf("Vacuum: %v", err)
+	}
+	if st, err = tr.Stats(ctx); err != nil || st.FileBytes >= full-2<<20 {
+		t.Errorf("after deleting the chunks and Vacuum: %d bytes, was %d (%v); want the room given back", st.FileBytes, full, err)
+	}
+}
