@@ -601,6 +601,11 @@ func TestWriteTxDeadlockRetried(t *testing.T) {
 	mustConn(`UPDATE scratch.rows SET v = v + 1 WHERE id = 1`)
 
 	holds2, otherWaits := make(chan struct{}), make(chan struct{})
+	// A failure below must not leave the transaction waiting for ever
+	// (Close, at cleanup, waits for it).
+	var closeOnce sync.Once
+	releaseTx := func() { closeOnce.Do(func() { close(otherWaits) }) }
+	defer releaseTx()
 	otherDone := make(chan error, 1)
 	runs := 0
 	txDone := make(chan error, 1)
@@ -629,7 +634,8 @@ func TestWriteTxDeadlockRetried(t *testing.T) {
 	// Wait until the session waits for the transaction's row lock.
 	for {
 		var waiting bool
-		if err := db.QueryRowContext(ctx, `SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1`, otherPID).Scan(&waiting); err != nil {
+		// wait_event_type is NULL while the session runs: not waiting.
+		if err := db.QueryRowContext(ctx, `SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, otherPID).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting {
@@ -641,7 +647,7 @@ func TestWriteTxDeadlockRetried(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	close(otherWaits)
+	releaseTx()
 	if err := <-otherDone; err != nil {
 		t.Fatalf("the session was aborted instead: %v", err)
 	}
