@@ -268,7 +268,7 @@ type searchData struct {
 	Q, Cols, Sort string
 	Desc          bool
 	N             int
-	Columns       []string
+	Columns       []sortColumn
 	Rows          []searchRow
 	Next          string
 	First         bool
@@ -278,6 +278,33 @@ type searchData struct {
 	CSV           string
 	Suggest       []string
 	Ran           bool
+	Sortable      bool
+}
+
+// sortColumn is a column header of the results: a link that sorts by it
+// (descending when it sorts ascending now).
+type sortColumn struct {
+	Name, Link string
+	// Order is ascending or descending when the results are sorted by it.
+	Order string
+}
+
+func (h *Handler) sortColumn(r *http.Request, col, sortField string, desc bool) sortColumn {
+	sc := sortColumn{Name: col}
+	v := r.URL.Query()
+	v.Del("cursor")
+	v.Set("sort", col)
+	v.Del("desc")
+	if col == sortField {
+		sc.Order = "ascending"
+		if desc {
+			sc.Order = "descending"
+		} else {
+			v.Set("desc", "1")
+		}
+	}
+	sc.Link = "/search?" + v.Encode()
+	return sc
 }
 
 type searchRow struct {
@@ -334,7 +361,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	data := searchData{base: h.base(r, "Search", at), Q: q, Cols: v.Get("cols"), Sort: sortField, Desc: desc, N: n,
-		Columns: cols, First: v.Get("cursor") == "", Suggest: suggestions}
+		First: v.Get("cursor") == "", Suggest: suggestions}
+	for _, c := range cols {
+		data.Columns = append(data.Columns, h.sortColumn(r, c, sortField, desc))
+	}
+	data.Sortable = !orderBy.MatchString(q)
 	status := http.StatusOK
 	if _, ran := v["q"]; ran {
 		data.Ran = true

@@ -152,8 +152,17 @@ func TestPagesAndErrors(t *testing.T) {
 			t.Errorf("GET %s: Content-Security-Policy %q", tc.path, csp)
 		}
 	}
+	// A column header sorts by its column, and again the other way.
+	_, body := fetch(t, c, "GET", base+"/search?q="+url.QueryEscape("type = 'model_version'")+"&cols=version", nil)
+	if !strings.Contains(body, `href="/search?cols=version&amp;q=type&#43;%3D&#43;%27model_version%27&amp;sort=version"`) {
+		t.Errorf("the version header does not sort by version:\n%s", body)
+	}
+	_, body = fetch(t, c, "GET", base+"/search?q="+url.QueryEscape("type = 'model_version'")+"&cols=version&sort=version", nil)
+	if !strings.Contains(body, `aria-sort="ascending"`) || !strings.Contains(body, `sort=version&amp;desc=1`) && !strings.Contains(body, `desc=1&amp;q=`) {
+		t.Errorf("sorted by version, the header is not marked ascending with a link to sort descending")
+	}
 	// Sorting by the control orders the rows.
-	_, body := fetch(t, c, "GET", base+"/search?q="+url.QueryEscape("type = 'model_version'")+"&sort=version&desc=1", nil)
+	_, body = fetch(t, c, "GET", base+"/search?q="+url.QueryEscape("type = 'model_version'")+"&sort=version&desc=1", nil)
 	if i, j := strings.Index(body, "titanic_model@3"), strings.Index(body, "titanic_model@1"); i < 0 || j < 0 || i > j {
 		t.Errorf("sorted by version descending, @3 comes at %d and @1 at %d", i, j)
 	}
