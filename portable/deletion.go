@@ -47,7 +47,7 @@ func (im *importer) aliasRecord(r aliasRec) error {
 		return err
 	}
 	var v resRow
-	if err := im.get(&v, resCols+`WHERE seq = ?`, version); err != nil {
+	if err := im.get(&v, im.sql.ResourceRowBySeq, version); err != nil {
 		return err
 	}
 	if !v.Version.Valid || v.ParentSeq.Int64 != head {
@@ -58,9 +58,7 @@ func (im *importer) aliasRecord(r aliasRec) error {
 		return err
 	}
 	im.noteReconcile(head, changeAlias)
-	return im.added(im.exec(`INSERT INTO aliases (head_seq, name, version_seq, run_seq, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (head_seq, name) DO UPDATE SET version_seq = excluded.version_seq, run_seq = excluded.run_seq, updated_at = excluded.updated_at
-		WHERE excluded.updated_at > aliases.updated_at`, head, r.Name, version, run, r.UpdatedAt))
+	return im.added(im.exec(im.sql.MergeAlias, head, r.Name, version, run, r.UpdatedAt))
 }
 
 // purgedRecord imports the record of a resource purged for good: its
@@ -77,8 +75,7 @@ func (im *importer) purgedRecord(r purgedRec) error {
 	if err != nil {
 		return err
 	}
-	return im.added(im.exec(`INSERT INTO purged (id, type, name, version, parent_id, created_at, deleted_at, purged_at, run_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+	return im.added(im.exec(im.sql.AddPurged,
 		r.ID, r.Type, r.Name, nullable(nullInt(r.Version)), r.Parent, r.CreatedAt, r.DeletedAt, r.PurgedAt, run))
 }
 
@@ -107,11 +104,7 @@ func (im *importer) reconcile() error {
 	if err != nil {
 		return err
 	}
-	if _, err := im.tx.ExecContext(im.ctx, `UPDATE resources SET deleted_at = (
-			SELECT CASE WHEN h.kind = 'deleted' THEN h.at END FROM history h
-			WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored') ORDER BY h.at DESC, h.seq DESC LIMIT 1)
-		WHERE seq IN (SELECT value FROM json_each(?))
-		AND EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored'))`, string(set)); err != nil {
+	if _, err := im.tx.ExecContext(im.ctx, im.sql.DeletedFromHistory, string(set)); err != nil {
 		return err
 	}
 	if err := im.keepDeployedLive(); err != nil {
@@ -124,17 +117,14 @@ func (im *importer) reconcile() error {
 			DeletedAt int64  `db:"deleted_at"`
 			Parent    string `db:"parent_id"`
 		}
-		if err := sqlx.SelectContext(im.ctx, im.tx, &orphans, `SELECT c.seq, c.id, p.deleted_at, p.id AS parent_id
-			FROM resources c JOIN resources p ON p.seq = c.parent_seq
-			WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL
-			AND p.seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL) ORDER BY c.seq`); err != nil {
+		if err := sqlx.SelectContext(im.ctx, im.tx, &orphans, im.sql.Orphans); err != nil {
 			return err
 		}
 		if len(orphans) == 0 {
 			break
 		}
 		for _, o := range orphans {
-			if _, err := im.exec(`UPDATE resources SET deleted_at = ? WHERE seq = ?`, o.DeletedAt, o.Seq); err != nil {
+			if _, err := im.exec(im.sql.SetDeletedAt, o.DeletedAt, o.Seq); err != nil {
 				return err
 			}
 			if _, err := im.note(derivedID(changeDeleted, o.ID, fmt.Sprint(o.DeletedAt)), o.Seq, o.DeletedAt,
@@ -150,11 +140,7 @@ func (im *importer) reconcile() error {
 		Run  sql.NullInt64  `db:"run_seq"`
 		New  sql.NullString `db:"new_value"`
 	}
-	if err := sqlx.SelectContext(im.ctx, im.tx, &latest, `SELECT h.resource_seq, h.key, h.at, h.run_seq, h.new_value FROM history h
-		WHERE h.resource_seq IN (SELECT value FROM json_each(?1)) AND h.kind = 'alias'
-		AND h.seq = (SELECT h2.seq FROM history h2 WHERE h2.resource_seq = h.resource_seq AND h2.kind = 'alias' AND h2.key = h.key
-			ORDER BY h2.at DESC, h2.seq DESC LIMIT 1)
-		ORDER BY h.resource_seq, h.key`, string(set)); err != nil {
+	if err := sqlx.SelectContext(im.ctx, im.tx, &latest, im.sql.LatestAliasChanges, string(set)); err != nil {
 		return err
 	}
 	for _, a := range latest {
@@ -164,25 +150,24 @@ func (im *importer) reconcile() error {
 		var version int64
 		ok := false
 		if a.New.Valid && json.Unmarshal([]byte(a.New.String), &to) == nil && to.ID != "" {
-			ok, err = found(im.get(&version, `SELECT seq FROM resources WHERE id = ? AND parent_seq = ? AND deleted_at IS NULL`, to.ID, a.Head))
+			ok, err = found(im.get(&version, im.sql.LiveVersionOf, to.ID, a.Head))
 			if err != nil {
 				return err
 			}
 		}
 		if !ok {
-			if _, err := im.exec(`DELETE FROM aliases WHERE head_seq = ? AND name = ?`, a.Head, a.Name); err != nil {
+			if _, err := im.exec(im.sql.DropAlias, a.Head, a.Name); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := im.exec(`INSERT INTO aliases (head_seq, name, version_seq, run_seq, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (head_seq, name) DO UPDATE SET version_seq = excluded.version_seq, run_seq = excluded.run_seq, updated_at = excluded.updated_at`,
+		if _, err := im.exec(im.sql.SetAlias,
 			a.Head, a.Name, version, nullable(a.Run), a.At); err != nil {
 			return err
 		}
 	}
 	// Aliases to versions that are deleted now.
-	_, err = im.tx.ExecContext(im.ctx, `DELETE FROM aliases WHERE version_seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)`)
+	_, err = im.tx.ExecContext(im.ctx, im.sql.DropAliasesToDeleted)
 	return err
 }
 
@@ -199,27 +184,21 @@ func (im *importer) keepDeployedLive() error {
 		DeletedAt  int64  `db:"deleted_at"`
 		DeployedAt int64  `db:"deployed_at"`
 	}
-	if err := sqlx.SelectContext(im.ctx, im.tx, &deployed, `SELECT r.seq, r.id, r.deleted_at, max(d.deployed_at) AS deployed_at
-		FROM resources r JOIN deployments d ON d.model_version_seq = r.seq
-		WHERE r.deleted_at IS NOT NULL AND d.undeployed_at IS NULL GROUP BY r.seq ORDER BY r.seq`); err != nil {
+	if err := sqlx.SelectContext(im.ctx, im.tx, &deployed, im.sql.DeletedDeployed); err != nil {
 		return err
 	}
 	for _, dv := range deployed {
 		at := max(dv.DeletedAt, dv.DeployedAt)
 		var seqs []int64
-		if err := sqlx.SelectContext(im.ctx, im.tx, &seqs, `WITH RECURSIVE
-			up(seq) AS (SELECT ?1 UNION SELECT r.parent_seq FROM resources r JOIN up ON r.seq = up.seq WHERE r.parent_seq IS NOT NULL),
-			down(seq) AS (SELECT ?1 UNION SELECT r.seq FROM resources r JOIN down ON r.parent_seq = down.seq WHERE r.deleted_at = ?2)
-			SELECT r.seq FROM resources r WHERE r.deleted_at IS NOT NULL
-			AND (r.seq IN (SELECT seq FROM up) OR r.seq IN (SELECT seq FROM down)) ORDER BY r.seq`, dv.Seq, dv.DeletedAt); err != nil {
+		if err := sqlx.SelectContext(im.ctx, im.tx, &seqs, im.sql.RestoreSet, dv.Seq, dv.DeletedAt); err != nil {
 			return err
 		}
 		for _, seq := range seqs {
 			var id string
-			if err := im.get(&id, `SELECT id FROM resources WHERE seq = ?`, seq); err != nil {
+			if err := im.get(&id, im.sql.ResourceID, seq); err != nil {
 				return err
 			}
-			if _, err := im.exec(`UPDATE resources SET deleted_at = NULL WHERE seq = ?`, seq); err != nil {
+			if _, err := im.exec(im.sql.ClearDeletedAt, seq); err != nil {
 				return err
 			}
 			if _, err := im.note(derivedID(changeRestored, id, dv.ID, fmt.Sprint(at)), seq, at,
@@ -235,5 +214,5 @@ func (im *importer) keepDeployedLive() error {
 // which the file may have added live ones.
 func (im *importer) hasDeleted() bool {
 	var n int
-	return im.get(&n, `SELECT count(*) FROM (SELECT 1 FROM resources WHERE deleted_at IS NOT NULL LIMIT 1)`) == nil && n > 0
+	return im.get(&n, im.sql.HasDeleted) == nil && n > 0
 }

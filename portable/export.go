@@ -79,7 +79,7 @@ func Export(ctx context.Context, d storage.Engine, w io.Writer, opts ExportOptio
 		spool.Close()
 		os.Remove(spool.Name())
 	}()
-	e := &exporter{ctx: ctx, d: d, bw: bufio.NewWriterSize(spool, 1<<20), progress: opts.Progress}
+	e := &exporter{ctx: ctx, d: d, sql: &d.SQL().ExportStatements, bw: bufio.NewWriterSize(spool, 1<<20), progress: opts.Progress}
 	e.enc = json.NewEncoder(&e.line)
 	e.enc.SetEscapeHTML(false)
 	err = d.ReadTx(ctx, func(tx storage.Tx) error {
@@ -140,6 +140,7 @@ func (e *exporter) finish(spool *os.File) error {
 type exporter struct {
 	ctx      context.Context
 	d        storage.Engine
+	sql      *storage.ExportStatements
 	tx       storage.Tx // the snapshot, while the records are read
 	header   headerRec
 	blobs    []blobInfo // the blobs to export, listed in the snapshot
@@ -147,11 +148,11 @@ type exporter struct {
 	line     bytes.Buffer  // the record being encoded
 	enc      *json.Encoder // encodes into line
 	progress Progress
-	// set is the JSON array of the seqs of the exported resources, or ""
-	// when everything is exported; stubs that of the chain members
-	// exported bare.
+	// set is the selection of a filtered export, the argument of its
+	// statements (see storage.ExportStatements): the seqs of the exported
+	// resources and of the chain members exported bare; "" when
+	// everything is exported.
 	set   string
-	stubs string
 	total int64
 	stats Stats
 }
@@ -169,22 +170,13 @@ func (e *exporter) selectResources(q *query.Query, opts query.Options, lineage b
 	if err != nil {
 		return err
 	}
-	upstream := ""
-	if lineage {
-		upstream = `
-		UNION SELECT e.src_seq FROM edges e JOIN sel ON e.dst_seq = sel.seq
-		UNION SELECT e.dst_seq FROM edges e JOIN sel ON e.src_seq = sel.seq WHERE e.relation = 'winning_experiment'`
-	}
-	rows, err := e.tx.QueryContext(e.ctx, `WITH RECURSIVE sel(seq) AS (
-		SELECT r.seq FROM resources r WHERE `+where+`
-		UNION SELECT p.parent_seq FROM resources p JOIN sel ON p.seq = sel.seq WHERE p.parent_seq IS NOT NULL`+upstream+`)
-		SELECT seq FROM sel ORDER BY seq`, args...)
+	rows, err := e.tx.QueryContext(e.ctx, e.sql.Selection(where, lineage), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var b strings.Builder
-	b.WriteByte('[')
+	b.WriteString(`{"set":[`)
 	for n := 0; rows.Next(); n++ {
 		var seq int64
 		if err := rows.Scan(&seq); err != nil {
@@ -195,7 +187,7 @@ func (e *exporter) selectResources(q *query.Query, opts query.Options, lineage b
 		}
 		b.WriteString(strconv.FormatInt(seq, 10))
 	}
-	b.WriteByte(']')
+	b.WriteString(`],"stubs":[]}`)
 	e.set = b.String()
 	if err := rows.Err(); err != nil {
 		return err
@@ -204,161 +196,56 @@ func (e *exporter) selectResources(q *query.Query, opts query.Options, lineage b
 	// along as bare resources, so that chains stay numbered from 1
 	// without gaps in the file that imports the export.
 	var stubs []int64
-	if err := sqlx.SelectContext(e.ctx, e.tx, &stubs, `SELECT c.seq FROM resources c
-		WHERE c.version IS NOT NULL AND c.seq NOT IN (SELECT value FROM json_each(?))
-		AND EXISTS (SELECT 1 FROM resources s WHERE s.seq IN (SELECT value FROM json_each(?))
-			AND s.type = c.type AND s.name = c.name AND s.version > c.version)
-		ORDER BY c.seq`, e.set, e.set); err != nil {
+	if err := sqlx.SelectContext(e.ctx, e.tx, &stubs, e.sql.Stubs, e.set); err != nil {
 		return err
 	}
-	e.stubs = "[]"
 	if len(stubs) > 0 {
 		b, _ := json.Marshal(stubs)
-		e.stubs = string(b)
+		e.set = strings.TrimSuffix(e.set, `[]}`) + string(b) + `}`
 	}
 	return nil
-}
-
-// inResources returns the condition that col is the seq of an exported
-// resource or of a bare one.
-func (e *exporter) inResources(col string) (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	return "(" + col + " IN (SELECT value FROM json_each(?)) OR " + col + " IN (SELECT value FROM json_each(?)))", []any{e.set, e.stubs}
-}
-
-// edgeCond selects the edges among exported resources, and the version
-// edges of bare chain members.
-func (e *exporter) edgeCond() (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	s, a := e.ins("e.src_seq", "e.dst_seq")
-	return "((" + s + ") OR (e.relation = 'version' AND e.dst_seq IN (SELECT value FROM json_each(?))))", append(a, e.stubs)
-}
-
-// in returns the condition that col is the seq of an exported resource.
-func (e *exporter) in(col string) (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	return col + " IN (SELECT value FROM json_each(?))", []any{e.set}
-}
-
-// ins joins the conditions on several columns with AND.
-func (e *exporter) ins(cols ...string) (string, []any) {
-	var conds []string
-	var args []any
-	for _, c := range cols {
-		s, a := e.in(c)
-		conds = append(conds, s)
-		args = append(args, a...)
-	}
-	return strings.Join(conds, " AND "), args
-}
-
-// The queries of the sections. Each takes the condition of its rows; the
-// counts use the same FROM and WHERE.
-const (
-	blobFrom = ` FROM blobs b WHERE b.sha256 IS NOT NULL AND `
-	runFrom  = ` FROM runs WHERE `
-	resFrom  = ` FROM resources r WHERE `
-	tagFrom  = ` FROM tags t JOIN resources r ON r.seq = t.resource_seq LEFT JOIN runs run ON run.seq = t.run_seq WHERE `
-	metaFrom = ` FROM metadata m JOIN resources r ON r.seq = m.resource_seq LEFT JOIN runs run ON run.seq = m.run_seq WHERE `
-	vcFrom   = ` FROM vc_info v JOIN resources r ON r.seq = v.resource_seq LEFT JOIN runs run ON run.seq = v.run_seq WHERE `
-	artFrom  = ` FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq
-		LEFT JOIN runs run ON run.seq = a.run_seq WHERE `
-	edgeFrom = ` FROM edges e JOIN resources s ON s.seq = e.src_seq JOIN resources d ON d.seq = e.dst_seq
-		LEFT JOIN runs run ON run.seq = e.run_seq WHERE `
-	depFrom = ` FROM deployments dp JOIN resources m ON m.seq = dp.model_seq JOIN resources mv ON mv.seq = dp.model_version_seq
-		LEFT JOIN runs run ON run.seq = dp.run_seq WHERE `
-	aliasFrom = ` FROM aliases al JOIN resources h ON h.seq = al.head_seq JOIN resources v ON v.seq = al.version_seq
-		LEFT JOIN runs run ON run.seq = al.run_seq WHERE `
-	purgedFrom = ` FROM purged pg LEFT JOIN runs run ON run.seq = pg.run_seq WHERE `
-	histFrom   = ` FROM history h JOIN resources r ON r.seq = h.resource_seq LEFT JOIN runs run ON run.seq = h.run_seq WHERE `
-)
-
-// conditions of the sections on the exported resources.
-func (e *exporter) blobCond() (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	s, a := e.in("a.resource_seq")
-	return "b.seq IN (SELECT a.blob_seq FROM artifacts a WHERE " + s + ")", a
-}
-
-// purgedCond selects the purged members of exported chains: their numbers
-// stay taken in the file the export is imported into.
-func (e *exporter) purgedCond() (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	return "pg.parent_id IN (SELECT id FROM resources WHERE seq IN (SELECT value FROM json_each(?)))", []any{e.set}
-}
-
-func (e *exporter) runCond() (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	parts := []string{"SELECT run_seq FROM resources WHERE run_seq IS NOT NULL AND seq IN (SELECT value FROM json_each(?))",
-		"SELECT run_seq FROM deployments WHERE run_seq IS NOT NULL AND model_version_seq IN (SELECT value FROM json_each(?))"}
-	args := []any{e.stubs, e.stubs}
-	for _, p := range []struct{ table, cols string }{
-		{"resources", "seq"}, {"tags", "resource_seq"}, {"metadata", "resource_seq"}, {"vc_info", "resource_seq"},
-		{"artifacts", "resource_seq"}, {"edges", "src_seq,dst_seq"}, {"deployments", "model_version_seq"},
-		{"history", "resource_seq"}, {"aliases", "head_seq,version_seq"},
-	} {
-		s, a := e.ins(strings.Split(p.cols, ",")...)
-		parts = append(parts, "SELECT run_seq FROM "+p.table+" WHERE run_seq IS NOT NULL AND "+s)
-		args = append(args, a...)
-	}
-	pc, pa := e.purgedCond()
-	parts = append(parts, "SELECT pg.run_seq FROM purged pg WHERE pg.run_seq IS NOT NULL AND "+pc)
-	args = append(args, pa...)
-	return "seq IN (" + strings.Join(parts, " UNION ") + ")", args
 }
 
 func (e *exporter) run(filter string, now int64) error {
 	type section struct {
 		kind  string
-		from  string
-		cond  func() (string, []any)
-		write func(where string, args []any) error
+		sql   storage.ExportSection
+		write func(query string, args []any) error
 	}
+	x := e.sql
 	sections := []section{
-		{KindBlob, blobFrom, e.blobCond, e.listBlobs},
-		{KindRun, runFrom, e.runCond, e.writeRuns},
-		{KindResource, resFrom, func() (string, []any) { return e.inResources("r.seq") }, e.writeResources},
-		{KindTag, tagFrom, func() (string, []any) { return e.in("t.resource_seq") }, e.writeTags},
-		{KindMetadata, metaFrom, func() (string, []any) { return e.in("m.resource_seq") }, e.writeMetadata},
-		{KindVCInfo, vcFrom, func() (string, []any) { return e.in("v.resource_seq") }, e.writeVCInfo},
-		{KindArtifact, artFrom, func() (string, []any) { return e.in("a.resource_seq") }, e.writeArtifacts},
-		{KindEdge, edgeFrom, e.edgeCond, e.writeEdges},
-		// The deployments of bare versions too: a bare version keeps its
-		// status, and DEPLOYED needs its open deployment.
-		{KindDeployment, depFrom, func() (string, []any) { return e.inResources("dp.model_version_seq") }, e.writeDeployments},
-		{KindAlias, aliasFrom, func() (string, []any) { return e.ins("al.head_seq", "al.version_seq") }, e.writeAliases},
-		{KindPurged, purgedFrom, e.purgedCond, e.writePurged},
-		{KindHistory, histFrom, func() (string, []any) { return e.in("h.resource_seq") }, e.writeHistory},
-		{KindMetric, metricFrom, e.metricCond, e.writeMetrics},
+		{KindBlob, x.BlobRecords, e.listBlobs},
+		{KindRun, x.RunRecords, e.writeRuns},
+		{KindResource, x.ResourceRecords, e.writeResources},
+		{KindTag, x.TagRecords, e.writeTags},
+		{KindMetadata, x.MetadataRecords, e.writeMetadata},
+		{KindVCInfo, x.VCInfoRecords, e.writeVCInfo},
+		{KindArtifact, x.ArtifactRecords, e.writeArtifacts},
+		{KindEdge, x.EdgeRecords, e.writeEdges},
+		{KindDeployment, x.DeploymentRecords, e.writeDeployments},
+		{KindAlias, x.AliasRecords, e.writeAliases},
+		{KindPurged, x.PurgedRecords, e.writePurged},
+		{KindHistory, x.HistoryRecords, e.writeHistory},
+		{KindMetric, x.MetricRecords, e.writeMetrics},
+	}
+	// Without a filter the statements of the whole store run, without
+	// args; with one, those of the selection, with it as their arg.
+	list := func(s section) (string, string, []any) {
+		if e.set == "" {
+			return s.sql.All, s.sql.AllCount, nil
+		}
+		return s.sql.Selected, s.sql.SelectedCount, []any{e.set}
 	}
 	for _, s := range sections {
-		where, args := s.cond()
+		_, count, args := list(s)
 		var n int64
-		if err := sqlx.GetContext(e.ctx, e.tx, &n, "SELECT count(*)"+s.from+where, args...); err != nil {
+		if err := sqlx.GetContext(e.ctx, e.tx, &n, count, args...); err != nil {
 			return err
 		}
 		e.total += n
-		if s.kind == KindBlob {
-			if err := sqlx.GetContext(e.ctx, e.tx, &n, "SELECT count(*) FROM blob_chunks c JOIN blobs b ON b.seq = c.blob_seq WHERE b.sha256 IS NOT NULL AND "+where, args...); err != nil {
-				return err
-			}
-			e.total += n
-		}
 	}
 	var schemaVersion int64
-	if err := sqlx.GetContext(e.ctx, e.tx, &schemaVersion, "SELECT coalesce(max(version), 0) FROM schema_applied"); err != nil {
+	if err := sqlx.GetContext(e.ctx, e.tx, &schemaVersion, e.sql.SchemaVersion); err != nil {
 		return err
 	}
 	e.header = headerRec{Format: Format, Version: Version, Schema: schemaVersion, CreatedAt: now, Filter: filter, Records: e.total}
@@ -366,8 +253,8 @@ func (e *exporter) run(filter string, now int64) error {
 		e.progress(0, e.total)
 	}
 	for _, s := range sections {
-		where, args := s.cond()
-		if err := s.write(where, args); err != nil {
+		query, _, args := list(s)
+		if err := s.write(query, args); err != nil {
 			return err
 		}
 	}
@@ -450,11 +337,10 @@ func validSHA(s string) bool {
 
 // listBlobs lists the blobs to export; their records and bytes are
 // written after the snapshot (see finish).
-func (e *exporter) listBlobs(where string, args []any) error {
+func (e *exporter) listBlobs(query string, args []any) error {
 	// The list of blobs is small (a few numbers each); their chunks are
 	// read one at a time.
-	err := e.each(`SELECT b.seq, b.sha256, b.size, b.chunk_size, b.created_at,
-		(SELECT count(*) FROM blob_chunks c WHERE c.blob_seq = b.seq)`+blobFrom+where+` ORDER BY b.seq`, args,
+	err := e.each(query, args,
 		func(rows *sql.Rows) error {
 			var b blobInfo
 			if err := rows.Scan(&b.seq, &b.sha, &b.size, &b.chunkSize, &b.createdAt, &b.chunks); err != nil {
@@ -478,10 +364,10 @@ func (e *exporter) writeChunks(b blobInfo) error {
 	var size int64
 	for idx := range b.chunks {
 		var data []byte
-		err := e.d.Reader().QueryRowxContext(e.ctx, `SELECT data FROM blob_chunks WHERE blob_seq = ? AND idx = ?`, b.seq, idx).Scan(&data)
+		err := e.d.Reader().QueryRowxContext(e.ctx, e.sql.ChunkData, b.seq, idx).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
-			if err := e.d.Reader().QueryRowxContext(e.ctx, `SELECT count(*) FROM blobs WHERE seq = ? AND sha256 = ?`, b.seq, b.sha).Scan(&n); err != nil {
+			if err := e.d.Reader().QueryRowxContext(e.ctx, e.sql.BlobStored, b.seq, b.sha).Scan(&n); err != nil {
 				return e.d.Classify(err)
 			}
 			if n == 0 {
@@ -519,8 +405,8 @@ func (e *exporter) writeChunks(b blobInfo) error {
 	return nil
 }
 
-func (e *exporter) writeRuns(where string, args []any) error {
-	return e.each(`SELECT id, name, host, username, pid, status, error, started_at, ended_at`+runFrom+where+` ORDER BY seq`, args,
+func (e *exporter) writeRuns(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := runRec{Kind: KindRun}
 			var ended sql.NullInt64
@@ -532,14 +418,9 @@ func (e *exporter) writeRuns(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeResources(where string, args []any) error {
+func (e *exporter) writeResources(query string, args []any) error {
 	// Parents first: by depth in the tree of parents, then by creation.
-	return e.each(`WITH RECURSIVE tree(seq, depth) AS (
-			SELECT seq, 0 FROM resources WHERE parent_seq IS NULL
-			UNION ALL SELECT c.seq, tree.depth + 1 FROM resources c JOIN tree ON c.parent_seq = tree.seq WHERE tree.depth < 10000)
-		SELECT r.id, r.type, r.name, r.version, p.id, r.status, r.attrs, run.id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at
-		FROM tree JOIN resources r ON r.seq = tree.seq LEFT JOIN resources p ON p.seq = r.parent_seq
-		LEFT JOIN runs run ON run.seq = r.run_seq WHERE `+where+` ORDER BY tree.depth, r.seq`, args,
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := resourceRec{Kind: KindResource}
 			var version, started, ended, deleted sql.NullInt64
@@ -558,8 +439,8 @@ func (e *exporter) writeResources(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeTags(where string, args []any) error {
-	return e.each(`SELECT r.id, t.key, t.value, run.id, t.updated_at`+tagFrom+where+` ORDER BY t.resource_seq, t.key`, args,
+func (e *exporter) writeTags(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := tagRec{Kind: KindTag}
 			var run sql.NullString
@@ -571,8 +452,8 @@ func (e *exporter) writeTags(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeMetadata(where string, args []any) error {
-	return e.each(`SELECT r.id, m.key, m.value, run.id, m.updated_at`+metaFrom+where+` ORDER BY m.resource_seq, m.key`, args,
+func (e *exporter) writeMetadata(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := metadataRec{Kind: KindMetadata}
 			var run sql.NullString
@@ -585,8 +466,8 @@ func (e *exporter) writeMetadata(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeVCInfo(where string, args []any) error {
-	return e.each(`SELECT r.id, v.key, v.info, v.extra, run.id, v.updated_at`+vcFrom+where+` ORDER BY v.resource_seq, v.key`, args,
+func (e *exporter) writeVCInfo(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := vcInfoRec{Kind: KindVCInfo}
 			var run sql.NullString
@@ -602,9 +483,8 @@ func (e *exporter) writeVCInfo(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeArtifacts(where string, args []any) error {
-	return e.each(`SELECT a.id, r.id, a.name, a.kind, a.check_type, a.media_type, a.size, a.sha256, a.blob_seq, b.sha256,
-		a.uri, a.source_path, run.id, a.created_at`+artFrom+where+` ORDER BY a.seq`, args,
+func (e *exporter) writeArtifacts(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := artifactRec{Kind: KindArtifact}
 			var blobSeq sql.NullInt64
@@ -621,8 +501,8 @@ func (e *exporter) writeArtifacts(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeEdges(where string, args []any) error {
-	return e.each(`SELECT s.id, e.relation, d.id, run.id, e.created_at`+edgeFrom+where+` ORDER BY e.src_seq, e.relation, e.dst_seq`, args,
+func (e *exporter) writeEdges(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := edgeRec{Kind: KindEdge}
 			var run sql.NullString
@@ -634,8 +514,8 @@ func (e *exporter) writeEdges(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeAliases(where string, args []any) error {
-	return e.each(`SELECT h.id, al.name, v.id, run.id, al.updated_at`+aliasFrom+where+` ORDER BY al.head_seq, al.name`, args,
+func (e *exporter) writeAliases(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := aliasRec{Kind: KindAlias}
 			var run sql.NullString
@@ -647,9 +527,8 @@ func (e *exporter) writeAliases(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writePurged(where string, args []any) error {
-	return e.each(`SELECT pg.id, pg.type, pg.name, pg.version, pg.parent_id, pg.created_at, pg.deleted_at, pg.purged_at, run.id`+
-		purgedFrom+where+` ORDER BY pg.purged_at, pg.id`, args,
+func (e *exporter) writePurged(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := purgedRec{Kind: KindPurged}
 			var version sql.NullInt64
@@ -662,8 +541,8 @@ func (e *exporter) writePurged(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeDeployments(where string, args []any) error {
-	return e.each(`SELECT dp.id, m.id, mv.id, dp.environment, dp.deployed_at, dp.undeployed_at, run.id`+depFrom+where+` ORDER BY dp.seq`, args,
+func (e *exporter) writeDeployments(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := deploymentRec{Kind: KindDeployment}
 			var undeployed sql.NullInt64
@@ -676,8 +555,8 @@ func (e *exporter) writeDeployments(where string, args []any) error {
 		})
 }
 
-func (e *exporter) writeHistory(where string, args []any) error {
-	return e.each(`SELECT h.id, r.id, h.at, run.id, h.actor, h.kind, h.key, h.old_value, h.new_value`+histFrom+where+` ORDER BY h.seq`, args,
+func (e *exporter) writeHistory(query string, args []any) error {
+	return e.each(query, args,
 		func(rows *sql.Rows) error {
 			r := historyRec{Kind: KindHistory}
 			var id, run, actor, old, nw sql.NullString

@@ -55,7 +55,7 @@ var errDryRun = errors.New("portable: dry run")
 // that GC removes.) Errors about the input match ErrInvalid and are
 // *LineError values that name the line.
 func Import(ctx context.Context, d storage.Engine, r io.Reader, opts ImportOptions) (Stats, error) {
-	im := &importer{ctx: ctx, d: d, lr: newLineReader(r), progress: opts.Progress, now: opts.Now, dryRun: opts.DryRun,
+	im := &importer{ctx: ctx, d: d, sql: &d.SQL().ImportStatements, lr: newLineReader(r), progress: opts.Progress, now: opts.Now, dryRun: opts.DryRun,
 		aliases: map[string]int64{}, runs: map[string]int64{}, chains: map[chainKey]*chainState{}, touched: map[chainKey]int{}, newMembers: map[string]bool{},
 		blobsSeen: map[string]bool{}}
 	if im.now == nil {
@@ -75,6 +75,7 @@ func Import(ctx context.Context, d storage.Engine, r io.Reader, opts ImportOptio
 type importer struct {
 	ctx      context.Context
 	d        storage.Engine
+	sql      *storage.ImportStatements
 	lr       *lineReader
 	progress Progress
 	now      func() time.Time
@@ -462,7 +463,7 @@ func (im *importer) blobRecord(r blobRec) error {
 	}
 	b := &blobState{rec: r, h: sha256.New()}
 	var seq int64
-	ok, err := found(im.d.Reader().Get(im.ctx, &seq, `SELECT seq FROM blobs WHERE sha256 = ?`, r.SHA256))
+	ok, err := found(im.d.Reader().Get(im.ctx, &seq, im.sql.BlobSeqBySHA, r.SHA256))
 	if err != nil {
 		return err
 	}
@@ -473,12 +474,7 @@ func (im *importer) blobRecord(r blobRec) error {
 	} else {
 		b.stage = true
 		err := im.d.WriteTx(im.ctx, func(tx storage.Tx) error {
-			res, err := tx.ExecContext(im.ctx, `INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?)`, r.ChunkSize, im.now().UnixMilli())
-			if err != nil {
-				return err
-			}
-			b.seq, err = res.LastInsertId()
-			return err
+			return tx.Get(im.ctx, &b.seq, im.sql.StageBlob, r.ChunkSize, im.now().UnixMilli())
 		})
 		if err != nil {
 			return err
@@ -539,7 +535,7 @@ func (im *importer) flushChunks(b *blobState) error {
 	first := b.next - int64(len(b.pending))
 	err := im.d.WriteTx(im.ctx, func(tx storage.Tx) error {
 		for i, data := range b.pending {
-			if _, err := tx.Exec(im.ctx, `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`, b.seq, first+int64(i), data); err != nil {
+			if _, err := tx.Exec(im.ctx, im.sql.AddChunk, b.seq, first+int64(i), data); err != nil {
 				return err
 			}
 		}
@@ -554,7 +550,7 @@ func (im *importer) flushChunks(b *blobState) error {
 func (im *importer) finishBlobs() error {
 	for i, b := range im.staged {
 		var seq int64
-		ok, err := found(im.get(&seq, `SELECT seq FROM blobs WHERE sha256 = ?`, b.sha))
+		ok, err := found(im.get(&seq, im.sql.BlobSeqBySHA, b.sha))
 		if err != nil {
 			return err
 		}
@@ -563,24 +559,24 @@ func (im *importer) finishBlobs() error {
 			continue
 		}
 		if ok {
-			if _, err := im.exec(`DELETE FROM blob_chunks WHERE blob_seq = ?`, b.seq); err != nil {
+			if _, err := im.exec(im.sql.DeleteChunks, b.seq); err != nil {
 				return err
 			}
-			if _, err := im.exec(`DELETE FROM blobs WHERE seq = ? AND sha256 IS NULL`, b.seq); err != nil {
+			if _, err := im.exec(im.sql.DeleteStagedBlob, b.seq); err != nil {
 				return err
 			}
 			im.known = append(im.known, knownBlob{sha: b.sha, createdAt: b.createdAt})
 			continue
 		}
 		if b.dry {
-			res, err := im.exec(`INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`, b.sha, b.size, b.chunkSize, b.createdAt)
+			res, err := im.exec(im.sql.AddDryBlob, b.sha, b.size, b.chunkSize, b.createdAt)
 			if err := im.added(res, err); err != nil {
 				return err
 			}
 			im.stats.Added += b.chunks // its chunk records, added with it
 			continue
 		}
-		if err := im.added(im.exec(`UPDATE blobs SET sha256 = ?, size = ?, created_at = ? WHERE seq = ? AND sha256 IS NULL`,
+		if err := im.added(im.exec(im.sql.SealBlob,
 			b.sha, b.size, b.createdAt, b.seq)); err != nil {
 			return err
 		}
@@ -590,7 +586,7 @@ func (im *importer) finishBlobs() error {
 	}
 	// A blob both sides hold keeps the earlier creation time.
 	for _, k := range im.known {
-		if err := im.updated(im.exec(`UPDATE blobs SET created_at = ? WHERE sha256 = ? AND created_at > ?`, k.createdAt, k.sha, k.createdAt)); err != nil {
+		if err := im.updated(im.exec(im.sql.EarlierBlob, k.createdAt, k.sha, k.createdAt)); err != nil {
 			return err
 		}
 	}
@@ -609,11 +605,10 @@ func (im *importer) dropStaged() {
 			if b.dry {
 				continue // never written
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_chunks WHERE blob_seq = ? AND EXISTS
-				(SELECT 1 FROM blobs WHERE seq = ? AND sha256 IS NULL)`, b.seq, b.seq); err != nil {
+			if _, err := tx.ExecContext(ctx, im.sql.DeleteStagedChunks, b.seq, b.seq); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE seq = ? AND sha256 IS NULL`, b.seq); err != nil {
+			if _, err := tx.ExecContext(ctx, im.sql.DeleteStagedBlob, b.seq); err != nil {
 				return err
 			}
 		}
@@ -633,7 +628,7 @@ func (im *importer) resourceSeq(id, what string) (int64, error) {
 		return seq, nil
 	}
 	var seq int64
-	ok, err := found(im.get(&seq, `SELECT seq FROM resources WHERE id = ?`, id))
+	ok, err := found(im.get(&seq, im.sql.ResourceSeq, id))
 	if err != nil {
 		return 0, err
 	}
@@ -652,7 +647,7 @@ func (im *importer) runSeq(id string) (any, error) {
 		return seq, nil
 	}
 	var seq int64
-	ok, err := found(im.get(&seq, `SELECT seq FROM runs WHERE id = ?`, id))
+	ok, err := found(im.get(&seq, im.sql.RunSeq, id))
 	if err != nil {
 		return nil, err
 	}
@@ -669,7 +664,7 @@ func (im *importer) runID(n sql.NullInt64) (string, error) {
 		return "", nil
 	}
 	var id string
-	err := im.get(&id, `SELECT id FROM runs WHERE seq = ?`, n.Int64)
+	err := im.get(&id, im.sql.RunID, n.Int64)
 	return id, err
 }
 
@@ -692,8 +687,7 @@ func (im *importer) note(id string, seq, at int64, kind, key string, oldV, newV 
 	if err != nil {
 		return false, err
 	}
-	res, err := im.exec(`INSERT INTO history (id, resource_seq, at, run_seq, kind, key, old_value, new_value)
-		VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, id, seq, at, kind, key, string(o), string(n))
+	res, err := im.exec(im.sql.NoteHistory, id, seq, at, kind, key, string(o), string(n))
 	if err != nil {
 		return false, err
 	}
@@ -755,19 +749,14 @@ func (im *importer) runRecord(r runRec) error {
 		return im.ruleErr(fmt.Errorf("run %s: %w", r.ID, err))
 	}
 	var ex runRow
-	ok, err := found(im.get(&ex, `SELECT seq, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE id = ?`, r.ID))
+	ok, err := found(im.get(&ex, im.sql.RunRowByID, r.ID))
 	if err != nil {
 		return err
 	}
 	ended := nullInt(r.EndedAt)
 	if !ok {
-		res, err := im.exec(`INSERT INTO runs (id, name, host, username, pid, status, error, started_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Name, r.Host, r.User, r.PID, r.Status, r.Error, r.StartedAt, nullable(ended))
-		if err != nil {
-			return err
-		}
-		seq, err := res.LastInsertId()
-		if err != nil {
+		var seq int64
+		if err := im.get(&seq, im.sql.AddRun, r.ID, r.Name, r.Host, r.User, r.PID, r.Status, r.Error, r.StartedAt, nullable(ended)); err != nil {
 			return err
 		}
 		im.runs[r.ID] = seq
@@ -780,7 +769,7 @@ func (im *importer) runRecord(r runRec) error {
 			r.ID, ex.Name, ex.StartedAt, ex.Host, r.Name, r.StartedAt, r.Host)
 	}
 	if runEndLess(ex.EndedAt, ex.Status, ex.Error, ended, r.Status, r.Error) {
-		return im.updated(im.exec(`UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE seq = ?`,
+		return im.updated(im.exec(im.sql.UpdateRun,
 			r.Status, r.Error, nullable(ended), ex.Seq))
 	}
 	return nil
@@ -814,8 +803,6 @@ type resRow struct {
 	EndedAt   sql.NullInt64 `db:"ended_at"`
 	DeletedAt sql.NullInt64 `db:"deleted_at"`
 }
-
-const resCols = `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources `
 
 type chainKey struct{ typ, name string }
 
@@ -885,7 +872,7 @@ func (im *importer) resource(r resourceRec) error {
 		parent = sql.NullInt64{Int64: seq, Valid: true}
 		if isChain || rules.NeedsModelVersionParent(r.Type) {
 			var p resRow
-			if err := im.get(&p, resCols+`WHERE seq = ?`, seq); err != nil {
+			if err := im.get(&p, im.sql.ResourceRowBySeq, seq); err != nil {
 				return err
 			}
 			if isChain && (p.Type != head || p.Name != r.Name || p.ParentSeq.Valid) {
@@ -909,7 +896,7 @@ func (im *importer) resource(r resourceRec) error {
 	}
 
 	var ex resRow
-	ok, err := found(im.get(&ex, resCols+`WHERE id = ?`, r.ID))
+	ok, err := found(im.get(&ex, im.sql.ResourceRowByID, r.ID))
 	if err != nil {
 		return err
 	}
@@ -929,7 +916,7 @@ func (im *importer) resource(r resourceRec) error {
 	if isChain {
 		im.touchChain(chainKey{in.Type, in.Name})
 		var other int64
-		taken, err := found(im.get(&other, `SELECT seq FROM resources WHERE type = ? AND name = ? AND version = ?`, in.Type, in.Name, in.Version.Int64))
+		taken, err := found(im.get(&other, im.sql.ChainMemberSeq, in.Type, in.Name, in.Version.Int64))
 		if err != nil {
 			return err
 		}
@@ -945,9 +932,9 @@ func (im *importer) resource(r resourceRec) error {
 	// The same name among the roots of a type, or among the children of
 	// one parent, is the same resource.
 	if parent.Valid {
-		ok, err = found(im.get(&ex, resCols+`WHERE parent_seq = ? AND type = ? AND name = ? AND version IS NULL`, parent.Int64, in.Type, in.Name))
+		ok, err = found(im.get(&ex, im.sql.ChildRowByName, parent.Int64, in.Type, in.Name))
 	} else {
-		ok, err = found(im.get(&ex, resCols+`WHERE parent_seq IS NULL AND type = ? AND name = ?`, in.Type, in.Name))
+		ok, err = found(im.get(&ex, im.sql.RootRowByName, in.Type, in.Name))
 	}
 	if err != nil {
 		return err
@@ -959,8 +946,7 @@ func (im *importer) resource(r resourceRec) error {
 }
 
 func (im *importer) insertResource(in resRow) error {
-	return im.added(im.exec(`INSERT INTO resources (id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.ID, in.Type, in.Name, nullable(in.Version), nullable(in.ParentSeq), in.Status, in.Attrs,
+	return im.added(im.exec(im.sql.AddResource, in.ID, in.Type, in.Name, nullable(in.Version), nullable(in.ParentSeq), in.Status, in.Attrs,
 		nullable(in.RunSeq), in.CreatedAt, in.UpdatedAt, nullable(in.StartedAt), nullable(in.EndedAt), nullable(in.DeletedAt)))
 }
 
@@ -971,7 +957,7 @@ func (im *importer) unify(ex, in resRow) error {
 	winner, loser := ex, in
 	if in.CreatedAt < ex.CreatedAt || (in.CreatedAt == ex.CreatedAt && in.ID < ex.ID) {
 		winner, loser = in, ex
-		if err := im.updated(im.exec(`UPDATE resources SET id = ?, created_at = ?, run_seq = ? WHERE seq = ?`,
+		if err := im.updated(im.exec(im.sql.AdoptResource,
 			in.ID, in.CreatedAt, nullable(in.RunSeq), ex.Seq)); err != nil {
 			return err
 		}
@@ -1027,7 +1013,7 @@ func (im *importer) mergeResource(ex, in resRow) error {
 	if !resourceLess(ex, in) {
 		return nil
 	}
-	return im.updated(im.exec(`UPDATE resources SET status = ?, attrs = ?, started_at = ?, ended_at = ?, updated_at = ? WHERE seq = ?`,
+	return im.updated(im.exec(im.sql.UpdateResourceState,
 		in.Status, in.Attrs, nullable(in.StartedAt), nullable(in.EndedAt), in.UpdatedAt, ex.Seq))
 }
 
@@ -1039,7 +1025,7 @@ func (im *importer) renumber() error {
 	for _, k := range keys {
 		cs := im.chains[k]
 		var members []resRow
-		if err := im.tx.Select(im.ctx, &members, resCols+`WHERE type = ? AND name = ? AND version >= ? ORDER BY created_at, id`, k.typ, k.name, cs.from); err != nil {
+		if err := im.tx.Select(im.ctx, &members, im.sql.ChainFrom, k.typ, k.name, cs.from); err != nil {
 			return err
 		}
 		var newest int64
@@ -1049,8 +1035,7 @@ func (im *importer) renumber() error {
 		// The numbers to hand out: from cs.from on, skipping those of purged
 		// members, which stay taken.
 		var purged []int64
-		if err := sqlx.SelectContext(im.ctx, im.tx, &purged, `SELECT version FROM purged WHERE type = ? AND name = ? AND version >= ?
-			AND id NOT IN (SELECT id FROM resources) ORDER BY version`, k.typ, k.name, cs.from); err != nil {
+		if err := sqlx.SelectContext(im.ctx, im.tx, &purged, im.sql.PurgedFrom, k.typ, k.name, cs.from); err != nil {
 			return err
 		}
 		numbers := make([]int64, 0, len(members))
@@ -1064,7 +1049,7 @@ func (im *importer) renumber() error {
 		// Move the members that change out of the way, then into place.
 		for i, m := range members {
 			if m.Version.Int64 != numbers[i] {
-				if _, err := im.exec(`UPDATE resources SET version = ? WHERE seq = ?`, movingBase+int64(i), m.Seq); err != nil {
+				if _, err := im.exec(im.sql.Renumber, movingBase+int64(i), m.Seq); err != nil {
 					return err
 				}
 			}
@@ -1072,7 +1057,7 @@ func (im *importer) renumber() error {
 		for i, m := range members {
 			final := numbers[i]
 			if m.Version.Int64 != final {
-				if _, err := im.exec(`UPDATE resources SET version = ? WHERE seq = ?`, final, m.Seq); err != nil {
+				if _, err := im.exec(im.sql.Renumber, final, m.Seq); err != nil {
 					return err
 				}
 			}
@@ -1152,12 +1137,12 @@ func (im *importer) tag(r tagRec) error {
 		return err
 	}
 	var ex keyedRow
-	ok, err := found(im.get(&ex, `SELECT value AS a, '' AS b, run_seq, updated_at FROM tags WHERE resource_seq = ? AND key = ?`, seq, r.Key))
+	ok, err := found(im.get(&ex, im.sql.TagEntryOf, seq, r.Key))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return im.added(im.exec(`INSERT INTO tags (resource_seq, key, value, run_seq, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		return im.added(im.exec(im.sql.AddTag,
 			seq, r.Key, r.Value, run, r.UpdatedAt))
 	}
 	exRun, err := im.runID(ex.RunSeq)
@@ -1165,7 +1150,7 @@ func (im *importer) tag(r tagRec) error {
 		return err
 	}
 	if valueLess(ex.UpdatedAt, []string{ex.A, exRun}, r.UpdatedAt, []string{r.Value, r.Run}) {
-		return im.updated(im.exec(`UPDATE tags SET value = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
+		return im.updated(im.exec(im.sql.UpdateTag,
 			r.Value, run, r.UpdatedAt, seq, r.Key))
 	}
 	return nil
@@ -1212,12 +1197,12 @@ func (im *importer) metadata(r metadataRec) error {
 	value := string(r.Value)
 	num, str := metadataColumns(r.Value)
 	var ex keyedRow
-	ok, err := found(im.get(&ex, `SELECT value AS a, '' AS b, run_seq, updated_at FROM metadata WHERE resource_seq = ? AND key = ?`, seq, r.Key))
+	ok, err := found(im.get(&ex, im.sql.MetadataEntryOf, seq, r.Key))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return im.added(im.exec(`INSERT INTO metadata (resource_seq, key, value, num, str, run_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		return im.added(im.exec(im.sql.AddMetadata,
 			seq, r.Key, value, num, str, run, r.UpdatedAt))
 	}
 	exRun, err := im.runID(ex.RunSeq)
@@ -1225,7 +1210,7 @@ func (im *importer) metadata(r metadataRec) error {
 		return err
 	}
 	if valueLess(ex.UpdatedAt, []string{ex.A, exRun}, r.UpdatedAt, []string{value, r.Run}) {
-		return im.updated(im.exec(`UPDATE metadata SET value = ?, num = ?, str = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
+		return im.updated(im.exec(im.sql.UpdateMetadata,
 			value, num, str, run, r.UpdatedAt, seq, r.Key))
 	}
 	return nil
@@ -1252,12 +1237,12 @@ func (im *importer) vcInfo(r vcInfoRec) error {
 	}
 	info := string(r.Info)
 	var ex keyedRow
-	ok, err := found(im.get(&ex, `SELECT info AS a, extra AS b, run_seq, updated_at FROM vc_info WHERE resource_seq = ? AND key = ?`, seq, r.Key))
+	ok, err := found(im.get(&ex, im.sql.VCInfoEntryOf, seq, r.Key))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return im.added(im.exec(`INSERT INTO vc_info (resource_seq, key, info, extra, run_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		return im.added(im.exec(im.sql.AddVCInfo,
 			seq, r.Key, info, extra, run, r.UpdatedAt))
 	}
 	exRun, err := im.runID(ex.RunSeq)
@@ -1265,7 +1250,7 @@ func (im *importer) vcInfo(r vcInfoRec) error {
 		return err
 	}
 	if valueLess(ex.UpdatedAt, []string{ex.A, ex.B, exRun}, r.UpdatedAt, []string{info, extra, r.Run}) {
-		return im.updated(im.exec(`UPDATE vc_info SET info = ?, extra = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
+		return im.updated(im.exec(im.sql.UpdateVCInfo,
 			info, extra, run, r.UpdatedAt, seq, r.Key))
 	}
 	return nil
@@ -1275,9 +1260,7 @@ func (im *importer) vcInfo(r vcInfoRec) error {
 // the tag's last change: a tag deleted in one file and older in the other
 // stays deleted.
 func (im *importer) tombstones() error {
-	res, err := im.exec(`DELETE FROM tags WHERE EXISTS (SELECT 1 FROM history h
-		WHERE h.resource_seq = tags.resource_seq AND h.kind = 'tag' AND h.key = tags.key
-		AND h.new_value IS NULL AND h.at > tags.updated_at)`)
+	res, err := im.exec(im.sql.DropTombstonedTags)
 	if err != nil {
 		return err
 	}
@@ -1305,8 +1288,6 @@ type artRow struct {
 	CreatedAt   int64         `db:"created_at"`
 }
 
-const artCols = `SELECT seq, id, resource_seq, name, kind, check_type, media_type, size, sha256, blob_seq, uri, source_path, run_seq, created_at FROM artifacts `
-
 func (im *importer) artifact(r artifactRec) error {
 	if r.ID == "" || r.Name == "" || r.ArtifactKind == "" {
 		return im.errf("an artifact needs an id, a name and an artifact_kind")
@@ -1332,7 +1313,7 @@ func (im *importer) artifact(r artifactRec) error {
 			Seq  int64 `db:"seq"`
 			Size int64 `db:"size"`
 		}
-		ok, err := found(im.get(&b, `SELECT seq, size FROM blobs WHERE sha256 = ?`, r.Blob))
+		ok, err := found(im.get(&b, im.sql.BlobSize, r.Blob))
 		if err != nil {
 			return err
 		}
@@ -1348,7 +1329,7 @@ func (im *importer) artifact(r artifactRec) error {
 		return []string{a.SHA256, fmt.Sprint(a.Size), a.URI, a.ArtifactKind, a.CheckType, a.MediaType, a.SourcePath, a.Run, a.ID}
 	}
 	var ex artRow
-	ok, err := found(im.get(&ex, artCols+`WHERE id = ?`, r.ID))
+	ok, err := found(im.get(&ex, im.sql.ArtifactRowByID, r.ID))
 	if err != nil {
 		return err
 	}
@@ -1357,13 +1338,12 @@ func (im *importer) artifact(r artifactRec) error {
 	}
 	if !ok {
 		// The name is the artifact's key on its resource too.
-		if ok, err = found(im.get(&ex, artCols+`WHERE resource_seq = ? AND name = ?`, seq, r.Name)); err != nil {
+		if ok, err = found(im.get(&ex, im.sql.ArtifactRowByName, seq, r.Name)); err != nil {
 			return err
 		}
 	}
 	if !ok {
-		return im.added(im.exec(`INSERT INTO artifacts (id, resource_seq, name, kind, check_type, media_type, size, sha256,
-			blob_seq, uri, source_path, run_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		return im.added(im.exec(im.sql.AddArtifact,
 			r.ID, seq, r.Name, r.ArtifactKind, r.CheckType, r.MediaType, r.Size, r.SHA256, blob, r.URI, r.SourcePath, run, r.CreatedAt))
 	}
 	exRun, err := im.runID(ex.RunSeq)
@@ -1375,8 +1355,7 @@ func (im *importer) artifact(r artifactRec) error {
 	if !valueLess(ex.CreatedAt, key(exRec), r.CreatedAt, key(r)) {
 		return nil
 	}
-	return im.updated(im.exec(`UPDATE artifacts SET id = ?, kind = ?, check_type = ?, media_type = ?, size = ?, sha256 = ?,
-		blob_seq = ?, uri = ?, source_path = ?, run_seq = ?, created_at = ? WHERE seq = ?`,
+	return im.updated(im.exec(im.sql.UpdateArtifact,
 		r.ID, r.ArtifactKind, r.CheckType, r.MediaType, r.Size, r.SHA256, blob, r.URI, r.SourcePath, run, r.CreatedAt, ex.Seq))
 }
 
@@ -1411,7 +1390,7 @@ func (im *importer) edge(r edgeRec) error {
 		RunSeq    sql.NullInt64 `db:"run_seq"`
 		CreatedAt int64         `db:"created_at"`
 	}
-	ok, err := found(im.get(&ex, `SELECT run_seq, created_at FROM edges WHERE src_seq = ? AND relation = ? AND dst_seq = ?`, src, r.Relation, dst))
+	ok, err := found(im.get(&ex, im.sql.EdgeOf, src, r.Relation, dst))
 	if err != nil {
 		return err
 	}
@@ -1422,7 +1401,7 @@ func (im *importer) edge(r edgeRec) error {
 			return err
 		}
 		if valueLess(r.CreatedAt, []string{r.Run}, ex.CreatedAt, []string{exRun}) {
-			return im.updated(im.exec(`UPDATE edges SET created_at = ?, run_seq = ? WHERE src_seq = ? AND relation = ? AND dst_seq = ?`,
+			return im.updated(im.exec(im.sql.UpdateEdge,
 				r.CreatedAt, run, src, r.Relation, dst))
 		}
 		return nil
@@ -1434,8 +1413,7 @@ func (im *importer) edge(r edgeRec) error {
 			DstID     string `db:"dst_id"`
 			CreatedAt int64  `db:"created_at"`
 		}
-		ok, err := found(im.get(&cur, `SELECT e.dst_seq, d.id AS dst_id, e.created_at FROM edges e JOIN resources d ON d.seq = e.dst_seq
-			WHERE e.src_seq = ? AND e.relation = ?`, src, r.Relation))
+		ok, err := found(im.get(&cur, im.sql.EdgeFrom, src, r.Relation))
 		if err != nil {
 			return err
 		}
@@ -1443,7 +1421,7 @@ func (im *importer) edge(r edgeRec) error {
 			if !valueLess(cur.CreatedAt, []string{cur.DstID}, r.CreatedAt, []string{r.Dst}) {
 				return nil
 			}
-			if _, err := im.exec(`DELETE FROM edges WHERE src_seq = ? AND relation = ? AND dst_seq = ?`, src, r.Relation, cur.DstSeq); err != nil {
+			if _, err := im.exec(im.sql.DeleteEdge, src, r.Relation, cur.DstSeq); err != nil {
 				return err
 			}
 			return im.updated(im.insertEdge(src, dst, r.Relation, run, r.CreatedAt))
@@ -1453,7 +1431,7 @@ func (im *importer) edge(r edgeRec) error {
 }
 
 func (im *importer) insertEdge(src, dst int64, relation string, run any, createdAt int64) (sql.Result, error) {
-	return im.exec(`INSERT INTO edges (src_seq, dst_seq, relation, run_seq, created_at) VALUES (?, ?, ?, ?, ?)`,
+	return im.exec(im.sql.AddEdge,
 		src, dst, relation, run, createdAt)
 }
 
@@ -1468,8 +1446,6 @@ type depRow struct {
 	DeployedAt      int64         `db:"deployed_at"`
 	UndeployedAt    sql.NullInt64 `db:"undeployed_at"`
 }
-
-const depCols = `SELECT seq, id, model_seq, model_version_seq, environment, deployed_at, undeployed_at FROM deployments `
 
 func (im *importer) deployment(r deploymentRec) error {
 	if r.ID == "" || r.Environment == "" {
@@ -1491,7 +1467,7 @@ func (im *importer) deployment(r deploymentRec) error {
 		Type      string        `db:"type"`
 		ModelType string        `db:"model_type"`
 	}
-	if err := im.get(&shape, `SELECT r.parent_seq, r.type, m.type AS model_type FROM resources r, resources m WHERE r.seq = ? AND m.seq = ?`, mv, model); err != nil {
+	if err := im.get(&shape, im.sql.DeploymentShape, mv, model); err != nil {
 		return err
 	}
 	if shape.Type != rules.TypeModelVersion || shape.ModelType != rules.TypeModel {
@@ -1511,7 +1487,7 @@ func (im *importer) deployment(r deploymentRec) error {
 		UndeployedAt: nullInt(r.UndeployedAt)}
 
 	var ex depRow
-	ok, err := found(im.get(&ex, depCols+`WHERE id = ?`, r.ID))
+	ok, err := found(im.get(&ex, im.sql.DeploymentByID, r.ID))
 	if err != nil {
 		return err
 	}
@@ -1521,7 +1497,7 @@ func (im *importer) deployment(r deploymentRec) error {
 		}
 		// An interval closed on either side is closed, at the earlier end.
 		if in.UndeployedAt.Valid && (!ex.UndeployedAt.Valid || in.UndeployedAt.Int64 < ex.UndeployedAt.Int64) {
-			return im.updated(im.exec(`UPDATE deployments SET undeployed_at = ? WHERE seq = ?`, in.UndeployedAt.Int64, ex.Seq))
+			return im.updated(im.exec(im.sql.Undeploy, in.UndeployedAt.Int64, ex.Seq))
 		}
 		return nil
 	}
@@ -1532,7 +1508,7 @@ func (im *importer) deployment(r deploymentRec) error {
 	var closeMine *depRow
 	if !in.UndeployedAt.Valid {
 		var cur depRow
-		ok, err := found(im.get(&cur, depCols+`WHERE model_seq = ? AND environment = ? AND undeployed_at IS NULL`, model, in.Environment))
+		ok, err := found(im.get(&cur, im.sql.OpenDeployment, model, in.Environment))
 		if err != nil {
 			return err
 		}
@@ -1541,7 +1517,7 @@ func (im *importer) deployment(r deploymentRec) error {
 				in.UndeployedAt = sql.NullInt64{Int64: cur.DeployedAt, Valid: true}
 				closeMine = &in
 			} else {
-				if _, err := im.exec(`UPDATE deployments SET undeployed_at = ? WHERE seq = ?`, in.DeployedAt, cur.Seq); err != nil {
+				if _, err := im.exec(im.sql.Undeploy, in.DeployedAt, cur.Seq); err != nil {
 					return err
 				}
 				cur.UndeployedAt = sql.NullInt64{Int64: in.DeployedAt, Valid: true}
@@ -1562,8 +1538,7 @@ func (im *importer) deployment(r deploymentRec) error {
 }
 
 func (im *importer) insertDeployment(in depRow, run any) error {
-	return im.added(im.exec(`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at, run_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, in.ID, in.ModelSeq, in.ModelVersionSeq, in.Environment, in.DeployedAt, nullable(in.UndeployedAt), run))
+	return im.added(im.exec(im.sql.AddDeployment, in.ID, in.ModelSeq, in.ModelVersionSeq, in.Environment, in.DeployedAt, nullable(in.UndeployedAt), run))
 }
 
 // closed records that the import ended deployment d, as Deploy would
@@ -1572,10 +1547,10 @@ func (im *importer) insertDeployment(in depRow, run any) error {
 func (im *importer) closed(d depRow) error {
 	at := d.UndeployedAt.Int64
 	var mv, model resRow
-	if err := im.get(&mv, resCols+`WHERE seq = ?`, d.ModelVersionSeq); err != nil {
+	if err := im.get(&mv, im.sql.ResourceRowBySeq, d.ModelVersionSeq); err != nil {
 		return err
 	}
-	if err := im.get(&model, resCols+`WHERE seq = ?`, d.ModelSeq); err != nil {
+	if err := im.get(&model, im.sql.ResourceRowBySeq, d.ModelSeq); err != nil {
 		return err
 	}
 	rec := map[string]any{"environment": d.Environment, "model_version": mv.ID, "deployment": d.ID}
@@ -1586,7 +1561,7 @@ func (im *importer) closed(d depRow) error {
 	}
 	im.stats.Closed++
 	var open int
-	if err := im.get(&open, `SELECT count(*) FROM deployments WHERE model_version_seq = ? AND undeployed_at IS NULL`, mv.Seq); err != nil {
+	if err := im.get(&open, im.sql.OpenDeployments, mv.Seq); err != nil {
 		return err
 	}
 	if open > 0 || mv.Status != "DEPLOYED" {
@@ -1595,7 +1570,7 @@ func (im *importer) closed(d depRow) error {
 	// The change must win over the state it replaces wherever that comes
 	// from, so its time is after the version's last change.
 	updatedAt := max(mv.UpdatedAt+1, at)
-	if _, err := im.exec(`UPDATE resources SET status = 'DEMOTED', updated_at = ? WHERE seq = ?`, updatedAt, mv.Seq); err != nil {
+	if _, err := im.exec(im.sql.Demote, updatedAt, mv.Seq); err != nil {
 		return err
 	}
 	_, err := im.note(derivedID(changeStatus, d.ID, mv.ID), mv.Seq, at, changeStatus, "", "DEPLOYED", "DEMOTED")
@@ -1644,8 +1619,7 @@ func (im *importer) history(r historyRec) error {
 		// copy of a file: the same entry under another such id is the
 		// same entry.
 		var n int
-		if err := im.get(&n, `SELECT count(*) FROM history WHERE (id = ?) OR (resource_seq = ? AND kind = ? AND key = ? AND at = ?
-			AND run_seq IS ? AND old_value IS ? AND new_value IS ? AND length(id) = 32 AND id NOT LIKE '%-%')`,
+		if err := im.get(&n, im.sql.HistoryKnown,
 			r.ID, seq, r.Change, r.Key, r.At, run, old, nw); err != nil {
 			return err
 		}
@@ -1658,6 +1632,5 @@ func (im *importer) history(r historyRec) error {
 		actor = r.Actor
 	}
 	im.noteReconcile(seq, r.Change)
-	return im.added(im.exec(`INSERT INTO history (id, resource_seq, at, run_seq, actor, kind, key, old_value, new_value)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, seq, r.At, run, actor, r.Change, r.Key, old, nw))
+	return im.added(im.exec(im.sql.AddHistory, r.ID, seq, r.At, run, actor, r.Change, r.Key, old, nw))
 }

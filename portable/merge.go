@@ -129,7 +129,7 @@ func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error
 		}
 	}
 	os.Remove(tmpPath) // VACUUM INTO needs a path that does not exist
-	if err := copyDatabase(ctx, path, tmpPath); err != nil {
+	if err := sqlite.CopyFile(ctx, path, tmpPath); err != nil {
 		remove()
 		return nil, nil, err
 	}
@@ -142,36 +142,12 @@ func openOther(ctx context.Context, path, dir string) (*sqlite.DB, func(), error
 }
 
 // checkFile checks the schema of the database file at path, read without
-// writing to it (see copyDatabase).
+// writing to it (see sqlite.CopyFile).
 func checkFile(ctx context.Context, path string) error {
-	conn, err := sql.Open("sqlite", readDSN(path))
+	conn, err := sql.Open("sqlite", sqlite.ReadDSN(path))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	return sqlite.Classify(schema.Check(ctx, conn))
-}
-
-// readDSN opens path for reading only; without a write-ahead log beside it
-// the file is read immutable, which creates no -wal and -shm files.
-func readDSN(path string) string {
-	dsn := sqlite.DSN(path, sqlite.Options{}, true)
-	if _, err := os.Stat(path + "-wal"); errors.Is(err, os.ErrNotExist) {
-		dsn += "&immutable=1"
-	}
-	return dsn
-}
-
-// copyDatabase writes a consistent copy of the database at src to dst
-// without writing to src. Without a write-ahead log beside it no process
-// has the file open, and it is read immutable, which creates no -wal and
-// -shm files beside it.
-func copyDatabase(ctx context.Context, src, dst string) error {
-	conn, err := sql.Open("sqlite", readDSN(src))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, dst)
-	return sqlite.Classify(err)
 }

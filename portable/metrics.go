@@ -99,34 +99,16 @@ func (ps *metricPoints) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// metricFrom counts the metric records: one for each block and one for
-// each series with a tail.
-const metricFrom = ` FROM (SELECT ms.seq, ms.resource_seq, ms.owner_run_seq FROM metric_series ms
-		JOIN metric_blocks mb ON mb.series_seq = ms.seq
-	UNION ALL SELECT ms.seq, ms.resource_seq, ms.owner_run_seq FROM metric_series ms WHERE ms.tail > 0) ms WHERE `
-
-// metricCond selects the series of the exported resources and runs.
-func (e *exporter) metricCond() (string, []any) {
-	if e.set == "" {
-		return "1", nil
-	}
-	s, a := e.in("ms.resource_seq")
-	rs, ra := e.runCond()
-	return "(" + s + " OR ms.owner_run_seq IN (SELECT seq FROM runs WHERE " + rs + "))", append(a, ra...)
-}
-
 // writeMetrics writes the metric records: each series' blocks in the
 // order they were sealed, then its tail. One block is in memory at a time.
-func (e *exporter) writeMetrics(where string, args []any) error {
+func (e *exporter) writeMetrics(query string, args []any) error {
 	type seriesInfo struct {
 		seq           int64
 		resource, run string
 		key           string
 	}
 	var list []seriesInfo
-	err := e.each(`SELECT ms.seq, coalesce(r.id, ''), coalesce(run.id, ''), ms.key FROM metric_series ms
-		LEFT JOIN resources r ON r.seq = ms.resource_seq LEFT JOIN runs run ON run.seq = ms.owner_run_seq
-		WHERE `+where+` ORDER BY ms.seq`, args, func(rows *sql.Rows) error {
+	err := e.each(query, args, func(rows *sql.Rows) error {
 		var s seriesInfo
 		if err := rows.Scan(&s.seq, &s.resource, &s.run, &s.key); err != nil {
 			return err
@@ -142,7 +124,7 @@ func (e *exporter) writeMetrics(where string, args []any) error {
 	for _, s := range list {
 		rec := metricRec{Kind: KindMetric, Resource: s.resource, Run: s.run, Key: s.key}
 		var ords []int64
-		if err := sqlx.SelectContext(e.ctx, e.tx, &ords, `SELECT first_ord FROM metric_blocks WHERE series_seq = ? ORDER BY first_ord`, s.seq); err != nil {
+		if err := sqlx.SelectContext(e.ctx, e.tx, &ords, e.sql.MetricBlocks, s.seq); err != nil {
 			return err
 		}
 		for _, ord := range ords {

@@ -33,7 +33,7 @@ func (im *importer) touchChain(k chainKey) {
 // file or the database, one of the version's experiments.
 func (im *importer) winnerMetadata(seq int64, value json.RawMessage) error {
 	var typ string
-	if err := im.get(&typ, `SELECT type FROM resources WHERE seq = ?`, seq); err != nil {
+	if err := im.get(&typ, im.sql.ResourceType, seq); err != nil {
 		return err
 	}
 	if typ != rules.TypeModelVersion {
@@ -48,7 +48,7 @@ func (im *importer) winnerMetadata(seq int64, value json.RawMessage) error {
 	// must be an experiment of this version.
 	exp, ok := im.aliases[id]
 	if !ok {
-		found, err := found(im.get(&exp, `SELECT seq FROM resources WHERE id = ?`, id))
+		found, err := found(im.get(&exp, im.sql.ResourceSeq, id))
 		if err != nil || !found {
 			return err
 		}
@@ -65,8 +65,7 @@ func (im *importer) experimentOf(mv, exp int64, what string) error {
 		ParentSeq  sql.NullInt64 `db:"parent_seq"`
 		ParentType string        `db:"parent_type"`
 	}
-	if err := im.get(&e, `SELECT r.type, r.name, r.parent_seq, coalesce(p.type, '') AS parent_type
-		FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq WHERE r.seq = ?`, exp); err != nil {
+	if err := im.get(&e, im.sql.ExperimentShape, exp); err != nil {
 		return err
 	}
 	if e.Type != rules.TypeExperiment || !e.ParentSeq.Valid || (e.ParentSeq.Int64 != mv && e.ParentType != rules.TypeSweep) {
@@ -85,7 +84,7 @@ func (im *importer) edgeShape(src, dst int64, r edgeRec) error {
 	switch r.Relation {
 	case rules.RelationVersion:
 		var d resRow
-		if err := im.get(&d, resCols+`WHERE seq = ?`, dst); err != nil {
+		if err := im.get(&d, im.sql.ResourceRowBySeq, dst); err != nil {
 			return err
 		}
 		if _, chain := rules.ChainHead(d.Type); !chain || !d.Version.Valid || d.ParentSeq.Int64 != src {
@@ -93,7 +92,7 @@ func (im *importer) edgeShape(src, dst int64, r edgeRec) error {
 		}
 	case rules.RelationWinningExperiment:
 		var typ string
-		if err := im.get(&typ, `SELECT type FROM resources WHERE seq = ?`, src); err != nil {
+		if err := im.get(&typ, im.sql.ResourceType, src); err != nil {
 			return err
 		}
 		if typ != rules.TypeModelVersion {
@@ -135,18 +134,13 @@ func (im *importer) checkChains() error {
 			Version int64  `db:"version"`
 			Shape   bool   `db:"shape"`
 		}
-		err := im.tx.Select(im.ctx, &members, `SELECT r.id, r.version,
-				coalesce(p.type || '_version' = r.type AND p.name = r.name AND p.parent_seq IS NULL
-				 AND EXISTS (SELECT 1 FROM edges e WHERE e.src_seq = r.parent_seq AND e.relation = 'version' AND e.dst_seq = r.seq), 0) AS shape
-			FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq
-			WHERE r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version`, k.typ, k.name)
+		err := im.tx.Select(im.ctx, &members, im.sql.ChainShape, k.typ, k.name)
 		if err != nil {
 			return err
 		}
 		// Purged members keep their numbers taken.
 		var versions []int64
-		if err := sqlx.SelectContext(im.ctx, im.tx, &versions, `SELECT version FROM purged WHERE type = ? AND name = ? AND version IS NOT NULL
-			AND id NOT IN (SELECT id FROM resources)`, k.typ, k.name); err != nil {
+		if err := sqlx.SelectContext(im.ctx, im.tx, &versions, im.sql.PurgedVersions, k.typ, k.name); err != nil {
 			return err
 		}
 		for _, m := range members {

@@ -23,4 +23,6 @@ type Statements struct {
 	StatsStatements
 	TokenStatements
 	PurgeStatements
+	ImportStatements
+	ExportStatements
 }

@@ -22,4 +22,6 @@ var statements = storage.Statements{
 	StatsStatements:      statsSQL,
 	TokenStatements:      tokenSQL,
 	PurgeStatements:      purgeSQL,
+	ImportStatements:     importSQL,
+	ExportStatements:     exportSQL,
 }
