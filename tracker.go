@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metatrack/metatrack/portable"
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/storage"
 	"github.com/metatrack/metatrack/storage/sqlite"
@@ -339,15 +340,18 @@ func (t *Tracker) Close() error {
 }
 
 // Backup writes a consistent copy of the live database to path, which must
-// not exist. Writers in this and other processes go on while it runs; the
-// copy holds every write acknowledged before Backup began.
+// not exist, as one SQLite file. Writers in this and other processes go on
+// while it runs; the copy holds every write acknowledged before Backup
+// began. A store on another engine (PostgreSQL) is exported into the
+// import of a new file, renamed to path when whole.
 func (t *Tracker) Backup(ctx context.Context, path string) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
 	b, ok := t.db.(storage.Backuper)
 	if !ok {
-		return t.unsupported("Backup to a file")
+		// Another engine: its export streamed into a new SQLite file.
+		return portableErr(portable.Backup(ctx, t.db, path, portable.BackupOptions{Now: t.cfg.now}))
 	}
 	return b.Backup(ctx, path)
 }

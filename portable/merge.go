@@ -151,3 +151,68 @@ func checkFile(ctx context.Context, path string) error {
 	defer conn.Close()
 	return sqlite.Classify(schema.Check(ctx, conn))
 }
+
+// BackupOptions configure Backup.
+type BackupOptions struct {
+	// Filter, Now, Resolve and NoLineage select what is backed up, as in
+	// ExportOptions; an empty Filter backs up everything.
+	Filter    string
+	Now       func() time.Time
+	Resolve   func(ref string) (int64, error)
+	NoLineage bool
+	// Progress, if set, is called as the records are written.
+	Progress Progress
+}
+
+// Backup writes the store d, or the part opts.Filter selects, to a new
+// SQLite file at path, which must not exist: its export streamed into the
+// import of a fresh file beside path, renamed to path only when whole, so
+// that a failed backup leaves nothing at path. It works on every engine.
+func Backup(ctx context.Context, d storage.Engine, path string, opts BackupOptions) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%w: %s; a backup writes a new file only", os.ErrExist, path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".metatrack-backup-*.db")
+	if err != nil {
+		return err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	os.Remove(tmpPath)
+	remove := func() {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmpPath + suffix)
+		}
+	}
+	dst, err := sqlite.Open(ctx, tmpPath, sqlite.Options{})
+	if err != nil {
+		remove()
+		return err
+	}
+	pr, pw := io.Pipe()
+	var exportErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, exportErr = Export(ctx, d, pw, ExportOptions{Filter: opts.Filter, Now: opts.Now, Resolve: opts.Resolve,
+			NoLineage: opts.NoLineage, Progress: opts.Progress})
+		pw.CloseWithError(exportErr)
+	}()
+	_, err = Import(ctx, dst, pr, ImportOptions{Now: opts.Now})
+	pr.CloseWithError(errImportStopped)
+	<-done
+	if exportErr != nil {
+		err = exportErr
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmpPath, path)
+	}
+	if err != nil {
+		remove()
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}

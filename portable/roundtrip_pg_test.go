@@ -3,6 +3,7 @@ package portable_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,6 +63,18 @@ func TestRoundTripThroughPostgres(t *testing.T) {
 		t.Errorf("the filtered export from PostgreSQL differs from SQLite's:\n%s", firstDiff(body(fs), body(fp)))
 	} else if len(fp) >= len(b) || bytes.Count(fp, []byte("\n")) < 10 {
 		t.Errorf("the filtered export holds %d of %d bytes", len(fp), len(b))
+	}
+	// A backup of the PostgreSQL store is one SQLite file with the same
+	// content; a second backup to the same path is refused.
+	bk := filepath.Join(dir, "backup.db")
+	if err := tr0(t, pg).Backup(ctx, bk); err != nil {
+		t.Fatal(err)
+	}
+	if got := exportOf(t, bk); !bytes.Equal(body(want), body(got)) {
+		t.Errorf("the backup of the PostgreSQL store differs:\n%s", firstDiff(body(want), body(got)))
+	}
+	if err := tr0(t, pg).Backup(ctx, bk); !errors.Is(err, os.ErrExist) {
+		t.Errorf("a backup over an existing file: %v, want os.ErrExist", err)
 	}
 	// Importing the same export into PostgreSQL again changes nothing.
 	tr, err := metatrack.Open(ctx, pg, metatrack.WithoutRun())
@@ -149,6 +162,15 @@ func check(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tr0 opens url without a run, closed when the test ends.
+func tr0(t *testing.T, url string) *metatrack.Tracker {
+	t.Helper()
+	tr, err := metatrack.Open(context.Background(), url, metatrack.WithoutRun())
+	check(t, err)
+	t.Cleanup(func() { tr.Close() })
+	return tr
 }
 
 func exportOf(t *testing.T, url string, opts ...metatrack.MaintenanceOption) []byte {
