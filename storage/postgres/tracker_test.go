@@ -325,3 +325,78 @@ func TestSizeAndVacuum(t *testing.T) {
 		t.Errorf("after deleting the chunks and Vacuum: %d bytes, was %d (%v); want the room given back", st.FileBytes, full, err)
 	}
 }
+
+// TestGC: bytes no artifact refers to any more (an artifact logged again
+// with other bytes) and an abandoned upload are removed; bytes in use and a
+// recent upload stay; a dry run counts and removes nothing.
+func TestGC(t *testing.T) {
+	u := testURL(t)
+	ctx := context.Background()
+	tr, err := metatrack.Open(ctx, u, metatrack.WithoutRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	db := admin(t, u)
+	count := func(q string) int64 {
+		t.Helper()
+		var n int64
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	res, err := tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "gc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	old, cur := filepath.Join(dir, "old.bin"), filepath.Join(dir, "cur.bin")
+	if _, err := writeRandom(old, "old", 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	curSum, err := writeRandom(cur, "cur", 1<<20+7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{old, cur} {
+		if _, err := tr.LogArtifact(ctx, res, "model.bin", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two uploads that never finished: one a week old, one of now.
+	week := time.Now().Add(-7 * 24 * time.Hour).UnixMilli()
+	mustExec(t, db, `INSERT INTO blobs (size, chunk_size, created_at) VALUES (0, 1048576, $1), (0, 1048576, $2)`, week, time.Now().UnixMilli())
+	mustExec(t, db, `INSERT INTO blob_chunks (blob_seq, idx, data) SELECT seq, 0, '\x0102' FROM blobs WHERE sha256 IS NULL`)
+
+	dry, err := tr.GC(ctx, metatrack.WithDryRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Blobs != 1 || dry.Staged != 1 || dry.KeptStaged != 1 || dry.Chunks != 4 || dry.Bytes != 3<<20+2 {
+		t.Errorf("dry run: %+v; want 1 blob, 1 staged (1 kept), 4 chunks, %d bytes", dry, 3<<20+2)
+	}
+	if n := count(`SELECT count(*) FROM blobs`); n != 4 {
+		t.Fatalf("the dry run removed blobs: %d left, want 4", n)
+	}
+	st, err := tr.GC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blobs != dry.Blobs || st.Staged != dry.Staged || st.Chunks != dry.Chunks || st.Bytes != dry.Bytes {
+		t.Errorf("GC: %+v; the dry run said %+v", st, dry)
+	}
+	if n := count(`SELECT count(*) FROM blobs`); n != 2 {
+		t.Errorf("%d blobs left, want 2 (the artifact's and the recent upload)", n)
+	}
+	_, rc, err := tr.GetArtifact(ctx, res, "model.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, rc)
+	rc.Close()
+	if err != nil || hex.EncodeToString(h.Sum(nil)) != curSum {
+		t.Errorf("the artifact in use after GC: %x, %v", h.Sum(nil), err)
+	}
+}
