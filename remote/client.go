@@ -1,8 +1,8 @@
 // Package remote is a client of a metatrack server (metatrack serve, or
 // the handler of package server mounted in another program). A *Client
-// implements metatrack.MetadataTracker and most of the rest of the
-// Tracker's API with the same signatures and errors: errors.Is(err,
-// metatrack.ErrNotFound) holds across the wire.
+// implements metatrack.Store (metatrack.MetadataTracker and the rest of
+// the Tracker's API that needs no database file) with the same signatures
+// and errors: errors.Is(err, metatrack.ErrNotFound) holds across the wire.
 //
 // Open opens any tracker URL, a file path, sqlite: or http(s)://, with the
 // token and other settings given as options; it reads no environment.
@@ -50,15 +50,26 @@ const (
 // WithTrackerOptions (the client's options do not apply to a file). Open
 // reads no environment: see OpenFromEnv. It lives here, not in package
 // metatrack, because the root package cannot import its own client.
-func Open(ctx context.Context, rawURL string, opts ...Option) (metatrack.MetadataTracker, error) {
+//
+// It returns a metatrack.Store, the whole API that needs no database file
+// (a MetadataTracker and more), and a nil Store on error.
+func Open(ctx context.Context, rawURL string, opts ...Option) (metatrack.Store, error) {
 	if IsRemote(rawURL) {
-		return Dial(ctx, rawURL, opts...)
+		c, err := Dial(ctx, rawURL, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	var c Client
 	for _, o := range opts {
 		o(&c)
 	}
-	return metatrack.Open(ctx, rawURL, c.local...)
+	t, err := metatrack.Open(ctx, rawURL, c.local...)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // OpenFromEnv is Open of the URL in METATRACK_URL, with the token in
@@ -66,7 +77,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (metatrack.Metadat
 // wins. It reads the environment, so call it from main: it is the one
 // call of a training binary that switches stores through its environment.
 // An unset or empty METATRACK_URL is ErrInvalidArgument.
-func OpenFromEnv(ctx context.Context, opts ...Option) (metatrack.MetadataTracker, error) {
+func OpenFromEnv(ctx context.Context, opts ...Option) (metatrack.Store, error) {
 	u := os.Getenv(EnvURL)
 	if u == "" {
 		return nil, fmt.Errorf("%w: %s is not set: want a database file, a sqlite: URL or a server's http(s)://host:port", metatrack.ErrInvalidArgument, EnvURL)

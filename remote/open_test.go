@@ -34,11 +34,15 @@ func TestOpenTakesItsOptions(t *testing.T) {
 	}
 
 	t.Setenv(remote.EnvToken, secret)
-	if m, err := remote.Open(ctx, url, remote.WithRetryFor(0)); !errors.Is(err, api.ErrUnauthorized) {
+	if m, err := remote.Open(ctx, url, remote.WithRetryFor(0)); !errors.Is(err, api.ErrUnauthorized) || m != nil {
 		if err == nil {
 			closeIt(m)
 		}
-		t.Fatalf("Open without WithToken: %v, want unauthorized (Open must not read %s)", err, remote.EnvToken)
+		t.Fatalf("Open without WithToken: %v, %v, want unauthorized and a nil Store (Open must not read %s)", m, err, remote.EnvToken)
+	}
+	// A failed Open of a file is a nil Store too, not a nil *Tracker in one.
+	if m, err := remote.Open(ctx, filepath.Join(t.TempDir(), "no-dir", "x.db")); err == nil || m != nil {
+		t.Fatalf("Open of a file in a missing directory = %v, %v", m, err)
 	}
 	m, err := remote.Open(ctx, url, remote.WithToken(secret))
 	if err != nil {
