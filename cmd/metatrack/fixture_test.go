@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/storage/postgres"
 )
 
 // update rewrites the golden files: go test ./cmd/metatrack/ -update
@@ -86,8 +87,14 @@ const fixtureModelJSON = `{"trainer": "logistic_regression", "weights": [0.42, -
 // buildFixture writes the fixture database into dir and returns its path.
 func buildFixture(t testing.TB, dir string) string {
 	t.Helper()
+	return buildFixtureAt(t, dir, filepath.Join(dir, "fixture.db"))
+}
+
+// buildFixtureAt writes the fixture into the store at path (a file, or a
+// PostgreSQL URL of an empty database), with dir for the artifacts' files.
+func buildFixtureAt(t testing.TB, dir, path string) string {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(dir, "fixture.db")
 	clk := &clock{}
 	clk.set("2024-05-01T08:55:00Z")
 	tr, err := metatrack.Open(ctx, path, metatrack.WithRunName("nightly"), metatrack.WithClock(clk.now))
@@ -197,7 +204,11 @@ func buildFixture(t testing.TB, dir string) string {
 	}
 
 	// Fixed hosts, users and pids, and the two runs left RUNNING.
-	raw, err := sql.Open("sqlite", path)
+	driver, pragma := "sqlite", `PRAGMA wal_checkpoint(TRUNCATE)`
+	if postgres.IsURL(path) {
+		driver, pragma = "pgx", `SELECT 1`
+	}
+	raw, err := sql.Open(driver, path)
 	must(err)
 	defer raw.Close()
 	for _, q := range []struct {
@@ -207,8 +218,11 @@ func buildFixture(t testing.TB, dir string) string {
 		{`UPDATE runs SET host = ?, username = ?, pid = 1234`, []any{fixtureHost, fixtureUser}},
 		{`UPDATE runs SET status = 'RUNNING', ended_at = NULL, pid = ? WHERE name = 'backfill'`, []any{fixtureDeadPID}},
 		{`UPDATE runs SET status = 'RUNNING', ended_at = NULL, host = 'gpu-7', pid = 77 WHERE name = 'train-gpu'`, nil},
-		{`PRAGMA wal_checkpoint(TRUNCATE)`, nil},
+		{pragma, nil},
 	} {
+		if driver == "pgx" {
+			q.sql = strings.Replace(strings.Replace(q.sql, "?", "$1", 1), "?", "$2", 1)
+		}
 		_, err := raw.ExecContext(ctx, q.sql, q.args...)
 		must(err)
 	}

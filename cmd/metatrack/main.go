@@ -7,6 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// The PostgreSQL engine registers itself for postgres:// and
+	// postgresql:// URLs, so that --db and METATRACK_URL reach it.
+	_ "github.com/metatrack/metatrack/storage/postgres"
 )
 
 func main() {

@@ -18,8 +18,14 @@ import (
 // diverges: its last loss is NaN, and it has no accuracy), on a fixed clock.
 func buildMetricsFixture(t *testing.T, dir string) string {
 	t.Helper()
+	return buildMetricsFixtureAt(t, filepath.Join(dir, "curves.db"))
+}
+
+// buildMetricsFixtureAt writes the learning curves into the store at path
+// (a file, or a PostgreSQL URL of an empty database).
+func buildMetricsFixtureAt(t *testing.T, path string) string {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(dir, "curves.db")
 	clk := &clock{}
 	clk.set("2024-06-01T10:00:00Z")
 	tr, err := metatrack.Open(ctx, path, metatrack.WithRunName("sweep"), metatrack.WithClock(clk.now))

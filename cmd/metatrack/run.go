@@ -18,6 +18,7 @@ import (
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/query"
 	"github.com/metatrack/metatrack/remote"
+	"github.com/metatrack/metatrack/storage/postgres"
 )
 
 // Exit codes of Run.
@@ -443,6 +444,15 @@ func (a *app) notFoundHint(ctx context.Context, t metatrack.Store, ref string) s
 
 // openExisting opens the database of --db, which must exist, with opts.
 func (a *app) openExisting(ctx context.Context, opts ...metatrack.Option) (*metatrack.Tracker, string, error) {
+	if postgres.IsURL(a.dbURL) {
+		// A database server: no file to look for; Open says what is
+		// wrong with the URL, the login or the schema.
+		t, err := metatrack.Open(ctx, a.dbURL, opts...)
+		if err != nil {
+			return nil, "", err
+		}
+		return t, t.Path(), nil
+	}
 	path, err := a.dbPath()
 	if err != nil {
 		return nil, "", err

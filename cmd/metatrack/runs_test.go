@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/storage/postgres/pgtest"
 )
 
 // envHelperDB makes the test binary, started again by TestRunsDied, open a
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		_ = t // never stopped: the process dies with its run RUNNING
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
 // TestRunsDied starts a process that opens a tracker and exits without

@@ -121,7 +121,7 @@ var (
 	sqlSeriesOfResource = `SELECT seq, count, tail, summary FROM metric_series WHERE resource_seq = ? AND key = ?`
 	sqlSeriesOfRun      = `SELECT seq, count, tail, summary FROM metric_series WHERE owner_run_seq = ? AND key = ?`
 	sqlInsertSeries     = `INSERT INTO metric_series (resource_seq, owner_run_seq, key, count, last_step, last_value,
-		min_value, max_value, tail, summary, run_seq, created_at, updated_at) VALUES (?, ?, ?, 0, 0, NULL, NULL, NULL, 0, x'', ?, ?, ?)`
+		min_value, max_value, tail, summary, run_seq, created_at, updated_at) VALUES (?, ?, ?, 0, 0, NULL, NULL, NULL, 0, ?, ?, ?, ?) RETURNING seq`
 	sqlUpdateSeries = `UPDATE metric_series SET count = ?, last_step = ?, last_value = ?, min_value = ?, max_value = ?,
 		tail = ?, summary = ?, run_seq = ?, updated_at = ? WHERE seq = ?`
 	sqlSummariesOfResource  = `SELECT key, summary FROM metric_series WHERE resource_seq = ? ORDER BY key`
@@ -217,11 +217,9 @@ func (m Metrics) Append(ctx context.Context, own SeriesOwner, key string, pts []
 		return err
 	}
 	if s.Seq == 0 {
-		res, err := m.Q.Exec(ctx, sqlInsertSeries, nullableOwner(own.Resource), nullableOwner(own.Run), key, m.RunSeq, m.Now, m.Now)
-		if err != nil {
-			return err
-		}
-		if s.Seq, err = res.LastInsertId(); err != nil {
+		// RETURNING and a bound empty summary rather than LastInsertId
+		// and x'': the statement runs on PostgreSQL too, which has neither.
+		if err := m.Q.Get(ctx, &s.Seq, sqlInsertSeries, nullableOwner(own.Resource), nullableOwner(own.Run), key, []byte{}, m.RunSeq, m.Now, m.Now); err != nil {
 			return err
 		}
 	}
