@@ -6,7 +6,7 @@ import "strings"
 // alias of the resources table.
 const parentRefWalk = `(` +
 	`WITH RECURSIVE up(s, ref, more, depth) AS (` +
-	`SELECT R.parent_seq, '', 1, 0 ` +
+	`SELECT R.parent_seq, '', 1 = 1, 0 ` +
 	`UNION ALL SELECT x.parent_seq, ` +
 	`x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || ` +
 	`CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, ` +
