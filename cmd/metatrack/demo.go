@@ -15,6 +15,7 @@ import (
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/demo"
+	"github.com/metatrack/metatrack/storage/postgres"
 )
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -54,18 +55,20 @@ summary to stdout.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&workDir, "workdir", "", "directory for data, models and reports (default: the database path with extension .demo)")
+	f.StringVar(&workDir, "workdir", "", "directory for data, models and reports (default: the database path with extension .demo; metatrack.demo for a PostgreSQL URL)")
 	f.IntVar(&rounds, "rounds", 3, "rounds of the four pipelines to run")
 	f.BoolVarP(&quiet, "quiet", "q", false, "do not print progress to stderr")
 	return cmd
 }
 
 func (a *app) runDemo(ctx context.Context, workDir string, rounds int, quiet bool) error {
-	path, err := a.dbPath()
+	path, err := a.storePath()
 	if err != nil {
 		return err
 	}
-	if workDir == "" {
+	if workDir == "" && postgres.IsURL(a.dbURL) {
+		workDir = "metatrack.demo"
+	} else if workDir == "" {
 		workDir = strings.TrimSuffix(path, filepath.Ext(path)) + ".demo"
 	}
 	t, err := metatrack.Open(ctx, a.dbURL, metatrack.WithRunName("demo"),
@@ -78,11 +81,18 @@ func (a *app) runDemo(ctx context.Context, workDir string, rounds int, quiet boo
 		progress = io.Discard
 	}
 	sum, runErr := demo.Run(ctx, t, workDir, progress, demo.WithRounds(rounds))
+	var size int64
+	if postgres.IsURL(a.dbURL) && runErr == nil {
+		size = a.storeSize(ctx, t, path)
+	}
 	// Record the outcome even when ctx was cancelled (Ctrl-C).
 	if err := t.Stop(context.WithoutCancel(ctx), runErr); err != nil || runErr != nil {
 		return errors.Join(runErr, err)
 	}
-	out := demoOutput(sum, t.Run(), path, fileSize(path))
+	if !postgres.IsURL(a.dbURL) {
+		size = fileSize(path)
+	}
+	out := demoOutput(sum, t.Run(), path, size)
 	if a.json() {
 		return a.writeJSON(out)
 	}

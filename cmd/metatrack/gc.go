@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/storage/postgres"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -128,7 +129,7 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Duration, purge bool, age time.Duration) error {
-	path, err := a.dbPath()
+	path, err := a.storePath()
 	if err != nil {
 		return err
 	}
@@ -168,6 +169,9 @@ func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Dur
 			}
 			out.Vacuumed = true
 		}
+		if postgres.IsURL(a.dbURL) {
+			out.SizeBytes = a.storeSize(ctx, t, path)
+		}
 		return nil
 	}
 	if purge && !dryRun {
@@ -192,7 +196,9 @@ func (a *app) runGC(ctx context.Context, dryRun, vacuum bool, stagedAge time.Dur
 	if err != nil {
 		return err
 	}
-	out.SizeBytes = fileSize(path)
+	if !postgres.IsURL(a.dbURL) {
+		out.SizeBytes = fileSize(path)
+	}
 	if a.json() {
 		return a.writeJSON(out)
 	}

@@ -89,3 +89,50 @@ func TestPostgresGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresCommands runs the commands that change a store, and the
+// maintenance commands, on the fixture in PostgreSQL: the changes take
+// effect there; the maintenance that PostgreSQL's engine does not offer
+// yet (verify, gc) says so with ErrUnsupported's message and the store's
+// URL, and changes nothing.
+func TestPostgresCommands(t *testing.T) {
+	dir := t.TempDir()
+	u := buildFixtureAt(t, dir, pgtest.URL(t))
+	for _, step := range []struct {
+		args []string
+		code int
+		want string // in stdout, or in stderr when code is not exitOK
+	}{
+		{[]string{"alias", "set", "model_version/titanic_model@2", "champion"}, exitOK, "Set model_version/titanic_model@champion to model_version/titanic_model@2"},
+		{[]string{"get", "model_version/titanic_model@champion"}, exitOK, "model_version/titanic_model@2"},
+		{[]string{"alias", "ls"}, exitOK, "1 alias"},
+		{[]string{"alias", "rm", "model/titanic_model", "champion"}, exitOK, "Removed alias champion of model/titanic_model"},
+		{[]string{"promote", "model_version/titanic_model@3", "--reason", "retrain"}, exitOK, "Promoted model_version/titanic_model@3"},
+		{[]string{"deploy", "model_version/titanic_model@3", "--env", "staging"}, exitOK, "Deployed model_version/titanic_model@3 to staging"},
+		{[]string{"undeploy", "model_version/titanic_model@3", "--env", "staging"}, exitOK, "Undeployed model_version/titanic_model@3 from staging"},
+		{[]string{"rm", "model_version/titanic_model@3"}, exitOK, "Deleted model_version/titanic_model@3"},
+		{[]string{"get", "model_version/titanic_model@3"}, exitFailure, "deleted"},
+		{[]string{"restore", "model_version/titanic_model@3"}, exitOK, "Restored model_version/titanic_model@3"},
+		{[]string{"token", "create", "--name", "ci", "--role", "read"}, exitOK, "token ci (read): mtk_"},
+		{[]string{"token", "ls"}, exitOK, "ci    read"},
+		{[]string{"token", "revoke", "ci"}, exitOK, "revoked token ci"},
+		{[]string{"upgrade"}, exitOK, "is at schema version"},
+		{[]string{"verify"}, exitFailure, "not supported: Verify on a postgres store (" + u + ")"},
+		{[]string{"gc"}, exitFailure, "not supported: GC on a postgres store (" + u + ")"},
+		{[]string{"backup", dir + "/out.db"}, exitFailure, "not supported: Backup to a file on a postgres store"},
+		{[]string{"runs"}, exitOK, "metatrack restore"},
+	} {
+		r := runFixture(t, append(step.args, "--db", u)...)
+		cmd := "metatrack " + strings.Join(step.args, " ")
+		if r.code != step.code {
+			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", cmd, r.code, step.code, r.stdout, r.stderr)
+		}
+		got := r.stdout
+		if step.code != exitOK {
+			got = r.stderr
+		}
+		if !strings.Contains(got, step.want) {
+			t.Errorf("%s: want %q in\n%s", cmd, step.want, got)
+		}
+	}
+}

@@ -314,6 +314,33 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// storePath names the store of --db in output: the file path, or for a
+// PostgreSQL URL the URL without its password.
+func (a *app) storePath() (string, error) {
+	if postgres.IsURL(a.dbURL) {
+		loc, err := postgres.ParseURL(a.dbURL)
+		if err != nil {
+			return "", usageError{err}
+		}
+		return loc.Redacted, nil
+	}
+	return a.dbPath()
+}
+
+// storeSize returns the bytes the store at path takes: the file and its
+// write-ahead log, or on PostgreSQL what t's engine reports (its schema's
+// tables); 0 when it cannot tell.
+func (a *app) storeSize(ctx context.Context, t *metatrack.Tracker, path string) int64 {
+	if !postgres.IsURL(a.dbURL) {
+		return fileSize(path)
+	}
+	st, err := t.Stats(ctx)
+	if err != nil {
+		return 0
+	}
+	return st.FileBytes
+}
+
 // dbPath returns the file path of --db.
 func (a *app) dbPath() (string, error) {
 	if remote.IsRemote(a.dbURL) {

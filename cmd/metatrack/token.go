@@ -66,7 +66,7 @@ token works on the database file, on the server's machine.`,
 // openTokens opens --db for token management, creating the database if
 // it does not exist yet (a new team server's first step).
 func (a *app) openTokens(ctx context.Context, what string) (*metatrack.Tracker, error) {
-	if _, err := a.dbPath(); err != nil {
+	if _, err := a.storePath(); err != nil {
 		return nil, err
 	}
 	return metatrack.Open(ctx, a.dbURL, metatrack.WithRunName(what), metatrack.WithClock(a.now))
