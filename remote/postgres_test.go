@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/server"
@@ -34,3 +35,23 @@ func TestClientRunPostgres(t *testing.T) { testClientRun(t, servePostgres) }
 // TestStructuredErrorsPostgres: structured errors with the server over
 // PostgreSQL.
 func TestStructuredErrorsPostgres(t *testing.T) { testStructuredErrors(t, servePostgres, false) }
+
+// TestLoadPostgres: 16 concurrent clients against one server over
+// PostgreSQL: no errors, every acknowledged write present, the shared
+// chain gap-free.
+func TestLoadPostgres(t *testing.T) {
+	u := pgtest.SchemaURL(t)
+	tr, err := metatrack.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(tr))
+	t.Cleanup(func() {
+		srv.Close()
+		tr.Close()
+	})
+	begin := time.Now()
+	ack := load(t, srv.URL, writes(), nil)
+	t.Logf("16 clients x %d writes over PostgreSQL in %v", writes(), time.Since(begin).Round(time.Millisecond))
+	check(t, u, ack)
+}
