@@ -74,7 +74,7 @@ func isRetryable(err error) bool {
 // isConnLoss reports whether err means the connection to the server is
 // gone or could not be made: the server shut down or restarted (57P01,
 // 57P02, 57P03), the socket failed, or the driver found the connection
-// broken.
+// broken (or closed it after a failure: pgconn.ErrConnClosed).
 func isConnLoss(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -93,7 +93,7 @@ func isConnLoss(err error) bool {
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		pgconn.SafeToRetry(err)
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err)
 }
 
 // isLoginRefused reports whether err is the server refusing the login:

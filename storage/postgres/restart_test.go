@@ -41,8 +41,10 @@ func TestChildRestartWriter(t *testing.T) {
 	defer tr.Close()
 	out := bufio.NewWriter(os.Stdout)
 	for !stop.Load() {
+		call := "CreateResource"
 		r, err := tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "restart")
 		if err == nil {
+			call = "LogTag"
 			err = tr.LogTag(ctx, r, "writer", "child")
 		}
 		switch {
@@ -52,7 +54,7 @@ func TestChildRestartWriter(t *testing.T) {
 			fmt.Fprintf(out, "lost %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		default:
 			out.Flush()
-			t.Fatalf("a call failed with an error that is not ErrUnavailable: %v", err)
+			t.Fatalf("%s failed with an error that is not ErrUnavailable: %v (%T)", call, err, err)
 		}
 		out.Flush()
 	}
