@@ -45,7 +45,7 @@ func TestUsageErrors(t *testing.T) {
 		"BadOutput":        {"show", "--db", db, "-o", "xml"},
 		"BadFlagValue":     {"demo", "--db", db, "--rounds", "many"},
 		"ZeroRounds":       {"demo", "--db", db, "--rounds", "0"},
-		"UnsupportedURL":   {"show", "--db", "postgres://host/db"},
+		"UnsupportedURL":   {"show", "--db", "mysql://host/db"},
 		"NegativeRunsArg":  {"show", "--db", db, "--runs", "-1"},
 		"GetNoRef":         {"get", "--db", db},
 		"GetTwoRefs":       {"get", "--db", db, "a/b", "c/d"},
