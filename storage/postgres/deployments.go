@@ -19,7 +19,7 @@ var deploymentSQL = storage.DeploymentStatements{
 			UNION ALL
 			SELECT 3, m.seq, m.version FROM resources m
 				WHERE m.type = 'model_version' AND m.name = ? AND m.version < ? AND m.deleted_at IS NULL
-		) ORDER BY rank, version DESC LIMIT 1)`,
+		) AS candidates ORDER BY rank, version DESC LIMIT 1)`,
 	CurrentlyDeployedByID: `WITH c AS (SELECT parent_seq AS model, name, version
 		FROM resources WHERE id = $1 AND type = 'model_version' AND deleted_at IS NULL) SELECT r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN COALESCE(CASE WHEN p.version IS NOT NULL THEN p.type || '/' || p.name || '@' || p.version WHEN p.parent_seq IS NULL THEN p.type || '/' || p.name END, (WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 UNION ALL SELECT x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64) SELECT ref FROM up WHERE NOT more)) END AS parent_ref FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq WHERE r.deleted_at IS NULL AND r.seq = (
 		SELECT seq FROM (
@@ -31,7 +31,7 @@ var deploymentSQL = storage.DeploymentStatements{
 			UNION ALL
 			SELECT 3, m.seq, m.version FROM c JOIN resources m
 				ON m.type = 'model_version' AND m.name = c.name AND m.version < c.version AND m.deleted_at IS NULL
-		) ORDER BY rank, version DESC LIMIT 1)`,
+		) AS candidates ORDER BY rank, version DESC LIMIT 1)`,
 	DeploymentsOfModel:     `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? ORDER BY d.seq`,
 	DeploymentsOfVersion:   `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_version_seq = ? ORDER BY d.seq`,
 	OpenDeploymentsOfModel: `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? AND d.undeployed_at IS NULL`,
