@@ -306,7 +306,11 @@ func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []s
 		}
 		args = append(args, string(arr))
 	}
-	rows, err := x.cached().QueryContext(ctx, sqlite.SummariesOfQuery(keys != nil), args...)
+	query := x.sql.SummariesOfSet
+	if keys != nil {
+		query = x.sql.SummariesOfSetKeys
+	}
+	rows, err := x.cached().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -329,7 +329,7 @@ func (x *txn) metricSummariesOf(ctx context.Context, seqs []int64, keys []string
 
 // metrics returns the metric series store on x.
 func (x *txn) metrics() sqlite.Metrics {
-	return sqlite.Metrics{Q: x.tx, RunSeq: x.runSeq(), Now: x.now}
+	return sqlite.Metrics{Q: x.tx, RunSeq: x.runSeq(), Now: x.now, SQL: &x.sql.MetricStatements}
 }
 
 // appendMetric appends pts to the series key of own.

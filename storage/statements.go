@@ -25,4 +25,5 @@ type Statements struct {
 	PurgeStatements
 	ImportStatements
 	ExportStatements
+	MetricStatements
 }

@@ -98,6 +98,23 @@ type Metrics struct {
 	Q      MetricSQL
 	RunSeq any
 	Now    int64
+	// SQL holds the engine's texts of the statements that differ between
+	// engines; nil stands for SQLite's.
+	SQL *storage.MetricStatements
+}
+
+// metricSQL holds the SQLite texts of storage.MetricStatements.
+var metricSQL = storage.MetricStatements{
+	SummariesOfSet:     sqlSummariesOfSet,
+	SummariesOfSetKeys: sqlSummariesOfSetKeys,
+}
+
+// sql returns the engine's texts of the statements that differ.
+func (m Metrics) sql() *storage.MetricStatements {
+	if m.SQL == nil {
+		return &metricSQL
+	}
+	return m.SQL
 }
 
 // SeriesOwner is what a series belongs to: a resource or a run (by seq;
@@ -610,11 +627,11 @@ func (m Metrics) SummariesOf(ctx context.Context, seqs []int64, keys []string) (
 		Summary []byte `db:"summary"`
 	}
 	if keys == nil {
-		err = m.Q.Select(ctx, &rows, sqlSummariesOfSet, string(set))
+		err = m.Q.Select(ctx, &rows, m.sql().SummariesOfSet, string(set))
 	} else {
 		var ks []byte
 		if ks, err = json.Marshal(keys); err == nil {
-			err = m.Q.Select(ctx, &rows, sqlSummariesOfSetKeys, string(set), string(ks))
+			err = m.Q.Select(ctx, &rows, m.sql().SummariesOfSetKeys, string(set), string(ks))
 		}
 	}
 	if err != nil {
@@ -910,19 +927,7 @@ func compactMetrics(ctx context.Context, d *DB, dryRun bool, st *GCStats) error 
 	return nil
 }
 
-// SummariesOfQuery returns the statement of SummariesOf, for a caller that
-// runs it on its own cached statement and reads the rows with
-// ScanSummaries (a listing's page, where a scan through reflection would
-// cost more than the query): its arguments are the resource seqs as a JSON
-// array and, withKeys, the keys as another.
-func SummariesOfQuery(withKeys bool) string {
-	if withKeys {
-		return sqlSummariesOfSetKeys
-	}
-	return sqlSummariesOfSet
-}
-
-// ScanSummaries reads the rows of a SummariesOfQuery statement, by
+// ScanSummaries reads the rows of a SummariesOfSet statement, by
 // resource seq, in key order, and closes them.
 func ScanSummaries(rows *sql.Rows) (map[int64][]NamedSummary, error) {
 	defer rows.Close()

@@ -24,4 +24,5 @@ var statements = storage.Statements{
 	PurgeStatements:      purgeSQL,
 	ImportStatements:     importSQL,
 	ExportStatements:     exportSQL,
+	MetricStatements:     metricSQL,
 }
