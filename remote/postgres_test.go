@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/metatracktest"
 	"github.com/metatrack/metatrack/server"
 	_ "github.com/metatrack/metatrack/storage/postgres"
 	"github.com/metatrack/metatrack/storage/postgres/pgtest"
@@ -54,4 +55,13 @@ func TestLoadPostgres(t *testing.T) {
 	ack := load(t, srv.URL, writes(), nil)
 	t.Logf("16 clients x %d writes over PostgreSQL in %v", writes(), time.Since(begin).Round(time.Millisecond))
 	check(t, u, ack)
+}
+
+// TestConformancePostgres runs the conformance suite against the remote
+// client of a real server over PostgreSQL.
+func TestConformancePostgres(t *testing.T) {
+	metatracktest.Run(t, func(tb testing.TB) metatracktest.Tracker {
+		_, url := servePostgres(tb)
+		return dial(tb, url)
+	})
 }
