@@ -14,6 +14,7 @@ func TestRebind(t *testing.T) {
 		{"SELECT /* ? */ ?", "SELECT /* ? */ $1"},
 		{"SELECT $$a?b$$, $tag$ ? $tag$, ?", "SELECT $$a?b$$, $tag$ ? $tag$, $1"},
 		{"SELECT $1", "SELECT $1"},
+		{"SELECT ?1, ?2 WHERE x IN (?1) AND y = ?12", "SELECT $1, $2 WHERE x IN ($1) AND y = $12"},
 		{"SELECT 'open ?", "SELECT 'open ?"},
 	} {
 		if got := Rebind(c.in); got != c.want {

@@ -289,7 +289,8 @@ func (c *rebindCache) rebind(query string) string {
 	return r
 }
 
-// Rebind turns the ? placeholders of query into $1, $2, ... A ? inside a
+// Rebind turns the ? placeholders of query into $1, $2, ..., and the
+// numbered ?N into $N. A ? inside a
 // string literal ('...', E'...'), a quoted identifier ("..."), a
 // dollar-quoted string or a comment is left alone, so a literal may hold
 // one; PostgreSQL's jsonb ? operators cannot be written (use
@@ -304,6 +305,17 @@ func Rebind(query string) string {
 			if b == nil {
 				b = make([]byte, 0, len(query)+16)
 				b = append(b, query[:i]...)
+			}
+			// ?N (SQLite's numbered form) names its argument: $N.
+			j := i + 1
+			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+				j++
+			}
+			if j > i+1 {
+				b = append(b, '$')
+				b = append(b, query[i+1:j]...)
+				i = j - 1
+				continue
 			}
 			n++
 			b = append(b, '$')
