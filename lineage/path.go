@@ -50,6 +50,7 @@ func (p *Path) Graph() *Graph {
 // frontier (prepared once when q can prepare), and stops at the level that
 // reaches to.
 func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptions) (*Path, error) {
+	q = forEngine(q)
 	if err := validDirection(opts.Direction); err != nil {
 		return nil, err
 	}

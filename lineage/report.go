@@ -49,6 +49,7 @@ type DeployedVersion struct {
 // Direction must be unset or Downstream, and Types and the paging fields
 // must be unset (ErrInvalid otherwise).
 func Impact(ctx context.Context, q Queryer, start int64, opts Options) (*ImpactReport, error) {
+	q = forEngine(q)
 	if err := reportOptions(&opts, Downstream, "Impact"); err != nil {
 		return nil, err
 	}
@@ -149,6 +150,7 @@ type Run struct {
 // Direction must be unset or Upstream, and Types and the paging fields must
 // be unset (ErrInvalid otherwise).
 func Provenance(ctx context.Context, q Queryer, start int64, opts Options) (*ProvenanceReport, error) {
+	q = forEngine(q)
 	if err := reportOptions(&opts, Upstream, "Provenance"); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ import (
 // the seqs again, so pages of a graph that changes between calls may
 // overlap or skip; walk inside one read transaction when that matters.
 func Walk(ctx context.Context, q Queryer, starts []int64, opts Options) (*Graph, error) {
+	q = forEngine(q)
 	return walk(ctx, q, starts, opts, true)
 }
 
