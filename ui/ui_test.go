@@ -236,18 +236,19 @@ func TestTimeTravel(t *testing.T) {
 		t.Fatal(err)
 	}
 	then := hist[len(hist)-1].At
-	for {
-		// The next change must come at a later millisecond than then.
-		if err := tr.LogTag(ctx, mv, "stage", "retired"); err != nil {
-			t.Fatal(err)
-		}
-		h, err := tr.History(ctx, mv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h[len(h)-1].At.After(then) {
-			break
-		}
+	// The next change must come at a later millisecond than then. Setting
+	// a tag to the value it has records nothing, so wait for the clock
+	// and change it once (retrying the same value would loop for ever).
+	for !time.Now().After(then.Add(time.Millisecond)) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := tr.LogTag(ctx, mv, "stage", "retired"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := tr.History(ctx, mv); err != nil {
+		t.Fatal(err)
+	} else if !h[len(h)-1].At.After(then) {
+		t.Fatalf("the change to retired is recorded at %v, not after %v", h[len(h)-1].At, then)
 	}
 	base := serveUI(t, tr)
 	c := noRedirect(nil)
