@@ -165,28 +165,25 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// TestChildOpen is run by TestOpenConcurrentProcesses in copies of the test
+// childOpen is run by TestOpenConcurrentProcesses in copies of the test
 // binary: it waits for its standard input to close, then opens the store.
-func TestChildOpen(t *testing.T) {
-	u := os.Getenv("PGENGINE_CHILD_OPEN")
-	if u == "" {
-		t.Skip("run by TestOpenConcurrentProcesses")
-	}
+func childOpen(u string) error {
 	var b [1]byte
 	os.Stdin.Read(b[:])
 	e, err := postgres.Open(context.Background(), u, postgres.Options{})
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		return fmt.Errorf("Open: %v", err)
 	}
 	if err := e.WriteTx(context.Background(), func(tx storage.Tx) error {
 		_, err := tx.Exec(context.Background(), `INSERT INTO runs (id, name, status, started_at) VALUES (?, 'child', 'RUNNING', 1)`, fmt.Sprint(os.Getpid()))
 		return err
 	}); err != nil {
-		t.Fatalf("WriteTx: %v", err)
+		return fmt.Errorf("WriteTx: %v", err)
 	}
 	if err := e.Close(); err != nil {
-		t.Fatal(err)
+		return err
 	}
+	return nil
 }
 
 // TestOpenConcurrentProcesses starts 8 processes that open one new store at
@@ -201,7 +198,7 @@ func TestOpenConcurrentProcesses(t *testing.T) {
 		outs := make([]strings.Builder, n)
 		gates := make([]io.Closer, n)
 		for i := range cmds {
-			c := exec.Command(os.Args[0], "-test.run=^TestChildOpen$", "-test.count=1")
+			c := exec.Command(os.Args[0])
 			c.Env = append(os.Environ(), "PGENGINE_CHILD_OPEN="+store)
 			c.Stdout, c.Stderr = &outs[i], &outs[i]
 			w, err := c.StdinPipe()
@@ -763,18 +760,14 @@ func TestClassify(t *testing.T) {
 
 var writesPerProcess = flag.Int("pg.writes", 250, "transactions per process in TestWritersAcrossProcesses (the issue's figure: 5000)")
 
-// TestChildWrite is run by TestWritersAcrossProcesses in copies of the test
+// childWrite is run by TestWritersAcrossProcesses in copies of the test
 // binary.
-func TestChildWrite(t *testing.T) {
-	u := os.Getenv("PGENGINE_CHILD_WRITE")
-	if u == "" {
-		t.Skip("run by TestWritersAcrossProcesses")
-	}
+func childWrite(u string) error {
 	var b [1]byte
 	os.Stdin.Read(b[:])
 	e, err := postgres.Open(context.Background(), u, postgres.Options{})
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		return fmt.Errorf("Open: %v", err)
 	}
 	defer e.Close()
 	ctx := context.Background()
@@ -788,9 +781,10 @@ func TestChildWrite(t *testing.T) {
 			return err
 		})
 		if err != nil {
-			t.Fatalf("write %d: %v", i, err)
+			return fmt.Errorf("write %d: %v", i, err)
 		}
 	}
+	return nil
 }
 
 // TestWritersAcrossProcesses: 8 processes number one chain (read the
@@ -807,7 +801,7 @@ func TestWritersAcrossProcesses(t *testing.T) {
 	outs := make([]strings.Builder, n)
 	var gates []io.Closer
 	for i := range cmds {
-		c := exec.Command(os.Args[0], "-test.run=^TestChildWrite$", "-test.count=1", fmt.Sprintf("-pg.writes=%d", *writesPerProcess))
+		c := exec.Command(os.Args[0], fmt.Sprintf("-pg.writes=%d", *writesPerProcess))
 		c.Env = append(os.Environ(), "PGENGINE_CHILD_WRITE="+u)
 		c.Stdout, c.Stderr = &outs[i], &outs[i]
 		w, err := c.StdinPipe()
