@@ -17,11 +17,10 @@ import (
 // finds the *AmbiguousError with its candidates, the *query.Error with its
 // position, the *portable.LineError with its line, each as the library
 // gives it, and the message is the library's.
-func TestStructuredErrors(t *testing.T) { testStructuredErrors(t, serve, true) }
+func TestStructuredErrors(t *testing.T) { testStructuredErrors(t, serve) }
 
-// testStructuredErrors runs the test on the server serve starts; export
-// says whether its store exports (the PostgreSQL engine does not yet).
-func testStructuredErrors(t *testing.T, serve func(testing.TB, ...server.Option) (*metatrack.Tracker, string), export bool) {
+// testStructuredErrors runs the test on the server serve starts.
+func testStructuredErrors(t *testing.T, serve func(testing.TB, ...server.Option) (*metatrack.Tracker, string)) {
 	ctx := context.Background()
 	tr, url := serve(t)
 	c := dial(t, url)
@@ -80,9 +79,6 @@ func testStructuredErrors(t *testing.T, serve func(testing.TB, ...server.Option)
 	})
 
 	t.Run("ExportLine", func(t *testing.T) {
-		if !export {
-			t.Skip("this engine does not export yet")
-		}
 		var exp bytes.Buffer
 		if _, err := tr.Export(ctx, &exp); err != nil {
 			t.Fatal(err)

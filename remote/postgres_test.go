@@ -35,7 +35,7 @@ func TestClientRunPostgres(t *testing.T) { testClientRun(t, servePostgres) }
 
 // TestStructuredErrorsPostgres: structured errors with the server over
 // PostgreSQL.
-func TestStructuredErrorsPostgres(t *testing.T) { testStructuredErrors(t, servePostgres, false) }
+func TestStructuredErrorsPostgres(t *testing.T) { testStructuredErrors(t, servePostgres) }
 
 // TestLoadPostgres: 16 concurrent clients against one server over
 // PostgreSQL: no errors, every acknowledged write present, the shared
