@@ -26,4 +26,5 @@ type Statements struct {
 	ImportStatements
 	ExportStatements
 	MetricStatements
+	GCStatements
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/metatrack/metatrack/storage"
 )
@@ -55,79 +54,23 @@ var _ storage.Collector = (*Engine)(nil)
 const gcCond = `((b.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_seq = b.seq))
 	OR (b.sha256 IS NULL AND b.created_at < ?))`
 
-// GC removes the artifact bytes that no record refers to: complete blobs
-// no artifact uses, and staged uploads older than opts.StagedAge. Each blob
-// goes in its own write transaction, which checks again that nothing
-// refers to it, so writers go on between them. The room goes back to
-// PostgreSQL's free space map for new rows (see Vacuum); FreeBytes stays
-// 0, as the server does not say cheaply how much is free. Metric blocks
-// are not compacted on PostgreSQL: MetricBlocks and MetricSeries stay 0.
+// GC removes the artifact bytes that no record refers to (see
+// storage.CollectBlobs). The room goes back to PostgreSQL's free space map
+// for new rows (see Vacuum); FreeBytes stays 0, as the server does not say
+// cheaply how much is free. Metric blocks are not compacted on PostgreSQL:
+// MetricBlocks and MetricSeries stay 0.
 func (e *Engine) GC(ctx context.Context, opts storage.GCOptions) (storage.GCStats, error) {
-	age := opts.StagedAge
-	if age <= 0 {
-		age = storage.DefaultStagedAge
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	cutoff := now().Add(-age).UnixMilli()
-	type candidate struct {
-		Seq    int64 `db:"seq"`
-		Staged bool  `db:"staged"`
-		Chunks int64 `db:"chunks"`
-		Bytes  int64 `db:"bytes"`
-	}
-	var cands []candidate
-	var st storage.GCStats
-	err := e.ReadTx(ctx, func(tx storage.Tx) error {
-		if err := tx.Select(ctx, &cands, `SELECT b.seq, b.sha256 IS NULL AS staged,
-			(SELECT count(*) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS chunks,
-			(SELECT coalesce(sum(length(c.data)), 0) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS bytes
-			FROM blobs b WHERE `+gcCond+` ORDER BY b.seq`, cutoff); err != nil {
-			return err
-		}
-		return tx.Get(ctx, &st.KeptStaged, `SELECT count(*) FROM blobs WHERE sha256 IS NULL AND created_at >= ?`, cutoff)
-	})
-	if err != nil {
-		return st, err
-	}
-	total := int64(len(cands))
-	if opts.Progress != nil {
-		opts.Progress(0, total)
-	}
-	for i, c := range cands {
-		removed := true
-		if !opts.DryRun {
-			err := e.WriteTx(ctx, func(tx storage.Tx) error {
-				if _, err := tx.Exec(ctx, `DELETE FROM blob_chunks WHERE blob_seq = ?
-					AND EXISTS (SELECT 1 FROM blobs b WHERE b.seq = ? AND `+gcCond+`)`, c.Seq, c.Seq, cutoff); err != nil {
-					return err
-				}
-				res, err := tx.Exec(ctx, `DELETE FROM blobs AS b WHERE b.seq = ? AND `+gcCond, c.Seq, cutoff)
-				if err != nil {
-					return err
-				}
-				n, err := res.RowsAffected()
-				removed = n > 0
-				return err
-			})
-			if err != nil {
-				return st, err
-			}
-		}
-		if removed {
-			if c.Staged {
-				st.Staged++
-			} else {
-				st.Blobs++
-			}
-			st.Chunks += c.Chunks
-			st.Bytes += c.Bytes
-		}
-		if opts.Progress != nil {
-			opts.Progress(int64(i+1), total)
-		}
-	}
-	return st, nil
+	return storage.CollectBlobs(ctx, e, opts)
+}
+
+// gcSQL holds the PostgreSQL texts of the statements of CollectBlobs.
+var gcSQL = storage.GCStatements{
+	GCCandidates: `SELECT b.seq, b.sha256 IS NULL AS staged,
+		(SELECT count(*) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS chunks,
+		(SELECT coalesce(sum(length(c.data)), 0) FROM blob_chunks c WHERE c.blob_seq = b.seq) AS bytes
+		FROM blobs b WHERE ` + gcCond + ` ORDER BY b.seq`,
+	GCKeptStaged: `SELECT count(*) FROM blobs WHERE sha256 IS NULL AND created_at >= ?`,
+	GCDeleteChunks: `DELETE FROM blob_chunks WHERE blob_seq = ?
+		AND EXISTS (SELECT 1 FROM blobs b WHERE b.seq = ? AND ` + gcCond + `)`,
+	GCDeleteBlob: `DELETE FROM blobs AS b WHERE b.seq = ? AND ` + gcCond,
 }

@@ -25,6 +25,7 @@ var statements = storage.Statements{
 	ImportStatements:     importSQL,
 	ExportStatements:     exportSQL,
 	MetricStatements:     metricSQL,
+	GCStatements:         gcSQL,
 }
 
 // metricSQL holds the PostgreSQL texts of the metric store's statements

@@ -25,4 +25,5 @@ var statements = storage.Statements{
 	ImportStatements:     importSQL,
 	ExportStatements:     exportSQL,
 	MetricStatements:     metricSQL,
+	GCStatements:         gcSQL,
 }
