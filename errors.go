@@ -59,6 +59,13 @@ var (
 	// (a file backup, vacuum or integrity check of a SQLite file on a
 	// database server), or no engine is linked in for the URL's scheme.
 	ErrUnsupported = storage.ErrUnsupported
+	// ErrUnavailable: the store's database server could not be reached, or
+	// the connection to it was lost; the call fails, the next one connects
+	// again. A write that met it while committing may or may not be stored
+	// (its message says which).
+	ErrUnavailable = storage.ErrUnavailable
+	// ErrLoginRefused: the store's database server refused the login.
+	ErrLoginRefused = storage.ErrLoginRefused
 	// ErrClosed: the tracker was stopped or closed.
 	ErrClosed = errors.New("tracker is closed")
 	// ErrNoModelLoader: LoadModel found a trainer name with no registered

@@ -68,6 +68,8 @@ var codes = []struct {
 	{"unexpected_schema", http.StatusInternalServerError, []error{metatrack.ErrUnexpectedSchema}},
 	{"disk_full", http.StatusInsufficientStorage, []error{metatrack.ErrDiskFull}},
 	{"closed", http.StatusServiceUnavailable, []error{metatrack.ErrClosed}},
+	{"unavailable", http.StatusServiceUnavailable, []error{metatrack.ErrUnavailable}},
+	{"login_refused", http.StatusServiceUnavailable, []error{metatrack.ErrLoginRefused}},
 	{CodeUnauthorized, http.StatusUnauthorized, []error{ErrUnauthorized}},
 	{CodeForbidden, http.StatusForbidden, []error{ErrForbidden}},
 	{CodeTooLarge, http.StatusRequestEntityTooLarge, []error{ErrTooLarge}},

@@ -36,6 +36,13 @@ var (
 	// backup or a vacuum on a database server, say), or no engine is
 	// linked in for the URL's scheme.
 	ErrUnsupported = errors.New("not supported")
+	// ErrUnavailable: the database server could not be reached, or the
+	// connection to it was lost (it restarted, or the network failed). The
+	// call that meets it fails; the next one connects again.
+	ErrUnavailable = errors.New("server unavailable")
+	// ErrLoginRefused: the database server refused the login (a wrong
+	// password, an unknown role, no access to the database).
+	ErrLoginRefused = errors.New("server refused the login")
 )
 
 // ClassifyOS wraps an operating-system "no space left on device" with

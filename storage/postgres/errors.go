@@ -16,17 +16,19 @@ import (
 	"github.com/metatrack/metatrack/storage"
 )
 
-// Errors of the PostgreSQL engine that the storage seam has no sentinel
-// for yet.
+// Errors of the PostgreSQL engine: its forms of the storage sentinels, so
+// that messages name the engine and errors.Is matches either.
 var (
 	// ErrLoginRefused: the server refused the login (wrong password, an
 	// unknown role, a role that may not log in, no pg_hba.conf entry, a
-	// database that does not exist or may not be connected to).
-	ErrLoginRefused = errors.New("PostgreSQL refused the login")
+	// database that does not exist or may not be connected to). It matches
+	// storage.ErrLoginRefused.
+	ErrLoginRefused = fmt.Errorf("PostgreSQL %w", storage.ErrLoginRefused)
 	// ErrUnavailable: the server could not be reached, or the connection to
 	// it was lost (it restarted, or the network failed). The call that
-	// meets it fails; the next one connects again.
-	ErrUnavailable = errors.New("PostgreSQL server unavailable")
+	// meets it fails; the next one connects again. It matches
+	// storage.ErrUnavailable.
+	ErrUnavailable = fmt.Errorf("PostgreSQL %w", storage.ErrUnavailable)
 )
 
 // SQLSTATE codes the engine acts on. See PostgreSQL's "Error Codes"

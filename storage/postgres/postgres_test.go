@@ -925,7 +925,7 @@ func TestRootOpen(t *testing.T) {
 	}
 	p, _ := url.Parse(u)
 	p.User = url.UserPassword("mt_nobody", "s3cret")
-	if _, err := metatrack.Open(ctx, p.String()); !errors.Is(err, postgres.ErrLoginRefused) || strings.Contains(err.Error(), "s3cret") {
+	if _, err := metatrack.Open(ctx, p.String()); !errors.Is(err, postgres.ErrLoginRefused) || !errors.Is(err, metatrack.ErrLoginRefused) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Open as an unknown role: %v, want ErrLoginRefused without the password", err)
 	}
 }
