@@ -57,9 +57,22 @@ func TestFixture(t *testing.T) {
 }
 
 // TestBaselinesAgree checks that every bare baseline returns what the
-// library returns, so that the ratios compare the same work.
+// library returns, so that the ratios compare the same work: on SQLite, and
+// on PostgreSQL (the same fixture copied into a database of pgtest's, the
+// baselines' PostgreSQL texts through pgx), where the library must also
+// return what it returns on SQLite.
 func TestBaselinesAgree(t *testing.T) {
-	e := getReadEnv(t)
+	sq := getReadEnv(t)
+	agree(t, sq)
+	t.Run("PG", func(t *testing.T) {
+		pg := getPGEnv(t, "read")
+		agree(t, pg)
+		sameOnBothEngines(t, sq, pg)
+	})
+}
+
+// agree checks e's baselines against its library.
+func agree(t *testing.T, e *env) {
 	fx := e.fx
 	for _, l := range append(lookups(fx), points(fx)...) {
 		t.Run(l.name, func(t *testing.T) {

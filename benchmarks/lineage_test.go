@@ -30,7 +30,12 @@ func depthName(d int) string {
 // in one read transaction, as the tracker does, so that the nodes and the
 // edges among them come from one snapshot.
 func BenchmarkLineage(b *testing.B) {
-	e := getReadEnv(b)
+	onEngine(b, "sqlite")
+	benchLineage(b, getReadEnv(b))
+}
+
+// benchLineage runs the lineage cases on e's engine.
+func benchLineage(b *testing.B, e *env) {
 	for _, w := range []struct {
 		name  string
 		start Pick
@@ -256,7 +261,7 @@ func (d *bareDB) walkLevels(start int64, down bool, maxDepth int) (map[int64]int
 	depth := map[int64]int{start: 0}
 	frontier := []int64{start}
 	for level := 1; len(frontier) > 0 && (maxDepth == 0 || level <= maxDepth); level++ {
-		rows, err := d.query(ctx, query, jsonInts(frontier))
+		rows, err := d.query(ctx, query, d.ints(frontier))
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +290,7 @@ func (d *bareDB) nodes(depth map[int64]int) ([]lineage.Node, error) {
 	for s := range depth {
 		seqs = append(seqs, s)
 	}
-	rows, err := d.query(ctx, sqlBareNodes, jsonInts(seqs))
+	rows, err := d.query(ctx, sqlBareNodes, d.ints(seqs))
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +355,7 @@ func (d *bareDB) edgesAmong(nodes []lineage.Node) ([]lineage.Edge, error) {
 	for i, n := range nodes {
 		pos[n.Seq], seqs[i] = i, n.Seq
 	}
-	rows, err := d.query(ctx, sqlBareEdges, jsonInts(seqs))
+	rows, err := d.query(ctx, sqlBareEdges, d.ints(seqs))
 	if err != nil {
 		return nil, err
 	}
@@ -378,12 +383,12 @@ func sortNodes(nodes []lineage.Node) {
 	})
 }
 
-func closeRows(rows *sql.Rows) error {
-	if err := rows.Err(); err != nil {
-		rows.Close()
+func closeRows(r rows) error {
+	if err := r.Err(); err != nil {
+		r.Close()
 		return err
 	}
-	return rows.Close()
+	return r.Close()
 }
 
 // The bare impact queries: the model versions and prediction jobs among the
@@ -425,7 +430,7 @@ func (d *bareDB) impact(id string, cte bool) (*lineage.ImpactReport, error) {
 			for s := range depth {
 				seqs = append(seqs, s)
 			}
-			nodes, _, err = d.impactNodes(sqlBareImpactNodes, jsonInts(seqs))
+			nodes, _, err = d.impactNodes(sqlBareImpactNodes, d.ints(seqs))
 			for i := range nodes {
 				nodes[i].Depth = depth[nodes[i].Seq]
 			}
@@ -563,7 +568,7 @@ func (d *bareDB) shortestPath(fromID, toID string, cte bool) (*lineage.Path, err
 			if len(frontier) == 0 {
 				return nil, lineage.ErrNoPath
 			}
-			rows, err := d.query(ctx, sqlBarePathLevel, jsonInts(frontier))
+			rows, err := d.query(ctx, sqlBarePathLevel, d.ints(frontier))
 			if err != nil {
 				return nil, err
 			}

@@ -12,9 +12,13 @@ import (
 // a model version in the middle of the graph (version 10 of its model,
 // deployed in the default environment).
 func BenchmarkLookup(b *testing.B) {
-	e := getReadEnv(b)
-	fx := e.fx
-	for _, l := range lookups(fx) {
+	onEngine(b, "sqlite")
+	benchLookups(b, getReadEnv(b), lookups)
+}
+
+// benchLookups runs the lookups of cases on e's engine.
+func benchLookups(b *testing.B, e *env, cases func(*Fixture) []lookup) {
+	for _, l := range cases(e.fx) {
 		runCase(b, l.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {
 				bench(b, func() error { _, err := l.lib(e.lib); return err })
@@ -29,17 +33,8 @@ func BenchmarkLookup(b *testing.B) {
 // BenchmarkPoint runs the point reads: a tag, a metadata value and a
 // resource by id.
 func BenchmarkPoint(b *testing.B) {
-	e := getReadEnv(b)
-	for _, l := range points(e.fx) {
-		runCase(b, l.name, func(b *testing.B) {
-			b.Run("lib", func(b *testing.B) {
-				bench(b, func() error { _, err := l.lib(e.lib); return err })
-			})
-			b.Run("bare", func(b *testing.B) {
-				bench(b, func() error { _, err := l.bare(e.bare); return err })
-			})
-		})
-	}
+	onEngine(b, "sqlite")
+	benchLookups(b, getReadEnv(b), points)
 }
 
 // lookup is a read done by the library and by hand; both return what the

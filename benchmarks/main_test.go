@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/storage/postgres/pgtest"
 	"github.com/metatrack/metatrack/storage/sqlite"
 )
 
@@ -38,6 +41,8 @@ var (
 	scaleFlag   = flag.String("scale", "10k", "fixture size: 10k, 100k or 1m resources")
 	fixtureFlag = flag.String("fixture.dir", "", "keep generated fixtures in this directory and reuse them")
 	samplesFlag = flag.Int("samples", 5, "samples of each case, its library and baseline sub-benchmarks interleaved")
+	enginesFlag = flag.String("engines", "sqlite,postgres", "engines of the engine benchmarks (Search, Lookup, Point, Lineage, "+
+		"Concurrent and their PG/ twins): sqlite, postgres or both; PostgreSQL comes from pgtest")
 )
 
 // fixtureVersion names the generator's output in -fixture.dir; bump it when
@@ -57,7 +62,7 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
+	code := pgtest.Run(m)
 	for _, e := range []*lazy[*env]{&readEnv, &writeEnv, &mlflowEnv, &metricSearchEnv} {
 		if e.v != nil {
 			e.v.close()
@@ -83,6 +88,17 @@ func runCase(b *testing.B, name string, body func(b *testing.B)) bool {
 			body(b)
 		}
 	})
+}
+
+// onEngine skips b unless -engines names engine (sqlite or postgres).
+func onEngine(b *testing.B, engine string) {
+	b.Helper()
+	for _, e := range strings.Split(*enginesFlag, ",") {
+		if strings.TrimSpace(strings.ToLower(e)) == engine {
+			return
+		}
+	}
+	b.Skipf("-engines=%s leaves out %s", *enginesFlag, engine)
 }
 
 // lazy is a value made once, on first use.
@@ -146,6 +162,8 @@ type env struct {
 	fx   *Fixture
 	lib  *metatrack.Tracker
 	bare *bareDB
+	// url is the store's URL on PostgreSQL, for more connections.
+	url string
 }
 
 func (e *env) close() {
@@ -225,6 +243,13 @@ type bareDB struct {
 	runSeq any
 	path   string
 
+	// pg, when set, is a PostgreSQL connection of pgx in place of db and
+	// conn (see openPGBare): the read baselines' texts are written for
+	// SQLite and mapped to their PostgreSQL texts (pgText), prepared on
+	// pg once each.
+	pg      *pgx.Conn
+	pgStmts map[string]string
+
 	// commits counts write transactions; every checkpointEvery-th starts a
 	// passive checkpoint on ckpt in the background, as the tracker's
 	// checkpointer does.
@@ -270,6 +295,10 @@ func openBare(ctx context.Context, path string) (*bareDB, error) {
 }
 
 func (d *bareDB) close() {
+	if d.pg != nil {
+		d.pg.Close(context.Background())
+		return
+	}
 	d.ckptWG.Wait()
 	for _, s := range d.stmts {
 		s.Close()
@@ -312,7 +341,18 @@ func (d *bareDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-func (d *bareDB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// rows are the rows of a query on either engine.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+func (d *bareDB) query(ctx context.Context, query string, args ...any) (rows, error) {
+	if d.pg != nil {
+		return d.pgQuery(ctx, query, args...)
+	}
 	s, err := d.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -326,7 +366,13 @@ func (d *bareDB) query(ctx context.Context, query string, args ...any) (*sql.Row
 // are prepared statements on the one connection, so fn's prepared
 // statements run inside the transaction as they are (database/sql's
 // Tx.Stmt would prepare a statement of a Conn again on every call).
+//
+// On PostgreSQL the transaction is REPEATABLE READ READ ONLY, as the
+// tracker's read transactions are there.
 func (d *bareDB) inRead(fn func() error) error {
+	if d.pg != nil {
+		return d.pgRead(fn)
+	}
 	if _, err := d.exec(ctx, "BEGIN"); err != nil {
 		return err
 	}
@@ -337,7 +383,10 @@ func (d *bareDB) inRead(fn func() error) error {
 	return err
 }
 
-func (d *bareDB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (d *bareDB) queryRow(ctx context.Context, query string, args ...any) scanner {
+	if d.pg != nil {
+		return d.pgQueryRow(ctx, query, args...)
+	}
 	s, err := d.stmt(ctx, query)
 	if err != nil {
 		// A Row with this error: QueryRowContext of a closed statement
@@ -450,6 +499,15 @@ func numbers(v any) any {
 		}
 	}
 	return v
+}
+
+// ints binds seqs as one argument: a JSON array for SQLite's json_each, an
+// array of bigint for PostgreSQL's = ANY.
+func (d *bareDB) ints(seqs []int64) any {
+	if d.pg != nil {
+		return seqs
+	}
+	return jsonInts(seqs)
 }
 
 // jsonInts encodes seqs as a JSON array, for json_each.

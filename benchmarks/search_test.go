@@ -90,7 +90,12 @@ func searchCases(fx *Fixture) []searchCase {
 // BenchmarkSearch runs Tracker.Search with selective and broad filters on
 // tags, metadata numbers and attributes, with ORDER BY and a second page.
 func BenchmarkSearch(b *testing.B) {
-	e := getReadEnv(b)
+	onEngine(b, "sqlite")
+	benchSearch(b, getReadEnv(b))
+}
+
+// benchSearch runs the search cases on e's engine.
+func benchSearch(b *testing.B, e *env) {
 	for _, c := range searchCases(e.fx) {
 		runCase(b, c.name, func(b *testing.B) {
 			b.Run("lib", func(b *testing.B) {

@@ -173,7 +173,12 @@ func unavailable(t testing.TB, err error) {
 // from TestMain: the other functions fail the tests of a binary that does
 // not (without Main the server would still die with the binary, but its
 // directory, perhaps in memory, would stay until a later run removed it).
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is [Main] for a TestMain that has cleaning of its own to do after the
+// tests: it runs them, stops the server as Main does, and returns the
+// tests' code instead of exiting.
+func Run(m *testing.M) int {
 	inMain.Store(true)
 	code := m.Run()
 	if harness != nil {
@@ -187,7 +192,7 @@ func Main(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // URL creates a fresh, empty database for t and returns a URL for it, with
