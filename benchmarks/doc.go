@@ -16,6 +16,13 @@
 //	go test -run '^$' -bench . -benchmem ./benchmarks/ -scale=1m -timeout=60m
 //	go run ./benchmarks/report -scale 10k,100k,1m                      # writes benchmarks/RESULTS.md
 //
+// BenchmarkPG runs the read cases on PostgreSQL (PG/Search/..., PG/Lineage/...,
+// and PG/Concurrent, 8 writers at once, beside BenchmarkConcurrent on
+// SQLite), on the same fixture copied row for row into a database of the
+// server pgtest starts (or of METATRACK_TEST_POSTGRES_URL), against the same
+// baselines on one pgx connection; -engines=sqlite or -engines=postgres
+// runs one engine's rows alone.
+//
 // Flags of the package come after the package path. -fixture.dir keeps the
 // generated databases between runs (the 1m one takes over a minute to
 // build).

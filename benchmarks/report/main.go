@@ -5,6 +5,7 @@
 //	go run ./benchmarks/report                       # 10k and 100k into benchmarks/RESULTS.md
 //	go run ./benchmarks/report -scale 10k,100k,1m    # 1m adds about ten minutes
 //	go run ./benchmarks/report -scale 10k -bench 'Lookup|Point' -out /dev/stdout
+//	go run ./benchmarks/report -engines postgres -bench PG  # PostgreSQL's rows alone
 //
 // Each scale runs as one `go test -bench` process, so the fixture is built
 // once per scale. Run it from the module root.

@@ -41,15 +41,19 @@ func (r *Result) SingleIteration() bool {
 type ScaleResults struct {
 	Scale   string
 	Fixture string // the fixture line the benchmarks print
-	Results []Result
-	Elapsed time.Duration
-	Load    string // the machine's load averages before and after
-	Err     string
+	// PGFixture is the line of the fixture's copy into PostgreSQL, when
+	// the PG rows ran.
+	PGFixture string
+	Results   []Result
+	Elapsed   time.Duration
+	Load      string // the machine's load averages before and after
+	Err       string
 }
 
 var (
-	benchLine   = regexp.MustCompile(`^Benchmark(\S+?)(?:#\d+)?(?:-\d+)?\s+(\d+)\s+(.*)$`)
-	fixtureLine = regexp.MustCompile(`^fixture \S+: (.*)$`)
+	benchLine     = regexp.MustCompile(`^Benchmark(\S+?)(?:#\d+)?(?:-\d+)?\s+(\d+)\s+(.*)$`)
+	fixtureLine   = regexp.MustCompile(`^fixture \S+: (.*)$`)
+	pgFixtureLine = regexp.MustCompile(`^fixture \S+ on PostgreSQL: (.*)$`)
 )
 
 // Parse reads the output of go test -bench. Repeated runs of a benchmark
@@ -63,6 +67,10 @@ func Parse(scale, out string) ScaleResults {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if m := pgFixtureLine.FindStringSubmatch(line); m != nil {
+			sr.PGFixture = m[1]
+			continue
+		}
 		if m := fixtureLine.FindStringSubmatch(line); m != nil {
 			sr.Fixture = m[1]
 			continue

@@ -77,3 +77,23 @@ func TestParseAndMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestPGTargets: PostgreSQL's rows are held to their SQLite rows' ratios,
+// without the absolute bounds.
+func TestPGTargets(t *testing.T) {
+	for c, want := range map[string]Target{
+		"PG/Search/tag-selective":      {Ratio: 1.5},
+		"PG/Lineage/ancestors/depth=3": {Ratio: 1.25},
+		"PG/Lookup/GetTag":             {Ratio: 1.3},
+		"PG/Point/GetResource":         {Ratio: 1.3},
+		"PG/Concurrent/CreateTag-x8":   {},
+	} {
+		if got := targetFor(c); got != want {
+			t.Errorf("targetFor(%q) = %+v, want %+v", c, got, want)
+		}
+	}
+	sr := Parse("10k", "fixture 10k: 9916 resources\nfixture 10k on PostgreSQL: copied in 1.6s\n")
+	if sr.Fixture != "9916 resources" || sr.PGFixture != "copied in 1.6s" {
+		t.Errorf("fixture %q, on PostgreSQL %q", sr.Fixture, sr.PGFixture)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -29,6 +30,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		timeout   = fs.Duration("timeout", 60*time.Minute, "limit of one scale's go test run")
 		fixtures  = fs.String("fixture.dir", "", "keep the generated fixtures in this directory and reuse them")
 		from      = fs.String("from", "", "comma-separated scale=file pairs: report these saved go test -bench outputs instead of running")
+		engines   = fs.String("engines", defaultEngines(), "comma-separated engines of the engine benchmarks: sqlite, postgres "+
+			"(the default has postgres when its binaries are found or "+pgEnvURL+" is set)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./benchmarks/report [flags]")
@@ -71,7 +74,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		testArgs := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem", "-benchtime", *benchtime,
 			"-count", fmt.Sprint(*count), "-timeout", timeout.String(), *pkg, "-scale=" + s,
-			"-samples=" + fmt.Sprint(*samples)}
+			"-samples=" + fmt.Sprint(*samples), "-engines=" + *engines}
 		if *fixtures != "" {
 			testArgs = append(testArgs, "-fixture.dir="+*fixtures)
 		}
@@ -108,6 +111,26 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// pgEnvURL names the variable that points the benchmarks at a PostgreSQL
+// server (pgtest.EnvURL).
+const pgEnvURL = "METATRACK_TEST_POSTGRES_URL"
+
+// defaultEngines is sqlite, and postgres when the benchmarks can reach
+// one: a server named by pgEnvURL, or initdb on PATH or in Debian's
+// /usr/lib/postgresql/<version>/bin, from which pgtest starts its own.
+func defaultEngines() string {
+	if os.Getenv(pgEnvURL) != "" {
+		return "sqlite,postgres"
+	}
+	if _, err := exec.LookPath("initdb"); err == nil {
+		return "sqlite,postgres"
+	}
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) > 0 {
+		return "sqlite,postgres"
+	}
+	return "sqlite"
 }
 
 // loadavg returns the 1, 5 and 15 minute load averages: other processes
