@@ -8,7 +8,7 @@ import (
 	"fmt"
 
 	"github.com/metatrack/metatrack/query"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // WithColumns asks Search to return, beside each resource of the page, the
@@ -297,7 +297,7 @@ func (x *txn) keyValuesOfSeqs(ctx context.Context, allQuery, keysQuery, seqArr s
 // metricSummariesOfSeqs reads the summaries of the series of the resources
 // in the JSON array seqArr (only keys, when not nil) in one cached
 // statement, scanned without reflection.
-func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []string) (map[int64][]sqlite.NamedSummary, error) {
+func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []string) (map[int64][]metricstore.NamedSummary, error) {
 	args := []any{seqArr}
 	if keys != nil {
 		arr, err := json.Marshal(keys)
@@ -314,7 +314,7 @@ func (x *txn) metricSummariesOfSeqs(ctx context.Context, seqArr string, keys []s
 	if err != nil {
 		return nil, err
 	}
-	sums, err := sqlite.ScanSummaries(rows)
+	sums, err := metricstore.ScanSummaries(rows)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		err = x.scanned(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/series"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // TypeRun is the type of the Resource that stands for a run (see
@@ -67,10 +67,10 @@ func WithStep(step int64) MetricOption {
 func WithTime(t time.Time) MetricOption { return func(c *metricPointConfig) { c.time = t } }
 
 // MetricHistoryOption narrows or thins what MetricHistory returns.
-type MetricHistoryOption func(*sqlite.MetricRange)
+type MetricHistoryOption func(*metricstore.Range)
 
-func newMetricQuery(opts []MetricHistoryOption) (sqlite.MetricRange, error) {
-	q := sqlite.AllPoints
+func newMetricQuery(opts []MetricHistoryOption) (metricstore.Range, error) {
+	q := metricstore.AllPoints
 	for _, o := range opts {
 		o(&q)
 	}
@@ -87,13 +87,13 @@ func newMetricQuery(opts []MetricHistoryOption) (sqlite.MetricRange, error) {
 
 // WithStepRange keeps the points with from <= step <= to.
 func WithStepRange(from, to int64) MetricHistoryOption {
-	return func(q *sqlite.MetricRange) { q.FromStep, q.ToStep = from, to }
+	return func(q *metricstore.Range) { q.FromStep, q.ToStep = from, to }
 }
 
 // WithTimeRange keeps the points with from <= time <= to (to the
 // millisecond). A zero from or to leaves that side open.
 func WithTimeRange(from, to time.Time) MetricHistoryOption {
-	return func(q *sqlite.MetricRange) {
+	return func(q *metricstore.Range) {
 		if !from.IsZero() {
 			q.FromTime = from.UnixMilli()
 		}
@@ -110,7 +110,7 @@ func WithTimeRange(from, to time.Time) MetricHistoryOption {
 // of it shows every peak and trough of the full series. Buckets follow the
 // storage blocks where a block lies within one bucket's width, so their
 // edges may shift by less than a block's span (1024 points).
-func WithMaxPoints(n int) MetricHistoryOption { return func(q *sqlite.MetricRange) { q.MaxPoints = n } }
+func WithMaxPoints(n int) MetricHistoryOption { return func(q *metricstore.Range) { q.MaxPoints = n } }
 
 func validatePoint(key string, step int64, t time.Time) error {
 	ms := int64(0)
@@ -203,7 +203,7 @@ func (t *Tracker) MetricHistory(ctx context.Context, res Resource, key string, o
 			return err
 		}
 		m := x.metrics()
-		s, err := m.Find(ctx, own.SeriesOwner, key)
+		s, err := m.Find(ctx, own.Owner, key)
 		if err != nil {
 			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
@@ -234,7 +234,7 @@ func (t *Tracker) Metrics(ctx context.Context, res Resource) ([]MetricSummary, e
 		if err != nil {
 			return err
 		}
-		sums, err := x.metrics().Summaries(ctx, own.SeriesOwner)
+		sums, err := x.metrics().Summaries(ctx, own.Owner)
 		if err != nil {
 			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
@@ -257,7 +257,7 @@ func metricSummary(key string, s series.Summary) MetricSummary {
 
 // seriesOwner is what a series belongs to: a resource or a run.
 type seriesOwner struct {
-	sqlite.SeriesOwner
+	metricstore.Owner
 	row    resourceRow // the resource, when Resource is set
 	runID  string      // the run's id, when Run is set
 	closed bool
@@ -277,7 +277,7 @@ func (x *txn) metricOwner(ctx context.Context, res Resource, forWrite bool) (ser
 	if res.Type != TypeRun {
 		row, err := x.target(ctx, res)
 		if err == nil {
-			own := seriesOwner{SeriesOwner: sqlite.SeriesOwner{Resource: row.Seq}, row: row, closed: row.EndedAt.Valid}
+			own := seriesOwner{Owner: metricstore.Owner{Resource: row.Seq}, row: row, closed: row.EndedAt.Valid}
 			if forWrite && own.closed {
 				return own, fmt.Errorf("%w: %s ended at %s (CleanResource); log its metrics before closing it",
 					ErrResourceClosed, own.ref(), fromMillis(row.EndedAt.Int64).Format(time.RFC3339Nano))
@@ -301,7 +301,7 @@ func (x *txn) metricOwner(ctx context.Context, res Resource, forWrite bool) (ser
 	if err != nil {
 		return seriesOwner{}, err
 	}
-	own := seriesOwner{SeriesOwner: sqlite.SeriesOwner{Run: run.Seq}, runID: run.ID, closed: run.Status != RunRunning}
+	own := seriesOwner{Owner: metricstore.Owner{Run: run.Seq}, runID: run.ID, closed: run.Status != RunRunning}
 	if forWrite && own.closed {
 		return own, fmt.Errorf("%w: run %s (%s) is %s", ErrResourceClosed, run.Name, run.ID, run.Status)
 	}
@@ -328,14 +328,14 @@ func (x *txn) metricSummariesOf(ctx context.Context, seqs []int64, keys []string
 }
 
 // metrics returns the metric series store on x.
-func (x *txn) metrics() sqlite.Metrics {
-	return sqlite.Metrics{Q: x.tx, RunSeq: x.runSeq(), Now: x.now, SQL: &x.sql.MetricStatements}
+func (x *txn) metrics() metricstore.Store {
+	return metricstore.Store{Q: x.tx, RunSeq: x.runSeq(), Now: x.now, SQL: &x.sql.MetricStatements}
 }
 
 // appendMetric appends pts to the series key of own.
 func (x *txn) appendMetric(ctx context.Context, own seriesOwner, key string, pts []series.Point, nextStep bool) error {
-	err := x.metrics().Append(ctx, own.SeriesOwner, key, pts, nextStep)
-	if errors.Is(err, sqlite.ErrNoNextStep) {
+	err := x.metrics().Append(ctx, own.Owner, key, pts, nextStep)
+	if errors.Is(err, metricstore.ErrNoNextStep) {
 		return fmt.Errorf("%w: %s: %w", ErrInvalidArgument, own.ref(), err)
 	}
 	if err != nil {
@@ -353,7 +353,7 @@ func (t *Tracker) metricsAt(ctx context.Context, res Resource, at time.Time) (ma
 		if err != nil {
 			return err
 		}
-		sums, err := x.metrics().SummariesAt(ctx, own.SeriesOwner, at.UnixMilli())
+		sums, err := x.metrics().SummariesAt(ctx, own.Owner, at.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
@@ -447,9 +447,9 @@ var errStaleBlock = errors.New("metric block changed while it was read")
 
 // openPointMerge lists the blocks and reads the tail of series key of res
 // in one snapshot.
-func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, q sqlite.MetricRange) (*pointMerge, error) {
-	var s sqlite.Series
-	var blocks []sqlite.BlockRef
+func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, q metricstore.Range) (*pointMerge, error) {
+	var s metricstore.Series
+	var blocks []metricstore.BlockRef
 	var tail []series.Point
 	err := t.read(ctx, func(x *txn) error {
 		own, err := x.metricOwner(ctx, res, false)
@@ -457,7 +457,7 @@ func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, 
 			return err
 		}
 		m := x.metrics()
-		if s, err = m.Find(ctx, own.SeriesOwner, key); err != nil {
+		if s, err = m.Find(ctx, own.Owner, key); err != nil {
 			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
 		if s.Seq == 0 {
@@ -481,7 +481,7 @@ func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, 
 		}
 	}
 	series.Sort(kept)
-	return &pointMerge{blocks: blocks, tail: kept, load: func(b sqlite.BlockRef) ([]series.Point, error) {
+	return &pointMerge{blocks: blocks, tail: kept, load: func(b metricstore.BlockRef) ([]series.Point, error) {
 		var pts []series.Point
 		err := t.readOne(ctx, func(x *txn) error {
 			var err error
@@ -499,9 +499,9 @@ func (t *Tracker) openPointMerge(ctx context.Context, res Resource, key string, 
 // (sorted) in series order, decoding a block only when its first step is
 // reached: a series logged in step order has one block decoded at a time.
 type pointMerge struct {
-	blocks []sqlite.BlockRef // sorted by MinStep on first use
+	blocks []metricstore.BlockRef // sorted by MinStep on first use
 	tail   []series.Point
-	load   func(sqlite.BlockRef) ([]series.Point, error)
+	load   func(metricstore.BlockRef) ([]series.Point, error)
 	sorted bool
 	next_  int
 	active []mergeCursor
@@ -514,7 +514,7 @@ type mergeCursor struct {
 
 func (m *pointMerge) next() (series.Point, bool, error) {
 	if !m.sorted {
-		slices.SortStableFunc(m.blocks, func(a, b sqlite.BlockRef) int { return cmp.Compare(a.MinStep, b.MinStep) })
+		slices.SortStableFunc(m.blocks, func(a, b metricstore.BlockRef) int { return cmp.Compare(a.MinStep, b.MinStep) })
 		if len(m.tail) > 0 {
 			m.active = append(m.active, mergeCursor{pts: m.tail, ord: math.MaxInt64})
 		}
@@ -566,7 +566,7 @@ type metricBuffer struct {
 const metricBufferPoints = 1 << 16
 
 type pendingKey struct {
-	own sqlite.SeriesOwner
+	own metricstore.Owner
 	key string
 }
 
@@ -583,10 +583,10 @@ type pendingSeries struct {
 // add buffers pts for series key of own. With nextStep, the one point
 // takes the step after the series' highest.
 func (b *metricBuffer) add(ctx context.Context, x *txn, own seriesOwner, key string, pts []series.Point, nextStep bool) error {
-	k := pendingKey{own.SeriesOwner, key}
+	k := pendingKey{own.Owner, key}
 	ps := b.byKey[k]
 	if ps == nil {
-		s, err := x.metrics().Find(ctx, own.SeriesOwner, key)
+		s, err := x.metrics().Find(ctx, own.Owner, key)
 		if err != nil {
 			return fmt.Errorf("%s: %w", own.ref(), err)
 		}
@@ -602,7 +602,7 @@ func (b *metricBuffer) add(ctx context.Context, x *txn, own seriesOwner, key str
 		case !ps.any:
 			pts[0].Step = 0
 		case ps.maxStep == math.MaxInt64:
-			return fmt.Errorf("%w: %s: metric %q: %w after %d", ErrInvalidArgument, own.ref(), key, sqlite.ErrNoNextStep, ps.maxStep)
+			return fmt.Errorf("%w: %s: metric %q: %w after %d", ErrInvalidArgument, own.ref(), key, metricstore.ErrNoNextStep, ps.maxStep)
 		default:
 			pts[0].Step = ps.maxStep + 1
 		}

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // The Spec types are the options of the tracker's calls as plain data, so
@@ -160,7 +160,7 @@ type MetricRangeSpec struct {
 
 // ResolveMetricHistoryOptions returns the MetricRangeSpec of opts.
 func ResolveMetricHistoryOptions(opts ...MetricHistoryOption) MetricRangeSpec {
-	q := sqlite.AllPoints
+	q := metricstore.AllPoints
 	for _, o := range opts {
 		o(&q)
 	}
@@ -178,7 +178,7 @@ func ResolveMetricHistoryOptions(opts ...MetricHistoryOption) MetricRangeSpec {
 
 // Options returns MetricHistoryOptions equivalent to s.
 func (s MetricRangeSpec) Options() []MetricHistoryOption {
-	return []MetricHistoryOption{func(q *sqlite.MetricRange) {
+	return []MetricHistoryOption{func(q *metricstore.Range) {
 		set := func(dst *int64, v *int64) {
 			if v != nil {
 				*dst = *v

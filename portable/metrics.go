@@ -1,8 +1,6 @@
 package portable
 
 import (
-	"github.com/jmoiron/sqlx"
-
 	"bytes"
 	"database/sql"
 	"encoding/json"
@@ -10,9 +8,11 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/metatrack/metatrack/rules"
 	"github.com/metatrack/metatrack/series"
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // KindMetric records carry the points of metric series: one record for
@@ -119,7 +119,7 @@ func (e *exporter) writeMetrics(query string, args []any) error {
 	if err != nil {
 		return err
 	}
-	m := sqlite.Metrics{Q: e.tx}
+	m := metricstore.Store{Q: e.tx, SQL: &e.d.SQL().MetricStatements}
 	var pts []series.Point
 	for _, s := range list {
 		rec := metricRec{Kind: KindMetric, Resource: s.resource, Run: s.run, Key: s.key}
@@ -190,7 +190,7 @@ func (im *importer) metric(r metricRec) error {
 		}
 		lo, hi = min(lo, p.Step), max(hi, p.Step)
 	}
-	var own sqlite.SeriesOwner
+	var own metricstore.Owner
 	if r.Resource != "" {
 		seq, err := im.resourceSeq(r.Resource, "resource")
 		if err != nil {
@@ -204,14 +204,14 @@ func (im *importer) metric(r metricRec) error {
 		}
 		own.Run = seq.(int64)
 	}
-	m := sqlite.Metrics{Q: im.tx, Now: im.now().UnixMilli()}
+	m := metricstore.Store{Q: im.tx, SQL: &im.d.SQL().MetricStatements, Now: im.now().UnixMilli()}
 	s, err := m.Find(im.ctx, own, r.Key)
 	if err != nil {
 		return err
 	}
 	fresh := []series.Point(r.Points)
 	if s.Seq != 0 {
-		rng := sqlite.AllPoints
+		rng := metricstore.AllPoints
 		rng.FromStep, rng.ToStep = lo, hi
 		have, err := m.Points(im.ctx, s, rng)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 var (
@@ -55,12 +56,17 @@ const gcCond = `((b.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM artifacts a
 	OR (b.sha256 IS NULL AND b.created_at < ?))`
 
 // GC removes the artifact bytes that no record refers to (see
-// storage.CollectBlobs). The room goes back to PostgreSQL's free space map
+// storage.CollectBlobs) and merges small metric blocks
+// (metricstore.Compact). The room goes back to PostgreSQL's free space map
 // for new rows (see Vacuum); FreeBytes stays 0, as the server does not say
-// cheaply how much is free. Metric blocks are not compacted on PostgreSQL:
-// MetricBlocks and MetricSeries stay 0.
+// cheaply how much is free.
 func (e *Engine) GC(ctx context.Context, opts storage.GCOptions) (storage.GCStats, error) {
-	return storage.CollectBlobs(ctx, e, opts)
+	st, err := storage.CollectBlobs(ctx, e, opts)
+	if err != nil {
+		return st, err
+	}
+	err = metricstore.Compact(ctx, e, opts.DryRun, &st)
+	return st, err
 }
 
 // gcSQL holds the PostgreSQL texts of the statements of CollectBlobs.

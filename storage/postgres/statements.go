@@ -27,13 +27,3 @@ var statements = storage.Statements{
 	MetricStatements:     metricSQL,
 	GCStatements:         gcSQL,
 }
-
-// metricSQL holds the PostgreSQL texts of the metric store's statements
-// that differ from SQLite's.
-var metricSQL = storage.MetricStatements{
-	SummariesOfSet: `SELECT resource_seq, key, summary FROM metric_series
-		WHERE resource_seq IN (SELECT value::bigint FROM jsonb_array_elements_text(?::jsonb)) ORDER BY resource_seq, key`,
-	SummariesOfSetKeys: `SELECT resource_seq, key, summary FROM metric_series
-		WHERE resource_seq IN (SELECT value::bigint FROM jsonb_array_elements_text(?::jsonb))
-		AND key IN (SELECT value FROM jsonb_array_elements_text(?::jsonb)) ORDER BY resource_seq, key`,
-}

@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // gcCond is what makes blob b removable; ? is the staging cutoff.
@@ -14,15 +15,15 @@ const gcCond = `((b.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM artifacts a
 	OR (b.sha256 IS NULL AND b.created_at < ?))`
 
 // GC removes the artifact bytes that no record refers to (see
-// storage.CollectBlobs), merges small metric blocks, and reports the free
-// pages of the file. The file does not shrink: its free pages are reused by
-// later writes, or returned by Vacuum.
+// storage.CollectBlobs), merges small metric blocks (metricstore.Compact),
+// and reports the free pages of the file. The file does not shrink: its
+// free pages are reused by later writes, or returned by Vacuum.
 func GC(ctx context.Context, d *DB, opts GCOptions) (GCStats, error) {
 	st, err := storage.CollectBlobs(ctx, d, opts)
 	if err != nil {
 		return st, err
 	}
-	if err := compactMetrics(ctx, d, opts.DryRun, &st); err != nil {
+	if err := metricstore.Compact(ctx, d, opts.DryRun, &st); err != nil {
 		return st, err
 	}
 	var free, pageSize int64

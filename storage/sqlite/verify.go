@@ -14,6 +14,7 @@ import (
 
 	"github.com/metatrack/metatrack/schema"
 	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 // The report of Verify and the options and result of GC are package
@@ -565,4 +566,9 @@ func (v *verifier) blobProblem(seq int64, what, problem string) error {
 	}
 	v.report.Problems = append(v.report.Problems, Problem{Kind: ProblemBlob, What: what, Detail: detail, Hits: hits})
 	return nil
+}
+
+// metrics checks every metric series (metricstore.Verify).
+func (v *verifier) metrics() error {
+	return metricstore.Verify(v.ctx, textDBTX{v.tx}, &metricSQL, &v.report)
 }
