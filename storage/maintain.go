@@ -31,9 +31,10 @@ const (
 	// its deployments (DEPLOYED with none open, or open ones and another
 	// status).
 	ProblemDeployment = "deployment"
-	// ProblemSchema: the file's schema is not the one its version defines:
-	// a view, a trigger, or a table, column or index that metatrack's
-	// migrations did not create, or one of theirs missing or changed.
+	// ProblemSchema: the store's schema is not the one its version
+	// defines: a view, a trigger, a function, or a table, column,
+	// constraint or index that metatrack's migrations did not create, or
+	// one of theirs missing or changed.
 	ProblemSchema = "schema"
 	// ProblemJSON: a stored JSON value (attributes, metadata, a
 	// version-control record, a history value) is not valid JSON.
@@ -107,6 +108,17 @@ func (r *Report) Add(kind, what, format string, args ...any) {
 // ProblemMetric: a metric series' blocks do not decode, or its summaries,
 // counts or tail disagree with its points.
 const ProblemMetric = "metric"
+
+// ProblemAttrIndex: the index of attributes (attr_values, which a trigger
+// keeps) lacks a top-level key of a resource's attrs, holds one the attrs
+// do not, or holds another value, so that filters on attrs.<key> answer
+// wrong.
+const ProblemAttrIndex = "attr_index"
+
+// ProblemHistory: the change log lacks a resource's "created" entry (from
+// which StateAt rebuilds it), or an entry has no id (by which imports and
+// merges recognise it).
+const ProblemHistory = "history"
 
 // DefaultStagedAge is how old an unfinished upload must be before GC
 // removes it. An upload is staged from its first chunk to the transaction

@@ -27,4 +27,5 @@ type Statements struct {
 	ExportStatements
 	MetricStatements
 	GCStatements
+	VerifyStatements
 }

@@ -113,6 +113,8 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 		`INSERT INTO resources (seq, id, type, name, parent_seq, created_at, updated_at) VALUES (14, 'ex', 'experiment', 'trial-2', 12, 0, 0)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-other', 11, 12, 'default', 5, NULL)`,
 		`INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at) VALUES ('dep-back', 10, 12, 'default', 9, 3)`,
+		// Each resource's "created" entry, as the tracker writes it.
+		`INSERT INTO history (id, resource_seq, at, kind) SELECT 'h-' || seq, seq, 0, 'created' FROM resources`,
 	)
 	good := []byte(strings.Repeat("0123456789", 50))
 	goodSeq := addBlob(t, d, good, 64, "", 0)
@@ -191,6 +193,46 @@ func TestVerifyFindsEachProblem(t *testing.T) {
 	}
 	if rep.OK() || rep.Blobs != 3 {
 		t.Errorf("OK %v, %d blobs", rep.OK(), rep.Blobs)
+	}
+}
+
+// TestVerifyAttrIndexAndHistory: the attribute index out of step with
+// the attrs (a row missing, one too many, a value changed) and a resource
+// without its "created" entry or an entry without an id are reported.
+func TestVerifyAttrIndexAndHistory(t *testing.T) {
+	ctx := context.Background()
+	d := openMaintain(t)
+	execAll(t, d,
+		`INSERT INTO resources (seq, id, type, name, attrs, created_at, updated_at) VALUES (1, 'a', 'dataset', 'a', '{"n": 1, "s": "x", "o": [1]}', 0, 0)`,
+		`INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES (2, 'b', 'dataset', 'b', 0, 0)`,
+		`INSERT INTO history (id, resource_seq, at, kind) VALUES ('h-1', 1, 0, 'created')`,
+		`INSERT INTO history (id, resource_seq, at, kind, key) VALUES (NULL, 1, 0, 'tag', 'k')`,
+	)
+	if rep, err := sqlite.Verify(ctx, d, nil); err != nil || len(rep.Problems) != 2 {
+		t.Fatalf("before the damage: %v, %v", rep.Problems, err)
+	}
+	execAll(t, d,
+		`DELETE FROM attr_values WHERE resource_seq = 1 AND key = 'o'`,
+		`UPDATE attr_values SET num = 2 WHERE resource_seq = 1 AND key = 'n'`,
+		`INSERT INTO attr_values (resource_seq, key, str) VALUES (1, 'ghost', 'g')`,
+	)
+	rep, err := sqlite.Verify(ctx, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rep.Problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`history: resource b: the change log of the dataset "b" has no "created" entry`,
+		`history: history entry #2 of resource a: has no id`,
+		`attr_index: attribute "ghost" of resource a: is in the index (attr_values) but not in the resource's attrs`,
+		`attr_index: attribute "n" of resource a: its value in the index (attr_values) differs from the resource's attrs`,
+		`attr_index: attribute "o" of resource a: is in the resource's attrs but not in its index (attr_values)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
