@@ -156,10 +156,12 @@ func (t *Tracker) Merge(ctx context.Context, otherPath string, opts ...Maintenan
 	return stats, portableErr(err)
 }
 
-// Verify checks the database: SQLite's integrity check and foreign keys,
-// every stored JSON value, every artifact's bytes against its SHA-256 and
-// size, every version chain (numbered 1..n, parents right) and that at
-// most one deployment is open per model and environment. When it finds a
+// Verify checks the store: its schema against its version's migrations,
+// the engine's integrity checks (SQLite's integrity check on a file) and
+// foreign keys, every stored JSON value, every artifact's bytes against its
+// SHA-256 and size, every version chain (numbered 1..n, parents right),
+// deployments, aliases, deletion, the attribute index and the change log
+// (see storage.DomainCheck), and on a file the metric series. When it finds a
 // problem it returns the report and an error matching ErrCorrupt; the
 // report lists every problem.
 func (t *Tracker) Verify(ctx context.Context, opts ...MaintenanceOption) (VerifyReport, error) {

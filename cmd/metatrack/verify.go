@@ -13,11 +13,16 @@ import (
 func newVerifyCmd(a *app) *cobra.Command {
 	return listing(&cobra.Command{
 		Use:   "verify",
-		Short: "Check the database: SQLite integrity, artifact bytes against their SHA-256, chains, deployments",
-		Long: `verify opens the database read-only and checks it: SQLite's integrity check
-and foreign keys, every stored JSON value, the bytes of every artifact
-against its SHA-256 and size, every version chain (numbered 1..n, parents
-right) and that at most one deployment is open per model and environment.
+		Short: "Check the store: its schema, integrity, artifact bytes against their SHA-256, chains, deployments",
+		Long: `verify opens the store read-only and checks it: its schema against the one
+its version's migrations create (no view, trigger, function, table, column or
+index they did not), SQLite's integrity check (on a file) and the foreign
+keys, every stored JSON value, the bytes of every artifact against its
+SHA-256 and size, every version chain (numbered 1..n, parents right), that
+at most one deployment is open per model and environment and that statuses
+agree with deployments, aliases and deleted resources, the attribute index,
+the change log and the metric series (on a file). On PostgreSQL it reads one
+snapshot; writers go on meanwhile.
 Damaged artifact bytes are named by the artifacts and resources they break
 (one stored file may hold the bytes of several artifacts), in the detail
 and, with -o json, in the problem's "hits".
@@ -28,6 +33,7 @@ count). The exit status is 0 when nothing is wrong and 1 when something is
 -o json prints the same report. A progress bar, in bytes of artifacts
 checked, shows on stderr when it is a terminal.`,
 		Example: `  metatrack verify --db titanic.db
+  metatrack verify --db 'postgres://metatrack@db.example.com/ml?schema=team_a'
   metatrack verify --db /data/metatrack.db -o json || alert "metatrack database damaged"`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

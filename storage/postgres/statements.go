@@ -26,4 +26,5 @@ var statements = storage.Statements{
 	ExportStatements:     exportSQL,
 	MetricStatements:     metricSQL,
 	GCStatements:         gcSQL,
+	VerifyStatements:     verifySQL,
 }
