@@ -344,14 +344,22 @@ func (t *Tracker) Close() error {
 // while it runs; the copy holds every write acknowledged before Backup
 // began. A store on another engine (PostgreSQL) is exported into the
 // import of a new file, renamed to path when whole.
-func (t *Tracker) Backup(ctx context.Context, path string) error {
+//
+// With WithExportFilter the file holds only the part of the store that
+// the query selects, with what it needs, exactly as a filtered Export
+// (WithoutLineage leaves the upstream lineage out), on every engine.
+func (t *Tracker) Backup(ctx context.Context, path string, opts ...MaintenanceOption) error {
 	if err := t.checkOpen(); err != nil {
 		return err
 	}
+	cfg := maintenanceOptions(opts)
 	b, ok := t.db.(storage.Backuper)
-	if !ok {
-		// Another engine: its export streamed into a new SQLite file.
-		return portableErr(portable.Backup(ctx, t.db, path, portable.BackupOptions{Now: t.cfg.now}))
+	if !ok || cfg.filter != "" {
+		// Another engine, or a part: the export streamed into a new
+		// SQLite file.
+		x := &txn{t: t, sql: t.sql, tx: t.db.Reader()}
+		return portableErr(portable.Backup(ctx, t.db, path, portable.BackupOptions{Filter: cfg.filter, NoLineage: cfg.noLineage,
+			Now: t.cfg.now, Resolve: x.resolveSeq(ctx), Progress: cfg.progress}))
 	}
 	return b.Backup(ctx, path)
 }

@@ -115,8 +115,7 @@ const ProblemMetric = "metric"
 // wrong.
 const ProblemAttrIndex = "attr_index"
 
-// ProblemHistory: the change log lacks a resource's "created" entry (from
-// which StateAt rebuilds it), or an entry has no id (by which imports and
+// ProblemHistory: a change-log entry has no id (by which imports and
 // merges recognise it).
 const ProblemHistory = "history"
 

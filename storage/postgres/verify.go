@@ -469,7 +469,5 @@ var verifySQL = storage.VerifyStatements{
 			UNION ALL SELECT a.resource_seq, a.key, 'extra' FROM attr_values a
 			WHERE NOT EXISTS (SELECT 1 FROM want w WHERE w.seq = a.resource_seq AND w.key = a.key)
 		) x JOIN resources r ON r.seq = x.seq ORDER BY r.seq, x.key`,
-	VerifyHistoryCreated: `SELECT r.id, r.type, r.name FROM resources r
-		WHERE NOT EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = r.seq AND h.kind = 'created') ORDER BY r.seq`,
 	VerifyHistoryIDs: `SELECT h.seq, r.id FROM history h JOIN resources r ON r.seq = h.resource_seq WHERE h.id IS NULL OR h.id = '' ORDER BY h.seq`,
 }

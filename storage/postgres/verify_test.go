@@ -108,7 +108,7 @@ func TestVerifyFindsDamage(t *testing.T) {
 		{"BadJSON", []string{`UPDATE metadata SET value = '{"mean_age": '`}, storage.ProblemJSON, "the value is not valid JSON"},
 		{"AttrIndexRow", []string{`DELETE FROM attr_values WHERE key = 'source'`}, storage.ProblemAttrIndex, `attribute "source" of resource`},
 		{"AttrIndexValue", []string{`UPDATE attr_values SET num = 892 WHERE key = 'rows'`}, storage.ProblemAttrIndex, "differs"},
-		{"HistoryCreated", []string{`DELETE FROM history WHERE kind = 'created' AND resource_seq = (SELECT min(seq) FROM resources)`}, storage.ProblemHistory, `has no "created" entry`},
+		{"HistoryID", []string{`UPDATE history SET id = NULL WHERE seq = (SELECT min(seq) FROM history)`}, storage.ProblemHistory, "has no id"},
 		{"ForeignKey", []string{`SET session_replication_role = replica`, `INSERT INTO tags (resource_seq, key, value, updated_at) VALUES (999999, 'k', 'v', 0)`},
 			storage.ProblemForeignKey, "1 row refers to a missing row of resources"},
 		{"ForeignView", []string{`CREATE VIEW evil AS SELECT id FROM resources`}, storage.ProblemSchema, "view evil: is not part of schema version"},
