@@ -161,7 +161,7 @@ func (t *Tracker) Merge(ctx context.Context, otherPath string, opts ...Maintenan
 // foreign keys, every stored JSON value, every artifact's bytes against its
 // SHA-256 and size, every version chain (numbered 1..n, parents right),
 // deployments, aliases, deletion, the attribute index and the change log
-// (see storage.DomainCheck), and on a file the metric series. When it finds a
+// (see storage.DomainCheck), and the metric series. When it finds a
 // problem it returns the report and an error matching ErrCorrupt; the
 // report lists every problem.
 func (t *Tracker) Verify(ctx context.Context, opts ...MaintenanceOption) (VerifyReport, error) {

@@ -21,7 +21,7 @@ keys, every stored JSON value, the bytes of every artifact against its
 SHA-256 and size, every version chain (numbered 1..n, parents right), that
 at most one deployment is open per model and environment and that statuses
 agree with deployments, aliases and deleted resources, the attribute index,
-the change log and the metric series (on a file). On PostgreSQL it reads one
+the change log and the metric series. On PostgreSQL it reads one
 snapshot; writers go on meanwhile.
 Damaged artifact bytes are named by the artifacts and resources they break
 (one stored file may hold the bytes of several artifacts), in the detail

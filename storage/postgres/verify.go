@@ -12,6 +12,7 @@ import (
 
 	"github.com/metatrack/metatrack/schema"
 	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/metricstore"
 )
 
 var _ storage.Verifier = (*Engine)(nil)
@@ -24,7 +25,8 @@ var _ storage.Verifier = (*Engine)(nil)
 // session_replication_role = replica writes past), then the domain's
 // invariants that every engine checks (storage.DomainCheck: JSON values,
 // blobs re-hashed chunk by chunk, artifacts, chains, deployments, aliases,
-// deletion, the attribute index the trigger keeps, the change log).
+// deletion, the attribute index the trigger keeps, the change log) and the
+// metric series (metricstore.Verify).
 // Writers go on meanwhile. PostgreSQL has no check of its own data files
 // that a client can run (no PRAGMA integrity_check): damaged pages show as
 // errors of the reads, which Verify returns.
@@ -56,6 +58,9 @@ func (e *Engine) Verify(ctx context.Context, progress func(done, total int64)) (
 			return err
 		}
 		if err := check.Run(ctx); err != nil {
+			return err
+		}
+		if err := metricstore.Verify(ctx, tx, &statements.MetricStatements, &rep); err != nil {
 			return err
 		}
 		if check.Done < check.Total {

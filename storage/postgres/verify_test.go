@@ -17,8 +17,8 @@ import (
 
 // verifyStore fills a store at a fresh schema through the tracker: a
 // dataset chain of two versions with an artifact, tags, metadata and
-// attributes, a model of two versions, the first deployed, the second
-// aliased "champion". It returns the URL.
+// attributes, a model of two versions, the first deployed with a metric
+// series, the second aliased "champion". It returns the URL.
 func verifyStore(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
@@ -52,6 +52,9 @@ func verifyStore(t *testing.T) string {
 	must(err)
 	_, err = tr.SetAlias(ctx, mv2, "champion")
 	must(err)
+	for i := range 5 {
+		must(tr.LogMetric(ctx, mv1, "loss", 1/float64(i+1)))
+	}
 	return u
 }
 
@@ -109,6 +112,7 @@ func TestVerifyFindsDamage(t *testing.T) {
 		{"AttrIndexRow", []string{`DELETE FROM attr_values WHERE key = 'source'`}, storage.ProblemAttrIndex, `attribute "source" of resource`},
 		{"AttrIndexValue", []string{`UPDATE attr_values SET num = 892 WHERE key = 'rows'`}, storage.ProblemAttrIndex, "differs"},
 		{"HistoryID", []string{`UPDATE history SET id = NULL WHERE seq = (SELECT min(seq) FROM history)`}, storage.ProblemHistory, "has no id"},
+		{"MetricCount", []string{`UPDATE metric_series SET count = count + 1`}, storage.ProblemMetric, `metric "loss" of resource`},
 		{"ForeignKey", []string{`SET session_replication_role = replica`, `INSERT INTO tags (resource_seq, key, value, updated_at) VALUES (999999, 'k', 'v', 0)`},
 			storage.ProblemForeignKey, "1 row refers to a missing row of resources"},
 		{"ForeignView", []string{`CREATE VIEW evil AS SELECT id FROM resources`}, storage.ProblemSchema, "view evil: is not part of schema version"},
