@@ -349,3 +349,17 @@ func TestOpenDispatchesOnScheme(t *testing.T) {
 		tr.Close()
 	}
 }
+
+// TestPathFromURLServers: a URL that is not a file's says why: an unknown
+// scheme names the supported ones, a database server's URL says it is not
+// a file, without its password.
+func TestPathFromURLServers(t *testing.T) {
+	_, err := metatrack.PathFromURL("mysql://h/db")
+	if !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), `"mysql" is not supported`) || !strings.Contains(err.Error(), "sqlite:") {
+		t.Errorf("PathFromURL(mysql://) = %v, want ErrInvalidArgument naming the supported schemes", err)
+	}
+	_, err = metatrack.PathFromURL("postgres://alice:s3cret@h/db?schema=team_a")
+	if !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), "not a file") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("PathFromURL(postgres://) = %v, want ErrInvalidArgument saying it is no file, without the password", err)
+	}
+}

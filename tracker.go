@@ -224,6 +224,12 @@ func openEngine(ctx context.Context, url string, cfg config) (storage.Engine, er
 	if slices.Contains(serverSchemes, scheme) {
 		return nil, fmt.Errorf("%w: tracker URL scheme %s: the PostgreSQL engine (package storage/postgres) is not linked into this program", ErrUnsupported, scheme)
 	}
+	return nil, unsupportedScheme(scheme)
+}
+
+// unsupportedScheme is the error of a URL whose scheme no engine opens: it
+// names the schemes that are supported.
+func unsupportedScheme(scheme string) error {
 	supported := append([]string{"sqlite:", "file:"}, serverSchemes...)
 	for _, s := range storage.Schemes() {
 		if !slices.Contains(serverSchemes, s) {
@@ -233,7 +239,7 @@ func openEngine(ctx context.Context, url string, cfg config) (storage.Engine, er
 	for i, s := range supported[2:] {
 		supported[i+2] = s + "://"
 	}
-	return nil, fmt.Errorf("%w: tracker URL scheme %q is not supported; use a file path or a URL of %s", ErrInvalidArgument, scheme, strings.Join(supported, ", "))
+	return fmt.Errorf("%w: tracker URL scheme %q is not supported; use a file path or a URL of %s", ErrInvalidArgument, scheme, strings.Join(supported, ", "))
 }
 
 // urlScheme returns the lower-case scheme of a URL with "://", or of a
@@ -284,9 +290,26 @@ func PathFromURL(s string) (string, error) {
 		return rest, nil
 	}
 	if strings.Contains(s, "://") {
-		return "", fmt.Errorf("%w: tracker URL %q: only sqlite: and file: URLs and plain paths are supported", ErrInvalidArgument, s)
+		scheme := urlScheme(s)
+		if slices.Contains(serverSchemes, scheme) || storage.OpenerOf(scheme) != nil {
+			return "", fmt.Errorf("%w: tracker URL %q names a database server, not a file", ErrInvalidArgument, withoutPassword(s))
+		}
+		return "", unsupportedScheme(scheme)
 	}
 	return s, nil
+}
+
+// withoutPassword returns the URL s without the password of its user
+// information, for messages.
+func withoutPassword(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return urlScheme(s) + "://..."
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
 }
 
 // URL returns the URL the tracker was opened with.

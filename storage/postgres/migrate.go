@@ -65,6 +65,10 @@ func (e *Engine) prepare(ctx context.Context, cfg *pgx.ConnConfig) (err error) {
 		if err != nil {
 			return err
 		}
+		if !st.migrated {
+			return fmt.Errorf("%w: %w: %s holds no metatrack store yet (schema %s is missing or empty); open it once without read-only to create it",
+				storage.ErrSchemaTooOld, storage.ErrReadOnly, e.loc.Redacted, e.loc.Schema)
+		}
 		if v < latest {
 			return fmt.Errorf("%w: %w: %s has schema version %d, this library writes %d; open it once without read-only to upgrade it",
 				storage.ErrSchemaTooOld, storage.ErrReadOnly, e.loc.Redacted, v, latest)

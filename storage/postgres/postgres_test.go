@@ -385,8 +385,8 @@ func TestOpenRepairsDirty(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	u := testURL(t)
 	_, err := postgres.Open(context.Background(), u, postgres.Options{ReadOnly: true})
-	if !errors.Is(err, storage.ErrSchemaTooOld) || !errors.Is(err, storage.ErrReadOnly) {
-		t.Fatalf("read-only Open of a new store: err = %v, want ErrSchemaTooOld and ErrReadOnly", err)
+	if !errors.Is(err, storage.ErrSchemaTooOld) || !errors.Is(err, storage.ErrReadOnly) || !strings.Contains(err.Error(), "holds no metatrack store yet") {
+		t.Fatalf("read-only Open of a new store: err = %v, want ErrSchemaTooOld and ErrReadOnly saying there is no store yet", err)
 	}
 	mustOpen(t, u, postgres.Options{}).Close()
 	e := mustOpen(t, u, postgres.Options{ReadOnly: true})
