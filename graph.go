@@ -26,7 +26,7 @@ func (t *Tracker) Lineage(ctx context.Context, starts []Resource, opts lineage.O
 		if err != nil {
 			return err
 		}
-		g, err = lineage.Walk(ctx, x.cached(), seqs, opts)
+		g, err = lineage.Walk(ctx, x.lineage(), seqs, opts)
 		return lineageErr(err)
 	})
 	return g, err
@@ -51,7 +51,7 @@ func (t *Tracker) ShortestPath(ctx context.Context, from, to Resource, opts line
 		if err != nil {
 			return err
 		}
-		p, err = lineage.ShortestPath(ctx, x.cached(), seqs[0], seqs[1], opts)
+		p, err = lineage.ShortestPath(ctx, x.lineage(), seqs[0], seqs[1], opts)
 		return lineageErr(err)
 	})
 	return p, err
@@ -66,7 +66,7 @@ func (t *Tracker) Impact(ctx context.Context, res Resource) (*lineage.ImpactRepo
 		if err != nil {
 			return err
 		}
-		r, err = lineage.Impact(ctx, x.cached(), seqs[0], lineage.Options{})
+		r, err = lineage.Impact(ctx, x.lineage(), seqs[0], lineage.Options{})
 		return lineageErr(err)
 	})
 	return r, err
@@ -82,7 +82,7 @@ func (t *Tracker) Provenance(ctx context.Context, res Resource) (*lineage.Proven
 		if err != nil {
 			return err
 		}
-		r, err = lineage.Provenance(ctx, x.cached(), seqs[0], lineage.Options{})
+		r, err = lineage.Provenance(ctx, x.lineage(), seqs[0], lineage.Options{})
 		return lineageErr(err)
 	})
 	return r, err
@@ -112,6 +112,13 @@ func (x *txn) seqsOf(ctx context.Context, rs []Resource) ([]int64, error) {
 		seqs[i] = row.Seq
 	}
 	return seqs, nil
+}
+
+// lineage returns the graph as the lineage walks see it: x's transaction,
+// its fixed statements run as the engine's cached prepared statements, and
+// their texts in the engine's SQL.
+func (x *txn) lineage() lineage.DB {
+	return lineage.DB{Q: x.cached(), SQL: &x.sql.LineageStatements}
 }
 
 func lineageErr(err error) error {

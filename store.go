@@ -83,16 +83,9 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 // cached returns a Queryer for the lineage and query packages that runs
 // their (few, fixed) statement texts as the engine's cached prepared
 // statements.
-func (x *txn) cached() cachedQueryer { return cachedQueryer{x.tx, x.t.db.Name()} }
+func (x *txn) cached() cachedQueryer { return cachedQueryer{x.tx} }
 
-type cachedQueryer struct {
-	tx     storage.Tx
-	engine string
-}
-
-// EngineName names the engine (lineage.EngineNamer): the lineage walks
-// write their statements for it.
-func (q cachedQueryer) EngineName() string { return q.engine }
+type cachedQueryer struct{ tx storage.Tx }
 
 // QueryContext runs query as a fixed statement.
 func (q cachedQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -9,7 +10,77 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/metatrack/metatrack/lineage/lineagetest"
+	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/postgres"
+	"github.com/metatrack/metatrack/storage/postgres/pgtest"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
+
+// sqliteSQL holds SQLite's texts of the walks, for the tests that walk a
+// database file through database/sql directly.
+var sqliteSQL = &(&sqlite.DB{}).SQL().LineageStatements
+
+// on returns q, a SQLite database or transaction, to walk.
+func on(q Queryer) DB { return DB{Q: q, SQL: sqliteSQL} }
+
+// engines open a new, empty store of each engine; the tests that check the
+// walks against each other and against a reference walk run on every one.
+var engines = []struct {
+	name string
+	open func(tb testing.TB) storage.Engine
+}{
+	{"sqlite", func(tb testing.TB) storage.Engine {
+		tb.Helper()
+		e, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "lineage.db"), sqlite.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { e.Close() })
+		return e
+	}},
+	{"postgres", func(tb testing.TB) storage.Engine {
+		tb.Helper()
+		e, err := postgres.Open(context.Background(), pgtest.URL(tb), postgres.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { e.Close() })
+		return e
+	}},
+}
+
+// forEachEngine runs fn as a subtest on a new store of each engine.
+func forEachEngine(t *testing.T, fn func(t *testing.T, e storage.Engine)) {
+	for _, eng := range engines {
+		t.Run(eng.name, func(t *testing.T) { fn(t, eng.open(t)) })
+	}
+}
+
+// onEngine returns e to walk, through its reader (as the tracker walks
+// outside a transaction).
+func onEngine(e storage.Engine) DB {
+	return DB{Q: readerQueryer{e.Reader()}, SQL: &e.SQL().LineageStatements}
+}
+
+// readerQueryer runs the walks' statements as the engine's fixed
+// statements.
+type readerQueryer struct{ tx storage.Tx }
+
+func (q readerQueryer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.tx.Query(ctx, query, args...)
+}
+
+// mustExecOn runs query (? placeholders) in a write transaction of e.
+func mustExecOn(tb testing.TB, e storage.Engine, query string, args ...any) {
+	tb.Helper()
+	err := e.WriteTx(context.Background(), func(tx storage.Tx) error {
+		_, err := tx.ExecContext(context.Background(), query, args...)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("%v\n%s", err, query)
+	}
+}
 
 // MustOpen returns a new database file in tb.TempDir() with the metatrack
 // schema, closed when the test ends.
@@ -55,7 +126,7 @@ func mustExec(tb testing.TB, db *sqlx.DB, query string, args ...any) {
 // depth 2. Deployments: 7 open in prod, 8 open in staging and closed in prod,
 // 14 closed in prod. Runs: 1 ingest (dataset versions but census@1), 2 train
 // (model versions, experiments). 15 dataset orphan has no edges.
-const fixture = `
+const fixtureSQL = `
 INSERT INTO runs (seq, id, name, status, started_at) VALUES
  (1, 'run-0001', 'ingest', 'FINISHED', 1000),
  (2, 'run-0002', 'train', 'FINISHED', 2000);
@@ -93,6 +164,27 @@ INSERT INTO deployments (seq, id, model_seq, model_version_seq, environment, dep
 func mustFixture(tb testing.TB) *sqlx.DB {
 	tb.Helper()
 	db := MustOpen(tb)
-	mustExec(tb, db, "BEGIN;\n"+fixture+"\nCOMMIT;")
+	mustExec(tb, db, "BEGIN;\n"+fixtureSQL+"\nCOMMIT;")
 	return db
+}
+
+// fixture is the fixture graph in a store of one engine.
+type fixture struct {
+	DB
+	e storage.Engine
+}
+
+// exec runs query (? placeholders) in a write transaction.
+func (f fixture) exec(tb testing.TB, query string, args ...any) {
+	tb.Helper()
+	mustExecOn(tb, f.e, query, args...)
+}
+
+// forEachFixture runs fn as a subtest on the fixture graph in a new store
+// of each engine.
+func forEachFixture(t *testing.T, fn func(t *testing.T, db fixture)) {
+	forEachEngine(t, func(t *testing.T, e storage.Engine) {
+		mustExecOn(t, e, fixtureSQL)
+		fn(t, fixture{DB: onEngine(e), e: e})
+	})
 }

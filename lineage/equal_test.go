@@ -10,9 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/metatrack/metatrack/lineage/lineagetest"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // smallSpec is a generated graph small enough to walk every way in a test,
@@ -26,59 +25,70 @@ func smallSpec() lineagetest.Spec {
 }
 
 func TestGenerate(t *testing.T) {
-	db := MustOpen(t)
-	ctx := context.Background()
-	spec := smallSpec()
-	gen, err := lineagetest.Generate(ctx, db, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 4 raw datasets of 3 versions, 4 prediction datasets of 3 versions,
-	// 5 models of 3 versions with 4+1+3 children each.
-	if got, want := gen.Resources, 4*4+4*4+5*4+15*8; got != want {
-		t.Errorf("Resources = %d, want %d", got, want)
-	}
-	var resources, edges int
-	if err := db.GetContext(ctx, &resources, "SELECT count(*) FROM resources"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.GetContext(ctx, &edges, "SELECT count(*) FROM edges"); err != nil {
-		t.Fatal(err)
-	}
-	if resources != gen.Resources || edges != gen.Edges {
-		t.Errorf("database holds %d resources, %d edges; Generate says %d, %d", resources, edges, gen.Resources, gen.Edges)
-	}
-	if len(gen.ModelVersions) != 15 || len(gen.PredictionJobs) != 45 || len(gen.DatasetVersions) != 24 || len(gen.Deployed) != 5 {
-		t.Errorf("Generated = %+v", gen)
-	}
-	// Reproducible: the same spec gives the same ids.
-	again := MustOpen(t)
-	if _, err := lineagetest.Generate(ctx, again, spec); err != nil {
-		t.Fatal(err)
-	}
-	var a, b []string
-	db.SelectContext(ctx, &a, "SELECT id FROM resources ORDER BY seq")
-	again.SelectContext(ctx, &b, "SELECT id FROM resources ORDER BY seq")
-	if !slices.Equal(a, b) || len(a) != resources {
-		t.Error("two generations of one spec differ")
-	}
-	// The stacked graph is deep: the last prediction job is far downstream
-	// of the first raw data.
-	r, err := Impact(ctx, db, gen.Deployed[0], Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Deployed) < 2 || len(r.PredictionJobs) < 5 {
-		t.Errorf("impact of the first deployed version: %d deployed, %d jobs", len(r.Deployed), len(r.PredictionJobs))
-	}
+	forEachEngine(t, func(t *testing.T, e storage.Engine) {
+		ctx := context.Background()
+		spec := smallSpec()
+		gen, err := lineagetest.Generate(ctx, e, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 4 raw datasets of 3 versions, 4 prediction datasets of 3
+		// versions, 5 models of 3 versions with 4+1+3 children each.
+		if got, want := gen.Resources, 4*4+4*4+5*4+15*8; got != want {
+			t.Errorf("Resources = %d, want %d", got, want)
+		}
+		var resources, edges int
+		if err := e.Reader().Get(ctx, &resources, "SELECT count(*) FROM resources"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Reader().Get(ctx, &edges, "SELECT count(*) FROM edges"); err != nil {
+			t.Fatal(err)
+		}
+		if resources != gen.Resources || edges != gen.Edges {
+			t.Errorf("database holds %d resources, %d edges; Generate says %d, %d", resources, edges, gen.Resources, gen.Edges)
+		}
+		if len(gen.ModelVersions) != 15 || len(gen.PredictionJobs) != 45 || len(gen.DatasetVersions) != 24 || len(gen.Deployed) != 5 {
+			t.Errorf("Generated = %+v", gen)
+		}
+		// Reproducible: the same spec gives the same ids and seqs, on
+		// every engine.
+		again := engines[0].open(t)
+		if _, err := lineagetest.Generate(ctx, again, spec); err != nil {
+			t.Fatal(err)
+		}
+		var a, b []string
+		const ids = "SELECT seq || ' ' || id FROM resources ORDER BY seq"
+		if err := e.Reader().Select(ctx, &a, ids); err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Reader().Select(ctx, &b, ids); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(a, b) || len(a) != resources {
+			t.Error("two generations of one spec differ")
+		}
+		// The stacked graph is deep: the last prediction job is far
+		// downstream of the first raw data.
+		r, err := Impact(ctx, onEngine(e), gen.Deployed[0], Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Deployed) < 2 || len(r.PredictionJobs) < 5 {
+			t.Errorf("impact of the first deployed version: %d deployed, %d jobs", len(r.Deployed), len(r.PredictionJobs))
+		}
+	})
 }
 
 // TestStrategiesAgree walks a generated graph, with a few cycles linked by
-// hand, every way there is, and checks that the CTE and the level walk
-// return the same graph, and that both agree with a breadth-first search
-// done in Go over all the edges.
+// hand, every way there is, on every engine, and checks that the CTE and
+// the level walk return the same graph, and that both agree with a
+// breadth-first search done in Go over all the edges.
 func TestStrategiesAgree(t *testing.T) {
-	db, startSets := cyclicGraph(t)
+	forEachEngine(t, testStrategiesAgree)
+}
+
+func testStrategiesAgree(t *testing.T, e storage.Engine) {
+	db, startSets := cyclicGraph(t, e)
 	ctx := context.Background()
 	all := loadEdges(t, db)
 	filters := []Options{
@@ -123,24 +133,23 @@ func TestStrategiesAgree(t *testing.T) {
 	}
 }
 
-// cyclicGraph generates the stacked smallSpec graph, whose model versions
-// share inputs (diamonds), with two cycles linked by hand, and returns it
-// with sets of starts to walk from.
-func cyclicGraph(t *testing.T) (*sqlx.DB, [][]int64) {
+// cyclicGraph generates the stacked smallSpec graph into e, whose model
+// versions share inputs (diamonds), with two cycles linked by hand, and
+// returns it with sets of starts to walk from.
+func cyclicGraph(t *testing.T, e storage.Engine) (DB, [][]int64) {
 	t.Helper()
-	db := MustOpen(t)
-	gen, err := lineagetest.Generate(context.Background(), db, smallSpec())
+	gen, err := lineagetest.Generate(context.Background(), e, smallSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Cycles: the last prediction job writes a raw dataset version; an
 	// experiment feeds back into its own model version.
-	mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'output', 1), (?, ?, 'input', 1)`,
+	mustExecOn(t, e, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'output', 1), (?, ?, 'input', 1)`,
 		gen.PredictionJobs[len(gen.PredictionJobs)-1], gen.DatasetVersions[0],
 		gen.Experiments[5], gen.ModelVersions[1])
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func(seqs []int64) int64 { return seqs[rng.IntN(len(seqs))] }
-	return db, [][]int64{
+	return onEngine(e), [][]int64{
 		{gen.Datasets[0]},
 		{gen.DatasetVersions[0]},
 		{pick(gen.ModelVersions)},
@@ -157,9 +166,13 @@ func cyclicGraph(t *testing.T) (*sqlx.DB, [][]int64) {
 // the same nodes in the same order, the same Total and Truncated on every
 // page, and on each page the edges of the unpaged walk between its nodes.
 // It also checks that the level walk reads the resource rows of the page's
-// nodes (and the starts) alone.
+// nodes (and the starts) alone. It runs on every engine.
 func TestPagingAgrees(t *testing.T) {
-	db, startSets := cyclicGraph(t)
+	forEachEngine(t, testPagingAgrees)
+}
+
+func testPagingAgrees(t *testing.T, e storage.Engine) {
+	db, startSets := cyclicGraph(t, e)
 	ctx := context.Background()
 	filters := []Options{
 		{},
@@ -197,7 +210,7 @@ func TestPagingAgrees(t *testing.T) {
 // checkPages pages through the walk of starts with opts, limit nodes a page,
 // by cursor or by offset, checks the pages against full, the unpaged walk,
 // and returns the number of pages walked.
-func checkPages(t *testing.T, name string, db *sqlx.DB, starts []int64, opts Options, limit int, byOffset bool, full *Graph) int {
+func checkPages(t *testing.T, name string, db DB, starts []int64, opts Options, limit int, byOffset bool, full *Graph) int {
 	t.Helper()
 	ctx := context.Background()
 	var got []Node
@@ -208,8 +221,8 @@ func checkPages(t *testing.T, name string, db *sqlx.DB, starts []int64, opts Opt
 		if pages > len(full.Nodes)+1 {
 			t.Fatalf("%s: paging does not end", name)
 		}
-		rec := &recorder{Queryer: db}
-		g, err := Walk(ctx, rec, starts, o)
+		rec := &recorder{Queryer: db.Q, sql: db.SQL}
+		g, err := Walk(ctx, DB{Q: rec, SQL: db.SQL}, starts, o)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -244,14 +257,16 @@ func checkPages(t *testing.T, name string, db *sqlx.DB, starts []int64, opts Opt
 }
 
 // recorder is a Queryer that counts the seqs whose resource rows a walk
-// reads, the length of the first argument of each sqlNodes query.
+// reads, the length of the first argument of each Nodes or NodesTyped
+// statement of sql.
 type recorder struct {
 	Queryer
+	sql  *storage.LineageStatements
 	rows int
 }
 
 func (r *recorder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if query == sqlNodes || query == sqlNodesTyped {
+	if query == r.sql.Nodes || query == r.sql.NodesTyped {
 		var seqs []int64
 		if err := json.Unmarshal([]byte(args[0].(string)), &seqs); err != nil {
 			return nil, err
@@ -267,9 +282,9 @@ type typedEdge struct {
 	srcType, dstType string
 }
 
-func loadEdges(t *testing.T, db *sqlx.DB) []typedEdge {
+func loadEdges(t *testing.T, db DB) []typedEdge {
 	t.Helper()
-	rows, err := db.Query(`SELECT e.src_seq, e.dst_seq, e.relation, s.type, d.type FROM edges e
+	rows, err := db.Q.QueryContext(context.Background(), `SELECT e.src_seq, e.dst_seq, e.relation, s.type, d.type FROM edges e
 		JOIN resources s ON s.seq = e.src_seq JOIN resources d ON d.seq = e.dst_seq`)
 	if err != nil {
 		t.Fatal(err)

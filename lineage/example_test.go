@@ -11,7 +11,14 @@ import (
 
 	"github.com/metatrack/metatrack/lineage"
 	"github.com/metatrack/metatrack/lineage/lineagetest"
+	"github.com/metatrack/metatrack/storage/sqlite"
 )
+
+// walkable returns db, a SQLite file, to walk: with the texts of the walks'
+// statements that the SQLite engine writes.
+func walkable(db *sqlx.DB) lineage.DB {
+	return lineage.DB{Q: db, SQL: &(&sqlite.DB{}).SQL().LineageStatements}
+}
 
 // exampleDB returns a database with a small lineage: a dataset version read
 // by two model versions, one of which has an experiment and a prediction
@@ -46,7 +53,7 @@ COMMIT;`)
 func ExampleWalk() {
 	db, done := exampleDB()
 	defer done()
-	g, err := lineage.Walk(context.Background(), db, []int64{2}, lineage.Options{
+	g, err := lineage.Walk(context.Background(), walkable(db), []int64{2}, lineage.Options{
 		Direction: lineage.Downstream,
 		MaxDepth:  2,
 	})
@@ -71,7 +78,7 @@ func ExampleWalk_types() {
 	defer done()
 	// The type filter chooses what is returned, not where the walk goes:
 	// the experiment is found through the model version.
-	g, err := lineage.Walk(context.Background(), db, []int64{1}, lineage.Options{
+	g, err := lineage.Walk(context.Background(), walkable(db), []int64{1}, lineage.Options{
 		Direction: lineage.Downstream,
 		Types:     []string{"experiment"},
 	})
@@ -88,14 +95,14 @@ func ExampleWalk_types() {
 func ExampleShortestPath() {
 	db, done := exampleDB()
 	defer done()
-	p, err := lineage.ShortestPath(context.Background(), db, 7, 1, lineage.PathOptions{Direction: lineage.Upstream})
+	p, err := lineage.ShortestPath(context.Background(), walkable(db), 7, 1, lineage.PathOptions{Direction: lineage.Upstream})
 	if err != nil {
 		panic(err)
 	}
 	for i, e := range p.Edges {
 		fmt.Printf("%s <-%s- %s\n", p.Nodes[i].Ref(), e.Relation, p.Nodes[i+1].Ref())
 	}
-	_, err = lineage.ShortestPath(context.Background(), db, 7, 1, lineage.PathOptions{Direction: lineage.Downstream})
+	_, err = lineage.ShortestPath(context.Background(), walkable(db), 7, 1, lineage.PathOptions{Direction: lineage.Downstream})
 	fmt.Println(err)
 	// Output:
 	// model_version/titanic_model@1/prediction_job/nightly <-child- model_version/titanic_model@1
@@ -107,7 +114,7 @@ func ExampleShortestPath() {
 func ExampleImpact() {
 	db, done := exampleDB()
 	defer done()
-	r, err := lineage.Impact(context.Background(), db, 1, lineage.Options{})
+	r, err := lineage.Impact(context.Background(), walkable(db), 1, lineage.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -34,7 +34,7 @@ func TestExportGolden(t *testing.T) {
 		{"empty", []int64{1}, Options{Direction: Downstream, Types: []string{"no_such_type"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := Walk(ctx, db, tc.starts, tc.opts)
+			g, err := Walk(ctx, on(db), tc.starts, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func golden(t *testing.T, path string, got []byte) {
 // walked, names with special characters included.
 func TestExportJSONRoundTrip(t *testing.T) {
 	db := mustFixture(t)
-	g, err := Walk(context.Background(), db, []int64{4}, Options{Direction: Downstream, Limit: 2})
+	g, err := Walk(context.Background(), on(db), []int64{4}, Options{Direction: Downstream, Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestExportDOTParses(t *testing.T) {
 		t.Skip("Graphviz dot is not installed")
 	}
 	db := mustFixture(t)
-	g, err := Walk(context.Background(), db, []int64{1, 4, 6, 15}, Options{Direction: Downstream})
+	g, err := Walk(context.Background(), on(db), []int64{1, 4, 6, 15}, Options{Direction: Downstream})
 	if err != nil {
 		t.Fatal(err)
 	}

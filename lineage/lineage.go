@@ -4,9 +4,11 @@
 // experiment, promotion or prediction_job; model -version-> model_version;
 // model_version -winning_experiment-> experiment).
 //
-// Every function takes a Queryer, so that the tracker can call it on its
-// reader pool or inside one of its own transactions, and resource seqs (the
-// INTEGER keys of resources), not ids: the caller resolves ids and refs.
+// Every function takes a DB: a Queryer, so that the tracker can call it on
+// its reader pool or inside one of its own transactions, with the texts of
+// the statements in its engine's SQL (storage.LineageStatements, which each
+// engine package writes); and resource seqs (the INTEGER keys of
+// resources), not ids: the caller resolves ids and refs.
 //
 // Walk returns the resources reachable from one or many starts, upstream or
 // downstream, with their shortest distance; ShortestPath returns one shortest
@@ -30,6 +32,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Sentinel errors, matched with errors.Is. They are this package's own
@@ -53,6 +57,16 @@ var (
 // function runs only reads through it.
 type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// DB is a database or a transaction that holds a lineage graph, with the
+// texts of the walks' statements in its engine's SQL.
+type DB struct {
+	// Q runs the statements.
+	Q Queryer
+	// SQL holds their texts: the LineageStatements of the engine's
+	// storage.Statements (storage.Engine.SQL).
+	SQL *storage.LineageStatements
 }
 
 var (
@@ -281,7 +295,7 @@ func validDirection(d Direction) error {
 }
 
 // jsonInts encodes seqs as a JSON array, the form in which a set of seqs is
-// bound to one parameter and read back with json_each.
+// bound to one parameter (see storage.LineageStatements).
 func jsonInts(seqs []int64) string {
 	b := make([]byte, 0, 2+len(seqs)*8)
 	b = append(b, '[')

@@ -47,10 +47,9 @@ func (p *Path) Graph() *Graph {
 // options, ErrNotFound when from or to is not a resource.
 //
 // The search is breadth first from from, one query per level for the whole
-// frontier (prepared once when q can prepare), and stops at the level that
+// frontier (prepared once when db.Q can prepare), and stops at the level that
 // reaches to.
-func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptions) (*Path, error) {
-	q = forEngine(q)
+func ShortestPath(ctx context.Context, db DB, from, to int64, opts PathOptions) (*Path, error) {
 	if err := validDirection(opts.Direction); err != nil {
 		return nil, err
 	}
@@ -58,8 +57,8 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 		return nil, fmt.Errorf("%w: MaxDepth is %d, must be 0 (unlimited) or more", ErrInvalid, opts.MaxDepth)
 	}
 	f := follow{dir: opts.Direction, maxDepth: opts.MaxDepth, include: opts.Relations, exclude: opts.ExcludeRelations}
-	query, args := f.pathQuery()
-	levelQuery, done := repeated(ctx, q, query, true)
+	args := f.args(nil)
+	levelQuery, done := repeated(ctx, db.Q, db.SQL.PathLevel(f.statement()), true)
 	defer done()
 	// via maps every reached resource but from to the step that reached it.
 	via := map[int64]step{}
@@ -69,7 +68,7 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 		if len(frontier) == 0 || f.maxDepth > 0 && d >= f.maxDepth {
 			// Only now does it matter whether from and to exist: a path
 			// found runs between resources, and its rows are read below.
-			if err := checkEnds(ctx, q, from, to); err != nil {
+			if err := checkEnds(ctx, db, from, to); err != nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("%w: from resource seq %d %s to %d", ErrNoPath, from, opts.Direction, to)
@@ -120,7 +119,7 @@ func ShortestPath(ctx context.Context, q Queryer, from, to int64, opts PathOptio
 	}
 	slices.Reverse(seqs)
 	slices.Reverse(edges)
-	loaded, err := loadNodes(ctx, q, nil, seqs, nil)
+	loaded, err := loadNodes(ctx, db, nil, seqs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -155,24 +154,9 @@ func (a step) less(b step) bool {
 	return a.forward && !b.forward
 }
 
-// pathQuery returns the query of one level of ShortestPath, whose rows are
-// (near, far, relation, forward); args[0] is the frontier.
-func (f follow) pathQuery() (string, []any) {
-	s := stmt{args: []any{nil}}
-	rel := f.relationSQL(&s, "e.relation")
-	var parts []string
-	if f.dir == Downstream || f.dir == Both {
-		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))"+rel+live("e.dst_seq"))
-	}
-	if f.dir == Upstream || f.dir == Both {
-		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))"+rel+live("e.src_seq"))
-	}
-	return strings.Join(parts, " UNION ALL "), s.args
-}
-
 // checkEnds returns ErrNotFound when from or to is not in resources.
-func checkEnds(ctx context.Context, q Queryer, from, to int64) error {
-	ends, err := loadTypes(ctx, q, []Node{{Seq: from}, {Seq: to}})
+func checkEnds(ctx context.Context, db DB, from, to int64) error {
+	ends, err := loadTypes(ctx, db, []Node{{Seq: from}, {Seq: to}})
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-func TestShortestPath(t *testing.T) {
-	db := mustFixture(t)
+func TestShortestPath(t *testing.T) { forEachFixture(t, testShortestPath) }
+
+func testShortestPath(t *testing.T, db fixture) {
 	ctx := context.Background()
-	mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (13, 3, 'output', 1)`)
+	db.exec(t, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (13, 3, 'output', 1)`)
 	for _, tc := range []struct {
 		name     string
 		from, to int64
@@ -75,7 +76,7 @@ func TestShortestPath(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := ShortestPath(ctx, db, tc.from, tc.to, tc.opts)
+			p, err := ShortestPath(ctx, db.DB, tc.from, tc.to, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func TestShortestPath(t *testing.T) {
 		{"ErrNegativeDepth", 1, 10, PathOptions{Direction: Both, MaxDepth: -2}, ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := ShortestPath(ctx, db, tc.from, tc.to, tc.opts)
+			p, err := ShortestPath(ctx, db.DB, tc.from, tc.to, tc.opts)
 			if !errors.Is(err, tc.want) || p != nil {
 				t.Fatalf("got %+v, %v; want %v", p, err, tc.want)
 			}

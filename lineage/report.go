@@ -48,13 +48,12 @@ type DeployedVersion struct {
 // opts may set MaxDepth, Relations, ExcludeRelations, MaxNodes and Strategy;
 // Direction must be unset or Downstream, and Types and the paging fields
 // must be unset (ErrInvalid otherwise).
-func Impact(ctx context.Context, q Queryer, start int64, opts Options) (*ImpactReport, error) {
-	q = forEngine(q)
+func Impact(ctx context.Context, db DB, start int64, opts Options) (*ImpactReport, error) {
 	if err := reportOptions(&opts, Downstream, "Impact"); err != nil {
 		return nil, err
 	}
 	opts.Types = []string{typeModelVersion, typePredictionJob}
-	g, err := walk(ctx, q, []int64{start}, opts, false)
+	g, err := walk(ctx, db, []int64{start}, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +64,7 @@ func Impact(ctx context.Context, q Queryer, start int64, opts Options) (*ImpactR
 			versions = append(versions, n.Seq)
 		}
 	}
-	envs, err := openDeployments(ctx, q, versions)
+	envs, err := openDeployments(ctx, db, versions)
 	if err != nil {
 		return nil, err
 	}
@@ -82,16 +81,12 @@ func Impact(ctx context.Context, q Queryer, start int64, opts Options) (*ImpactR
 
 // openDeployments returns the environments of the open deployments of each
 // of versions, sorted.
-func openDeployments(ctx context.Context, q Queryer, versions []int64) (map[int64][]string, error) {
+func openDeployments(ctx context.Context, db DB, versions []int64) (map[int64][]string, error) {
 	envs := map[int64][]string{}
 	if len(versions) == 0 {
 		return envs, nil
 	}
-	rows, err := q.QueryContext(ctx,
-		"SELECT model_version_seq, environment FROM deployments"+
-			" WHERE undeployed_at IS NULL AND model_version_seq IN (SELECT value FROM json_each(?1))"+
-			" ORDER BY model_version_seq, environment",
-		jsonInts(versions))
+	rows, err := db.Q.QueryContext(ctx, db.SQL.OpenDeployments, jsonInts(versions))
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load deployments: %w", err)
 	}
@@ -149,13 +144,12 @@ type Run struct {
 // opts may set MaxDepth, Relations, ExcludeRelations, MaxNodes and Strategy;
 // Direction must be unset or Upstream, and Types and the paging fields must
 // be unset (ErrInvalid otherwise).
-func Provenance(ctx context.Context, q Queryer, start int64, opts Options) (*ProvenanceReport, error) {
-	q = forEngine(q)
+func Provenance(ctx context.Context, db DB, start int64, opts Options) (*ProvenanceReport, error) {
 	if err := reportOptions(&opts, Upstream, "Provenance"); err != nil {
 		return nil, err
 	}
 	opts.Types = []string{typeDatasetVersion, typeExperiment}
-	g, err := walk(ctx, q, []int64{start}, opts, false)
+	g, err := walk(ctx, db, []int64{start}, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +157,7 @@ func Provenance(ctx context.Context, q Queryer, start int64, opts Options) (*Pro
 	for i, n := range g.Nodes {
 		seqs[i] = n.Seq
 	}
-	runOf, runs, err := loadRuns(ctx, q, seqs)
+	runOf, runs, err := loadRuns(ctx, db, seqs)
 	if err != nil {
 		return nil, err
 	}
@@ -181,15 +175,12 @@ func Provenance(ctx context.Context, q Queryer, start int64, opts Options) (*Pro
 
 // loadRuns returns the run of each of seqs that has one, and those runs each
 // once, sorted by seq.
-func loadRuns(ctx context.Context, q Queryer, seqs []int64) (map[int64]*Run, []Run, error) {
+func loadRuns(ctx context.Context, db DB, seqs []int64) (map[int64]*Run, []Run, error) {
 	runOf := map[int64]*Run{}
 	if len(seqs) == 0 {
 		return runOf, nil, nil
 	}
-	rows, err := q.QueryContext(ctx,
-		"SELECT r.seq, u.seq, u.id, u.name, u.status FROM resources AS r JOIN runs AS u ON u.seq = r.run_seq"+
-			" WHERE r.seq IN (SELECT value FROM json_each(?1))",
-		jsonInts(seqs))
+	rows, err := db.Q.QueryContext(ctx, db.SQL.RunsOf, jsonInts(seqs))
 	if err != nil {
 		return nil, nil, fmt.Errorf("lineage: load runs: %w", err)
 	}

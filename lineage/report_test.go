@@ -28,8 +28,9 @@ func originsString(os []Origin) string {
 	return strings.Join(parts, " ")
 }
 
-func TestImpact(t *testing.T) {
-	db := mustFixture(t)
+func TestImpact(t *testing.T) { forEachFixture(t, testImpact) }
+
+func testImpact(t *testing.T, db fixture) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name      string
@@ -52,7 +53,7 @@ func TestImpact(t *testing.T) {
 		{name: "ExplicitDirection", start: 3, opts: Options{Direction: Downstream, Strategy: LevelWalk}, deployed: "8:1[staging]", jobs: "13:2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Impact(ctx, db, tc.start, tc.opts)
+			r, err := Impact(ctx, db.DB, tc.start, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,8 +72,8 @@ func TestImpact(t *testing.T) {
 	t.Run("StatusAloneCounts", func(t *testing.T) {
 		// Close 7's deployment: its DEPLOYED status still marks it, with
 		// no environment.
-		mustExec(t, db, `UPDATE deployments SET undeployed_at = 200 WHERE seq = 1`)
-		r, err := Impact(ctx, db, 7, Options{})
+		db.exec(t, `UPDATE deployments SET undeployed_at = 200 WHERE seq = 1`)
+		r, err := Impact(ctx, db.DB, 7, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,8 +83,9 @@ func TestImpact(t *testing.T) {
 	})
 }
 
-func TestProvenance(t *testing.T) {
-	db := mustFixture(t)
+func TestProvenance(t *testing.T) { forEachFixture(t, testProvenance) }
+
+func testProvenance(t *testing.T, db fixture) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name        string
@@ -102,7 +104,7 @@ func TestProvenance(t *testing.T) {
 		{name: "MaxDepth", start: 12, opts: Options{MaxDepth: 1}, experiments: "10:1/train", runs: "train"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Provenance(ctx, db, tc.start, tc.opts)
+			r, err := Provenance(ctx, db.DB, tc.start, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,8 +128,9 @@ func TestProvenance(t *testing.T) {
 	}
 }
 
-func TestReportErrors(t *testing.T) {
-	db := mustFixture(t)
+func TestReportErrors(t *testing.T) { forEachFixture(t, testReportErrors) }
+
+func testReportErrors(t *testing.T, db fixture) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -142,22 +145,22 @@ func TestReportErrors(t *testing.T) {
 		{"ErrDepth", Options{MaxDepth: -1}, ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Impact(ctx, db, 1, tc.opts); !errors.Is(err, tc.want) {
+			if _, err := Impact(ctx, db.DB, 1, tc.opts); !errors.Is(err, tc.want) {
 				t.Errorf("Impact: err = %v, want %v", err, tc.want)
 			}
-			if _, err := Provenance(ctx, db, 12, tc.opts); !errors.Is(err, tc.want) {
+			if _, err := Provenance(ctx, db.DB, 12, tc.opts); !errors.Is(err, tc.want) {
 				t.Errorf("Provenance: err = %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if _, err := Impact(ctx, db, 999, Options{}); !errors.Is(err, ErrNotFound) {
+	if _, err := Impact(ctx, db.DB, 999, Options{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Impact of a missing resource: err = %v", err)
 	}
-	if _, err := Provenance(ctx, db, 999, Options{}); !errors.Is(err, ErrNotFound) {
+	if _, err := Provenance(ctx, db.DB, 999, Options{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Provenance of a missing resource: err = %v", err)
 	}
 	// The direction a report walks is accepted when given.
-	if _, err := Provenance(ctx, db, 12, Options{Direction: Upstream}); err != nil {
+	if _, err := Provenance(ctx, db.DB, 12, Options{Direction: Upstream}); err != nil {
 		t.Errorf("Provenance with Upstream: %v", err)
 	}
 }

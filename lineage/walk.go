@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/metatrack/metatrack/storage/sqlite"
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Walk returns the resources reachable from starts (resource seqs, duplicates
@@ -19,7 +18,7 @@ import (
 // 0 and are returned when they pass the type filter. A start that is not in
 // resources fails the walk with ErrNotFound; bad options with ErrInvalid.
 //
-// Walk only reads. It sees the graph as q sees it: pass a transaction to walk
+// Walk only reads. It sees the graph as db.Q sees it: pass a transaction to walk
 // a consistent snapshot, or the graph as the transaction has changed it.
 //
 // A page (After, Offset, Limit) costs what its nodes cost: the level walk
@@ -28,14 +27,13 @@ import (
 // resource rows and the edges of the page's nodes alone. Each page walks
 // the seqs again, so pages of a graph that changes between calls may
 // overlap or skip; walk inside one read transaction when that matters.
-func Walk(ctx context.Context, q Queryer, starts []int64, opts Options) (*Graph, error) {
-	q = forEngine(q)
-	return walk(ctx, q, starts, opts, true)
+func Walk(ctx context.Context, db DB, starts []int64, opts Options) (*Graph, error) {
+	return walk(ctx, db, starts, opts, true)
 }
 
 // walk is Walk, loading the edges among the nodes only when withEdges is set
 // (the reports need the nodes alone).
-func walk(ctx context.Context, q Queryer, starts []int64, opts Options, withEdges bool) (*Graph, error) {
+func walk(ctx context.Context, db DB, starts []int64, opts Options, withEdges bool) (*Graph, error) {
 	if err := opts.validate(starts); err != nil {
 		return nil, err
 	}
@@ -47,15 +45,15 @@ func walk(ctx context.Context, q Queryer, starts []int64, opts Options, withEdge
 	)
 	switch chooseStrategy(opts, len(starts)) {
 	case CTE:
-		g, err = walkCTE(ctx, q, starts, f, opts)
+		g, err = walkCTE(ctx, db, starts, f, opts)
 	default:
-		g, err = walkLevels(ctx, q, starts, f, opts)
+		g, err = walkLevels(ctx, db, starts, f, opts)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if withEdges {
-		if g.Edges, err = edgesAmong(ctx, q, g.Nodes, f); err != nil {
+		if g.Edges, err = edgesAmong(ctx, db, g.Nodes, f); err != nil {
 			return nil, err
 		}
 	}
@@ -145,8 +143,8 @@ func chooseStrategy(o Options, starts int) Strategy {
 // (startDepths), then one query for the resource rows of the nodes
 // returned: the page when paging, else every reached node of the types
 // asked for. Paging by type first reads the types of the reached nodes.
-func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
-	reached, err := startDepths(ctx, q, starts, f, opts.MaxNodes)
+func walkLevels(ctx context.Context, db DB, starts []int64, f follow, opts Options) (*Graph, error) {
+	reached, err := startDepths(ctx, db, starts, f, opts.MaxNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +156,7 @@ func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts O
 	load := reached
 	if opts.paged() {
 		if keep != nil {
-			types, err := loadTypes(ctx, q, reached)
+			types, err := loadTypes(ctx, db, reached)
 			if err != nil {
 				return nil, err
 			}
@@ -175,7 +173,7 @@ func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts O
 	if keep != nil {
 		types = opts.Types
 	}
-	rows, err := loadNodes(ctx, q, load, starts, types)
+	rows, err := loadNodes(ctx, db, load, starts, types)
 	if err != nil {
 		return nil, err
 	}
@@ -204,14 +202,14 @@ func walkLevels(ctx context.Context, q Queryer, starts []int64, f follow, opts O
 
 // startDepths walks breadth first from starts (levelDepths) and returns
 // every reached seq with its depth, the starts first, sorted by (depth, seq).
-func startDepths(ctx context.Context, q Queryer, starts []int64, f follow, maxNodes int) ([]Node, error) {
+func startDepths(ctx context.Context, db DB, starts []int64, f follow, maxNodes int) ([]Node, error) {
 	seen := make(map[int64]struct{}, 64)
 	reached := make([]Node, 0, 64)
 	for _, s := range starts {
 		seen[s] = struct{}{}
 		reached = append(reached, Node{Seq: s})
 	}
-	return levelDepths(ctx, q, f, maxNodes, seen, reached, slices.Clone(starts), 0)
+	return levelDepths(ctx, db, f, maxNodes, seen, reached, slices.Clone(starts), 0)
 }
 
 // levelDepths walks breadth first from frontier, the resources at depth d
@@ -221,9 +219,9 @@ func startDepths(ctx context.Context, q Queryer, starts []int64, f follow, maxNo
 // once reached holds more than maxNodes resources (0: no cap): every
 // resource at the depths expanded so far is then known with its shortest
 // depth, so the first maxNodes in (depth, seq) order are exact.
-func levelDepths(ctx context.Context, q Queryer, f follow, maxNodes int, seen map[int64]struct{}, reached []Node, frontier []int64, d int) ([]Node, error) {
-	query, args := f.levelQuery()
-	level, done := repeated(ctx, q, query, f.maxDepth != 1)
+func levelDepths(ctx context.Context, db DB, f follow, maxNodes int, seen map[int64]struct{}, reached []Node, frontier []int64, d int) ([]Node, error) {
+	args := f.args(nil)
+	level, done := repeated(ctx, db.Q, db.SQL.Level(f.statement()), f.maxDepth != 1)
 	defer done()
 	for ; len(frontier) > 0; d++ {
 		if f.maxDepth > 0 && d >= f.maxDepth || maxNodes > 0 && len(reached) > maxNodes {
@@ -276,24 +274,6 @@ type preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// levelQuery returns the query of one level and its arguments; args[0] is
-// the frontier, to be set for each level.
-func (f follow) levelQuery() (string, []any) {
-	s := stmt{args: []any{nil}}
-	rel := f.relationSQL(&s, "e.relation")
-	var b strings.Builder
-	if f.dir == Downstream || f.dir == Both {
-		b.WriteString("SELECT e.dst_seq FROM edges AS e WHERE e.src_seq IN (SELECT value FROM json_each(?1))" + rel + live("e.dst_seq"))
-	}
-	if f.dir == Both {
-		b.WriteString(" UNION ALL ")
-	}
-	if f.dir == Upstream || f.dir == Both {
-		b.WriteString("SELECT e.src_seq FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))" + rel + live("e.src_seq"))
-	}
-	return b.String(), s.args
-}
-
 // walkCTE is the one-statement strategy: a recursive CTE over (seq, depth)
 // rows, the resource columns joined in the same statement. UNION (not UNION
 // ALL) drops a row already produced, so a resource reached along several
@@ -319,17 +299,17 @@ func (f follow) levelQuery() (string, []any) {
 // but behind a cycle it expands resources up to that number over L times:
 // on the cyclic benchmark graph it took 3 s where the level walk takes
 // 0.01 s.)
-func walkCTE(ctx context.Context, q Queryer, starts []int64, f follow, opts Options) (*Graph, error) {
+func walkCTE(ctx context.Context, db DB, starts []int64, f follow, opts Options) (*Graph, error) {
 	depthCap := f.maxDepth
 	if depthCap == 0 {
 		depthCap = cteCap
 	}
-	nodes, deepest, err := walkCTECapped(ctx, q, starts, f, depthCap)
+	nodes, deepest, err := walkCTECapped(ctx, db, starts, f, depthCap)
 	if err != nil {
 		return nil, err
 	}
 	if f.maxDepth == 0 && deepest == cteCap {
-		if nodes, err = beyondCap(ctx, q, f, nodes); err != nil {
+		if nodes, err = beyondCap(ctx, db, f, nodes); err != nil {
 			return nil, err
 		}
 	}
@@ -360,7 +340,7 @@ const cteCap = 16
 // beyondCap continues a walk whose nodes are known exactly to depth cteCap
 // level by level from the nodes at that depth, and returns nodes with the
 // nodes beyond.
-func beyondCap(ctx context.Context, q Queryer, f follow, nodes []Node) ([]Node, error) {
+func beyondCap(ctx context.Context, db DB, f follow, nodes []Node) ([]Node, error) {
 	seen := make(map[int64]struct{}, len(nodes))
 	var frontier []int64
 	for _, n := range nodes {
@@ -370,11 +350,11 @@ func beyondCap(ctx context.Context, q Queryer, f follow, nodes []Node) ([]Node, 
 		}
 	}
 	slices.Sort(frontier)
-	more, err := levelDepths(ctx, q, f, 0, seen, nil, frontier, cteCap)
+	more, err := levelDepths(ctx, db, f, 0, seen, nil, frontier, cteCap)
 	if err != nil || len(more) == 0 {
 		return nodes, err
 	}
-	rows, err := loadNodes(ctx, q, more, nil, nil)
+	rows, err := loadNodes(ctx, db, more, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -391,26 +371,13 @@ func beyondCap(ctx context.Context, q Queryer, f follow, nodes []Node) ([]Node, 
 
 // walkCTECapped walks to depthCap in one statement and returns the nodes and
 // the largest depth among them.
-func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, depthCap int) ([]Node, int, error) {
-	// One start, the usual case, is bound as it is: json_each parses.
-	seed, start := "SELECT value, 0 FROM json_each(?1)", any(jsonInts(starts))
+func walkCTECapped(ctx context.Context, db DB, starts []int64, f follow, depthCap int) ([]Node, int, error) {
+	// One start, the usual case, is bound as it is.
+	start := any(jsonInts(starts))
 	if len(starts) == 1 {
-		seed, start = "SELECT ?1, 0", starts[0]
+		start = starts[0]
 	}
-	s := stmt{args: []any{start, depthCap}}
-	rel := f.relationSQL(&s, "e.relation")
-	var steps []string
-	if f.dir == Downstream || f.dir == Both {
-		steps = append(steps, "SELECT e.dst_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.src_seq = w.seq WHERE w.depth < ?2"+rel+live("e.dst_seq"))
-	}
-	if f.dir == Upstream || f.dir == Both {
-		steps = append(steps, "SELECT e.src_seq, w.depth + 1 FROM walk AS w JOIN edges AS e ON e.dst_seq = w.seq WHERE w.depth < ?2"+rel+live("e.src_seq"))
-	}
-	query := "WITH RECURSIVE walk(seq, depth) AS (" + seed + " UNION " + strings.Join(steps, " UNION ") + ")" +
-		" SELECT " + nodeCols + ", w.depth" +
-		" FROM (SELECT seq, min(depth) AS depth FROM walk GROUP BY seq) AS w JOIN resources AS r ON r.seq = w.seq" + parentJoin
-
-	rows, err := q.QueryContext(ctx, query, s.args...)
+	rows, err := db.Q.QueryContext(ctx, db.SQL.Walk(f.statement(), len(starts) == 1), f.args(start, depthCap)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("lineage: walk: %w", err)
 	}
@@ -434,33 +401,19 @@ func walkCTECapped(ctx context.Context, q Queryer, starts []int64, f follow, dep
 	return nodes, deepest, nil
 }
 
-// The resource rows of nodes: the columns of a Node, from resources AS r
-// with its parent joined as p, so that a parent that is a chain member or a
-// root gives its reference without a walk up the tree.
-var (
-	nodeCols   = "r.seq, r.id, r.type, r.name, r.version, r.status, " + sqlite.ParentRefSQL("r", "p")
-	parentJoin = " LEFT JOIN resources AS p ON p.seq = r.parent_seq"
-	sqlNodes   = "SELECT " + nodeCols + " FROM resources AS r" + parentJoin +
-		" WHERE r.seq IN (SELECT value FROM json_each(?1))"
-	// sqlNodesTyped keeps the rows of the types ?2 and the starts ?3 (+
-	// keeps the planner on the seqs rather than an index on type).
-	sqlNodesTyped = sqlNodes + " AND (+r.type IN (SELECT value FROM json_each(?2)) OR r.seq IN (SELECT value FROM json_each(?3)))"
-	sqlNodeTypes  = "SELECT seq, type FROM resources WHERE seq IN (SELECT value FROM json_each(?1))"
-)
-
 // loadNodes returns the resource rows of nodes and of starts, in no
 // particular order; seqs not in resources are missing from the result.
 // With types, only rows of those types and of starts are returned.
-func loadNodes(ctx context.Context, q Queryer, nodes []Node, starts []int64, types []string) ([]Node, error) {
+func loadNodes(ctx context.Context, db DB, nodes []Node, starts []int64, types []string) ([]Node, error) {
 	seqs := make([]int64, 0, len(nodes)+len(starts))
 	for _, n := range nodes {
 		seqs = append(seqs, n.Seq)
 	}
-	query, args := sqlNodes, []any{jsonInts(append(seqs, starts...))}
+	query, args := db.SQL.Nodes, []any{jsonInts(append(seqs, starts...))}
 	if len(types) > 0 {
-		query, args = sqlNodesTyped, append(args, jsonStrings(types), jsonInts(starts))
+		query, args = db.SQL.NodesTyped, append(args, jsonStrings(types), jsonInts(starts))
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := db.Q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load resources: %w", err)
 	}
@@ -483,12 +436,12 @@ func loadNodes(ctx context.Context, q Queryer, nodes []Node, starts []int64, typ
 }
 
 // loadTypes returns the type of each of nodes that is in resources.
-func loadTypes(ctx context.Context, q Queryer, nodes []Node) (map[int64]string, error) {
+func loadTypes(ctx context.Context, db DB, nodes []Node) (map[int64]string, error) {
 	seqs := make([]int64, len(nodes))
 	for i, n := range nodes {
 		seqs[i] = n.Seq
 	}
-	rows, err := q.QueryContext(ctx, sqlNodeTypes, jsonInts(seqs))
+	rows, err := db.Q.QueryContext(ctx, db.SQL.NodeTypes, jsonInts(seqs))
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load types: %w", err)
 	}
@@ -510,7 +463,7 @@ func loadTypes(ctx context.Context, q Queryer, nodes []Node) (map[int64]string, 
 
 // edgesAmong returns the edges whose two ends are both in nodes and whose
 // relation f allows, sorted by the positions of their ends in nodes.
-func edgesAmong(ctx context.Context, q Queryer, nodes []Node, f follow) ([]Edge, error) {
+func edgesAmong(ctx context.Context, db DB, nodes []Node, f follow) ([]Edge, error) {
 	if len(nodes) == 0 {
 		return nil, nil
 	}
@@ -520,11 +473,7 @@ func edgesAmong(ctx context.Context, q Queryer, nodes []Node, f follow) ([]Edge,
 		pos[n.Seq] = i
 		seqs[i] = n.Seq
 	}
-	s := stmt{args: []any{jsonInts(seqs)}}
-	query := "SELECT e.src_seq, e.dst_seq, e.relation FROM edges AS e" +
-		" WHERE e.src_seq IN (SELECT value FROM json_each(?1)) AND e.dst_seq IN (SELECT value FROM json_each(?1))" +
-		f.relationSQL(&s, "e.relation")
-	rows, err := q.QueryContext(ctx, query, s.args...)
+	rows, err := db.Q.QueryContext(ctx, db.SQL.EdgesAmong(f.statement()), f.args(jsonInts(seqs))...)
 	if err != nil {
 		return nil, fmt.Errorf("lineage: load edges: %w", err)
 	}
@@ -546,42 +495,33 @@ func edgesAmong(ctx context.Context, q Queryer, nodes []Node, f follow) ([]Edge,
 	return edges, nil
 }
 
-// live returns the condition that the resource seq col is not deleted:
-// deleted resources (resources.deleted_at set) are not part of the graph,
-// and walks neither reach nor pass through them. The subquery reads the
-// partial index resources_deleted once per statement.
-func live(col string) string {
-	return " AND " + col + " NOT IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)"
+// statement returns what the statements that follow f's edges are built
+// for. Deleted resources (resources.deleted_at set) are not part of the
+// graph: the statements neither reach nor pass through them.
+func (f follow) statement() storage.LineageFollow {
+	return storage.LineageFollow{
+		Downstream:       f.dir == Downstream || f.dir == Both,
+		Upstream:         f.dir == Upstream || f.dir == Both,
+		Relations:        len(f.include) > 0,
+		ExcludeRelations: len(f.exclude) > 0,
+	}
 }
 
-// relationSQL returns the conditions on the relation column col that f's
-// relation lists ask for ("" when none), binding the lists as arguments of s.
-func (f follow) relationSQL(s *stmt, col string) string {
-	var b strings.Builder
+// args returns the arguments of a statement built for f.statement(): first,
+// then the relation lists it binds.
+func (f follow) args(first ...any) []any {
 	if len(f.include) > 0 {
-		b.WriteString(" AND " + col + " IN (SELECT value FROM json_each(" + s.arg(jsonStrings(f.include)) + "))")
+		first = append(first, jsonStrings(f.include))
 	}
 	if len(f.exclude) > 0 {
-		b.WriteString(" AND " + col + " NOT IN (SELECT value FROM json_each(" + s.arg(jsonStrings(f.exclude)) + "))")
+		first = append(first, jsonStrings(f.exclude))
 	}
-	return b.String()
+	return first
 }
 
 // allows reports whether f follows edges of relation rel.
 func (f follow) allows(rel string) bool {
 	return (len(f.include) == 0 || slices.Contains(f.include, rel)) && !slices.Contains(f.exclude, rel)
-}
-
-// stmt accumulates the arguments of a statement with numbered parameters,
-// so that one argument can be used in several places.
-type stmt struct {
-	args []any
-}
-
-// arg appends v and returns its placeholder.
-func (s *stmt) arg(v any) string {
-	s.args = append(s.args, v)
-	return "?" + strconv.Itoa(len(s.args))
 }
 
 func closeRows(rows *sql.Rows) error {

@@ -31,8 +31,9 @@ func edgesString(edges []Edge) string {
 	return strings.Join(parts, " ")
 }
 
-func TestWalk(t *testing.T) {
-	db := mustFixture(t)
+func TestWalk(t *testing.T) { forEachFixture(t, testWalk) }
+
+func testWalk(t *testing.T, db fixture) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name      string
@@ -190,7 +191,7 @@ func TestWalk(t *testing.T) {
 			t.Run(tc.name+"/"+s.String(), func(t *testing.T) {
 				opts := tc.opts
 				opts.Strategy = s
-				g, err := Walk(ctx, db, tc.starts, opts)
+				g, err := Walk(ctx, db.DB, tc.starts, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -211,9 +212,10 @@ func TestWalk(t *testing.T) {
 	}
 }
 
-func TestWalkNodeFields(t *testing.T) {
-	db := mustFixture(t)
-	g, err := Walk(context.Background(), db, []int64{13}, Options{Direction: Upstream, MaxDepth: 1})
+func TestWalkNodeFields(t *testing.T) { forEachFixture(t, testWalkNodeFields) }
+
+func testWalkNodeFields(t *testing.T, db fixture) {
+	g, err := Walk(context.Background(), db.DB, []int64{13}, Options{Direction: Upstream, MaxDepth: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,18 +238,19 @@ func TestWalkNodeFields(t *testing.T) {
 // into the dataset version its model was trained on, and a self-loop) and a
 // ring of 40 resources: every walk must end, each resource once at its
 // shortest depth.
-func TestWalkCycle(t *testing.T) {
-	db := mustFixture(t)
+func TestWalkCycle(t *testing.T) { forEachFixture(t, testWalkCycle) }
+
+func testWalkCycle(t *testing.T, db fixture) {
 	ctx := context.Background()
-	mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (13, 3, 'output', 1), (9, 9, 'retrain', 1)`)
+	db.exec(t, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (13, 3, 'output', 1), (9, 9, 'retrain', 1)`)
 	var ring strings.Builder
 	ring.WriteString("INSERT INTO resources (seq, id, type, name, created_at, updated_at) VALUES ")
 	for i := range 40 {
 		fmt.Fprintf(&ring, "%s(%d, 'ring-%d', 'stage', 's%d', 1, 1)", map[bool]string{true: ", "}[i > 0], 100+i, i, i)
 	}
-	mustExec(t, db, ring.String())
+	db.exec(t, ring.String())
 	for i := range 40 {
-		mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'next', 1)`, 100+i, 100+(i+1)%40)
+		db.exec(t, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'next', 1)`, 100+i, 100+(i+1)%40)
 	}
 	// A chain 0 -> 1 -> ... -> 32 (seqs 200-232) ends exactly at the depth
 	// caps the unlimited CTE tries (16, 32) before it knows it is done.
@@ -256,9 +259,9 @@ func TestWalkCycle(t *testing.T) {
 	for i := range 33 {
 		fmt.Fprintf(&chain, "%s(%d, 'chain-%d', 'stage', 'c%d', 1, 1)", map[bool]string{true: ", "}[i > 0], 200+i, i, i)
 	}
-	mustExec(t, db, chain.String())
+	db.exec(t, chain.String())
 	for i := range 32 {
-		mustExec(t, db, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'next', 1)`, 200+i, 201+i)
+		db.exec(t, `INSERT INTO edges (src_seq, dst_seq, relation, created_at) VALUES (?, ?, 'next', 1)`, 200+i, 201+i)
 	}
 	chainNodes := func(from, to int) string {
 		var parts []string
@@ -352,7 +355,7 @@ func TestWalkCycle(t *testing.T) {
 			t.Run(tc.name+"/"+s.String(), func(t *testing.T) {
 				opts := tc.opts
 				opts.Strategy = s
-				g, err := Walk(ctx, db, tc.starts, opts)
+				g, err := Walk(ctx, db.DB, tc.starts, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -401,8 +404,9 @@ func TestChooseStrategy(t *testing.T) {
 	}
 }
 
-func TestWalkErrors(t *testing.T) {
-	db := mustFixture(t)
+func TestWalkErrors(t *testing.T) { forEachFixture(t, testWalkErrors) }
+
+func testWalkErrors(t *testing.T, db fixture) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
@@ -427,7 +431,7 @@ func TestWalkErrors(t *testing.T) {
 				if opts.Strategy == 0 {
 					opts.Strategy = s
 				}
-				g, err := Walk(ctx, db, tc.starts, opts)
+				g, err := Walk(ctx, db.DB, tc.starts, opts)
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("err = %v, want %v", err, tc.want)
 				}
@@ -439,11 +443,12 @@ func TestWalkErrors(t *testing.T) {
 	}
 }
 
-func TestWalkPaging(t *testing.T) {
-	db := mustFixture(t)
+func TestWalkPaging(t *testing.T) { forEachFixture(t, testWalkPaging) }
+
+func testWalkPaging(t *testing.T, db fixture) {
 	ctx := context.Background()
 	base := Options{Direction: Downstream}
-	full, err := Walk(ctx, db, []int64{1, 4, 6}, base)
+	full, err := Walk(ctx, db.DB, []int64{1, 4, 6}, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +465,7 @@ func TestWalkPaging(t *testing.T) {
 					if pages > 20 {
 						t.Fatal("paging does not end")
 					}
-					g, err := Walk(ctx, db, []int64{6, 4, 1}, opts)
+					g, err := Walk(ctx, db.DB, []int64{6, 4, 1}, opts)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -490,7 +495,7 @@ func TestWalkPaging(t *testing.T) {
 		t.Run("Offset/"+s.String(), func(t *testing.T) {
 			var got []Node
 			for offset := 0; offset < full.Total; offset += 4 {
-				g, err := Walk(ctx, db, []int64{1, 4, 6}, Options{Direction: Downstream, Strategy: s, Offset: offset, Limit: 4})
+				g, err := Walk(ctx, db.DB, []int64{1, 4, 6}, Options{Direction: Downstream, Strategy: s, Offset: offset, Limit: 4})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -510,7 +515,7 @@ func TestWalkPaging(t *testing.T) {
 			{Direction: Downstream, After: &Cursor{Depth: last.Depth, Seq: last.Seq}},
 			{Direction: Downstream, After: &Cursor{Depth: 99}},
 		} {
-			g, err := Walk(ctx, db, []int64{1, 4, 6}, opts)
+			g, err := Walk(ctx, db.DB, []int64{1, 4, 6}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -521,14 +526,14 @@ func TestWalkPaging(t *testing.T) {
 	})
 	t.Run("CursorBetweenNodes", func(t *testing.T) {
 		// A cursor need not name a node: the page starts after its place.
-		g, err := Walk(ctx, db, []int64{1}, Options{Direction: Downstream, After: &Cursor{Depth: 2, Seq: 7}, Limit: 2})
+		g, err := Walk(ctx, db.DB, []int64{1}, Options{Direction: Downstream, After: &Cursor{Depth: 2, Seq: 7}, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := nodesString(g.Nodes); got != "8:2 14:2" || *g.Next != (Cursor{Depth: 2, Seq: 14}) {
 			t.Errorf("got %s next %v", got, g.Next)
 		}
-		g, err = Walk(ctx, db, []int64{1}, Options{Direction: Downstream, After: &Cursor{Depth: 2, Seq: 9}})
+		g, err = Walk(ctx, db.DB, []int64{1}, Options{Direction: Downstream, After: &Cursor{Depth: 2, Seq: 9}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -584,7 +589,7 @@ func TestWalkInTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []Strategy{CTE, LevelWalk} {
-		g, err := Walk(ctx, tx, []int64{15}, Options{Direction: Downstream, MaxDepth: 2, Strategy: s})
+		g, err := Walk(ctx, on(tx), []int64{15}, Options{Direction: Downstream, MaxDepth: 2, Strategy: s})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,4 +28,5 @@ type Statements struct {
 	MetricStatements
 	GCStatements
 	VerifyStatements
+	LineageStatements
 }

@@ -6,10 +6,11 @@ package lineagetest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // Spec describes the graph Generate writes. Every count may be 0.
@@ -93,53 +94,37 @@ type Generated struct {
 	Edges     int
 }
 
-// Beginner starts transactions; *sql.DB and *sqlx.DB are Beginners.
-type Beginner interface {
-	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
-}
-
-// Generate writes the graph of spec into db in one transaction. db must hold
-// the metatrack schema and no resources named like the generated ones
-// (dataset_<i>, model_<i>, predictions_model_<i>): generate into a fresh
-// database. Ids are UUIDv7-shaped and reproducible from spec.Seed; times
-// start at 2025-01-01 UTC, one millisecond per record.
-func Generate(ctx context.Context, db Beginner, spec Spec) (*Generated, error) {
-	tx, err := db.BeginTx(ctx, nil)
+// Generate writes the graph of spec into e in one write transaction,
+// through the engine's own statements (storage.Statements), so that it
+// writes the same graph, seqs included, on every engine. e must hold no
+// resources named like the generated ones (dataset_<i>, model_<i>,
+// predictions_model_<i>): generate into a fresh store. Ids are
+// UUIDv7-shaped and reproducible from spec.Seed; times start at 2025-01-01
+// UTC, one millisecond per record.
+func Generate(ctx context.Context, e storage.Engine, spec Spec) (*Generated, error) {
+	var out *Generated
+	err := e.WriteTx(ctx, func(tx storage.Tx) error {
+		// A new generator each time: WriteTx may run this again.
+		g := &gen{ctx: ctx, tx: tx, sql: e.SQL(), rng: rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15)), now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
+		if err := g.generate(spec); err != nil {
+			return err
+		}
+		out = &g.out
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("lineagetest: %w", err)
 	}
-	defer tx.Rollback()
-	g := &gen{ctx: ctx, tx: tx, rng: rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15)), now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
-	for _, p := range []struct {
-		st  **sql.Stmt
-		sql string
-	}{
-		{&g.res, "INSERT INTO resources (id, type, name, version, parent_seq, status, run_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-		{&g.edge, "INSERT INTO edges (src_seq, dst_seq, relation, run_seq, created_at) VALUES (?, ?, ?, ?, ?)"},
-		{&g.run, "INSERT INTO runs (id, name, status, started_at, ended_at) VALUES (?, ?, 'FINISHED', ?, ?)"},
-		{&g.dep, "INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at, run_seq) VALUES (?, ?, ?, ?, ?, ?, ?)"},
-	} {
-		if *p.st, err = tx.PrepareContext(ctx, p.sql); err != nil {
-			return nil, fmt.Errorf("lineagetest: %w", err)
-		}
-		defer (*p.st).Close()
-	}
-	if err := g.generate(spec); err != nil {
-		return nil, fmt.Errorf("lineagetest: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("lineagetest: %w", err)
-	}
-	return &g.out, nil
+	return out, nil
 }
 
 type gen struct {
-	ctx                 context.Context
-	tx                  *sql.Tx
-	res, edge, run, dep *sql.Stmt
-	rng                 *rand.Rand
-	now                 int64
-	out                 Generated
+	ctx context.Context
+	tx  storage.Tx
+	sql *storage.Statements
+	rng *rand.Rand
+	now int64
+	out Generated
 }
 
 func (g *gen) generate(spec Spec) error {
@@ -299,38 +284,37 @@ func (g *gen) deploy(m int, model, mv, prev, run int64) error {
 	g.out.Deployed = append(g.out.Deployed, mv)
 	at := g.tick()
 	if prev != 0 {
-		if _, err := g.dep.ExecContext(g.ctx, g.id(), model, prev, env, at-1000, at, run); err != nil {
+		if _, err := g.tx.Exec(g.ctx, g.sql.AddDeployment, g.id(), model, prev, env, at-1000, at, run); err != nil {
 			return err
 		}
 	}
-	_, err := g.dep.ExecContext(g.ctx, g.id(), model, mv, env, at, nil, run)
+	_, err := g.tx.Exec(g.ctx, g.sql.AddDeployment, g.id(), model, mv, env, at, nil, run)
 	return err
 }
 
 func (g *gen) newRun(name string) (int64, error) {
 	at := g.tick()
-	r, err := g.run.ExecContext(g.ctx, g.id(), name, at, at+1)
-	if err != nil {
+	var seq int64
+	if err := g.tx.Get(g.ctx, &seq, g.sql.AddRun, g.id(), name, "", "", 0, "FINISHED", "", at, at+1); err != nil {
 		return 0, err
 	}
-	seq, err := r.LastInsertId()
 	g.out.Runs = append(g.out.Runs, seq)
-	return seq, err
+	return seq, nil
 }
 
 // resource inserts a resource; version and parent 0 are NULL.
 func (g *gen) resource(typ, name string, version int, parent int64, status string, run int64) (int64, error) {
 	at := g.tick()
-	r, err := g.res.ExecContext(g.ctx, g.id(), typ, name, nullIf0(int64(version)), nullIf0(parent), status, run, at, at)
-	if err != nil {
+	var seq int64
+	if err := g.tx.Get(g.ctx, &seq, g.sql.InsertResource, g.id(), typ, name, nullIf0(int64(version)), nullIf0(parent), status, "{}", run, at, at, nil); err != nil {
 		return 0, fmt.Errorf("%s %s@%d: %w", typ, name, version, err)
 	}
 	g.out.Resources++
-	return r.LastInsertId()
+	return seq, nil
 }
 
 func (g *gen) link(src, dst int64, relation string, run int64) error {
-	if _, err := g.edge.ExecContext(g.ctx, src, dst, relation, run, g.tick()); err != nil {
+	if _, err := g.tx.Exec(g.ctx, g.sql.AddEdge, src, dst, relation, run, g.tick()); err != nil {
 		return fmt.Errorf("edge %d -%s-> %d: %w", src, relation, dst, err)
 	}
 	g.out.Edges++

@@ -27,4 +27,5 @@ var statements = storage.Statements{
 	MetricStatements:     metricSQL,
 	GCStatements:         gcSQL,
 	VerifyStatements:     verifySQL,
+	LineageStatements:    lineageSQL,
 }
