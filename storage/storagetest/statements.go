@@ -4,6 +4,8 @@ package storagetest
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/metatrack/metatrack/storage"
@@ -17,6 +19,84 @@ func CheckStatements(t testing.TB, engine string, s *storage.Statements) {
 	n := check(t, engine, reflect.ValueOf(s).Elem(), "Statements")
 	if n == 0 {
 		t.Errorf("%s: storage.Statements has no statements", engine)
+	}
+	checkLineage(t, engine, &s.LineageStatements)
+}
+
+// checkLineage builds the lineage statements for every LineageFollow and
+// fails t for each text that is empty or does not name exactly the
+// numbered parameters its arguments bind: first (the set, or the starts
+// and the depth), then the relation lists the variant binds.
+func checkLineage(t testing.TB, engine string, s *storage.LineageStatements) {
+	t.Helper()
+	if s.Level == nil || s.PathLevel == nil || s.Walk == nil || s.EdgesAmong == nil {
+		return // reported by check
+	}
+	for _, down := range []bool{false, true} {
+		for _, up := range []bool{false, true} {
+			for _, incl := range []bool{false, true} {
+				for _, excl := range []bool{false, true} {
+					f := storage.LineageFollow{Downstream: down, Upstream: up, Relations: incl, ExcludeRelations: excl}
+					lists := 0
+					if incl {
+						lists++
+					}
+					if excl {
+						lists++
+					}
+					type built struct {
+						name, text string
+						args       int
+					}
+					texts := []built{{"EdgesAmong", s.EdgesAmong(f), 1 + lists}}
+					if down || up {
+						texts = append(texts,
+							built{"Level", s.Level(f), 1 + lists},
+							built{"PathLevel", s.PathLevel(f), 1 + lists},
+							built{"Walk(one start)", s.Walk(f, true), 2 + lists},
+							built{"Walk", s.Walk(f, false), 2 + lists})
+					}
+					for _, c := range texts {
+						if msg := numbered(c.text, c.args); msg != "" {
+							t.Errorf("%s: LineageStatements.%s(%+v): %s", engine, c.name, f, msg)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// numbered returns what is wrong with text, whose parameters must be ?1 to
+// ?n, each at least once, and no other; "" when nothing is.
+func numbered(text string, n int) string {
+	if strings.TrimSpace(text) == "" {
+		return "empty"
+	}
+	for i := 1; i <= n; i++ {
+		if !hasParam(text, i) {
+			return "does not use ?" + strconv.Itoa(i)
+		}
+	}
+	if hasParam(text, n+1) {
+		return "uses ?" + strconv.Itoa(n+1) + ", which is not bound"
+	}
+	return ""
+}
+
+// hasParam reports whether text holds the parameter ?i, not followed by
+// another digit.
+func hasParam(text string, i int) bool {
+	p := "?" + strconv.Itoa(i)
+	for rest := text; ; {
+		j := strings.Index(rest, p)
+		if j < 0 {
+			return false
+		}
+		rest = rest[j+len(p):]
+		if rest == "" || rest[0] < '0' || rest[0] > '9' {
+			return true
+		}
 	}
 }
 
