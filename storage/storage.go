@@ -7,6 +7,12 @@
 //   - storage/sqlite: one cgo-free SQLite file, the embedded default;
 //   - storage/postgres: a PostgreSQL server, through pgx.
 //
+// Two parts of the domain are written once on this seam rather than in the
+// root, because the engines' maintenance (GC, Verify) calls them too: the
+// collection of artifact bytes no record refers to (CollectBlobs), and the
+// metric series store (storage/metricstore: tails sealed into blocks,
+// ranges and downsampling, their compaction and their verification).
+//
 // An engine runs statements through database/sql (sqlx on top), so the
 // domain scans rows the same way on every engine; what differs is the text
 // of the statements (Statements), how transactions are begun, retried and
