@@ -332,11 +332,18 @@ func clip(s string) string {
 	return s
 }
 
-// expected caches the objects each schema version defines on this
-// process's server; they are the same for every store of one version.
+// expected caches the objects each schema version defines, per server
+// version (the catalog's definitions read differently from one release to
+// the next); they are the same for every store of one version.
 var expected struct {
 	mu       sync.Mutex
-	versions map[uint]map[string]object
+	versions map[expectedKey]map[string]object
+}
+
+// expectedKey is a schema version on a server version.
+type expectedKey struct {
+	schema uint
+	server string
 }
 
 // expectedObjects returns the objects that the migrations up to version v
@@ -345,9 +352,13 @@ var expected struct {
 // for the store. It needs the privilege to create a schema in the
 // database, as Open does for a new store.
 func (e *Engine) expectedObjects(ctx context.Context, v uint) (map[string]object, error) {
+	key := expectedKey{schema: v}
+	if err := e.db.GetContext(ctx, &key.server, `SHOW server_version_num`); err != nil {
+		return nil, err
+	}
 	expected.mu.Lock()
 	defer expected.mu.Unlock()
-	if objs, ok := expected.versions[v]; ok {
+	if objs, ok := expected.versions[key]; ok {
 		return objs, nil
 	}
 	var b [8]byte
@@ -398,9 +409,9 @@ func (e *Engine) expectedObjects(ctx context.Context, v uint) (map[string]object
 		return fail(err)
 	}
 	if expected.versions == nil {
-		expected.versions = map[uint]map[string]object{}
+		expected.versions = map[expectedKey]map[string]object{}
 	}
-	expected.versions[v] = objs
+	expected.versions[key] = objs
 	return objs, nil
 }
 
