@@ -179,8 +179,11 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		}
 	}
 	var parts []part
-	if c.indexPlans() {
+	switch {
+	case c.indexPlans():
 		parts = c.drive(conj, frags)
+	case c.ordersByIndex():
+		parts = c.indexOrder(conj, frags)
 	}
 	if parts == nil {
 		parts = []part{c.plain(frags)}
@@ -359,6 +362,14 @@ func newCompiler(q *Query, opts Options) *compiler {
 // indexPlans reports whether the query may take the forms tuned to the
 // engine's planner (see Dialect.Planner and Options.NoDrive).
 func (c *compiler) indexPlans() bool { return !c.opts.NoDrive && c.p != nil }
+
+// ordersByIndex reports whether a query ordered by a metadata value may
+// read its metadata rows in that order (see IndexOrder and
+// Options.NoDrive).
+func (c *compiler) ordersByIndex() bool {
+	o, ok := c.d.(IndexOrder)
+	return ok && o.OrdersByIndex() && !c.opts.NoDrive
+}
 
 // never is a condition that is always false.
 func (c *compiler) never() frag { return frag{sql: c.d.False()} }

@@ -70,6 +70,20 @@ type Dialect interface {
 	Mixed(num, str string) string
 }
 
+// IndexOrder is an optional interface of a Dialect without a Planner
+// whose engine plans by statistics (PostgreSQL). When OrdersByIndex
+// reports true, a query whose only ORDER BY term is a top-level metadata
+// value, with a predicate on that value that only numbers (or only
+// strings) match, reads the metadata rows of its predicate in the order of
+// the page (FROM metadata dm JOIN resources r ... ORDER BY dm.num,
+// dm.resource_seq), so that the engine may walk metadata_key_num (or
+// _str) and stop at the end of the page, where the plain form computes the
+// sort key of every matching resource and sorts them all. The rows and
+// their order are those of the plain form.
+type IndexOrder interface {
+	OrdersByIndex() bool
+}
+
 // Planner is the SQL that the forms of drive.go need besides a Dialect's:
 // they steer a planner without statistics (SQLite's) to the plan the
 // compiler chose.

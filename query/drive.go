@@ -344,6 +344,61 @@ func (c *compiler) metaOrder(conj []node, frags []frag) []part {
 	}}
 }
 
+// indexOrder returns the part of a query for a Dialect that plans by
+// statistics (IndexOrder): when its only ORDER BY term is a top-level
+// metadata value and a conjunct on that value matches only numbers or only
+// strings, the rows of that conjunct from metadata dm in the order of the
+// value, the other conjuncts conditions on r; else nil, the plain form.
+// The sort columns are the plain form's, the rank and the other type's
+// column constant.
+func (c *compiler) indexOrder(conj []node, frags []frag) []part {
+	order := c.q.order
+	if len(order) != 1 || fieldSpecs[order[0].field.name].kind != kindMeta || len(order[0].field.keys) != 1 {
+		return nil
+	}
+	key, desc := order[0].field.keys[0], order[0].desc
+	for i, x := range conj {
+		n, ok := x.(*cmpNode)
+		if !ok || fieldSpecs[n.field.name].kind != kindMeta || len(n.field.keys) != 1 || n.field.keys[0] != key {
+			continue
+		}
+		cls := impliedClass(n)
+		if cls == classNull {
+			continue
+		}
+		col, acc, rank := "dm.num", accessors{num: frag{sql: "dm.num"}}, int64(0)
+		if cls == classText {
+			col, acc, rank = "dm.str", accessors{str: frag{sql: "dm.str"}}, int64(1)
+		}
+		pred, err := c.typed(acc, n)
+		if err != nil {
+			// n compiled before with the num and str accessors of metadata.
+			panic("query: " + err.Error())
+		}
+		var f fb
+		p := part{
+			from:  "metadata dm JOIN resources r ON r.seq = dm.resource_seq",
+			drive: []frag{f.s("dm.key = ").arg(key).s(" AND ", col, " IS NOT NULL AND ").frag(pred).done(false)},
+			conds: without(frags, i),
+			tie:   "dm.resource_seq",
+		}
+		value := sortCol{frag: frag{sql: col}, desc: desc, column: true, class: cls}
+		none := sortCol{konst: true, desc: desc}
+		p.sorts = []sortCol{{konst: true, val: rank}}
+		switch {
+		case c.mixed():
+			p.sorts = append(p.sorts, value)
+		case cls == classText:
+			value.sql = c.d.Ordered(col)
+			p.sorts = append(p.sorts, none, value)
+		default:
+			p.sorts = append(p.sorts, value, none)
+		}
+		return []part{p}
+	}
+	return nil
+}
+
 // build returns the SELECT of the parts of a query, after the cursor cur
 // (if not nil), with at most limit rows (if not 0). frags are the compiled
 // conjuncts, for the plain form that a window falls back to.

@@ -21,9 +21,15 @@ import (
 //   - a metadata or attribute sort key is three columns (rank, number,
 //     text), since a column holds one type.
 //
-// No query is driven by an index, windowed or probed (Planner is nil):
-// conditions on tags, metadata and attribute values are semi-joins on their
-// tables, which PostgreSQL plans by its statistics.
+// No query is windowed or probed (Planner is nil): conditions on tags,
+// metadata and attribute values are semi-joins on their tables, which
+// PostgreSQL plans by its statistics. A query ordered by a metadata value
+// that its predicate confines to numbers (or strings) reads that
+// predicate's metadata rows in the order of the value (OrdersByIndex), so
+// that a page of metadata.acc > 0.9 ORDER BY metadata.acc DESC walks
+// metadata_key_num and stops at its end, as hand-written SQL does, instead
+// of computing three sort keys for every matching resource (on 100,000
+// resources, 339 ms against 1.3 ms by hand).
 //
 // Known difference: in a JSON document with a repeated key, a nested path
 // or a sort key reads the key's last occurrence here, its first on SQLite
@@ -39,6 +45,11 @@ func (Dialect) Name() string { return "postgres" }
 
 // Planner returns nil: the forms tuned to SQLite's planner are not used.
 func (Dialect) Planner() query.Planner { return nil }
+
+// OrdersByIndex returns true: see query.IndexOrder.
+func (Dialect) OrdersByIndex() bool { return true }
+
+var _ query.IndexOrder = Dialect{}
 
 // False returns false.
 func (Dialect) False() string { return "false" }

@@ -6,9 +6,12 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/metatrack/metatrack"
+	"github.com/metatrack/metatrack/query"
+	"github.com/metatrack/metatrack/storage/postgres"
 )
 
 // TestSearchAgreesWithSQLite writes the same resources through the tracker
@@ -63,6 +66,9 @@ func TestSearchAgreesWithSQLite(t *testing.T) {
 		"name LIKE 'i%' ORDER BY name",
 		"ORDER BY name DESC",
 		"metadata.auc > 0.6 ORDER BY metadata.auc DESC",
+		"metadata.auc <= 0.7 ORDER BY metadata.auc",
+		"metadata.auc LIKE 'h%' ORDER BY metadata.auc DESC",
+		"metadata.auc = 'high' AND type = 'model' ORDER BY metadata.auc",
 		"ORDER BY metadata.auc",
 		"metadata.auc = false OR metadata.auc = 'high'",
 		"metadata.auc IS NULL",
@@ -108,4 +114,36 @@ func searchNames(t *testing.T, tr *metatrack.Tracker, filter string, size int) [
 	}
 	t.Fatalf("%q: too many pages", filter)
 	return nil
+}
+
+// TestIndexOrder: a page ordered by a metadata value that its predicate
+// confines to numbers (or strings) reads the predicate's metadata rows in
+// that order, so that PostgreSQL can walk metadata_key_num (or _str) and
+// stop at the page's end; without such a predicate the sort keys are
+// computed for each row (TestSearchAgreesWithSQLite checks that both
+// return SQLite's rows).
+func TestIndexOrder(t *testing.T) {
+	for src, want := range map[string]string{
+		"metadata.acc > 0.9 ORDER BY metadata.acc DESC": "SELECT r.seq, 0 AS sort_0, dm.num AS sort_1, NULL AS sort_2 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq " +
+			"WHERE (dm.key = ? AND dm.num IS NOT NULL AND dm.num > CAST(? AS double precision) AND r.deleted_at IS NULL) ORDER BY dm.num DESC, dm.resource_seq LIMIT 10",
+		"metadata.fw LIKE 'x%' ORDER BY metadata.fw": `SELECT r.seq, 1 AS sort_0, NULL AS sort_1, dm.str COLLATE "C" AS sort_2 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq ` +
+			`WHERE (dm.key = ? AND dm.str IS NOT NULL AND dm.str LIKE ? ESCAPE '\' AND r.deleted_at IS NULL) ORDER BY dm.str COLLATE "C" ASC, dm.resource_seq LIMIT 10`,
+		"type = 'model' ORDER BY metadata.acc": "SELECT r.seq, (SELECT CASE",
+	} {
+		q, err := query.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := query.Compile(q, query.Options{Dialect: postgres.Dialect{}, Limit: 10, Deleted: query.NotDeleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := c.Select.ToSql()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", src, got, want)
+		}
+	}
 }
