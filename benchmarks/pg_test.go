@@ -281,6 +281,22 @@ func (d *bareDB) pgQuery(ctx context.Context, query string, args ...any) (rows, 
 	return pgRows{r}, nil
 }
 
+// planned runs a search's query: on PostgreSQL planned for its arguments
+// on every call (an unnamed statement whose description pgx caches), as
+// the tracker runs its compiled searches, since a prepared statement's
+// generic plan cannot tell a selective range from a broad one; on SQLite
+// as query does.
+func (d *bareDB) planned(ctx context.Context, query string, args ...any) (rows, error) {
+	if d.pg == nil {
+		return d.query(ctx, query, args...)
+	}
+	r, err := d.pg.Query(ctx, pgText(query), append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{r}, nil
+}
+
 func (d *bareDB) pgQueryRow(ctx context.Context, query string, args ...any) scanner {
 	name, err := d.pgPrepared(ctx, query)
 	if err != nil {

@@ -150,7 +150,7 @@ func (c searchCase) bareRun(d *bareDB) (func() (metatrack.Page, error), error) {
 	args = append(args, c.page+1)
 	return func() (metatrack.Page, error) {
 		var p metatrack.Page
-		rows, err := d.query(ctx, c.bare, args...)
+		rows, err := d.planned(ctx, c.bare, args...)
 		if err != nil {
 			return p, err
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/storage"
@@ -256,10 +257,16 @@ func (t *pgTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows,
 	return t.QueryContext(ctx, query, args...)
 }
 
-// Planned runs a generated statement. pgx's per-connection statement cache
-// (least recently used, 512 texts) keeps its plan.
+// Planned runs a generated statement (a compiled search, a lineage walk)
+// planned for its arguments on every call: as an unnamed statement whose
+// description pgx caches (QueryExecModeCacheDescribe), still one round
+// trip. A statement pgx prepares by name would run on PostgreSQL's generic
+// plan after its fifth call, which cannot tell metadata.n > 999000 (20
+// rows) from metadata.n > 0 and walked every value of the key: on 100k
+// resources a selective search took 34 ms that way, 1.1 ms planned for its
+// arguments, against 0.6 ms by hand.
 func (t *pgTx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.QueryContext(ctx, query, args...)
+	return t.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 }
 
 // Writable reports whether t is a write transaction.
