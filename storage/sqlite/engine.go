@@ -18,7 +18,7 @@ import (
 var (
 	_ storage.Engine = (*DB)(nil)
 	_ storage.Tx     = (*Tx)(nil)
-	_ storage.Tx     = readTx{}
+	_ storage.Tx     = (*snapTx)(nil)
 	_ storage.Tx     = reader{}
 )
 
@@ -73,14 +73,6 @@ func (d *DB) WriteTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 	return d.WriteConn(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
-// ReadTx runs fn on one read snapshot on a reader connection; see
-// ReadSnapshot. Fixed statements run as the reader pool's prepared
-// statements once they are prepared (CachedReaderStmt), generated ones
-// through the plan cache (Plan).
-func (d *DB) ReadTx(ctx context.Context, fn func(tx storage.Tx) error) error {
-	return d.ReadSnapshot(ctx, func(tx *sqlx.Tx) error { return fn(readTx{tx: tx, d: d}) })
-}
-
 // Reader returns the Tx of one-statement reads on the reader pool, outside
 // any transaction.
 func (d *DB) Reader() storage.Tx { return reader{d} }
@@ -130,67 +122,6 @@ func (tx *Tx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows
 // Writable is true.
 func (tx *Tx) Writable() bool { return true }
 
-// readTx is a read snapshot. A fixed statement runs as the reader pool's
-// prepared statement once it is prepared, else as text; see
-// CachedReaderStmt, which prepares it in the background so that the
-// snapshot, which holds a pooled connection, never waits for another one.
-type readTx struct {
-	tx *sqlx.Tx
-	d  *DB
-}
-
-func (r readTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return r.tx.QueryContext(ctx, query, args...)
-}
-
-func (r readTx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
-	return r.tx.QueryxContext(ctx, query, args...)
-}
-
-func (r readTx) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
-	return r.tx.QueryRowxContext(ctx, query, args...)
-}
-
-func (r readTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return nil, errWriteOutside
-}
-
-func (r readTx) Get(ctx context.Context, dest any, query string, args ...any) error {
-	if s := r.d.CachedReaderStmt(query); s != nil {
-		return scanned(r.tx.StmtxContext(ctx, s).GetContext(ctx, dest, args...))
-	}
-	return scanned(r.tx.GetContext(ctx, dest, query, args...))
-}
-
-func (r readTx) Select(ctx context.Context, dest any, query string, args ...any) error {
-	if s := r.d.CachedReaderStmt(query); s != nil {
-		return scanned(r.tx.StmtxContext(ctx, s).SelectContext(ctx, dest, args...))
-	}
-	return scanned(r.tx.SelectContext(ctx, dest, query, args...))
-}
-
-func (r readTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return nil, errWriteOutside
-}
-
-func (r readTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := r.d.CachedReaderStmt(query); s != nil {
-		return r.tx.StmtxContext(ctx, s).QueryContext(ctx, args...)
-	}
-	return r.tx.QueryContext(ctx, query, args...)
-}
-
-func (r readTx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	s, release := r.d.Plan(query)
-	defer release()
-	if s == nil {
-		return r.tx.QueryContext(ctx, query, args...)
-	}
-	return r.tx.StmtxContext(ctx, s).QueryContext(ctx, args...)
-}
-
-func (r readTx) Writable() bool { return false }
-
 // reader runs one statement at a time on the reader pool, outside any
 // transaction: fixed statements as the pool's cached prepared statements.
 type reader struct{ d *DB }
@@ -211,7 +142,14 @@ func (r reader) ExecContext(ctx context.Context, query string, args ...any) (sql
 	return nil, errWriteOutside
 }
 
+// Get runs the statement on an idle snapshot connection when there is
+// one (see snapshots.idle), else as the reader pool's prepared statement.
 func (r reader) Get(ctx context.Context, dest any, query string, args ...any) error {
+	if sc := r.d.snaps.idle(ctx); sc != nil {
+		err := sc.get(ctx, dest, query, args...)
+		r.d.snaps.put(sc, !badConn(err))
+		return scanned(err)
+	}
 	s, err := r.d.Stmt(ctx, false, query)
 	if err != nil {
 		return err
@@ -219,7 +157,13 @@ func (r reader) Get(ctx context.Context, dest any, query string, args ...any) er
 	return scanned(s.GetContext(ctx, dest, args...))
 }
 
+// Select runs the statement as Get does.
 func (r reader) Select(ctx context.Context, dest any, query string, args ...any) error {
+	if sc := r.d.snaps.idle(ctx); sc != nil {
+		err := sc.sel(ctx, dest, query, args...)
+		r.d.snaps.put(sc, !badConn(err))
+		return scanned(err)
+	}
 	s, err := r.d.Stmt(ctx, false, query)
 	if err != nil {
 		return err

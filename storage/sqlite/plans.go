@@ -33,8 +33,9 @@ type plan struct {
 // the function to call once done with it, or nil and a no-op when it is
 // not prepared yet: a text is prepared in the background the second time
 // it is asked for (so that one-off texts cost no preparation), and kept
-// among the PlanCacheSize most recently used. Use the statement inside a
-// ReadTx with tx.StmtxContext, as with CachedReaderStmt.
+// among the PlanCacheSize most recently used. It serves the statements
+// run outside a transaction (Reader); a read transaction keeps plans of its
+// own connection.
 func (d *DB) Plan(query string) (*sqlx.Stmt, func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

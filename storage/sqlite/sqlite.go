@@ -50,7 +50,9 @@ type Options struct {
 	// ReadOnly opens the file without write access: no migration, no
 	// journal-mode change; every write fails with storage.ErrReadOnly.
 	ReadOnly bool
-	// MaxReaders bounds the reader pool. Default max(4, 2*GOMAXPROCS).
+	// MaxReaders bounds the reader pool, and apart from it the connections
+	// that read transactions hold (see ReadTx). Default
+	// max(4, 2*GOMAXPROCS).
 	MaxReaders int
 	// WALLimit bounds the -wal file: a commit that leaves it above half
 	// this size restarts the log from its start (a truncating checkpoint),
@@ -89,12 +91,15 @@ type DB struct {
 	stopCh       chan struct{}
 	stoppedCh    chan struct{}
 
-	mu        sync.Mutex
-	stmts     map[stmtKey]*sqlx.Stmt
-	preparing map[string]bool // reader statements being prepared in the background
-	plans     plans           // prepared statements of generated queries (Plan)
-	bg        sync.WaitGroup  // those preparations, which Close waits for
-	closed    bool
+	// snaps are the connections of read transactions, each with its own
+	// prepared statements (ReadTx).
+	snaps *snapshots
+
+	mu     sync.Mutex
+	stmts  map[stmtKey]*sqlx.Stmt
+	plans  plans          // prepared statements of generated queries (Plan)
+	bg     sync.WaitGroup // those preparations, which Close waits for
+	closed bool
 }
 
 type stmtKey struct {
@@ -250,6 +255,14 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("db: open %s: %w", path, Classify(err))
 	}
+	snaps, err := sqlx.Open("sqlite", readerDSN)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	snaps.SetMaxOpenConns(o.MaxReaders)
+	snaps.SetMaxIdleConns(o.MaxReaders)
+	d.snaps = newSnapshots(snaps, o.MaxReaders)
 	if o.ReadOnly {
 		// The writer is the reader: every write through it fails with
 		// SQLITE_READONLY, which Classify turns into storage.ErrReadOnly.
@@ -757,8 +770,9 @@ func (d *DB) ReadSnapshot(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 // Stmt returns a prepared statement for query on the writer connection
 // (writer true; use it only inside WriteTx) or on the reader pool, prepared
 // once and cached for the life of d. A reader statement is prepared on a
-// pooled connection, which may mean waiting for one: inside a ReadTx use
-// CachedReaderStmt instead. The cache lock is never held while preparing,
+// pooled connection, which may mean waiting for one: never inside a read
+// transaction, which holds one (ReadTx prepares on its own connection).
+// The cache lock is never held while preparing,
 // so a preparer waiting for a connection blocks no one's cache lookup.
 func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, error) {
 	k := stmtKey{writer, query}
@@ -794,36 +808,6 @@ func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, e
 	}
 	d.stmts[k] = s
 	return s, nil
-}
-
-// CachedReaderStmt returns the cached reader statement for query, or nil
-// when it is not prepared yet; then it prepares it in the background, so
-// that a ReadTx, which holds a pooled connection, never waits for another
-// one (a pool full of such waiters would deadlock). Use the result inside
-// a ReadTx with tx.StmtxContext, which reuses its preparation on the
-// transaction's connection.
-func (d *DB) CachedReaderStmt(query string) *sqlx.Stmt {
-	k := stmtKey{false, query}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if s, ok := d.stmts[k]; ok || d.closed {
-		return s
-	}
-	if d.preparing == nil {
-		d.preparing = map[string]bool{}
-	}
-	if !d.preparing[query] {
-		d.preparing[query] = true
-		d.bg.Add(1)
-		go func() {
-			defer d.bg.Done()
-			d.Stmt(context.Background(), false, query)
-			d.mu.Lock()
-			delete(d.preparing, query)
-			d.mu.Unlock()
-		}()
-	}
-	return nil
 }
 
 // Backup writes a consistent copy of the live database to dst (which must
@@ -918,6 +902,11 @@ func (d *DB) Close() error {
 		<-d.stoppedCh
 	}
 	d.bg.Wait()
+	var errs []error
+	if d.snaps != nil {
+		// Waits for the running read transactions.
+		errs = append(errs, d.snaps.close())
+	}
 	var wconn *sqlx.Conn
 	if d.writeSlot != nil {
 		// Wait for a running write transaction to finish; later ones find
@@ -932,7 +921,6 @@ func (d *DB) Close() error {
 	d.stmts = nil
 	d.closePlans()
 	d.mu.Unlock()
-	var errs []error
 	if wconn != nil {
 		errs = append(errs, wconn.Close())
 	}
