@@ -30,12 +30,23 @@ func (t *Tracker) LogMetadata(ctx context.Context, res Resource, key string, val
 	if err != nil {
 		return err
 	}
-	return t.write(ctx, func(x *txn) error {
+	return t.writeBuffered(ctx, func(x *txn) error {
 		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
 		}
-		return x.setMetadata(ctx, row, key, enc)
+		if x.t.kv == nil {
+			return x.setMetadata(ctx, row, key, enc)
+		}
+		if key == MetadataWinningExperimentID && row.Type == TypeModelVersion {
+			// It records the winner too: written now, after what the
+			// batch held back.
+			if err := x.t.flushBatch(ctx); err != nil {
+				return err
+			}
+			return x.setMetadata(ctx, row, key, enc)
+		}
+		return x.hold(ctx, heldKV{kind: ChangeMetadata, seq: row.Seq, key: key, value: enc.json, num: enc.num, str: enc.str})
 	})
 }
 

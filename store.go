@@ -26,14 +26,23 @@ type txn struct {
 
 // write runs fn in the batch's transaction, or in a new write transaction.
 func (t *Tracker) write(ctx context.Context, fn func(x *txn) error) error {
-	if err := t.flushMetrics(ctx); err != nil {
+	if err := t.flushBatch(ctx); err != nil {
 		return err
 	}
 	return t.writeBuffered(ctx, fn)
 }
 
-// writeBuffered is write without first writing the batch's buffered metric
-// points: for the calls that add to them.
+// flushBatch writes what the batch holds back: tag and metadata writes,
+// metric points.
+func (t *Tracker) flushBatch(ctx context.Context) error {
+	if err := t.flushHeld(ctx); err != nil {
+		return err
+	}
+	return t.flushMetrics(ctx)
+}
+
+// writeBuffered is write without first writing what the batch holds back
+// (flushBatch): for the calls that add to it.
 func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) error {
 	if err := t.checkOpen(); err != nil {
 		return err
@@ -55,7 +64,7 @@ func (t *Tracker) read(ctx context.Context, fn func(x *txn) error) error {
 		return err
 	}
 	if t.tx != nil {
-		if err := t.flushMetrics(ctx); err != nil {
+		if err := t.flushBatch(ctx); err != nil {
 			return err
 		}
 		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})
@@ -72,7 +81,7 @@ func (t *Tracker) readOne(ctx context.Context, fn func(x *txn) error) error {
 		return err
 	}
 	if t.tx != nil {
-		if err := t.flushMetrics(ctx); err != nil {
+		if err := t.flushBatch(ctx); err != nil {
 			return err
 		}
 		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})

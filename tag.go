@@ -19,10 +19,13 @@ func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) e
 	if err := rules.TagValue(value); err != nil {
 		return err
 	}
-	return t.write(ctx, func(x *txn) error {
+	return t.writeBuffered(ctx, func(x *txn) error {
 		row, err := x.target(ctx, res)
 		if err != nil {
 			return err
+		}
+		if x.t.kv != nil {
+			return x.hold(ctx, heldKV{kind: ChangeTag, seq: row.Seq, key: key, value: value})
 		}
 		return x.setTag(ctx, row, key, value)
 	})

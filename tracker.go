@@ -144,6 +144,9 @@ type Tracker struct {
 	// metrics holds, for the batch, the metric points logged in it, written
 	// when it ends (or before anything else reads or writes in it).
 	metrics *metricBuffer
+	// kv holds, for the batch, the tag and metadata writes not written yet
+	// (see kvBuffer).
+	kv *kvBuffer
 	// view is set on a ForRun view: the run its writes record.
 	view *runView
 }
@@ -401,8 +404,11 @@ func (t *Tracker) Batch(ctx context.Context, fn func(tx *Tracker) error) error {
 	}
 	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		inner := *t
-		inner.tx, inner.targets, inner.metrics = tx, map[string]resourceRow{}, &metricBuffer{}
+		inner.tx, inner.targets, inner.metrics, inner.kv = tx, map[string]resourceRow{}, &metricBuffer{}, &kvBuffer{}
 		if err := fn(&inner); err != nil {
+			return err
+		}
+		if err := inner.flushHeld(ctx); err != nil {
 			return err
 		}
 		return inner.flushMetrics(ctx)

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("History", s.testHistory)
 	t.Run("Runs", s.testRuns)
 	t.Run("Batch", s.testBatch)
+	t.Run("BatchHistory", s.testBatchHistory)
 	t.Run("Metrics", s.testMetrics)
 	t.Run("Search", s.testSearch)
 	t.Run("SearchColumns", s.testSearchColumns)
@@ -1013,6 +1014,107 @@ func (s suite) testBatch(t *testing.T) {
 	// Chain numbering after a rollback has no gap.
 	if v := must(tr.CreateResource(ctx, metatrack.TypeDatasetVersion, "d")).of(t); v.Version != 1 {
 		t.Fatalf("version after rollback = %d", v.Version)
+	}
+}
+
+// The tag and metadata writes of a batch, which it may hold back and write
+// together, leave the values and the history the same calls leave one by
+// one: unchanged values record nothing, each change its old value, in the
+// order of the calls among the batch's other changes, at the time of its
+// call.
+func (s suite) testBatchHistory(t *testing.T) {
+	tr, ok := s.open(t).(*metatrack.Tracker)
+	if !ok {
+		t.Skip("Batch runs in the tracker's process; this tracker is not a *metatrack.Tracker")
+	}
+	calls := func(b *metatrack.Tracker, exp, other metatrack.Resource) error {
+		steps := []func() error{
+			func() error { return b.LogTag(ctx, exp, "stage", "dev") },
+			func() error { return b.LogMetadata(ctx, exp, "lr", 0.1) },
+			func() error { return b.LogTag(ctx, exp, "stage", "dev") }, // unchanged
+			func() error { return b.LogTag(ctx, other, "stage", "dev") },
+			func() error { return b.LogMetadata(ctx, exp, "params", map[string]any{"depth": 3, "note": "<a&b>"}) },
+			func() error { return b.LogTag(ctx, exp, "stage", "prod") },
+			func() error { return b.LogMetadata(ctx, exp, "lr", 0.1) }, // unchanged
+			func() error { return b.LogMetadata(ctx, exp, "lr", "auto") },
+			func() error {
+				_, err := b.UpdateResource(ctx, exp, metatrack.Updates{"status": "VALIDATED"})
+				return err
+			},
+			func() error { return b.LogTag(ctx, exp, "stage", "dev") },
+			func() error { return b.DeleteTag(ctx, exp, "stage") },
+			func() error { return b.LogTag(ctx, exp, "stage", "again") },
+			func() error {
+				// A read sees the writes before it.
+				v, err := b.GetTag(ctx, exp, "stage")
+				if err == nil && v != "again" {
+					err = fmt.Errorf("GetTag inside the calls = %q, want again", v)
+				}
+				return err
+			},
+			func() error { return b.LogMetadata(ctx, other, "lr", 0.2) },
+			func() error { return b.LogMetadata(ctx, exp, "lr", nil) },
+		}
+		for i := range 40 {
+			k := fmt.Sprintf("k%02d", i%7)
+			steps = append(steps, func() error { return b.LogTag(ctx, exp, k, fmt.Sprint(i%3)) })
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				return fmt.Errorf("step %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	type change struct {
+		Kind, Key, RunID string
+		Old, New         any
+	}
+	outcome := func(exp, other metatrack.Resource) (changes [][]change, tags []map[string]string, meta []map[string]any) {
+		for _, r := range []metatrack.Resource{exp, other} {
+			var cs []change
+			var last time.Time
+			for _, c := range must(tr.History(ctx, r)).of(t) {
+				if c.At.Before(last) {
+					t.Fatalf("%s: change %+v is older than the one before it (%v)", r.Name, c, last)
+				}
+				last = c.At
+				if c.Kind == metatrack.ChangeCreated {
+					continue // names the resource
+				}
+				cs = append(cs, change{c.Kind, c.Key, c.RunID, c.Old, c.New})
+			}
+			changes = append(changes, cs)
+			tags = append(tags, must(tr.Tags(ctx, r)).of(t))
+			meta = append(meta, must(tr.Metadata(ctx, r)).of(t))
+		}
+		return changes, tags, meta
+	}
+	oneExp := must(tr.CreateResource(ctx, metatrack.TypeDataset, "one")).of(t)
+	oneOther := must(tr.CreateResource(ctx, metatrack.TypeDataset, "one-other")).of(t)
+	noErr(t, calls(tr, oneExp, oneOther))
+	batchExp := must(tr.CreateResource(ctx, metatrack.TypeDataset, "batch")).of(t)
+	batchOther := must(tr.CreateResource(ctx, metatrack.TypeDataset, "batch-other")).of(t)
+	before := time.Now().Add(-time.Millisecond)
+	noErr(t, tr.Batch(ctx, func(b *metatrack.Tracker) error { return calls(b, batchExp, batchOther) }))
+	after := time.Now().Add(time.Millisecond)
+
+	oneChanges, oneTags, oneMeta := outcome(oneExp, oneOther)
+	batchChanges, batchTags, batchMeta := outcome(batchExp, batchOther)
+	if !reflect.DeepEqual(batchChanges, oneChanges) {
+		t.Errorf("history of the batch:\n%v\nof the same calls one by one:\n%v", batchChanges, oneChanges)
+	}
+	if !reflect.DeepEqual(batchTags, oneTags) || !reflect.DeepEqual(batchMeta, oneMeta) {
+		t.Errorf("values of the batch %v %v, of the calls one by one %v %v", batchTags, batchMeta, oneTags, oneMeta)
+	}
+	for _, c := range must(tr.History(ctx, batchExp)).of(t)[1:] {
+		if c.At.Before(before) || c.At.After(after) {
+			t.Errorf("change %+v at %v, outside the batch (%v to %v)", c, c.At, before, after)
+		}
+	}
+	st := must(tr.StateAt(ctx, batchExp, after)).of(t)
+	if !reflect.DeepEqual(st.Tags, batchTags[0]) {
+		t.Errorf("state after the batch has tags %v, want %v", st.Tags, batchTags[0])
 	}
 }
 

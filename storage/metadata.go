@@ -14,4 +14,12 @@ type MetadataStatements struct {
 	// AllMetadataOf lists the metadata of a resource as key, value, by key.
 	// Args: resource seq.
 	AllMetadataOf string
+	// MetadataAmong returns the statement that reads the metadata values
+	// among n (resource, key) pairs, as resource_seq, key, value; pairs
+	// without one have no row. Args: resource seq and key of each pair.
+	MetadataAmong func(n int) string
+	// UpsertMetadatas returns the statement that sets n metadata values,
+	// each as UpsertMetadata does; no two rows have the same resource and
+	// key. Args: the seven of UpsertMetadata for each row.
+	UpsertMetadatas func(n int) string
 }

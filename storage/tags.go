@@ -16,4 +16,12 @@ type TagStatements struct {
 	// TagsOf lists the tags of a resource as key, value, by key. Args:
 	// resource seq.
 	TagsOf string
+	// TagsAmong returns the statement that reads the tags among n
+	// (resource, key) pairs, as resource_seq, key, value; pairs without a
+	// tag have no row. Args: resource seq and key of each pair.
+	TagsAmong func(n int) string
+	// UpsertTags returns the statement that sets n tags, each as
+	// UpsertTag does; no two rows have the same resource and key. Args:
+	// the five of UpsertTag for each row.
+	UpsertTags func(n int) string
 }

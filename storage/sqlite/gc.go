@@ -55,6 +55,12 @@ func (d *DB) Vacuum(ctx context.Context) error {
 	if c == nil {
 		return fmt.Errorf("db: %s is closed", d.Path)
 	}
+	// The write connection keeps temporary files in memory (see
+	// openWriter): VACUUM's copy of the database goes to disk.
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return Classify(err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
 	err := retry(ctx, func() error {
 		_, err := c.ExecContext(ctx, `VACUUM`)
 		return err
