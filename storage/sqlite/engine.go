@@ -19,6 +19,7 @@ var (
 	_ storage.Engine = (*DB)(nil)
 	_ storage.Tx     = (*Tx)(nil)
 	_ storage.Tx     = (*snapTx)(nil)
+	_ storage.Tx     = readTx{}
 	_ storage.Tx     = reader{}
 )
 
@@ -121,6 +122,98 @@ func (tx *Tx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows
 
 // Writable is true.
 func (tx *Tx) Writable() bool { return true }
+
+// readTx is the storage.Tx of a ReadSnapshot (Verify reads through one);
+// ReadTx has its own (snapTx). A fixed statement runs as the reader pool's
+// prepared statement once it is prepared, else as text; see
+// CachedReaderStmt, which prepares it in the background so that the
+// snapshot, which holds a pooled connection, never waits for another one.
+type readTx struct {
+	tx *sqlx.Tx
+	d  *DB
+}
+
+func (r readTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.tx.QueryContext(ctx, query, args...)
+}
+
+func (r readTx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	return r.tx.QueryxContext(ctx, query, args...)
+}
+
+func (r readTx) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	return r.tx.QueryRowxContext(ctx, query, args...)
+}
+
+func (r readTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return nil, errWriteOutside
+}
+
+func (r readTx) Get(ctx context.Context, dest any, query string, args ...any) error {
+	if s := r.d.CachedReaderStmt(query); s != nil {
+		return scanned(r.tx.StmtxContext(ctx, s).GetContext(ctx, dest, args...))
+	}
+	return scanned(r.tx.GetContext(ctx, dest, query, args...))
+}
+
+func (r readTx) Select(ctx context.Context, dest any, query string, args ...any) error {
+	if s := r.d.CachedReaderStmt(query); s != nil {
+		return scanned(r.tx.StmtxContext(ctx, s).SelectContext(ctx, dest, args...))
+	}
+	return scanned(r.tx.SelectContext(ctx, dest, query, args...))
+}
+
+func (r readTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return nil, errWriteOutside
+}
+
+func (r readTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := r.d.CachedReaderStmt(query); s != nil {
+		return r.tx.StmtxContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return r.tx.QueryContext(ctx, query, args...)
+}
+
+func (r readTx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, release := r.d.Plan(query)
+	defer release()
+	if s == nil {
+		return r.tx.QueryContext(ctx, query, args...)
+	}
+	return r.tx.StmtxContext(ctx, s).QueryContext(ctx, args...)
+}
+
+func (r readTx) Writable() bool { return false }
+
+// CachedReaderStmt returns the cached reader statement for query, or nil
+// when it is not prepared yet; then it prepares it in the background, so
+// that a ReadTx, which holds a pooled connection, never waits for another
+// one (a pool full of such waiters would deadlock). Use the result inside
+// a ReadTx with tx.StmtxContext, which reuses its preparation on the
+// transaction's connection.
+func (d *DB) CachedReaderStmt(query string) *sqlx.Stmt {
+	k := stmtKey{false, query}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.stmts[k]; ok || d.closed {
+		return s
+	}
+	if d.preparing == nil {
+		d.preparing = map[string]bool{}
+	}
+	if !d.preparing[query] {
+		d.preparing[query] = true
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			d.Stmt(context.Background(), false, query)
+			d.mu.Lock()
+			delete(d.preparing, query)
+			d.mu.Unlock()
+		}()
+	}
+	return nil
+}
 
 // reader runs one statement at a time on the reader pool, outside any
 // transaction: fixed statements as the pool's cached prepared statements.

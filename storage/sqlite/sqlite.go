@@ -95,11 +95,12 @@ type DB struct {
 	// prepared statements (ReadTx).
 	snaps *snapshots
 
-	mu     sync.Mutex
-	stmts  map[stmtKey]*sqlx.Stmt
-	plans  plans          // prepared statements of generated queries (Plan)
-	bg     sync.WaitGroup // those preparations, which Close waits for
-	closed bool
+	mu        sync.Mutex
+	stmts     map[stmtKey]*sqlx.Stmt
+	preparing map[string]bool // reader statements being prepared in the background
+	plans     plans           // prepared statements of generated queries (Plan)
+	bg        sync.WaitGroup  // those preparations, which Close waits for
+	closed    bool
 }
 
 type stmtKey struct {
@@ -783,8 +784,8 @@ func (d *DB) ReadSnapshot(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 // Stmt returns a prepared statement for query on the writer connection
 // (writer true; use it only inside WriteTx) or on the reader pool, prepared
 // once and cached for the life of d. A reader statement is prepared on a
-// pooled connection, which may mean waiting for one: never inside a read
-// transaction, which holds one (ReadTx prepares on its own connection).
+// pooled connection, which may mean waiting for one: inside a ReadSnapshot
+// use CachedReaderStmt instead (ReadTx prepares on its own connection).
 // The cache lock is never held while preparing,
 // so a preparer waiting for a connection blocks no one's cache lookup.
 func (d *DB) Stmt(ctx context.Context, writer bool, query string) (*sqlx.Stmt, error) {
