@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,5 +173,47 @@ func TestVerifyFindsDamage(t *testing.T) {
 				t.Errorf("Tracker.Verify: %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// TestVerifyWithoutCreate: a role that may read the store but not create
+// a schema (an auditor's) verifies it too, the schema compared by the
+// names of the objects the migrations create: a clean store is clean, a
+// view someone added is reported.
+func TestVerifyWithoutCreate(t *testing.T) {
+	ctx := context.Background()
+	u := verifyStore(t)
+	owner := mustOpen(t, u, postgres.Options{})
+	role := "auditor_" + strings.ToLower(strings.ReplaceAll(owner.Schema(), "-", "_"))
+	quoted := `"` + role + `"`
+	schemaName := `"` + owner.Schema() + `"`
+	db := owner.DB()
+	for _, s := range []string{`CREATE ROLE ` + quoted + ` LOGIN`, `GRANT USAGE ON SCHEMA ` + schemaName + ` TO ` + quoted,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA ` + schemaName + ` TO ` + quoted} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	t.Cleanup(func() {
+		db.ExecContext(context.Background(), `DROP OWNED BY `+quoted)
+		db.ExecContext(context.Background(), `DROP ROLE `+quoted)
+	})
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.User = url.User(role)
+	e := mustOpen(t, p.String(), postgres.Options{ReadOnly: true})
+	postgres.ForgetExpectedSchemas() // the role must build them itself
+	rep, err := e.Verify(ctx, nil)
+	if err != nil || !rep.OK() {
+		t.Fatalf("clean store, verified by %s: %v\n%s", role, err, problems(rep))
+	}
+	if _, err := db.ExecContext(ctx, `CREATE VIEW evil AS SELECT id FROM resources`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Verify(ctx, nil)
+	if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Kind != storage.ProblemSchema || rep.Problems[0].What != "view evil" {
+		t.Fatalf("a view added: %v\n%s", err, problems(rep))
 	}
 }
