@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -230,7 +231,9 @@ func (r *Report) Markdown(w io.Writer) {
 	p("not a disk's) or of the server `METATRACK_TEST_POSTGRES_URL` names; the baselines are the same statements prepared on one\n")
 	p("connection of pgx/v5 itself (not database/sql), PostgreSQL's own texts where SQLite's differ (arrays bound for `= ANY`\n")
 	p("where SQLite binds a JSON array for `json_each`), multi-statement baselines in one REPEATABLE READ READ ONLY\n")
-	p("transaction as the tracker's reads are there. They are held to the ratios of their SQLite rows (reads 1.3x, search\n")
+	p("transaction as the tracker's reads are there; the search baselines, like the tracker's compiled searches, are\n")
+	p("planned for their arguments on every call (pgx's QueryExecModeCacheDescribe), since a prepared statement's generic\n")
+	p("plan cannot tell a selective range from a broad one. They are held to the ratios of their SQLite rows (reads 1.3x, search\n")
 	p("1.5x, lineage 1.25x), not to the absolute bounds. *Concurrent* rows are %d writers at once, each call one durable\n", 8)
 	p("transaction creating an experiment and logging a tag on it, with their change-log rows; the figure is wall time per\n")
 	p("call over all writers (writes/s in brackets). The library runs one writer at a time on either engine (PostgreSQL: the\n")
@@ -398,7 +401,30 @@ func machine(ctx context.Context) []string {
 	if v := goOutput(ctx, "list", "-m", "-f", "{{.Path}} {{.Version}}", "modernc.org/sqlite"); v != "" {
 		out = append(out, "Driver: "+v+" (cgo-free)")
 	}
+	if v := goOutput(ctx, "list", "-m", "-f", "{{.Path}} {{.Version}}", "github.com/jackc/pgx/v5"); v != "" {
+		out = append(out, "PostgreSQL driver: "+v)
+	}
+	if v := postgresVersion(ctx); v != "" {
+		out = append(out, "PostgreSQL: "+v+" (the server pgtest starts, unless "+pgEnvURL+" names one)")
+	}
 	return out
+}
+
+// postgresVersion is what the initdb pgtest would start says of itself.
+func postgresVersion(ctx context.Context) string {
+	bin, err := exec.LookPath("initdb")
+	if err != nil {
+		m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+		if len(m) == 0 {
+			return ""
+		}
+		bin = m[len(m)-1]
+	}
+	b, err := exec.CommandContext(ctx, bin, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // procField returns the value of the first "key: value" or "key=value" line
