@@ -355,6 +355,9 @@ var pgBareSQL = func() map[string]string {
 			" SELECT r.seq, r.id, r.type, r.name, r.version, r.status, " + parentRef + ", " + envs + ", w.depth, w.deepest" +
 			" FROM (SELECT seq, min(depth) AS depth, max(min(depth)) OVER () AS deepest FROM w GROUP BY seq) w" +
 			" JOIN resources r ON r.seq = w.seq AND r.type IN ('model_version', 'prediction_job')",
+		// jsonb equality compares numbers as numbers (5 = 5.0).
+		sqlBareByNested: postgres.Rebind(strings.Replace(sqlBareByNested, "json_extract(m.value, '$.max_depth') = ?2",
+			"CAST(m.value AS jsonb) -> 'max_depth' = to_jsonb(CAST(?2 AS numeric))", 1)),
 		// A subquery in FROM needs a name on PostgreSQL 15.
 		sqlBareDeployed: postgres.Rebind(strings.Replace(sqlBareDeployed, "  ) ORDER BY rank", "  ) ranked ORDER BY rank", 1)),
 	}

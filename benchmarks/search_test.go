@@ -52,6 +52,12 @@ const (
 		"   JOIN metadata m ON m.resource_seq = r.seq AND m.key = ? AND m.num > ?" +
 		"   WHERE r.type = ? ORDER BY r.created_at DESC, r.seq LIMIT ?) s" +
 		" JOIN resources r ON r.seq = s.seq" + resJoins + " ORDER BY s.created_at DESC, s.seq"
+	// A nested metadata path reads the JSON document of each row of the
+	// key: SQLite parses the text, PostgreSQL casts it to jsonb (pgBareSQL),
+	// on both sides.
+	sqlBareByNested = "SELECT " + resCols + " FROM (SELECT m.resource_seq AS seq FROM metadata m" +
+		"   WHERE m.key = ?1 AND json_extract(m.value, '$.max_depth') = ?2 ORDER BY m.resource_seq LIMIT ?3) s" +
+		" JOIN resources r ON r.seq = s.seq" + resJoins + " ORDER BY s.seq"
 	sqlBareTopNumKey = "SELECT num, resource_seq FROM metadata WHERE key = ? AND num > ?" +
 		" ORDER BY num DESC, resource_seq LIMIT 1 OFFSET ?"
 )
@@ -81,6 +87,8 @@ func searchCases(fx *Fixture) []searchCase {
 			bare: sqlBareByAttr, args: []any{"prediction_count", 999000}},
 		{name: "attr-selective-typed", filter: "type = 'prediction_job' AND attrs.prediction_count > 999000", page: 100,
 			bare: sqlBareByTypeAttr, args: []any{metatrack.TypePredictionJob, "prediction_count", 999000}},
+		{name: "meta-nested", filter: "metadata.training_params.max_depth = 5", page: 100,
+			bare: sqlBareByNested, args: []any{"training_params", 5}},
 		{name: "combined-order", page: 50,
 			filter: "type = 'model_version' AND tags.framework = 'xgboost' AND metadata.auc > 0.95 ORDER BY created_at DESC",
 			bare:   sqlBareCombined, args: []any{"framework", "xgboost", "auc", 0.95, metatrack.TypeModelVersion}},

@@ -93,15 +93,22 @@ func (Dialect) JSON(doc string, path []string, as query.JSONForm) (string, []any
 		v += " -> CAST(? AS text)"
 		keys = append(keys, k)
 	}
-	twice := append(append([]any(nil), keys...), keys...)
 	typ := "jsonb_typeof(" + v + ")"
+	// once reads the value once for a form that checks its type and then
+	// converts it: PostgreSQL would cast the document for each mention
+	// (the cast, a parse of the whole text, is most of the cost), so the
+	// value comes from a subquery that OFFSET 0 keeps from being folded
+	// back into the expression.
+	once := func(form string) (string, []any) {
+		return "(SELECT " + form + " FROM (SELECT " + v + " AS doc_value OFFSET 0) AS doc_once)", keys
+	}
 	switch as {
 	case query.JSONText:
-		return "CASE WHEN " + typ + " = 'string' THEN " + v + " #>> '{}' END", twice
+		return once("CASE WHEN jsonb_typeof(doc_value) = 'string' THEN doc_value #>> '{}' END")
 	case query.JSONNumber:
-		return "CASE WHEN " + typ + " = 'number' THEN CAST(" + v + " AS numeric) END", twice
+		return once("CASE WHEN jsonb_typeof(doc_value) = 'number' THEN CAST(doc_value AS numeric) END")
 	case query.JSONBool:
-		return "CASE " + typ + " WHEN 'boolean' THEN CASE WHEN CAST(" + v + " AS boolean) THEN 1 ELSE 0 END END", twice
+		return once("CASE jsonb_typeof(doc_value) WHEN 'boolean' THEN CASE WHEN CAST(doc_value AS boolean) THEN 1 ELSE 0 END END")
 	case query.JSONRank:
 		return "CASE " + typ + " WHEN 'number' THEN 0 WHEN 'string' THEN 1 END", keys
 	case query.JSONScalar:
