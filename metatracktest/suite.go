@@ -859,6 +859,14 @@ func (s suite) testLatestModelResource(t *testing.T) {
 	if got := must(tr.GetLatestModelResource(ctx, model, metatrack.TypeModelVersion)).of(t); got.ID != mv2.ID {
 		t.Fatalf("latest version = %s", got.Ref())
 	}
+	// A deleted job is passed over for the newest live one.
+	must(tr.DeleteResource(ctx, last)).of(t)
+	for _, from := range []metatrack.Resource{model, mv1} {
+		got := must(tr.GetLatestModelResource(ctx, from, metatrack.TypePredictionJob)).of(t)
+		if got.Attrs["prediction_count"] != int64(10) {
+			t.Fatalf("latest from %s after the newest job was deleted = %+v", from.Ref(), got)
+		}
+	}
 }
 
 type fakeModel struct {
