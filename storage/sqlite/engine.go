@@ -235,14 +235,7 @@ func (r reader) ExecContext(ctx context.Context, query string, args ...any) (sql
 	return nil, errWriteOutside
 }
 
-// Get runs the statement on an idle snapshot connection when there is
-// one (see snapshots.idle), else as the reader pool's prepared statement.
 func (r reader) Get(ctx context.Context, dest any, query string, args ...any) error {
-	if sc := r.d.snaps.idle(ctx); sc != nil {
-		err := sc.get(ctx, dest, query, args...)
-		r.d.snaps.put(sc, !badConn(err))
-		return scanned(err)
-	}
 	s, err := r.d.Stmt(ctx, false, query)
 	if err != nil {
 		return err
@@ -250,13 +243,7 @@ func (r reader) Get(ctx context.Context, dest any, query string, args ...any) er
 	return scanned(s.GetContext(ctx, dest, args...))
 }
 
-// Select runs the statement as Get does.
 func (r reader) Select(ctx context.Context, dest any, query string, args ...any) error {
-	if sc := r.d.snaps.idle(ctx); sc != nil {
-		err := sc.sel(ctx, dest, query, args...)
-		r.d.snaps.put(sc, !badConn(err))
-		return scanned(err)
-	}
 	s, err := r.d.Stmt(ctx, false, query)
 	if err != nil {
 		return err

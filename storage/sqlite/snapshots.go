@@ -101,34 +101,6 @@ func (s *snapshots) take(ctx context.Context) (*snapConn, error) {
 	return sc, nil
 }
 
-// idle returns a snapshot connection without waiting, for a statement of
-// Reader, or nil when every one is taken: a Reader call made inside a read
-// transaction must not wait for the connections that such transactions
-// hold. The statement runs outside a transaction, as it would on the
-// reader pool; the caller puts sc back once its rows are read.
-func (s *snapshots) idle(ctx context.Context) *snapConn {
-	var sc *snapConn
-	select {
-	case sc = <-s.free:
-	default:
-		return nil
-	}
-	select {
-	case <-s.done:
-		s.free <- sc
-		return nil
-	default:
-	}
-	if sc == nil {
-		var err error
-		if sc, err = s.open(ctx); err != nil {
-			s.free <- nil
-			return nil
-		}
-	}
-	return sc
-}
-
 func (s *snapshots) open(ctx context.Context) (*snapConn, error) {
 	c, err := s.db.Connx(ctx)
 	if err != nil {
