@@ -1,82 +1,19 @@
 package sqlite
 
-import "github.com/metatrack/metatrack/storage"
+import (
+	"github.com/metatrack/metatrack/storage"
+	"github.com/metatrack/metatrack/storage/sharedsql"
+)
 
-// importSQL holds the SQLite texts of the statements of an import.
-var importSQL = storage.ImportStatements{
-	ResourceRowBySeq:     `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources WHERE seq = ?`,
-	MergeAlias:           `INSERT INTO aliases (head_seq, name, version_seq, run_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (head_seq, name) DO UPDATE SET version_seq = excluded.version_seq, run_seq = excluded.run_seq, updated_at = excluded.updated_at WHERE excluded.updated_at > aliases.updated_at`,
-	SetAlias:             `INSERT INTO aliases (head_seq, name, version_seq, run_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (head_seq, name) DO UPDATE SET version_seq = excluded.version_seq, run_seq = excluded.run_seq, updated_at = excluded.updated_at`,
-	AddPurged:            `INSERT INTO purged (id, type, name, version, parent_id, created_at, deleted_at, purged_at, run_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-	DeletedFromHistory:   `UPDATE resources SET deleted_at = ( SELECT CASE WHEN h.kind = 'deleted' THEN h.at END FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored') ORDER BY h.at DESC, h.seq DESC LIMIT 1) WHERE seq IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored'))`,
-	Orphans:              `SELECT c.seq, c.id, p.deleted_at, p.id AS parent_id FROM resources c JOIN resources p ON p.seq = c.parent_seq WHERE c.deleted_at IS NULL AND p.deleted_at IS NOT NULL AND p.seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL) ORDER BY c.seq`,
-	SetDeletedAt:         `UPDATE resources SET deleted_at = ? WHERE seq = ?`,
-	LatestAliasChanges:   `SELECT h.resource_seq, h.key, h.at, h.run_seq, h.new_value FROM history h WHERE h.resource_seq IN (SELECT value FROM json_each(?1)) AND h.kind = 'alias' AND h.seq = (SELECT h2.seq FROM history h2 WHERE h2.resource_seq = h.resource_seq AND h2.kind = 'alias' AND h2.key = h.key ORDER BY h2.at DESC, h2.seq DESC LIMIT 1) ORDER BY h.resource_seq, h.key`,
-	LiveVersionOf:        `SELECT seq FROM resources WHERE id = ? AND parent_seq = ? AND deleted_at IS NULL`,
-	DropAlias:            `DELETE FROM aliases WHERE head_seq = ? AND name = ?`,
-	DropAliasesToDeleted: `DELETE FROM aliases WHERE version_seq IN (SELECT seq FROM resources WHERE deleted_at IS NOT NULL)`,
-	DeletedDeployed:      `SELECT r.seq, r.id, r.deleted_at, max(d.deployed_at) AS deployed_at FROM resources r JOIN deployments d ON d.model_version_seq = r.seq WHERE r.deleted_at IS NOT NULL AND d.undeployed_at IS NULL GROUP BY r.seq ORDER BY r.seq`,
-	RestoreSet:           `WITH RECURSIVE up(seq) AS (SELECT ?1 UNION SELECT r.parent_seq FROM resources r JOIN up ON r.seq = up.seq WHERE r.parent_seq IS NOT NULL), down(seq) AS (SELECT ?1 UNION SELECT r.seq FROM resources r JOIN down ON r.parent_seq = down.seq WHERE r.deleted_at = ?2) SELECT r.seq FROM resources r WHERE r.deleted_at IS NOT NULL AND (r.seq IN (SELECT seq FROM up) OR r.seq IN (SELECT seq FROM down)) ORDER BY r.seq`,
-	ResourceID:           `SELECT id FROM resources WHERE seq = ?`,
-	ClearDeletedAt:       `UPDATE resources SET deleted_at = NULL WHERE seq = ?`,
-	HasDeleted:           `SELECT count(*) FROM (SELECT 1 FROM resources WHERE deleted_at IS NOT NULL LIMIT 1)`,
-	BlobSeqBySHA:         `SELECT seq FROM blobs WHERE sha256 = ?`,
-	StageBlob:            `INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?) RETURNING seq`,
-	AddChunk:             `INSERT INTO blob_chunks (blob_seq, idx, data) VALUES (?, ?, ?)`,
-	DeleteChunks:         `DELETE FROM blob_chunks WHERE blob_seq = ?`,
-	DeleteStagedBlob:     `DELETE FROM blobs WHERE seq = ? AND sha256 IS NULL`,
-	AddDryBlob:           `INSERT INTO blobs (sha256, size, chunk_size, created_at) VALUES (?, ?, ?, ?)`,
-	SealBlob:             `UPDATE blobs SET sha256 = ?, size = ?, created_at = ? WHERE seq = ? AND sha256 IS NULL`,
-	EarlierBlob:          `UPDATE blobs SET created_at = ? WHERE sha256 = ? AND created_at > ?`,
-	DeleteStagedChunks:   `DELETE FROM blob_chunks WHERE blob_seq = ? AND EXISTS (SELECT 1 FROM blobs WHERE seq = ? AND sha256 IS NULL)`,
-	ResourceSeq:          `SELECT seq FROM resources WHERE id = ?`,
-	RunSeq:               `SELECT seq FROM runs WHERE id = ?`,
-	RunID:                `SELECT id FROM runs WHERE seq = ?`,
-	NoteHistory:          `INSERT INTO history (id, resource_seq, at, run_seq, kind, key, old_value, new_value) VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-	RunRowByID:           `SELECT seq, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE id = ?`,
-	AddRun:               `INSERT INTO runs (id, name, host, username, pid, status, error, started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-	UpdateRun:            `UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE seq = ?`,
-	ResourceRowByID:      `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources WHERE id = ?`,
-	ChainMemberSeq:       `SELECT seq FROM resources WHERE type = ? AND name = ? AND version = ?`,
-	ChildRowByName:       `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources WHERE parent_seq = ? AND type = ? AND name = ? AND version IS NULL`,
-	RootRowByName:        `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources WHERE parent_seq IS NULL AND type = ? AND name = ?`,
-	AddResource:          `INSERT INTO resources (id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	AdoptResource:        `UPDATE resources SET id = ?, created_at = ?, run_seq = ? WHERE seq = ?`,
-	UpdateResourceState:  `UPDATE resources SET status = ?, attrs = ?, started_at = ?, ended_at = ?, updated_at = ? WHERE seq = ?`,
-	ChainFrom:            `SELECT seq, id, type, name, version, parent_seq, status, attrs, run_seq, created_at, updated_at, started_at, ended_at, deleted_at FROM resources WHERE type = ? AND name = ? AND version >= ? ORDER BY created_at, id`,
-	PurgedFrom:           `SELECT version FROM purged WHERE type = ? AND name = ? AND version >= ? AND id NOT IN (SELECT id FROM resources) ORDER BY version`,
-	Renumber:             `UPDATE resources SET version = ? WHERE seq = ?`,
-	TagEntryOf:           `SELECT value AS a, '' AS b, run_seq, updated_at FROM tags WHERE resource_seq = ? AND key = ?`,
-	AddTag:               `INSERT INTO tags (resource_seq, key, value, run_seq, updated_at) VALUES (?, ?, ?, ?, ?)`,
-	UpdateTag:            `UPDATE tags SET value = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
-	MetadataEntryOf:      `SELECT value AS a, '' AS b, run_seq, updated_at FROM metadata WHERE resource_seq = ? AND key = ?`,
-	AddMetadata:          `INSERT INTO metadata (resource_seq, key, value, num, str, run_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	UpdateMetadata:       `UPDATE metadata SET value = ?, num = ?, str = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
-	VCInfoEntryOf:        `SELECT info AS a, extra AS b, run_seq, updated_at FROM vc_info WHERE resource_seq = ? AND key = ?`,
-	AddVCInfo:            `INSERT INTO vc_info (resource_seq, key, info, extra, run_seq, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-	UpdateVCInfo:         `UPDATE vc_info SET info = ?, extra = ?, run_seq = ?, updated_at = ? WHERE resource_seq = ? AND key = ?`,
-	DropTombstonedTags:   `DELETE FROM tags WHERE EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = tags.resource_seq AND h.kind = 'tag' AND h.key = tags.key AND h.new_value IS NULL AND h.at > tags.updated_at)`,
-	BlobSize:             `SELECT seq, size FROM blobs WHERE sha256 = ?`,
-	ArtifactRowByID:      `SELECT seq, id, resource_seq, name, kind, check_type, media_type, size, sha256, blob_seq, uri, source_path, run_seq, created_at FROM artifacts WHERE id = ?`,
-	ArtifactRowByName:    `SELECT seq, id, resource_seq, name, kind, check_type, media_type, size, sha256, blob_seq, uri, source_path, run_seq, created_at FROM artifacts WHERE resource_seq = ? AND name = ?`,
-	AddArtifact:          `INSERT INTO artifacts (id, resource_seq, name, kind, check_type, media_type, size, sha256, blob_seq, uri, source_path, run_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	UpdateArtifact:       `UPDATE artifacts SET id = ?, kind = ?, check_type = ?, media_type = ?, size = ?, sha256 = ?, blob_seq = ?, uri = ?, source_path = ?, run_seq = ?, created_at = ? WHERE seq = ?`,
-	EdgeOf:               `SELECT run_seq, created_at FROM edges WHERE src_seq = ? AND relation = ? AND dst_seq = ?`,
-	UpdateEdge:           `UPDATE edges SET created_at = ?, run_seq = ? WHERE src_seq = ? AND relation = ? AND dst_seq = ?`,
-	EdgeFrom:             `SELECT e.dst_seq, d.id AS dst_id, e.created_at FROM edges e JOIN resources d ON d.seq = e.dst_seq WHERE e.src_seq = ? AND e.relation = ?`,
-	DeleteEdge:           `DELETE FROM edges WHERE src_seq = ? AND relation = ? AND dst_seq = ?`,
-	AddEdge:              `INSERT INTO edges (src_seq, dst_seq, relation, run_seq, created_at) VALUES (?, ?, ?, ?, ?)`,
-	DeploymentShape:      `SELECT r.parent_seq, r.type, m.type AS model_type FROM resources r, resources m WHERE r.seq = ? AND m.seq = ?`,
-	DeploymentByID:       `SELECT seq, id, model_seq, model_version_seq, environment, deployed_at, undeployed_at FROM deployments WHERE id = ?`,
-	Undeploy:             `UPDATE deployments SET undeployed_at = ? WHERE seq = ?`,
-	OpenDeployment:       `SELECT seq, id, model_seq, model_version_seq, environment, deployed_at, undeployed_at FROM deployments WHERE model_seq = ? AND environment = ? AND undeployed_at IS NULL`,
-	AddDeployment:        `INSERT INTO deployments (id, model_seq, model_version_seq, environment, deployed_at, undeployed_at, run_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	OpenDeployments:      `SELECT count(*) FROM deployments WHERE model_version_seq = ? AND undeployed_at IS NULL`,
-	Demote:               `UPDATE resources SET status = 'DEMOTED', updated_at = ? WHERE seq = ?`,
-	HistoryKnown:         `SELECT count(*) FROM history WHERE (id = ?) OR (resource_seq = ? AND kind = ? AND key = ? AND at = ? AND run_seq IS ? AND old_value IS ? AND new_value IS ? AND length(id) = 32 AND id NOT LIKE '%-%')`,
-	AddHistory:           `INSERT INTO history (id, resource_seq, at, run_seq, actor, kind, key, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-	ResourceType:         `SELECT type FROM resources WHERE seq = ?`,
-	ExperimentShape:      `SELECT r.type, r.name, r.parent_seq, coalesce(p.type, '') AS parent_type FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq WHERE r.seq = ?`,
-	ChainShape:           `SELECT r.id, r.version, coalesce(p.type || '_version' = r.type AND p.name = r.name AND p.parent_seq IS NULL AND EXISTS (SELECT 1 FROM edges e WHERE e.src_seq = r.parent_seq AND e.relation = 'version' AND e.dst_seq = r.seq), 0) AS shape FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq WHERE r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version`,
-	PurgedVersions:       `SELECT version FROM purged WHERE type = ? AND name = ? AND version IS NOT NULL AND id NOT IN (SELECT id FROM resources)`,
-}
+// importSQL holds the statements of an import: the texts both engines
+// share, and SQLite's texts of the rest.
+var importSQL = func() storage.ImportStatements {
+	s := sharedsql.Import
+	s.DeletedFromHistory = `UPDATE resources SET deleted_at = ( SELECT CASE WHEN h.kind = 'deleted' THEN h.at END FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored') ORDER BY h.at DESC, h.seq DESC LIMIT 1) WHERE seq IN (SELECT value FROM json_each(?)) AND EXISTS (SELECT 1 FROM history h WHERE h.resource_seq = resources.seq AND h.kind IN ('deleted', 'restored'))`
+	s.LatestAliasChanges = `SELECT h.resource_seq, h.key, h.at, h.run_seq, h.new_value FROM history h WHERE h.resource_seq IN (SELECT value FROM json_each(?1)) AND h.kind = 'alias' AND h.seq = (SELECT h2.seq FROM history h2 WHERE h2.resource_seq = h.resource_seq AND h2.kind = 'alias' AND h2.key = h.key ORDER BY h2.at DESC, h2.seq DESC LIMIT 1) ORDER BY h.resource_seq, h.key`
+	s.RestoreSet = `WITH RECURSIVE up(seq) AS (SELECT ?1 UNION SELECT r.parent_seq FROM resources r JOIN up ON r.seq = up.seq WHERE r.parent_seq IS NOT NULL), down(seq) AS (SELECT ?1 UNION SELECT r.seq FROM resources r JOIN down ON r.parent_seq = down.seq WHERE r.deleted_at = ?2) SELECT r.seq FROM resources r WHERE r.deleted_at IS NOT NULL AND (r.seq IN (SELECT seq FROM up) OR r.seq IN (SELECT seq FROM down)) ORDER BY r.seq`
+	s.HasDeleted = `SELECT count(*) FROM (SELECT 1 FROM resources WHERE deleted_at IS NOT NULL LIMIT 1)`
+	s.HistoryKnown = `SELECT count(*) FROM history WHERE (id = ?) OR (resource_seq = ? AND kind = ? AND key = ? AND at = ? AND run_seq IS ? AND old_value IS ? AND new_value IS ? AND length(id) = 32 AND id NOT LIKE '%-%')`
+	s.ChainShape = `SELECT r.id, r.version, coalesce(p.type || '_version' = r.type AND p.name = r.name AND p.parent_seq IS NULL AND EXISTS (SELECT 1 FROM edges e WHERE e.src_seq = r.parent_seq AND e.relation = 'version' AND e.dst_seq = r.seq), 0) AS shape FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq WHERE r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version`
+	return s
+}()

@@ -1,10 +1,10 @@
-package postgres
+package sharedsql
 
 import "github.com/metatrack/metatrack/storage"
 
-// artifactSQL holds the PostgreSQL texts of the statements of artifacts and
-// of the deduplicated, chunked blobs that hold their bytes..
-var artifactSQL = storage.ArtifactStatements{
+// Artifact holds the statements of artifacts and of the deduplicated,
+// chunked blobs that hold their bytes, the same on both engines.
+var Artifact = storage.ArtifactStatements{
 	ArtifactByName: `SELECT a.seq, a.id, r.id AS resource_id, a.name, a.kind, a.check_type, a.media_type, a.size, a.sha256, a.blob_seq, b.chunk_size, a.uri, a.source_path, run.id AS run_id, a.created_at FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq LEFT JOIN runs run ON run.seq = a.run_seq WHERE a.resource_seq = ? AND a.name = ?`,
 	LatestOfKind:   `SELECT a.seq, a.id, r.id AS resource_id, a.name, a.kind, a.check_type, a.media_type, a.size, a.sha256, a.blob_seq, b.chunk_size, a.uri, a.source_path, run.id AS run_id, a.created_at FROM artifacts a JOIN resources r ON r.seq = a.resource_seq LEFT JOIN blobs b ON b.seq = a.blob_seq LEFT JOIN runs run ON run.seq = a.run_seq WHERE a.resource_seq = ? AND a.kind = ? AND a.check_type = ? ORDER BY a.seq DESC LIMIT 1`,
 	BlobBySHA:      `SELECT seq FROM blobs WHERE sha256 = ?`,

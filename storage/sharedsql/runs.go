@@ -1,9 +1,9 @@
-package postgres
+package sharedsql
 
 import "github.com/metatrack/metatrack/storage"
 
-// runSQL holds the PostgreSQL texts of the statements of runs.
-var runSQL = storage.RunStatements{
+// Run holds the statements of runs, the same on both engines.
+var Run = storage.RunStatements{
 	InsertRun: `INSERT INTO runs (id,name,host,username,pid,status,started_at) VALUES (?,?,?,?,?,?,?) RETURNING seq`,
 	RunByID:   `SELECT seq, id, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE id = ?`,
 	RunByName: `SELECT seq, id, name, host, username, pid, status, error, started_at, ended_at FROM runs WHERE name = ? ORDER BY seq DESC LIMIT 1`,

@@ -1,9 +1,9 @@
-package postgres
+package sharedsql
 
 import "github.com/metatrack/metatrack/storage"
 
-// statsSQL holds the PostgreSQL texts of the statements of Stats.
-var statsSQL = storage.StatsStatements{
+// Stats holds the statements of Stats, the same on both engines.
+var Stats = storage.StatsStatements{
 	ResourcesByType: `SELECT type AS k, count(*) AS n FROM resources WHERE deleted_at IS NULL GROUP BY type`,
 	RunsByStatus:    `SELECT status AS k, count(*) AS n FROM runs GROUP BY status`,
 	Counts: `SELECT

@@ -1,10 +1,10 @@
-package postgres
+package sharedsql
 
 import "github.com/metatrack/metatrack/storage"
 
-// tokenSQL holds the PostgreSQL texts of the statements of the server's API
-// tokens and idempotency keys..
-var tokenSQL = storage.TokenStatements{
+// Token holds the statements of the server's API tokens and idempotency
+// keys, the same on both engines.
+var Token = storage.TokenStatements{
 	TokenNameUsed:      `SELECT count(*) FROM api_tokens WHERE name = ?`,
 	InsertToken:        `INSERT INTO api_tokens (id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 	AllTokens:          `SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY seq`,
