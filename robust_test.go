@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -2271,5 +2272,43 @@ func TestRobustArtifactFilePathPortable(t *testing.T) {
 		if b, err := os.ReadFile(got); err != nil || string(b) != "payload" {
 			t.Errorf("saved %q as %q, %v", name, b, err)
 		}
+	}
+}
+
+// TestRobustDuplicateJSONNames: a JSON value whose object names a member
+// twice is refused wherever it enters (metadata, attributes, an import):
+// SQLite's JSON functions would read the first of the two and PostgreSQL's
+// and Go's the last, so queries and reads would disagree.
+func TestRobustDuplicateJSONNames(t *testing.T) {
+	ctx := context.Background()
+	tr := MustOpen(t)
+	res, err := tr.CreateResource(ctx, metatrack.TypeDataset, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := json.RawMessage(`{"rows":1,"rows":2}`)
+	if err := tr.LogMetadata(ctx, res, "profile", dup); !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), `duplicate object member name "rows"`) {
+		t.Errorf("LogMetadata(%s) = %v, want ErrInvalidArgument naming rows", dup, err)
+	}
+	if _, err := tr.CreateResource(ctx, metatrack.TypeDataset, "e", metatrack.WithAttrs(map[string]any{"shape": dup})); !errors.Is(err, metatrack.ErrInvalidArgument) {
+		t.Errorf("CreateResource with attribute %s = %v, want ErrInvalidArgument", dup, err)
+	}
+	if err := tr.LogMetadata(ctx, res, "profile", json.RawMessage(`{"rows":1,"cols":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	var export bytes.Buffer
+	if _, err := tr.Export(ctx, &export); err != nil {
+		t.Fatal(err)
+	}
+	hostile := strings.Replace(export.String(), `{"rows":1,"cols":2}`, `{"rows":1,"rows":2}`, 1)
+	if hostile == export.String() {
+		t.Fatalf("the export does not hold the metadata value as written:\n%s", export.String())
+	}
+	other := MustOpen(t)
+	if _, err := other.Import(ctx, strings.NewReader(hostile)); !errors.Is(err, metatrack.ErrInvalidArgument) || !strings.Contains(err.Error(), "names a member twice") {
+		t.Fatalf("Import of a duplicate member name = %v, want ErrInvalidArgument", err)
+	}
+	if _, err := other.GetResource(ctx, metatrack.TypeDataset, "d"); !errors.Is(err, metatrack.ErrNotFound) {
+		t.Errorf("the refused import left dataset d behind: %v", err)
 	}
 }

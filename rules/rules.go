@@ -22,6 +22,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 )
 
@@ -329,9 +330,10 @@ func Relation(relation string) error {
 }
 
 // JSON checks a stored JSON value: at most limit bytes, valid UTF-8, valid
-// JSON, and no string in it that lost its bytes: neither the escape \ufffd
+// JSON, no string in it that lost its bytes: neither the escape \ufffd
 // (what encoding/json writes for an invalid byte; a real U+FFFD is stored
-// as itself) nor a lone UTF-16 surrogate escape.
+// as itself) nor a lone UTF-16 surrogate escape, and no object that names a
+// member twice (see UniqueNames).
 func JSON(what string, b []byte, limit int) error {
 	switch {
 	case len(b) == 0:
@@ -345,6 +347,28 @@ func JSON(what string, b []byte, limit int) error {
 	}
 	if err := Escapes(b); err != nil {
 		return fmt.Errorf("%w: %s %v", ErrInvalidArgument, what, err)
+	}
+	if err := UniqueNames(b); err != nil {
+		return fmt.Errorf("%w: %s %v", ErrInvalidArgument, what, err)
+	}
+	return nil
+}
+
+// UniqueNames checks that no object in the JSON text b names a member
+// twice, as I-JSON (RFC 7493) requires: of {"a":1,"a":2} SQLite's
+// json_extract reads the first a, PostgreSQL's jsonb and Go's decoder the
+// last, so a query would answer otherwise than a read, and one engine
+// otherwise than the other. Its error names the member and where its
+// object is (a JSON pointer).
+func UniqueNames(b []byte) error {
+	if !bytes.Contains(b, []byte{'{'}) {
+		return nil
+	}
+	if _, err := jsontext.NewDecoder(bytes.NewReader(b)).ReadValue(); err != nil {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return fmt.Errorf("names a member twice: %s", strings.TrimPrefix(err.Error(), "jsontext: "))
+		}
+		return fmt.Errorf("is not valid JSON: %s", strings.TrimPrefix(err.Error(), "jsontext: "))
 	}
 	return nil
 }

@@ -23,6 +23,11 @@ func TestJSON(t *testing.T) {
 		{"ErrInvalidUTF8", "\"\xff\"", false},
 		{"ErrNotJSON", `{"a":`, false},
 		{"ErrEmpty", ``, false},
+		{"ErrDuplicateName", `{"a":1,"a":2}`, false},
+		{"ErrDuplicateNameNested", `{"x":[{"c":1,"c":2}]}`, false},
+		{"ErrDuplicateNameEscaped", `{"a\u0062":1,"ab":2}`, false},
+		{"OKSameNameInTwoObjects", `[{"a":1},{"a":2}]`, true},
+		{"OKBraceInString", `"{\"a\":1,\"a\":2}"`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := JSON("value", []byte(tc.in), 100)
@@ -33,6 +38,10 @@ func TestJSON(t *testing.T) {
 				t.Fatalf("%v does not match ErrInvalidArgument", err)
 			}
 		})
+	}
+	err := JSON("metadata value", []byte(`{"x":[{"c":1,"c":2}]}`), 100)
+	if want := `metadata value names a member twice: duplicate object member name "c" within "/x/0"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 	if err := JSON("value", []byte(`"`+strings.Repeat("a", 99)+`"`), 100); err == nil {
 		t.Fatal("101 bytes accepted with a limit of 100")

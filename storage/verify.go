@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/metatrack/metatrack/rules"
 )
 
 // VerifyStatements are the statements of the checks of the domain's
@@ -167,6 +169,8 @@ func (c *DomainCheck) json(ctx context.Context) error {
 		}
 		if !json.Valid(value) {
 			c.Report.Add(ProblemJSON, what, "the %s is not valid JSON", field)
+		} else if err := rules.UniqueNames(value); err != nil {
+			c.Report.Add(ProblemJSON, what, "the %s %v", field, err)
 		}
 		return nil
 	})

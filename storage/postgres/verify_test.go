@@ -110,6 +110,8 @@ func TestVerifyFindsDamage(t *testing.T) {
 			storage.ProblemDeployment, `it has an open deployment, but its status is "STAGING"`},
 		{"AliasToDeleted", []string{`UPDATE resources SET deleted_at = 1 WHERE type = 'model_version' AND version = 2`}, storage.ProblemAlias, "which is deleted"},
 		{"BadJSON", []string{`UPDATE metadata SET value = '{"mean_age": '`}, storage.ProblemJSON, "the value is not valid JSON"},
+		{"DuplicateName", []string{`UPDATE metadata SET value = '{"mean_age": 1, "mean_age": 2}' WHERE key = (SELECT min(key) FROM metadata)`},
+			storage.ProblemJSON, `names a member twice: duplicate object member name "mean_age"`},
 		{"AttrIndexRow", []string{`DELETE FROM attr_values WHERE key = 'source'`}, storage.ProblemAttrIndex, `attribute "source" of resource`},
 		{"AttrIndexValue", []string{`UPDATE attr_values SET num = 892 WHERE key = 'rows'`}, storage.ProblemAttrIndex, "differs"},
 		{"HistoryID", []string{`UPDATE history SET id = NULL WHERE seq = (SELECT min(seq) FROM history)`}, storage.ProblemHistory, "has no id"},
