@@ -106,6 +106,40 @@ func (d Direction) String() string {
 	return "Direction(" + strconv.Itoa(int(d)) + ")"
 }
 
+// Directions are the valid directions, in the order of their values.
+var Directions = []Direction{Downstream, Upstream, Both}
+
+// MarshalText writes d as its name, so that JSON (the server's API, a
+// saved walk) says "upstream" rather than a number. The zero Direction is
+// written as "", which UnmarshalText reads back as zero.
+func (d Direction) MarshalText() ([]byte, error) {
+	if d == 0 {
+		return nil, nil
+	}
+	for _, v := range Directions {
+		if v == d {
+			return []byte(d.String()), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no such direction %s", ErrInvalid, d)
+}
+
+// UnmarshalText reads a direction's name ("downstream", "upstream",
+// "both"); an empty text is the zero Direction, which a walk refuses.
+func (d *Direction) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = 0
+		return nil
+	}
+	for _, v := range Directions {
+		if v.String() == string(b) {
+			*d = v
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown direction %q: valid are downstream, upstream and both", ErrInvalid, b)
+}
+
 // Strategy is how Walk traverses. Both strategies return identical graphs;
 // they differ only in speed.
 type Strategy int
@@ -136,10 +170,38 @@ func (s Strategy) String() string {
 	return "Strategy(" + strconv.Itoa(int(s)) + ")"
 }
 
+// Strategies are the valid strategies, in the order of their values.
+var Strategies = []Strategy{Auto, CTE, LevelWalk}
+
+// MarshalText writes s as its name ("auto", "cte", "levelwalk").
+func (s Strategy) MarshalText() ([]byte, error) {
+	for _, v := range Strategies {
+		if v == s {
+			return []byte(s.String()), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no such strategy %s", ErrInvalid, s)
+}
+
+// UnmarshalText reads a strategy's name; an empty text is Auto.
+func (s *Strategy) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Auto
+		return nil
+	}
+	for _, v := range Strategies {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown strategy %q: valid are auto, cte and levelwalk", ErrInvalid, b)
+}
+
 // Options configure Walk.
 type Options struct {
 	// Direction is required.
-	Direction Direction `json:"direction"`
+	Direction Direction `json:"direction,omitempty"`
 	// MaxDepth is the largest distance from a start to walk; 0 walks the
 	// whole reachable graph.
 	MaxDepth int `json:"max_depth"`
@@ -169,7 +231,7 @@ type Options struct {
 	Offset int     `json:"offset"`
 	Limit  int     `json:"limit"`
 	// Strategy picks the traversal; the result does not depend on it.
-	Strategy Strategy `json:"strategy"`
+	Strategy Strategy `json:"strategy,omitempty"`
 }
 
 // Node is a resource reached by a walk.

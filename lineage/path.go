@@ -14,7 +14,7 @@ type PathOptions struct {
 	// from from to to (every edge src to dst); Upstream one along which it
 	// flows from to to from (to is upstream of from); Both ignores the
 	// direction of edges.
-	Direction Direction `json:"direction"`
+	Direction Direction `json:"direction,omitempty"`
 	// MaxDepth is the longest path, in edges, to look for; 0 is no limit.
 	MaxDepth int `json:"max_depth"`
 	// Relations and ExcludeRelations restrict the edges a path may use, as

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/metatrack/metatrack"
 	"github.com/metatrack/metatrack/api"
+	"github.com/metatrack/metatrack/lineage"
 	"github.com/metatrack/metatrack/server"
 )
 
@@ -52,6 +54,10 @@ func generate(t *testing.T) *openapi3.T {
 		case typ.Kind() == reflect.Slice && typ.Elem().Kind() != reflect.Uint8, typ.Kind() == reflect.Map,
 			typ.Kind() == reflect.Interface, typ == reflect.TypeFor[json.RawMessage]():
 			s.Nullable = true // nil slices and maps, and JSON values, may be null
+		case typ == reflect.TypeFor[lineage.Direction]():
+			*s = *openapi3.NewStringSchema().WithEnum(anys(lineage.Directions)...)
+		case typ == reflect.TypeFor[lineage.Strategy]():
+			*s = *openapi3.NewStringSchema().WithEnum(anys(lineage.Strategies)...)
 		case typ.Kind() == reflect.Float64 && nonFinite[name]:
 			// Metric values: numbers, or NaN and infinities as strings.
 			*s = openapi3.Schema{OneOf: openapi3.SchemaRefs{
@@ -160,10 +166,11 @@ func generate(t *testing.T) *openapi3.T {
 	return doc
 }
 
-func anys(s []string) []any {
+// anys gives the enum of an OpenAPI schema: the values as strings.
+func anys[T any](s []T) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
-		out[i] = v
+		out[i] = fmt.Sprint(v)
 	}
 	return out
 }
