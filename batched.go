@@ -3,6 +3,7 @@ package metatrack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/metatrack/metatrack/storage"
 )
@@ -22,6 +23,10 @@ const kvBufferMax = 4096
 // kvBuffer holds the tag and metadata writes of a batch not written yet.
 type kvBuffer struct {
 	writes []heldKV
+	// err is the failure of writing them: every later write of the
+	// batch, and its end, report it, so that a caller who goes on after
+	// it cannot commit the batch without them.
+	err error
 }
 
 // heldKV is one held LogTag (kind ChangeTag) or LogMetadata (kind
@@ -42,6 +47,9 @@ type heldKV struct {
 // are kvBufferMax.
 func (x *txn) hold(ctx context.Context, w heldKV) error {
 	b := x.t.kv
+	if b.err != nil {
+		return b.err
+	}
 	w.runSeq, w.at, w.actor = x.runSeq(), x.now, actorOf(ctx)
 	b.writes = append(b.writes, w)
 	if len(b.writes) >= kvBufferMax {
@@ -53,8 +61,11 @@ func (x *txn) hold(ctx context.Context, w heldKV) error {
 // flushHeld writes the batch's held tag and metadata writes; outside a
 // batch, or with none held, it does nothing.
 func (t *Tracker) flushHeld(ctx context.Context) error {
-	if t.kv == nil || len(t.kv.writes) == 0 {
+	if t.kv == nil {
 		return nil
+	}
+	if t.kv.err != nil || len(t.kv.writes) == 0 {
+		return t.kv.err
 	}
 	x := &txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()}
 	return x.writeHeld(ctx)
@@ -66,13 +77,23 @@ type kvKey struct {
 	key  string
 }
 
-// writeHeld writes the held writes as the calls would have one by one: a
-// value equal to the one stored (or held before it) changes nothing and
-// records nothing; each other records its change with the value it
-// replaced.
+// writeHeld writes the held writes (writeAll); a failure stays the
+// batch's (kvBuffer.err).
 func (x *txn) writeHeld(ctx context.Context) error {
-	writes := x.t.kv.writes
-	x.t.kv.writes = nil
+	b := x.t.kv
+	writes := b.writes
+	b.writes = nil
+	if err := x.writeAll(ctx, writes); err != nil {
+		b.err = fmt.Errorf("the batch's held tag and metadata writes: %w", err)
+		return b.err
+	}
+	return nil
+}
+
+// writeAll writes writes as the calls would have one by one: a value
+// equal to the one stored (or held before it) changes nothing and records
+// nothing; each other records its change with the value it replaced.
+func (x *txn) writeAll(ctx context.Context, writes []heldKV) error {
 	current := map[kvKey]string{}
 	if err := x.readHeld(ctx, writes, current); err != nil {
 		return err
