@@ -12,10 +12,14 @@ type Stats struct {
 	FileBytes    int64          `json:"file_bytes"`
 	Runs         int            `json:"runs"`
 	RunsByStatus map[string]int `json:"runs_by_status"`
-	Resources    int            `json:"resources"`
-	ByType       map[string]int `json:"resources_by_type"`
-	Edges        int            `json:"edges"`
-	Changes      int            `json:"changes"`
+	// Resources counts the live resources, ByType by type;
+	// DeletedResources those deleted and not yet purged (gc
+	// --purge-deleted), which Restore can bring back.
+	Resources        int            `json:"resources"`
+	ByType           map[string]int `json:"resources_by_type"`
+	DeletedResources int            `json:"deleted_resources"`
+	Edges            int            `json:"edges"`
+	Changes          int            `json:"changes"`
 	// Deployments counts deployment intervals; CurrentDeployments the open
 	// ones.
 	Deployments        int `json:"deployments"`
@@ -50,6 +54,7 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 			st.RunsByStatus[g.Key], st.Runs = g.N, st.Runs+g.N
 		}
 		var c struct {
+			Deleted     int   `db:"deleted"`
 			Edges       int   `db:"edges"`
 			Changes     int   `db:"changes"`
 			Deployments int   `db:"deployments"`
@@ -60,7 +65,7 @@ func (t *Tracker) Stats(ctx context.Context) (Stats, error) {
 			Stored      int64 `db:"stored"`
 		}
 		err := x.get(ctx, &c, x.sql.Counts)
-		st.Edges, st.Changes, st.Deployments, st.CurrentDeployments = c.Edges, c.Changes, c.Deployments, c.Current
+		st.DeletedResources, st.Edges, st.Changes, st.Deployments, st.CurrentDeployments = c.Deleted, c.Edges, c.Changes, c.Deployments, c.Current
 		st.Artifacts, st.ExternalArtifacts, st.ArtifactBytes, st.StoredBytes = c.Artifacts, c.External, c.Logical, c.Stored
 		return err
 	})
@@ -87,31 +92,46 @@ func (c Chain) Latest() Resource {
 }
 
 // Chains returns every version chain, heads in creation order, versions
-// oldest first, with their current deployments.
+// oldest first, with their current deployments. It reads in three
+// statements, whatever the number of chains.
 func (t *Tracker) Chains(ctx context.Context) ([]Chain, error) {
 	var out []Chain
 	err := t.read(ctx, func(x *txn) error {
-		var heads []resourceRow
+		var heads, members []resourceRow
 		if err := x.sel(ctx, &heads, x.sql.ChainHeads); err != nil {
 			return err
 		}
+		if err := x.sel(ctx, &members, x.sql.ChainMembers); err != nil {
+			return err
+		}
+		var deps []deploymentRow
+		if err := x.sel(ctx, &deps, x.sql.AllOpenDeployments); err != nil {
+			return err
+		}
+		versions := map[int64][]Resource{} // by head seq
+		bySeq := map[int64]Resource{}
+		for _, m := range members {
+			if m.ParentSeq.Valid {
+				r := m.resource()
+				versions[m.ParentSeq.Int64] = append(versions[m.ParentSeq.Int64], r)
+				bySeq[m.Seq] = r
+			}
+		}
+		deployed := map[int64]map[string]Resource{} // by model seq
+		for _, d := range deps {
+			v, ok := bySeq[d.ModelVersionSeq]
+			if !ok {
+				continue
+			}
+			if deployed[d.ModelSeq] == nil {
+				deployed[d.ModelSeq] = map[string]Resource{}
+			}
+			deployed[d.ModelSeq][d.Environment] = v
+		}
 		for _, h := range heads {
-			c := Chain{Head: h.resource(), Deployed: map[string]Resource{}}
-			var vs []resourceRow
-			if err := x.sel(ctx, &vs, x.sql.VersionsOf, h.Seq); err != nil {
-				return err
-			}
-			bySeq := map[int64]Resource{}
-			for _, v := range vs {
-				c.Versions = append(c.Versions, v.resource())
-				bySeq[v.Seq] = v.resource()
-			}
-			var deps []deploymentRow
-			if err := x.sel(ctx, &deps, x.sql.OpenDeploymentsOfModel, h.Seq); err != nil {
-				return err
-			}
-			for _, d := range deps {
-				c.Deployed[d.Environment] = bySeq[d.ModelVersionSeq]
+			c := Chain{Head: h.resource(), Versions: versions[h.Seq], Deployed: deployed[h.Seq]}
+			if c.Deployed == nil {
+				c.Deployed = map[string]Resource{}
 			}
 			out = append(out, c)
 		}

@@ -1262,4 +1262,20 @@ func (s suite) testStatsAndChains(t *testing.T) {
 		chains[1].Latest().ID != dv.ID {
 		t.Fatalf("chains = %+v", chains)
 	}
+	// A second model deployed to two environments, and a deleted member.
+	for i := 0; i < 2; i++ {
+		must(tr.CreateResource(ctx, metatrack.TypeModelVersion, "n")).of(t)
+	}
+	must(tr.Deploy(ctx, metatrack.Resource{ID: "model_version/n@1"}, metatrack.WithEnvironment("staging"))).of(t)
+	must(tr.Deploy(ctx, metatrack.Resource{ID: "model_version/n@2"}, metatrack.WithEnvironment("prod"))).of(t)
+	must(tr.DeleteResource(ctx, metatrack.Resource{ID: "model_version/m@1"})).of(t)
+	chains = must(tr.Chains(ctx)).of(t)
+	if len(chains) != 3 || len(chains[0].Versions) != 2 || chains[0].Versions[0].Version != 2 || len(chains[0].Deployed) != 1 ||
+		chains[2].Head.Ref() != "model/n" || len(chains[2].Versions) != 2 ||
+		chains[2].Deployed["staging"].Version != 1 || chains[2].Deployed["prod"].Version != 2 || len(chains[1].Deployed) != 0 {
+		t.Fatalf("chains after a second model and a deletion = %+v", chains)
+	}
+	if st := must(tr.Stats(ctx)).of(t); st.Resources != 8 || st.DeletedResources != 1 {
+		t.Fatalf("stats after a deletion: %d resources, %d deleted; want 8 and 1", st.Resources, st.DeletedResources)
+	}
 }

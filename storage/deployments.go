@@ -35,4 +35,7 @@ type DeploymentStatements struct {
 	// OpenDeploymentsOfModel lists the open deployments of a model. Args:
 	// model seq.
 	OpenDeploymentsOfModel string
+	// AllOpenDeployments lists the open deployments of every model, by model
+	// seq, then environment.
+	AllOpenDeployments string
 }

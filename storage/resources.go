@@ -72,6 +72,9 @@ type ResourceStatements struct {
 	// VersionsOf lists the live members of a chain, by number as a resource
 	// rows. Args: head seq.
 	VersionsOf string
+	// ChainMembers lists the live members of every chain as resource rows,
+	// by head seq, then number.
+	ChainMembers string
 	// ChildrenOf lists the live children of a resource, oldest first as a
 	// resource rows. Args: parent seq.
 	ChildrenOf string

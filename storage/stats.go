@@ -8,7 +8,7 @@ type StatsStatements struct {
 	ResourcesByType string
 	// RunsByStatus counts the runs of each status, as k (the status) and n.
 	RunsByStatus string
-	// Counts counts, in one row, the edges, changes, deployments (all and
+	// Counts counts, in one row, the deleted resources, the edges, changes, deployments (all and
 	// current), artifacts (all and external) and the bytes of artifacts
 	// (logical) and of blobs (stored).
 	Counts string

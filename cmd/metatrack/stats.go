@@ -38,6 +38,7 @@ type statsJSON struct {
 	RunsByStatus       map[string]int   `json:"runs_by_status"`
 	Resources          int              `json:"resources"`
 	ResourcesByType    map[string]int   `json:"resources_by_type"`
+	DeletedResources   int              `json:"deleted_resources"`
 	Edges              int              `json:"edges"`
 	Changes            int              `json:"changes"`
 	Deployments        int              `json:"deployments"`
@@ -87,7 +88,8 @@ func (a *app) runStats(ctx context.Context) error {
 	out := statsJSON{
 		Database: fileJSON{Path: where, SizeBytes: st.FileBytes},
 		Runs:     st.Runs, RunsByStatus: st.RunsByStatus, Resources: st.Resources, ResourcesByType: st.ByType,
-		Edges: st.Edges, Changes: st.Changes, Deployments: st.Deployments, CurrentDeployments: st.CurrentDeployments,
+		DeletedResources: st.DeletedResources,
+		Edges:            st.Edges, Changes: st.Changes, Deployments: st.Deployments, CurrentDeployments: st.CurrentDeployments,
 		Artifacts: st.Artifacts, ExternalArtifacts: st.ExternalArtifacts, ArtifactBytes: st.ArtifactBytes,
 		StoredBytes: st.StoredBytes, Chains: chainStats(chains),
 	}
@@ -124,6 +126,9 @@ func printStats(w io.Writer, s statsJSON) error {
 	fmt.Fprintf(tw, "Resources:\t%d\n", s.Resources)
 	for _, typ := range sortedKeys(s.ResourcesByType) {
 		fmt.Fprintf(tw, "  %s\t%d\n", typ, s.ResourcesByType[typ])
+	}
+	if s.DeletedResources > 0 {
+		fmt.Fprintf(tw, "Deleted:\t%d (ls --deleted lists them, restore brings one back, gc --purge-deleted removes them)\n", s.DeletedResources)
 	}
 	fmt.Fprintf(tw, "Lineage edges:\t%d\n", s.Edges)
 	fmt.Fprintf(tw, "Changes:\t%d\n", s.Changes)

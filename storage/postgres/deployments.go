@@ -35,4 +35,5 @@ var deploymentSQL = storage.DeploymentStatements{
 	DeploymentsOfModel:     `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? ORDER BY d.seq`,
 	DeploymentsOfVersion:   `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_version_seq = ? ORDER BY d.seq`,
 	OpenDeploymentsOfModel: `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.model_seq = ? AND d.undeployed_at IS NULL`,
+	AllOpenDeployments:     `SELECT d.seq, d.id, d.model_seq, d.model_version_seq, d.environment, d.deployed_at, d.undeployed_at, run.id AS run_id FROM deployments d LEFT JOIN runs run ON run.seq = d.run_seq WHERE d.undeployed_at IS NULL ORDER BY d.model_seq, d.environment`,
 }

@@ -7,6 +7,7 @@ var Stats = storage.StatsStatements{
 	ResourcesByType: `SELECT type AS k, count(*) AS n FROM resources WHERE deleted_at IS NULL GROUP BY type`,
 	RunsByStatus:    `SELECT status AS k, count(*) AS n FROM runs GROUP BY status`,
 	Counts: `SELECT
+			(SELECT count(*) FROM resources WHERE deleted_at IS NOT NULL) AS deleted,
 			(SELECT count(*) FROM edges) AS edges,
 			(SELECT count(*) FROM history) AS changes,
 			(SELECT count(*) FROM deployments) AS deployments,
