@@ -184,6 +184,9 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 		parts = c.drive(conj, frags)
 	case c.ordersByIndex():
 		parts = c.indexOrder(conj, frags)
+		if parts == nil {
+			parts = c.metricIndexOrder(conj, frags)
+		}
 	}
 	if parts == nil {
 		parts = []part{c.plain(frags)}

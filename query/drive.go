@@ -56,8 +56,9 @@ type part struct {
 	sorts []sortCol // named sort_0, sort_1, ... by build
 	tie   string    // the seq column that breaks ties
 	// index is the driving table alone ("metadata dm") when the part walks
-	// its index in the order of the page: the sort terms are a constant and
-	// the column sorts[1]. Walked through a window, the part has the
+	// its index in the order of the page: the sort terms are constants and
+	// one column (indexed: a metadata value's type rank and its column, or
+	// a metric's column alone). Walked through a window, the part has the
 	// conditions wdrive instead of drive, and the window's bound on the
 	// column: wdrive leaves the bound the only range on its side of the
 	// column, so that SQLite stops at it, and when the predicate had a
@@ -99,6 +100,9 @@ func (c *compiler) drive(conj []node, frags []frag) []part {
 	order := c.q.order
 	if len(order) > 0 && fieldSpecs[order[0].field.name].kind == kindMeta && len(order[0].field.keys) == 1 {
 		return c.metaOrder(conj, frags)
+	}
+	if len(order) > 0 && fieldSpecs[order[0].field.name].kind == kindMetric {
+		return c.metricOrder(conj, frags)
 	}
 	for i, x := range conj {
 		n, ok := x.(*cmpNode)
@@ -467,7 +471,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		// b is the window-th value of the index after the cursor, none
 		// when there are fewer rows; the window-th value is the same
 		// whatever the order of ties, so the index gives it unsorted.
-		v := first.sorts[1]
+		v := first.indexed()
 		wb := sq.Select(v.sql + " AS v").From(first.index).PlaceholderFormat(sq.Question)
 		w := joinFrags(append(append([]frag(nil), first.drive...), keep[0].after...), " AND ")
 		wb = wb.Where(sq.Expr(w.sql, w.args...)).OrderBy(v.orderBy()).

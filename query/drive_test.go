@@ -122,6 +122,35 @@ var driveQueries = []string{
 	"attrs.n = 2 AND type = 'experiment'",
 	"attrs.s = 'k' ORDER BY metadata.acc DESC",
 
+	// Metrics: ORDER BY a metric column walks its index.
+	"metrics.loss < 0.6 ORDER BY metrics.loss",
+	"metrics.loss < 0.6 ORDER BY metrics.loss DESC",
+	"metrics.loss > 0.1 ORDER BY metrics.loss",
+	"metrics.loss >= 0.25 ORDER BY metrics.loss DESC",
+	"metrics.loss = 0.25 ORDER BY metrics.loss",
+	"metrics.loss IN (0.25, 2) ORDER BY metrics.loss DESC",
+	"metrics.loss != 0.25 ORDER BY metrics.loss",
+	"metrics.loss NOT IN (0.25, 1) ORDER BY metrics.loss DESC",
+	"metrics.loss > 0 AND metrics.loss <= 1 ORDER BY metrics.loss",
+	"metrics.loss < 1 AND type = 'experiment' ORDER BY metrics.loss",
+	"metrics.loss < 1 AND tags.env = 'prod' ORDER BY metrics.loss DESC",
+	"metrics.loss < 1 ORDER BY metrics.loss, created_at DESC",
+	"metrics.loss < 1 ORDER BY metrics.loss DESC LIMIT 5",
+	"metrics.loss.min > 0 ORDER BY metrics.loss.min DESC",
+	"metrics.loss.count >= 2 ORDER BY metrics.loss.count",
+	"metrics.loss.step > 0 ORDER BY metrics.loss.step DESC, id",
+	"metrics.loss < 1 ORDER BY metrics.loss.min",
+	"ORDER BY metrics.loss",
+	"ORDER BY metrics.loss DESC",
+	"ORDER BY metrics.acc DESC LIMIT 7",
+	"type = 'experiment' ORDER BY metrics.loss DESC",
+	"EXISTS metrics.loss ORDER BY metrics.loss",
+	"metrics.loss IS NULL ORDER BY metrics.loss",
+	"NOT metrics.loss > 0.5 ORDER BY metrics.loss DESC",
+	"metrics.acc > 0.2 ORDER BY metrics.loss",
+	"ORDER BY metrics.loss, metrics.acc DESC",
+	"ORDER BY metrics.nope",
+
 	// Resource columns.
 	"name = 'n30'",
 	"status = 'FAILED'",
@@ -138,6 +167,8 @@ var driveOrders = map[string][]string{
 	"ORDER BY metadata.fw DESC, metadata.acc": {"", "metadata.fw > 'b'", "metadata.fw = 'a'"},
 	"ORDER BY tags.env":                       {"", "tags.env = 'prod'", "tags.env = 'dev'", "tags.env = ''"},
 	"ORDER BY tags.env DESC":                  {"", "tags.env = 'prod'", "tags.env = 'dev'"},
+	"ORDER BY metrics.loss":                   {"", "metrics.loss < 0.6", "metrics.loss > 0.1", "type = 'experiment'", "metrics.loss IS NULL"},
+	"ORDER BY metrics.loss DESC":              {"", "metrics.loss < 0.6", "metrics.loss >= 0.25"},
 	"":                                        {"", "tags.env = 'prod'", "metadata.acc = 0.5", "attrs.n > 1"},
 }
 
@@ -468,6 +499,34 @@ func addDriveRows(tb testing.TB, db *testDB, n int, portable bool) {
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
+	}
+	addMetricRows(tb, db, n)
+}
+
+// addMetricRows gives most of the n resources of addDriveRows metric
+// series: loss (last values with ties, negatives and NULL
+// where NaN), with min, max, count and step, and acc on some; none in a
+// file of the migrations before metric series.
+func addMetricRows(tb testing.TB, db *testDB, n int) {
+	tb.Helper()
+	var series int
+	if err := db.Get(&series, `SELECT count(*) FROM metric_series`); err != nil {
+		return
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	values := []any{0.1, 0.25, 0.25, 0.5, 0.75, 1.0, 2.0, -1.5, 0.0, 1e300, -1e300, nil}
+	pick := func() any { return values[rng.IntN(len(values))] }
+	for i := range n {
+		seq := int64(10 + i)
+		for _, key := range []string{"loss", "acc"} {
+			if key == "loss" && rng.IntN(6) == 0 || key == "acc" && rng.IntN(2) == 0 {
+				continue
+			}
+			count, step := 1+rng.IntN(5), int64(rng.IntN(4)*10)
+			db.MustExec(`INSERT INTO metric_series (resource_seq, key, count, last_step, last_value, min_value, max_value,
+				summary, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`,
+				seq, key, count, step, pick(), pick(), pick(), []byte{0})
+		}
 	}
 }
 

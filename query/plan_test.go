@@ -44,6 +44,8 @@ func TestPlanUsesIndexes(t *testing.T) {
 		{"metadata.accuracy > 0.9 ORDER BY metadata.accuracy DESC", "metadata_key_num (key=? AND num>?)"},
 		{"metadata.framework LIKE 's%' ORDER BY metadata.framework", "metadata_key_str (key=?"},
 		{"tags.env = 'prod' ORDER BY metadata.accuracy DESC", "metadata_key_num (key=? AND num>?)"},
+		{"metrics.loss < 0.01 ORDER BY metrics.loss", "metric_series_last (key=? AND last_value<?)"},
+		{"metrics.loss.min > 0.5 ORDER BY metrics.loss.min DESC", "metric_series_min (key=? AND min_value>?)"},
 	} {
 		t.Run(tt.query, func(t *testing.T) {
 			plan := planOf(t, db, tt.query)
