@@ -16,7 +16,8 @@ package query
 //     such series, or a NULL column) in seq order, as NULLs sort last.
 //
 // On SQLite the first part walks the index through a window (see drive.go)
-// when the query has other conditions, each checked row by row, and falls
+// when the query has other conditions than that resources are not deleted,
+// each checked row by row, and falls
 // back to the plain form when the window does not fill the page. On
 // PostgreSQL (IndexOrder) the part with a predicate is one statement whose
 // other conditions stay semi-joins, which it plans by its statistics.
@@ -87,7 +88,12 @@ func (c *compiler) metricOrder(conj []node, frags []frag) []part {
 		sorts: append([]sortCol{value}, rest...),
 		tie:   "dms.resource_seq",
 	}
-	if len(c.q.order) == 1 {
+	// A window guards the walk against other conditions that pass few
+	// rows; that a resource is not deleted passes nearly every one, so a
+	// query with no other condition walks the index to the end of the
+	// page without one (which costs, on 100k trials, 0.12 ms a page of
+	// 100 against 0.42 ms with the window and its fallback).
+	if len(c.q.order) == 1 && (c.opts.Deleted != NotDeleted || others != 1) {
 		p.index = "metric_series dms"
 	}
 	var drive, wdrive fb
