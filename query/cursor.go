@@ -285,10 +285,18 @@ func (c *Compiled) cursorAfter(seq int64, keys []any, done int64) (string, error
 		case int:
 			cj.K[i] = int64(k)
 		case float64:
-			if math.IsInf(k, 0) || math.IsNaN(k) {
+			switch {
+			case math.IsNaN(k):
 				return "", errorNoPos(nil, "cannot make a cursor from the sort value %v", k)
+			case math.IsInf(k, 1):
+				// A metric's value may be infinite: JSON has no
+				// infinity, but a number beyond float64 reads as one.
+				cj.K[i] = json.Number("1e999")
+			case math.IsInf(k, -1):
+				cj.K[i] = json.Number("-1e999")
+			default:
+				cj.K[i] = k
 			}
-			cj.K[i] = k
 		default:
 			return "", errorNoPos(nil, "cannot make a cursor from a sort value of type %T", k)
 		}
@@ -342,7 +350,9 @@ func decodeCursor(s string, order uint32, n int) (cursor, error) {
 				// A float beyond int64, printed without exponent.
 			}
 			v, err := k.Float64()
-			if err != nil {
+			if err != nil && !math.IsInf(v, 0) {
+				// Beyond float64, a number is an infinity (see
+				// cursorAfter); ParseFloat says so with ErrRange.
 				return bad("bad number")
 			}
 			cur.keys[i] = v

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -504,7 +505,7 @@ func addDriveRows(tb testing.TB, db *testDB, n int, portable bool) {
 }
 
 // addMetricRows gives most of the n resources of addDriveRows metric
-// series: loss (last values with ties, negatives and NULL
+// series: loss (last values with ties, negatives, infinities and NULL
 // where NaN), with min, max, count and step, and acc on some; none in a
 // file of the migrations before metric series.
 func addMetricRows(tb testing.TB, db *testDB, n int) {
@@ -514,7 +515,7 @@ func addMetricRows(tb testing.TB, db *testDB, n int) {
 		return
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	values := []any{0.1, 0.25, 0.25, 0.5, 0.75, 1.0, 2.0, -1.5, 0.0, 1e300, -1e300, nil}
+	values := []any{0.1, 0.25, 0.25, 0.5, 0.75, 1.0, 2.0, -1.5, 0.0, 1e300, math.Inf(1), math.Inf(-1), nil}
 	pick := func() any { return values[rng.IntN(len(values))] }
 	for i := range n {
 		seq := int64(10 + i)
