@@ -63,6 +63,17 @@ type Options struct {
 	// -wal then stays below max(WALLimit, about twice the largest
 	// transaction). Default 64 MiB.
 	WALLimit int64
+	// MmapSize is how much of the file SQLite reads through a memory map
+	// rather than into its page cache (PRAGMA mmap_size). modernc.org/sqlite
+	// keeps one page cache for every connection of the process, and a
+	// connection that has just read much (a lineage walk over thousands of
+	// nodes) keeps that whole budget: every other connection's pages are then
+	// dropped as soon as its statement ends and read again from the file on
+	// the next call (a 12 us lookup took 27 us after an impact walk at 1M
+	// resources). Mapped pages bypass that cache. Default 2 GiB on 64-bit
+	// platforms and 256 MiB elsewhere (SQLite caps it at its compile-time
+	// limit); negative turns mapping off.
+	MmapSize int64
 }
 
 // DB is an open metatrack database: one writer connection, held for the
@@ -117,6 +128,7 @@ func DSN(path string, o Options, readOnly bool) string {
 	q.Set("_busy_timeout", strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
 	q.Set("_synchronous", o.Synchronous)
+	q.Add("_pragma", "mmap_size("+strconv.FormatInt(max(o.MmapSize, 0), 10)+")")
 	if readOnly {
 		q.Set("mode", "ro")
 	} else {
@@ -150,6 +162,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WALLimit <= 0 {
 		o.WALLimit = DefaultWALLimit
+	}
+	if o.MmapSize == 0 {
+		o.MmapSize = 256 << 20 // address space is short on 32-bit platforms
+		if strconv.IntSize == 64 {
+			o.MmapSize = 2 << 30
+		}
 	}
 	return o
 }
