@@ -182,8 +182,9 @@
 // are searched by indexes;
 // nested paths (metadata.k.x, attrs.a.b) read the JSON of each candidate.
 // A query with tags.k = 'v', metadata.k = v or attrs.k = v walks the index
-// of that value in seq order, and one ordered by metadata.k walks the index
-// of k in the order of the page; both stop at the end of the page. How
+// of that value in seq order, and one ordered by metadata.k or by a metric
+// column (metrics.k, metrics.k.min, ...) walks the index of k in the order
+// of the page; both stop at the end of the page. How
 // SQLite runs a query never changes what it returns: Options.NoDrive
 // compiles the plain form, which tests compare with.
 //
