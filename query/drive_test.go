@@ -44,6 +44,10 @@ var driveQueries = []string{
 	"metadata.fw = 'a' AND type = 'model'",
 	"metadata.acc > 0.3",
 	"metadata.acc = true",
+	"metadata.acc.x = 1",
+	"metadata.acc.x >= 1 AND type = 'model'",
+	"metadata.acc.x = 1 AND tags.env = 'prod'",
+	"metadata.acc.x = 1 AND NOT type = 'model'",
 
 	// Metadata ORDER BY with a predicate that implies the type.
 	"metadata.acc > 0.3 ORDER BY metadata.acc DESC",
