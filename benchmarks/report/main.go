@@ -3,7 +3,7 @@
 // targets, as a Markdown table:
 //
 //	go run ./benchmarks/report                       # 10k and 100k into benchmarks/RESULTS.md
-//	go run ./benchmarks/report -scale 10k,100k,1m    # 1m adds about ten minutes
+//	go run ./benchmarks/report -scale 10k,100k,1m    # 1m adds about ten minutes, on SQLite alone (-postgres.scales)
 //	go run ./benchmarks/report -scale 10k -bench 'Lookup|Point' -out /dev/stdout
 //	go run ./benchmarks/report -engines postgres -bench PG  # PostgreSQL's rows alone
 //

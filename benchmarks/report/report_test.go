@@ -97,3 +97,16 @@ func TestPGTargets(t *testing.T) {
 		t.Errorf("fixture %q, on PostgreSQL %q", sr.Fixture, sr.PGFixture)
 	}
 }
+
+func TestEnginesAt(t *testing.T) {
+	for _, tc := range []struct{ engines, pgScales, scale, want string }{
+		{"sqlite,postgres", "10k,100k", "10k", "sqlite,postgres"},
+		{"sqlite,postgres", "10k,100k", "1m", "sqlite"},
+		{"sqlite, postgres", "10k, 1M", "1m", "sqlite, postgres"},
+		{"sqlite", "10k", "1m", "sqlite"},
+	} {
+		if got := enginesAt(tc.engines, tc.pgScales, tc.scale); got != tc.want {
+			t.Errorf("enginesAt(%q, %q, %q) = %q, want %q", tc.engines, tc.pgScales, tc.scale, got, tc.want)
+		}
+	}
+}

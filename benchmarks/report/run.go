@@ -29,6 +29,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		samples   = fs.Int("samples", 5, "samples of each case, library and baseline in turn (the benchmarks' -samples)")
 		timeout   = fs.Duration("timeout", 60*time.Minute, "limit of one scale's go test run")
 		fixtures  = fs.String("fixture.dir", "", "keep the generated fixtures in this directory and reuse them")
+		pgScales  = fs.String("postgres.scales", "10k,100k", "the scales at which the postgres engine runs: copying the 1m fixture into PostgreSQL takes minutes")
 		from      = fs.String("from", "", "comma-separated scale=file pairs: report these saved go test -bench outputs instead of running")
 		engines   = fs.String("engines", defaultEngines(), "comma-separated engines of the engine benchmarks: sqlite, postgres "+
 			"(the default has postgres when its binaries are found or "+pgEnvURL+" is set)")
@@ -74,7 +75,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		testArgs := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem", "-benchtime", *benchtime,
 			"-count", fmt.Sprint(*count), "-timeout", timeout.String(), *pkg, "-scale=" + s,
-			"-samples=" + fmt.Sprint(*samples), "-engines=" + *engines}
+			"-samples=" + fmt.Sprint(*samples), "-engines=" + enginesAt(*engines, *pgScales, s)}
 		if *fixtures != "" {
 			testArgs = append(testArgs, "-fixture.dir="+*fixtures)
 		}
@@ -111,6 +112,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// enginesAt is engines without postgres when scale is not one of
+// pgScales.
+func enginesAt(engines, pgScales, scale string) string {
+	for _, s := range strings.Split(pgScales, ",") {
+		if strings.EqualFold(strings.TrimSpace(s), scale) {
+			return engines
+		}
+	}
+	var out []string
+	for _, e := range strings.Split(engines, ",") {
+		if e = strings.TrimSpace(e); e != "postgres" && e != "" {
+			out = append(out, e)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // pgEnvURL names the variable that points the benchmarks at a PostgreSQL
