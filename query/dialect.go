@@ -106,6 +106,13 @@ type Planner interface {
 	// JoinInOrder returns the join keyword that keeps the table on its
 	// left the outer one of the join.
 	JoinInOrder() string
+	// JSONFilter returns JSON(doc, path, as) for as JSONText or
+	// JSONNumber in two pieces: value, the value at path whatever its
+	// type, and check, the condition that it has the type of as. Where
+	// JSON(...) OP x would be a condition of a WHERE ANDed with others,
+	// value OP x AND check keeps the same rows, and checks the type only of
+	// those whose value passes.
+	JSONFilter(doc string, path []string, as JSONForm) (value string, valueArgs []any, check string, checkArgs []any)
 }
 
 // JSONForm is what Dialect.JSON returns of a JSON value.

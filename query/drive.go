@@ -294,15 +294,36 @@ func (c *compiler) metaDrive(i int, n *cmpNode, cls valueClass, conj []node, fra
 // (resource_seq, key) gives them in that order, and each row's document is
 // read where it lies instead of being looked up for every resource. A
 // resource has at most one row of a key, so the join returns each once.
+//
+// A number or a string compares with the value as json_extract gives it,
+// and only a value that passes has its type checked (Planner.JSONFilter):
+// on 10k resources, metadata.training_params.max_depth = 5 took 1.49x the
+// time of hand-written SQL with the type read first, 1.20x so.
 func (c *compiler) nestedDrive(i int, n *cmpNode, frags []frag) part {
-	pred, err := c.typed(c.jsonAccessors("dm.value", n.field.keys[1:]), n)
+	path := n.field.keys[1:]
+	acc := c.jsonAccessors("dm.value", path)
+	var check frag
+	if v := n.vals[0]; v.kind != valBool {
+		as := JSONNumber
+		if v.t == nil && v.kind == valString {
+			as = JSONText
+		}
+		value, valueArgs, cond, condArgs := c.p.JSONFilter("dm.value", path, as)
+		acc.num, acc.str = frag{sql: value, args: valueArgs}, frag{sql: value, args: valueArgs}
+		check = frag{sql: cond, args: condArgs}
+	}
+	pred, err := c.typed(acc, n)
 	if err != nil {
 		panic("query: " + err.Error()) // n compiled before with these accessors
 	}
 	var f fb
+	f.s("dm.key = ").arg(n.field.keys[0]).s(" AND ").frag(pred)
+	if check.sql != "" {
+		f.s(" AND ").frag(check)
+	}
 	return part{
 		from:  "metadata dm JOIN resources r ON r.seq = dm.resource_seq",
-		drive: []frag{f.s("dm.key = ").arg(n.field.keys[0]).s(" AND ").frag(pred).done(false)},
+		drive: []frag{f.done(false)},
 		conds: without(frags, i),
 		tie:   "dm.resource_seq",
 	}

@@ -48,6 +48,9 @@ var driveQueries = []string{
 	"metadata.acc.x >= 1 AND type = 'model'",
 	"metadata.acc.x = 1 AND tags.env = 'prod'",
 	"metadata.acc.x = 1 AND NOT type = 'model'",
+	"metadata.acc.x = '1'",
+	"metadata.acc.y = true",
+	"metadata.acc.y = 1 AND tags.nope IS NULL", // true is no number
 
 	// Metadata ORDER BY with a predicate that implies the type.
 	"metadata.acc > 0.3 ORDER BY metadata.acc DESC",
@@ -484,7 +487,7 @@ func addDriveRows(tb testing.TB, db *testDB, n int, portable bool) {
 				seq, key, value, num, str)
 		}
 		if v := pick("0.1", "0.5", "0.5", "0.93", "1", "2", "-3", `"0.5"`, `"high"`, `"a"`, "true", "false", "null",
-			`{"x": 1}`, "-"); v != "-" {
+			`{"x": 1}`, `{"x": "1", "y": true}`, "-"); v != "-" {
 			meta("acc", v)
 		}
 		if v := pick(`"a"`, `"b"`, `"c"`, `"A"`, `"ab"`, "3", "-"); v != "-" {

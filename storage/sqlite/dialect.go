@@ -73,6 +73,18 @@ func (Dialect) TextNumber(text string) string {
 // Mixed returns COALESCE(num, str).
 func (Dialect) Mixed(num, str string) string { return "COALESCE(" + num + ", " + str + ")" }
 
+// JSONFilter returns json_extract of the value, and its json_type as the
+// check: SQLite then reads the type (a second lookup of the path) only for
+// the values that pass.
+func (planner) JSONFilter(doc string, path []string, as query.JSONForm) (string, []any, string, []any) {
+	p := jsonPath(path)
+	check := "json_type(" + doc + ", ?) IN ('integer', 'real')"
+	if as == query.JSONText {
+		check = "json_type(" + doc + ", ?) = 'text'"
+	}
+	return "json_extract(" + doc + ", ?)", []any{p}, check, []any{p}
+}
+
 // JSON reads doc with json_type and json_extract and a JSON path ($."a"."b")
 // as an argument.
 func (Dialect) JSON(doc string, path []string, as query.JSONForm) (string, []any) {
