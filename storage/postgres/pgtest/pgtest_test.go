@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,8 +20,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnvVar) == "nomain" {
+	switch os.Getenv(childEnvVar) {
+	case "nomain":
 		os.Exit(m.Run()) // for TestMainRequired
+	case "":
+		leaveOutChildren()
 	}
 	Main(m)
 }
@@ -28,6 +32,21 @@ func TestMain(m *testing.M) {
 // childEnvVar selects, in a copy of this test binary started by a test, which
 // of the child tests below runs.
 const childEnvVar = "PGTEST_CHILD"
+
+// leaveOutChildren adds the TestChild* tests to -test.skip: they are the
+// roles that copies of this binary play for the tests that start them
+// (with childEnvVar set), not tests of their own, so a run of the tests
+// leaves them out instead of reporting them as skipped.
+func leaveOutChildren() {
+	flag.Parse()
+	skip := "^TestChild"
+	if s := flag.Lookup("test.skip").Value.String(); s != "" {
+		skip = s + "|" + skip
+	}
+	if err := flag.Set("test.skip", skip); err != nil {
+		panic(err)
+	}
+}
 
 func connect(t *testing.T, u string) *pgx.Conn {
 	t.Helper()
@@ -329,7 +348,7 @@ func TestExternalURL(t *testing.T) {
 
 func TestChildExternal(t *testing.T) {
 	if os.Getenv(childEnvVar) != "external" {
-		t.Skip("run by TestExternalURL")
+		t.Fatalf("a role that TestExternalURL starts with %s=external", childEnvVar)
 	}
 	t.Run("uses", func(t *testing.T) {
 		u := URL(t)
@@ -382,14 +401,14 @@ func TestMainRequired(t *testing.T) {
 
 func TestChildNoMain(t *testing.T) {
 	if os.Getenv(childEnvVar) != "nomain" {
-		t.Skip("run by TestMainRequired")
+		t.Fatalf("a role that TestMainRequired starts with %s=nomain", childEnvVar)
 	}
 	URL(t)
 }
 
 func TestChildMissing(t *testing.T) {
 	if os.Getenv(childEnvVar) != "missing" {
-		t.Skip("run by TestMissingPostgres")
+		t.Fatalf("a role that TestMissingPostgres starts with %s=missing", childEnvVar)
 	}
 	debianBins = filepath.Join(t.TempDir(), "*", "bin")
 	URL(t)
@@ -492,7 +511,7 @@ func TestChildLeave(t *testing.T) {
 	case "leave-running":
 		deathSignal = 0
 	default:
-		t.Skip("run by TestNoLeftovers")
+		t.Fatalf("a role that TestNoLeftovers starts with %s=leave or leave-running", childEnvVar)
 	}
 	URL(t)
 	fmt.Printf("PGTEST_SERVER %s %d\n", harness.dir, harness.cmd.Process.Pid)
