@@ -81,17 +81,7 @@ func (v *verifier) advance(n int64) { v.check.Advance(n) }
 
 // rows runs query and calls scan for each row.
 func (v *verifier) rows(query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := v.tx.QueryContext(v.ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return v.check.Rows(v.ctx, query, args, scan)
 }
 
 func (v *verifier) run() error {
