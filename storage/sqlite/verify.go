@@ -252,5 +252,5 @@ var verifySQL = storage.VerifyStatements{
 
 // metrics checks every metric series (metricstore.Verify).
 func (v *verifier) metrics() error {
-	return metricstore.Verify(v.ctx, textDBTX{v.tx}, &metricSQL, &v.report)
+	return metricstore.Verify(v.ctx, v.check.Tx, &metricSQL, &v.report)
 }
