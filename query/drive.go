@@ -240,19 +240,28 @@ func (c *compiler) tagDrive(i int, key, val string, frags []frag) part {
 	return p
 }
 
-// metaDrive drives the query from the rows of the top-level metadata
-// predicate n (conjunct i), which only values of class cls match. When the
-// query is ordered, its first ORDER BY term is that metadata key.
-func (c *compiler) metaDrive(i int, n *cmpNode, cls valueClass, conj []node, frags []frag) part {
-	col, acc, rank := "dm.num", accessors{num: frag{sql: "dm.num"}}, int64(0)
+// metaColumn returns the column of metadata dm that predicate n compares
+// when only values of class cls match it (dm.num, or dm.str for text),
+// its accessors, its rank in the sort order of mixed values, and n
+// compiled against it.
+func (c *compiler) metaColumn(n *cmpNode, cls valueClass) (col string, acc accessors, rank int64, pred frag) {
+	col, acc = "dm.num", accessors{num: frag{sql: "dm.num"}}
 	if cls == classText {
-		col, acc, rank = "dm.str", accessors{str: frag{sql: "dm.str"}}, int64(1)
+		col, acc, rank = "dm.str", accessors{str: frag{sql: "dm.str"}}, 1
 	}
 	pred, err := c.typed(acc, n)
 	if err != nil {
 		// n compiled before with the num and str accessors of metadata.
 		panic("query: " + err.Error())
 	}
+	return col, acc, rank, pred
+}
+
+// metaDrive drives the query from the rows of the top-level metadata
+// predicate n (conjunct i), which only values of class cls match. When the
+// query is ordered, its first ORDER BY term is that metadata key.
+func (c *compiler) metaDrive(i int, n *cmpNode, cls valueClass, conj []node, frags []frag) part {
+	col, acc, rank, pred := c.metaColumn(n, cls)
 	p := part{from: "metadata dm JOIN resources r ON r.seq = dm.resource_seq", tie: "dm.resource_seq"}
 	key := n.field.keys[0]
 	var f fb
@@ -433,15 +442,7 @@ func (c *compiler) indexOrder(conj []node, frags []frag) []part {
 		if cls == classNull {
 			continue
 		}
-		col, acc, rank := "dm.num", accessors{num: frag{sql: "dm.num"}}, int64(0)
-		if cls == classText {
-			col, acc, rank = "dm.str", accessors{str: frag{sql: "dm.str"}}, int64(1)
-		}
-		pred, err := c.typed(acc, n)
-		if err != nil {
-			// n compiled before with the num and str accessors of metadata.
-			panic("query: " + err.Error())
-		}
+		col, _, rank, pred := c.metaColumn(n, cls)
 		var f fb
 		p := part{
 			from:  "metadata dm JOIN resources r ON r.seq = dm.resource_seq",

@@ -220,16 +220,12 @@ func (m Store) Tail(ctx context.Context, seq int64) ([]series.Point, error) {
 	return pts, nil
 }
 
-// blockRow is a metric_blocks row; Data is read only where needed.
+// blockRow is a metric_blocks row: where the block is and what it covers,
+// its summary, and its data, read only where needed.
 type blockRow struct {
-	FirstOrd int64  `db:"first_ord"`
-	Count    int64  `db:"count"`
-	MinStep  int64  `db:"min_step"`
-	MaxStep  int64  `db:"max_step"`
-	MinTime  int64  `db:"min_time"`
-	MaxTime  int64  `db:"max_time"`
-	Summary  []byte `db:"summary"`
-	Data     []byte `db:"data"`
+	BlockRef
+	Summary []byte `db:"summary"`
+	Data    []byte `db:"data"`
 }
 
 // decodeBlock decodes the points of b, checking them against its row.
@@ -249,7 +245,7 @@ func decodeBlock(dst []series.Point, b blockRow) ([]series.Point, error) {
 // has number ord to dst, in the block's (step) order; sql.ErrNoRows when
 // there is no such block (any more).
 func (m Store) Block(ctx context.Context, seq, ord int64, dst []series.Point) ([]series.Point, error) {
-	b := blockRow{FirstOrd: ord}
+	b := blockRow{BlockRef: BlockRef{FirstOrd: ord}}
 	if err := m.Q.Get(ctx, &b, m.SQL.MetricBlock, seq, ord); err != nil {
 		return dst, err
 	}
