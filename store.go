@@ -127,9 +127,6 @@ func (x *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return x.tx.Exec(ctx, query, args...)
 }
 
-// q returns the handle for dynamic (not cached) statements.
-func (x *txn) q() storage.Queryer { return x.tx }
-
 // dyn runs a statement built at call time (not prepared, not cached) into
 // the slice dest.
 func (x *txn) dyn(ctx context.Context, dest any, query string, args ...any) error {

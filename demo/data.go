@@ -231,15 +231,6 @@ func writeCSVFile(path string, rows []Passenger, withLabel bool) error {
 	return f.Close()
 }
 
-func readCSVFile(path string) ([]Passenger, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadCSV(f)
-}
-
 // Column is one column of a Frame: numeric values (NaN when missing) or
 // categorical levels ("" when missing).
 type Column struct {
