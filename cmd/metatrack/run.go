@@ -204,6 +204,8 @@ Exit status:
 		newAtCmd(a),
 		newLineageCmd(a),
 		newImpactCmd(a),
+		newPathCmd(a),
+		newProvenanceCmd(a),
 		newArtifactsCmd(a),
 		newRunsCmd(a),
 		newBackupCmd(a),
