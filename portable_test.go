@@ -966,7 +966,7 @@ func TestMergeOlderSchema(t *testing.T) {
 	portFixture(t, old)
 	conn, err := sql.Open("sqlite", "file:"+old)
 	portCheck(t, err)
-	for _, name := range []string{"0006_server.down.sql", "0005_metrics.down.sql", "0004_aliases_deletion.down.sql", "0003_attr_values.down.sql", "0002_history_ids.down.sql"} {
+	for _, name := range []string{"0007_history_indexes.down.sql", "0006_server.down.sql", "0005_metrics.down.sql", "0004_aliases_deletion.down.sql", "0003_attr_values.down.sql", "0002_history_ids.down.sql"} {
 		down, err := fs.ReadFile(schema.SQLite(), name)
 		portCheck(t, err)
 		_, err = conn.Exec(string(down))
