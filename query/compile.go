@@ -107,6 +107,12 @@ type Compiled struct {
 	plans *Plans
 	// volatile says the query read the clock or resolved a reference.
 	volatile bool
+	// sortsets are the sort terms of each part of the query and of its
+	// plain form, which decide the shape of a cursor (cursorShape).
+	sortsets [][]sortCol
+	// shape holds the statements of a query compiled for the shape of a
+	// cursor, with cursorSlots among their arguments (see Plans.Compile).
+	shape *shapeTexts
 	// texts holds the statements of Seqs, built once.
 	texts     sync.Once
 	textsErr  error
@@ -117,10 +123,17 @@ type Compiled struct {
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
 // match ErrInvalid.
 func Compile(q *Query, opts Options) (*Compiled, error) {
+	return compile(q, opts, false)
+}
+
+// compile is Compile; when slotted, the values of the cursor are
+// cursorSlots among the arguments (see keyset), for Plans to bind.
+func compile(q *Query, opts Options, slotted bool) (*Compiled, error) {
 	if opts.Dialect == nil {
 		return nil, errNoDialect(q)
 	}
 	c := newCompiler(q, opts)
+	c.slotted = slotted
 	// A query that reads the clock or resolves references compiles to
 	// other arguments another time: Plans must not keep it.
 	now := c.now
@@ -191,6 +204,11 @@ func Compile(q *Query, opts Options) (*Compiled, error) {
 	if parts == nil {
 		parts = []part{c.plain(frags)}
 	}
+	for _, p := range parts {
+		out.sortsets = append(out.sortsets, p.sorts)
+	}
+	// A window falls back to the plain form (see build).
+	out.sortsets = append(out.sortsets, c.plain(frags).sorts)
 	out.Select = c.build(parts, conj, frags, cur, out.Limit)
 	out.split, out.plans, out.volatile = c.split, opts.Plans, c.volatile
 	return out, nil
@@ -326,6 +344,8 @@ type compiler struct {
 	// condition, if any: see build.
 	probe *probe
 	split *split // set by probed
+	// slotted writes the cursor's values as cursorSlots (see keyset).
+	slotted bool
 	// volatile is set when the compiler reads the clock or resolves a
 	// reference.
 	volatile bool

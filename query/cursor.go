@@ -374,7 +374,17 @@ func decodeCursor(s string, order uint32, n int) (cursor, error) {
 // condition is needed), none that no row does. When the first undecided
 // term is never NULL, the condition starts with the bound it implies
 // (k >= v, or k <= v descending), which SQLite can search an index with.
-func keyset(sorts []sortCol, cur cursor, tie string) (f frag, all, none bool) {
+//
+// When slotted, the cursor's values are not written among the arguments:
+// each is a cursorSlot that bindSlots replaces, so that the statement is
+// the same for every cursor of the same shape (see cursorShape).
+func keyset(sorts []sortCol, cur cursor, tie string, slotted bool) (f frag, all, none bool) {
+	key := func(i int) any {
+		if slotted {
+			return cursorSlot{i}
+		}
+		return cur.keys[i]
+	}
 	var terms, ties []frag
 	var bound *frag
 	decided := false
@@ -401,19 +411,19 @@ func keyset(sorts []sortCol, cur cursor, tie string) (f frag, all, none bool) {
 			if s.desc {
 				op = " < "
 			}
-			after.frag(s.frag).s(op).arg(v)
+			after.frag(s.frag).s(op).arg(key(i))
 			if s.nullable {
 				after.s(" OR ").frag(s.frag).s(" IS NULL")
 			}
 			if len(terms) == 0 && len(ties) == 0 && s.class != classNull {
 				var b fb
-				b.frag(s.frag).s(op[:2] + "= ").arg(v)
+				b.frag(s.frag).s(op[:2] + "= ").arg(key(i))
 				bf := b.done(false)
 				bound = &bf
 			}
 			terms = append(terms, joinFrags(append(append([]frag(nil), ties...), wrap(after.done(false))), " AND "))
 			var t fb
-			ties = append(ties, t.frag(s.frag).s(" = ").arg(v).done(false))
+			ties = append(ties, t.frag(s.frag).s(" = ").arg(key(i)).done(false))
 		} else {
 			// Nothing sorts after NULL but other NULLs.
 			var t fb
@@ -422,7 +432,11 @@ func keyset(sorts []sortCol, cur cursor, tie string) (f frag, all, none bool) {
 	}
 	if !decided {
 		var last fb
-		last.s(tie, " > ").arg(cur.seq)
+		seq := any(cur.seq)
+		if slotted {
+			seq = cursorSlot{-1}
+		}
+		last.s(tie, " > ").arg(seq)
 		terms = append(terms, joinFrags(append(ties, last.done(false)), " AND "))
 	}
 	if len(terms) == 0 {
@@ -439,4 +453,49 @@ func keyset(sorts []sortCol, cur cursor, tie string) (f frag, all, none bool) {
 func wrap(f frag) frag {
 	f.sql = "(" + f.sql + ")"
 	return f
+}
+
+// cursorSlot stands, among the arguments of a statement compiled for a
+// cursor's shape, for a value of the cursor: sort value i, or the seq when
+// i is -1. It is a struct so that one left unbound is an error of the
+// driver, never a number it would compare.
+type cursorSlot struct{ i int }
+
+// bindSlots returns args with each cursorSlot replaced by its value in cur.
+func bindSlots(args []any, cur cursor) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(cursorSlot); ok {
+			if s.i < 0 {
+				a = cur.seq
+			} else {
+				a = cur.keys[s.i]
+			}
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// cursorShape writes what the cursor cur decides of the statement of a
+// query whose parts sort by sortsets (see keyset): for each sort term of
+// each part, whether the term alone places the rows before (-), level
+// with (0) or after (+) the cursor, or else whether the cursor's value is
+// NULL (n) or a value (v). Cursors of the same shape give the same
+// statement text, with their values as its arguments.
+func cursorShape(b *strings.Builder, sortsets [][]sortCol, cur cursor) {
+	for _, sorts := range sortsets {
+		for i, s := range sorts {
+			v := cur.keys[i]
+			switch side, ok := s.after(v); {
+			case ok:
+				b.WriteByte("-0+"[side+1])
+			case v == nil:
+				b.WriteByte('n')
+			default:
+				b.WriteByte('v')
+			}
+		}
+		b.WriteByte('|')
+	}
 }

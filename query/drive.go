@@ -479,7 +479,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 	for _, p := range parts {
 		var after []frag
 		if cur != nil {
-			k, all, none := keyset(p.sorts, *cur, p.tie)
+			k, all, none := keyset(p.sorts, *cur, p.tie, c.slotted)
 			if none {
 				continue
 			}
@@ -565,7 +565,7 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		plain := c.plain(frags)
 		var after []frag
 		if cur != nil {
-			if k, all, none := keyset(plain.sorts, *cur, plain.tie); none {
+			if k, all, none := keyset(plain.sorts, *cur, plain.tie, c.slotted); none {
 				after = []frag{c.never()}
 			} else if !all {
 				after = []frag{k}

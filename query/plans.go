@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,18 +82,32 @@ type compileKey struct {
 	limit   int64
 	deleted Deletion
 	noDrive bool
+	// shape is "" for the query without a cursor, else the shape of
+	// the cursor (see shapeKey).
+	shape string
 }
 
 type compiledEntry struct {
 	key compileKey
 	q   *Query
-	c   *Compiled
+	c   *Compiled // nil when volatile
+	// volatile says the query reads the clock or resolves a reference:
+	// only its parse is kept, and it is compiled on every call.
+	volatile bool
 }
 
 // Compile parses and compiles src as Parse and Compile do, and keeps the
-// result (at most PlanCacheSize of them) for the next call with the same
-// text and options: a query without a cursor that neither reads the clock
-// (now-7d) nor resolves references compiles the same way every time.
+// result (at most PlanCacheSize of them, with those below) for the next
+// call with the same text and options: a query that neither reads the
+// clock (now-7d) nor resolves references compiles the same way every time.
+//
+// A query with a cursor compiles the same way for every cursor of the
+// same shape (the cursor's values are NULL or not, and the parts of the
+// query it has passed; see cursorShape) and the same page size: Compile
+// keeps that statement, with the cursor's values left as arguments, and
+// binds the values of each cursor to it. A cursor made for another query
+// or ORDER BY is refused as Compile refuses it.
+//
 // Callers must not change the returned Query or Compiled. A parse error is
 // returned as Parse returns it, with a nil Compiled.
 func (p *Plans) Compile(src string, opts Options) (*Query, *Compiled, error) {
@@ -100,40 +115,246 @@ func (p *Plans) Compile(src string, opts Options) (*Query, *Compiled, error) {
 	if opts.Dialect != nil {
 		key.dialect = opts.Dialect.Name()
 	}
-	if opts.Cursor == "" {
-		p.mu.Lock()
-		if e, ok := p.byQuery[key]; ok {
-			p.queries.MoveToFront(e)
-			ce := e.Value.(*compiledEntry)
-			p.mu.Unlock()
-			return ce.q, ce.c, nil
+	opts.Plans = p
+	if opts.Cursor != "" {
+		return p.compileAfter(src, key, opts)
+	}
+	if e, ok := p.cached(key); ok {
+		if e.volatile {
+			c, err := Compile(e.q, opts)
+			return e.q, c, err
 		}
-		p.mu.Unlock()
+		return e.q, e.c, nil
 	}
 	q, err := Parse(src)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.Plans = p
 	c, err := Compile(q, opts)
-	if err != nil || opts.Cursor != "" || c.volatile {
+	if err != nil {
 		return q, c, err
+	}
+	p.store(&compiledEntry{key: key, q: q, c: c, volatile: c.volatile})
+	return q, c, nil
+}
+
+// compileAfter is Compile of a query with a cursor.
+func (p *Plans) compileAfter(src string, key compileKey, opts Options) (*Query, *Compiled, error) {
+	first := opts
+	first.Cursor = ""
+	var q *Query
+	var base *Compiled
+	if e, ok := p.cached(key); ok {
+		q, base = e.q, e.c
+	} else {
+		var err error
+		if q, base, err = p.Compile(src, first); q == nil {
+			return nil, nil, err
+		} else if err != nil {
+			base = nil
+		}
+	}
+	if base == nil || base.volatile {
+		// Compiled as it comes, its errors those of Compile.
+		c, err := Compile(q, opts)
+		return q, c, err
+	}
+	cur, err := decodeCursor(opts.Cursor, base.order, base.SortKeys)
+	if err != nil {
+		return q, nil, err
+	}
+	skey := key
+	skey.shape = shapeKey(base, cur, opts.Limit)
+	if e, ok := p.cached(skey); ok {
+		return q, e.c.bind(cur), nil
+	}
+	s, err := compile(q, opts, true)
+	if err == nil && !s.volatile {
+		s.shape = newShapeTexts(s)
+	}
+	if err != nil || s.shape == nil {
+		c, err := Compile(q, opts)
+		return q, c, err
+	}
+	p.store(&compiledEntry{key: skey, q: q, c: s})
+	return q, s.bind(cur), nil
+}
+
+// shapeKey returns the shape of the cursor cur of the query compiled as
+// base with pages of limit rows: the page's LIMIT, which the query's LIMIT
+// (a total) cuts near its end, and the cursorShape; "end" when the pages
+// before returned the query's LIMIT.
+func shapeKey(base *Compiled, cur cursor, limit int64) string {
+	if base.Total > 0 {
+		left := base.Total - cur.done
+		if left <= 0 {
+			return "end"
+		}
+		if limit == 0 || left < limit {
+			limit = left
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strconv.FormatInt(limit, 10))
+	b.WriteByte(':')
+	cursorShape(&b, base.sortsets, cur)
+	return b.String()
+}
+
+// cached returns the entry of key, if any, as the most recently used.
+func (p *Plans) cached(key compileKey) (*compiledEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.byQuery[key]
+	if !ok {
+		return nil, false
+	}
+	p.queries.MoveToFront(e)
+	return e.Value.(*compiledEntry), true
+}
+
+// store keeps ce, dropping the least recently used entries beyond
+// PlanCacheSize.
+func (p *Plans) store(ce *compiledEntry) {
+	if ce.volatile {
+		ce.c = nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.queries == nil {
 		p.queries, p.byQuery = list.New(), map[compileKey]*list.Element{}
 	}
-	if e, ok := p.byQuery[key]; ok {
+	if e, ok := p.byQuery[ce.key]; ok {
 		p.queries.Remove(e)
 	}
-	p.byQuery[key] = p.queries.PushFront(&compiledEntry{key: key, q: q, c: c})
+	p.byQuery[ce.key] = p.queries.PushFront(ce)
 	for p.queries.Len() > PlanCacheSize {
 		e := p.queries.Back()
 		p.queries.Remove(e)
 		delete(p.byQuery, e.Value.(*compiledEntry).key)
 	}
-	return q, c, nil
+}
+
+// shapeTexts are the statements of a query compiled for a cursor's shape:
+// Select without its LIMIT, and the two forms of its split, if any, as
+// templates whose arguments hold cursorSlots.
+type shapeTexts struct {
+	sel, scan, list template
+}
+
+// newShapeTexts returns the shapeTexts of s, or nil when a statement does
+// not come back from its template word for word.
+func newShapeTexts(s *Compiled) *shapeTexts {
+	var st shapeTexts
+	var ok bool
+	if st.sel, ok = newTemplate(s.Select.RemoveLimit(), s.Limit); !ok {
+		return nil
+	}
+	if text, args, err := st.sel.with(st.sel.args).ToSql(); err != nil || !sameStatement(s.Select, text, args) {
+		return nil
+	}
+	if s.split != nil {
+		if st.scan, ok = newTemplate(s.split.scan, 0); !ok {
+			return nil
+		}
+		if st.list, ok = newTemplate(s.split.list, 0); !ok {
+			return nil
+		}
+	}
+	return &st
+}
+
+// sameStatement reports whether sb is the statement text with args.
+func sameStatement(sb sq.SelectBuilder, text string, args []any) bool {
+	t, a, err := sb.ToSql()
+	return err == nil && t == text && reflect.DeepEqual(a, args)
+}
+
+// bind returns the query compiled for a cursor's shape (s) with the
+// values of the cursor cur.
+func (s *Compiled) bind(cur cursor) *Compiled {
+	out := &Compiled{SortKeys: s.SortKeys, Limit: s.Limit, Total: s.Total, order: s.order, done: cur.done,
+		plans: s.plans, sortsets: s.sortsets}
+	out.Select = s.shape.sel.with(bindSlots(s.shape.sel.args, cur))
+	if s.split != nil {
+		sp := *s.split
+		sp.scan = s.shape.scan.with(bindSlots(s.shape.scan.args, cur))
+		sp.list = s.shape.list.with(bindSlots(s.shape.list.args, cur))
+		out.split = &sp
+	}
+	return out
+}
+
+// template is the text of a SELECT cut where squirrel joins its parts: a
+// prefix (WITH ...) if any, and the body after the SELECT keyword; base
+// is the builder of the template without its arguments.
+type template struct {
+	prefix, body string
+	args         []any
+	base         sq.SelectBuilder
+}
+
+// newTemplate returns the template of sb with a LIMIT of limit rows (none
+// if 0), and whether it gives back the text of sb.
+func newTemplate(sb sq.SelectBuilder, limit int64) (template, bool) {
+	text, args, err := sb.ToSql()
+	if err != nil {
+		return template{}, false
+	}
+	t := template{args: args}
+	switch {
+	case strings.HasPrefix(text, "SELECT "):
+		t.body = text[len("SELECT "):]
+	case strings.HasPrefix(text, "WITH "):
+		i := outerSelect(text)
+		if i < 0 {
+			return template{}, false
+		}
+		t.prefix, t.body = text[:i], text[i+len(" SELECT "):]
+	default:
+		return template{}, false
+	}
+	t.base = sq.Select().PlaceholderFormat(sq.Question)
+	if t.prefix != "" {
+		t.base = t.base.Column(t.body)
+	}
+	if t.base = t.base.Limit(uint64(limit)); limit == 0 {
+		t.base = t.base.RemoveLimit()
+	}
+	if limit > 0 {
+		return t, true // checked against the statement with its LIMIT
+	}
+	return t, sameStatement(t.with(args), text, args)
+}
+
+// outerSelect returns the offset of " SELECT " in a WITH statement where
+// it starts the statement after its common table expressions: outside
+// parentheses and quotes; -1 if there is none.
+func outerSelect(text string) int {
+	depth := 0
+	quoted := false
+	for i := 0; i < len(text); i++ {
+		switch ch := text[i]; {
+		case ch == '\'':
+			quoted = !quoted
+		case quoted:
+		case ch == '(':
+			depth++
+		case ch == ')':
+			depth--
+		case depth == 0 && strings.HasPrefix(text[i:], " SELECT "):
+			return i
+		}
+	}
+	return -1
+}
+
+// with returns the SELECT of the template with args.
+func (t template) with(args []any) sq.SelectBuilder {
+	if t.prefix != "" {
+		return t.base.Prefix(t.prefix, args...)
+	}
+	return t.base.Column(t.body, args...)
 }
 
 // The bounds of Plans.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,5 +117,167 @@ func TestPlansCompile(t *testing.T) {
 	}
 	if q, c, err := plans.Compile("type = ", opts); q != nil || c != nil || !errors.Is(err, ErrInvalid) {
 		t.Errorf("parse error: %v %v %v", q, c, err)
+	}
+}
+
+// TestPlansCursorShapes: a query with a cursor compiled through Plans, the
+// statement of its cursor's shape kept and the cursor's values bound to
+// it, is the statement that Compile writes for that cursor, text and
+// arguments, and returns the same rows and next cursor, on every page of
+// every query of the drive, agreement and search tests, on both engines;
+// also for cursors whose values are NULL or of another type than the sort
+// column's (which decide other parts of the query), and for pages that a
+// query's LIMIT cuts.
+func TestPlansCursorShapes(t *testing.T) {
+	queries := append(append([]string(nil), driveQueries...), agreeQueries...)
+	for _, tt := range searchQueries {
+		queries = append(queries, tt.query)
+	}
+	queries = append(queries, "tags.env = 'prod' ORDER BY metadata.acc LIMIT 9", "ORDER BY tags.score DESC, created_at LIMIT 40")
+	engines(t, func(t *testing.T, db *testDB) {
+		addDriveRows(t, db, 250, true)
+		ctx := context.Background()
+		var bound int
+		for _, src := range queries {
+			plans := &Plans{}
+			checks := 0
+			opts := testOptions()
+			opts.Resolve = resolveAgree
+			opts.Dialect, opts.Limit = db.dialect, 25
+			q, err := Parse(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// check compiles src after the cursor cur both ways and
+			// returns the next cursor.
+			check := func(cur string) string {
+				t.Helper()
+				o := opts
+				o.Cursor = cur
+				fresh, ferr := Compile(q, o)
+				want, werr := fresh.Statements()
+				if ferr != nil || werr != nil {
+					t.Fatalf("%q after %s: %v %v", src, cur, ferr, werr)
+				}
+				// A text for a number column is an error of PostgreSQL
+				// either way.
+				wantSeqs, wantNext, wantErr := fresh.Seqs(ctx, db)
+				checks++
+				for range 2 { // a new shape, then the kept one
+					_, c, err := plans.Compile(src, o)
+					if err != nil {
+						t.Fatalf("%q after %s through Plans: %v", src, cur, err)
+					}
+					got, err := c.Statements()
+					if err != nil || !reflect.DeepEqual(got, want) {
+						t.Fatalf("%q after %s through Plans:\n got %v %v\nwant %v", src, cur, got, err, want)
+					}
+					seqs, next, err := c.Seqs(ctx, db)
+					if (err != nil) != (wantErr != nil) || !slices.Equal(seqs, wantSeqs) || next != wantNext {
+						t.Fatalf("%q after %s through Plans: %v %q %v, want %v %q %v", src, cur, seqs, next, err, wantSeqs, wantNext, wantErr)
+					}
+				}
+				return wantNext
+			}
+			first, err := Compile(q, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, next, err := first.Seqs(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next != "" {
+				// Cursors of other values and types after the first
+				// page: every combination of NULL, a number, a text
+				// and the cursor's own value for each sort key.
+				cur, err := decodeCursor(next, first.order, first.SortKeys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				variants := [][]any{cur.keys}
+				for i := range cur.keys {
+					for _, v := range []any{nil, int64(0), 0.5, "", "zz", int64(1)} {
+						keys := slices.Clone(cur.keys)
+						keys[i] = v
+						variants = append(variants, keys)
+					}
+				}
+				for _, keys := range variants {
+					c, err := first.cursorAfter(cur.seq, keys, cur.done)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(c)
+				}
+			}
+			for pages := 0; next != ""; pages++ {
+				if pages > 100 {
+					t.Fatalf("%q: too many pages", src)
+				}
+				next = check(next)
+				bound++
+			}
+			if checks > 0 && !first.volatile && plans.shapes() == 0 {
+				t.Errorf("%q: no cursor shape kept", src)
+			}
+		}
+		if bound == 0 {
+			t.Fatal("no query had a second page")
+		}
+	})
+}
+
+// shapes returns the number of cursor shapes kept.
+func (p *Plans) shapes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for k := range p.byQuery {
+		if k.shape != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPlansCursorOtherQuery: through Plans, a cursor made for another query
+// or ORDER BY is refused as Compile refuses it, whether or not the shape of
+// a cursor of the same values is kept.
+func TestPlansCursorOtherQuery(t *testing.T) {
+	db := MustOpen(t)
+	addDriveRows(t, db, 100, false)
+	ctx := context.Background()
+	var plans Plans
+	opts := Options{Dialect: testDialect, Limit: 5}
+	_, a, err := plans.Compile("metadata.acc > 0.1 ORDER BY metadata.acc", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, next, err := a.Seqs(ctx, db)
+	if err != nil || next == "" {
+		t.Fatalf("first page: %q %v", next, err)
+	}
+	after := opts
+	after.Cursor = next
+	if _, _, err := plans.Compile("metadata.acc > 0.1 ORDER BY metadata.acc", after); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{
+		"metadata.acc > 0.1 ORDER BY metadata.acc DESC",
+		"metadata.acc > 0.2 ORDER BY metadata.acc",
+		"metadata.acc > 0.1 ORDER BY metadata.loss",
+		"ORDER BY created_at",
+	} {
+		for range 2 {
+			if _, c, err := plans.Compile(other, after); c != nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "another query") {
+				t.Errorf("%q with the cursor of another query: %v %v", other, c, err)
+			}
+		}
+	}
+	deleted := after
+	deleted.Deleted = OnlyDeleted
+	if _, c, err := plans.Compile("metadata.acc > 0.1 ORDER BY metadata.acc", deleted); c != nil || !errors.Is(err, ErrInvalid) {
+		t.Errorf("cursor of live resources for deleted ones: %v %v", c, err)
 	}
 }
