@@ -14,11 +14,14 @@ type config struct {
 	synchronous string
 	busyTimeout time.Duration
 	walLimit    int64
-	readOnly    bool
-	runName     string
-	attachRun   string
-	noRun       bool
-	loaders     map[string]ModelLoader
+	// mmapSize is WithMmapSize's value; mmapSet says it was given.
+	mmapSize  int64
+	mmapSet   bool
+	readOnly  bool
+	runName   string
+	attachRun string
+	noRun     bool
+	loaders   map[string]ModelLoader
 }
 
 func defaultConfig() config {
@@ -48,6 +51,21 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 // of each writer; a read transaction held open for long (a Batch that
 // reads, an export's snapshot) still keeps it from restarting meanwhile.
 func WithWALLimit(bytes int64) Option { return func(c *config) { c.walLimit = bytes } }
+
+// WithMmapSize sets how much of a SQLite file the tracker reads through a
+// memory map of the file (PRAGMA mmap_size) instead of into SQLite's page
+// cache; 0 turns mapping off. The default, 2 GiB on 64-bit platforms
+// (256 MiB elsewhere), keeps one large lineage walk from evicting the
+// cached pages of every other lookup, at two costs: the mapped pages count
+// in the process's resident memory (they are the file's own, shared with
+// the operating system's cache), and an I/O error while reading the file
+// ends the process with SIGBUS instead of returning an error. SQLite caps
+// the size at its compile-time limit (just under 2 GiB). Negative bytes
+// are ErrInvalidArgument from the Open of a file. Only the SQLite engine
+// maps its file; the option means nothing to a database server.
+func WithMmapSize(bytes int64) Option {
+	return func(c *config) { c.mmapSize, c.mmapSet = bytes, true }
+}
 
 // WithReadOnly opens the file for reading only: no run is started and every
 // write fails with ErrReadOnly.

@@ -207,12 +207,23 @@ func openEngine(ctx context.Context, url string, cfg config) (storage.Engine, er
 		if err != nil {
 			return nil, err
 		}
-		d, err := sqlite.Open(ctx, path, sqlite.Options{
+		o := sqlite.Options{
 			Synchronous: cfg.synchronous,
 			BusyTimeout: cfg.busyTimeout,
 			ReadOnly:    cfg.readOnly,
 			WALLimit:    cfg.walLimit,
-		})
+		}
+		if cfg.mmapSet {
+			switch {
+			case cfg.mmapSize < 0:
+				return nil, fmt.Errorf("%w: WithMmapSize(%d): the size must be 0 (no memory map) or more", ErrInvalidArgument, cfg.mmapSize)
+			case cfg.mmapSize == 0:
+				o.MmapSize = -1 // sqlite.Options: negative is off, 0 the default
+			default:
+				o.MmapSize = cfg.mmapSize
+			}
+		}
+		d, err := sqlite.Open(ctx, path, o)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
