@@ -89,6 +89,7 @@ func TestStrategiesAgree(t *testing.T) {
 
 func testStrategiesAgree(t *testing.T, e storage.Engine) {
 	db, startSets := cyclicGraph(t, e)
+	plain := withoutFolded(db)
 	ctx := context.Background()
 	all := loadEdges(t, db)
 	filters := []Options{
@@ -120,6 +121,28 @@ func testStrategiesAgree(t *testing.T, e storage.Engine) {
 					if !reflect.DeepEqual(c, l) {
 						t.Errorf("%s: strategies differ\ncte   %s\nlevel %s", name, nodesString(c.Nodes), nodesString(l.Nodes))
 					}
+					// Auto, and on an engine with statements that fold
+					// several into one, each strategy without them (at
+					// two depths, to keep the test short).
+					walks := map[string]DB{"": db}
+					if plain.SQL != db.SQL && (depth == 0 || depth == 3) {
+						walks["unfolded "] = plain
+					}
+					for what, on := range walks {
+						for _, s := range []Strategy{Auto, CTE, LevelWalk} {
+							if what == "" && s != Auto {
+								continue
+							}
+							opts.Strategy = s
+							a, err := Walk(ctx, on, starts, opts)
+							if err != nil {
+								t.Fatalf("%s: %s%v: %v", name, what, s, err)
+							}
+							if !reflect.DeepEqual(a, l) {
+								t.Errorf("%s: %s%v differs from the level walk\n got %s %v\nwant %s %v", name, what, s, nodesString(a.Nodes), a.Edges, nodesString(l.Nodes), l.Edges)
+							}
+						}
+					}
 					if want := bfs(all, starts, opts); nodesString(l.Nodes) != want {
 						t.Errorf("%s: walk differs from the reference\n got %s\nwant %s", name, nodesString(l.Nodes), want)
 					}
@@ -131,6 +154,18 @@ func testStrategiesAgree(t *testing.T, e storage.Engine) {
 	if cases == 0 {
 		t.Fatal("no case ran")
 	}
+}
+
+// withoutFolded returns db with the statements of its engine that fold
+// several into one (Depths, WalkEdges, NodesEdges, PreferRecursive) left
+// out, so that the walks run the others; db itself when it has none.
+func withoutFolded(db DB) DB {
+	if db.SQL.Depths == nil && db.SQL.WalkEdges == nil && db.SQL.NodesEdges == nil && !db.SQL.PreferRecursive {
+		return db
+	}
+	plain := *db.SQL
+	plain.Depths, plain.WalkEdges, plain.NodesEdges, plain.PreferRecursive = nil, nil, nil, false
+	return DB{Q: db.Q, SQL: &plain}
 }
 
 // cyclicGraph generates the stacked smallSpec graph into e, whose model
@@ -186,7 +221,7 @@ func testPagingAgrees(t *testing.T, e storage.Engine) {
 			for _, si := range []int{0, 3, 5, 6} {
 				starts := startSets[si]
 				for fi, f := range filters {
-					for _, s := range []Strategy{CTE, LevelWalk} {
+					for _, s := range []Strategy{Auto, CTE, LevelWalk} {
 						opts := f
 						opts.Direction, opts.MaxDepth, opts.Strategy = dir, depth, s
 						name := fmt.Sprintf("%v/depth%d/starts%d/filter%d/%v", dir, depth, si, fi, s)
@@ -235,7 +270,7 @@ func checkPages(t *testing.T, name string, db DB, starts []int64, opts Options, 
 			t.Errorf("%s: %d nodes, next %v", where, len(g.Nodes), g.Next)
 		}
 		checkPageEdges(t, g, full)
-		if chooseStrategy(o, len(starts)) == LevelWalk {
+		if chooseFor(db.SQL, o, len(starts)) == LevelWalk {
 			if n := rec.rows; n > limit+len(starts) {
 				t.Errorf("%s: read %d resource rows for a page of %d", where, n, limit)
 			}
@@ -257,8 +292,8 @@ func checkPages(t *testing.T, name string, db DB, starts []int64, opts Options, 
 }
 
 // recorder is a Queryer that counts the seqs whose resource rows a walk
-// reads, the length of the first argument of each Nodes or NodesTyped
-// statement of sql.
+// reads, the length of the first argument of each Nodes, NodesTyped or
+// NodesEdges statement of sql.
 type recorder struct {
 	Queryer
 	sql  *storage.LineageStatements
@@ -266,7 +301,7 @@ type recorder struct {
 }
 
 func (r *recorder) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if query == r.sql.Nodes || query == r.sql.NodesTyped {
+	if query == r.sql.Nodes || query == r.sql.NodesTyped || r.nodesEdges(query) {
 		var seqs []int64
 		if err := json.Unmarshal([]byte(args[0].(string)), &seqs); err != nil {
 			return nil, err
@@ -274,6 +309,22 @@ func (r *recorder) QueryContext(ctx context.Context, query string, args ...any) 
 		r.rows += len(seqs)
 	}
 	return r.Queryer.QueryContext(ctx, query, args...)
+}
+
+// nodesEdges reports whether query is a NodesEdges statement of r.sql.
+func (r *recorder) nodesEdges(query string) bool {
+	if r.sql.NodesEdges == nil {
+		return false
+	}
+	for _, dir := range [][2]bool{{true, false}, {false, true}, {true, true}} {
+		for _, rel := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			f := storage.LineageFollow{Downstream: dir[0], Upstream: dir[1], Relations: rel[0], ExcludeRelations: rel[1]}
+			if query == r.sql.NodesEdges(f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // typedEdge is an edge with the types of its ends, for the reference walk.

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/metatrack/metatrack/storage"
 )
 
 // strategies are the explicit strategies every walk test runs with; Auto
@@ -400,6 +402,38 @@ func TestChooseStrategy(t *testing.T) {
 	} {
 		if got := chooseStrategy(tc.opts, tc.starts); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestChooseFor checks Auto on an engine that prefers its recursive
+// statements: the CTE wherever the walk reads every node's row and need not
+// stop early, chooseStrategy's choice elsewhere.
+func TestChooseFor(t *testing.T) {
+	prefers := &storage.LineageStatements{PreferRecursive: true}
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		starts int
+		want   Strategy
+	}{
+		{"Downstream", Options{Direction: Downstream, MaxDepth: 8}, 1, CTE},
+		{"DownstreamShallow", Options{Direction: Downstream, MaxDepth: 1}, 1, CTE},
+		{"DownstreamUnlimited", Options{Direction: Downstream}, 1, CTE},
+		{"UpstreamDeep", Options{Direction: Upstream, MaxDepth: 40}, 1, CTE},
+		{"Both", Options{Direction: Both}, 3, CTE},
+		{"ExplicitLevelWalk", Options{Direction: Downstream, Strategy: LevelWalk}, 1, LevelWalk},
+		{"ManyStarts", Options{Direction: Downstream}, 9, LevelWalk},
+		{"MaxNodes", Options{Direction: Downstream, MaxNodes: 100}, 1, LevelWalk},
+		{"Types", Options{Direction: Downstream, Types: []string{"model_version"}}, 1, LevelWalk},
+		{"Paged", Options{Direction: Downstream, Limit: 10}, 1, LevelWalk},
+		{"Offset", Options{Direction: Upstream, Offset: 10}, 1, LevelWalk},
+	} {
+		if got := chooseFor(prefers, tc.opts, tc.starts); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		if got, want := chooseFor(&storage.LineageStatements{}, tc.opts, tc.starts), chooseStrategy(tc.opts, tc.starts); got != want {
+			t.Errorf("%s without PreferRecursive: got %v, chooseStrategy %v", tc.name, got, want)
 		}
 	}
 }

@@ -62,4 +62,31 @@ type LineageStatements struct {
 	// for each of a set of resources created in a run. Args: ?1 the
 	// resource seqs (JSON).
 	RunsOf string
+
+	// The statements below fold the work of several of those above into
+	// one, for an engine where each statement costs a round trip to a
+	// server (PostgreSQL); an engine without them leaves them nil, and the
+	// walks run the statements above instead. Each is named in the walk
+	// that uses it (package lineage).
+
+	// Depths walks as Walk does and returns (seq, shortest depth) of every
+	// resource reached, without its row, in no order. Args: as Walk.
+	Depths func(f LineageFollow, oneStart bool) string `storage:"optional"`
+	// WalkEdges is Walk and EdgesAmong of its nodes in one statement. Each
+	// row is a node row of Walk (its depth included) followed by (dst,
+	// relation), both NULL; or an edge among the nodes: (src, '', '', '',
+	// NULL, '', NULL, 0, dst, relation). Args: as Walk.
+	WalkEdges func(f LineageFollow, oneStart bool) string `storage:"optional"`
+	// NodesEdges is Nodes and EdgesAmong of the same seqs in one
+	// statement. Each row is a node row followed by (dst, relation), both
+	// NULL; or an edge: (src, '', '', '', NULL, '', NULL, dst, relation).
+	// Args: ?1 the seqs (JSON), then the relation lists f binds (?2, ?3).
+	NodesEdges func(f LineageFollow) string `storage:"optional"`
+	// PreferRecursive tells the Auto strategy that the engine runs a walk
+	// faster in one recursive statement (Walk, WalkEdges, Depths) than in
+	// one statement a level, at every depth and in every direction,
+	// wherever the options allow one: on PostgreSQL each level's round
+	// trip costs more than the recursive statement expanding a resource
+	// once per length of path that reaches it.
+	PreferRecursive bool `storage:"optional"`
 }

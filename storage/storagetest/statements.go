@@ -13,7 +13,8 @@ import (
 
 // CheckStatements fails t for every field of s, in every area, that is
 // empty: a statement the engine forgot to write. It reports the area and
-// the field.
+// the field. A field tagged `storage:"optional"` (a statement an engine
+// may offer, or a setting) may be left unset.
 func CheckStatements(t testing.TB, engine string, s *storage.Statements) {
 	t.Helper()
 	n := check(t, engine, reflect.ValueOf(s).Elem(), "Statements")
@@ -55,6 +56,15 @@ func checkLineage(t testing.TB, engine string, s *storage.LineageStatements) {
 							built{"PathLevel", s.PathLevel(f), 1 + lists},
 							built{"Walk(one start)", s.Walk(f, true), 2 + lists},
 							built{"Walk", s.Walk(f, false), 2 + lists})
+						if s.Depths != nil {
+							texts = append(texts, built{"Depths(one start)", s.Depths(f, true), 2 + lists}, built{"Depths", s.Depths(f, false), 2 + lists})
+						}
+						if s.WalkEdges != nil {
+							texts = append(texts, built{"WalkEdges(one start)", s.WalkEdges(f, true), 2 + lists}, built{"WalkEdges", s.WalkEdges(f, false), 2 + lists})
+						}
+					}
+					if s.NodesEdges != nil {
+						texts = append(texts, built{"NodesEdges", s.NodesEdges(f), 1 + lists})
 					}
 					for _, c := range texts {
 						if msg := numbered(c.text, c.args); msg != "" {
@@ -107,6 +117,9 @@ func check(t testing.TB, engine string, v reflect.Value, path string) int {
 	for i := range v.NumField() {
 		f, fv := v.Type().Field(i), v.Field(i)
 		name := path + "." + f.Name
+		if f.Tag.Get("storage") == "optional" {
+			continue
+		}
 		switch fv.Kind() {
 		case reflect.Struct:
 			n += check(t, engine, fv, name)
