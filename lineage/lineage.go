@@ -145,8 +145,11 @@ func (d *Direction) UnmarshalText(b []byte) error {
 type Strategy int
 
 const (
-	// Auto picks the strategy measured faster for the options (see
-	// chooseStrategy).
+	// Auto picks the strategy measured faster for the options and the
+	// engine (see chooseStrategy and chooseFor). On an engine that
+	// prefers its recursive statements (PostgreSQL) the level walk it
+	// picks finds the depths in one recursive statement rather than one
+	// a level, unless MaxNodes stops it early.
 	Auto Strategy = iota
 	// CTE runs the whole walk as one recursive common table expression
 	// that also reads the row of every node reached, whatever the page.
