@@ -2,7 +2,6 @@ package metatrack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/metatrack/metatrack/storage"
@@ -38,9 +37,9 @@ type heldKV struct {
 	value  string // the tag, or the metadata's JSON text
 	num    any    // metadata: the copies of a top-level number or string
 	str    any
-	runSeq any
+	runSeq int64 // 0: no run
 	at     int64
-	actor  any
+	actor  string // "": no actor
 }
 
 // hold adds w to the batch's held writes, writing them all once there
@@ -50,12 +49,34 @@ func (x *txn) hold(ctx context.Context, w heldKV) error {
 	if b.err != nil {
 		return b.err
 	}
-	w.runSeq, w.at, w.actor = x.runSeq(), x.now, actorOf(ctx)
+	w.runSeq, w.at = x.runSeqValue(), x.now
+	w.actor, _ = actorOf(ctx).(string)
 	b.writes = append(b.writes, w)
 	if len(b.writes) >= kvBufferMax {
 		return x.writeHeld(ctx)
 	}
 	return nil
+}
+
+// holding reports whether t is a batch's tracker, which holds LogTag and
+// LogMetadata writes back.
+func (t *Tracker) holding() bool { return t.kv != nil && t.tx != nil }
+
+// holdWrite is a LogTag or LogMetadata call inside a batch: it resolves
+// res and holds w, the call's write to it. It runs on the stack what
+// writeBuffered would allocate for every call (its txn and the call's
+// closure).
+func (t *Tracker) holdWrite(ctx context.Context, res Resource, w heldKV) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	x := txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()}
+	row, err := x.target(ctx, res)
+	if err != nil {
+		return err
+	}
+	w.seq = row.Seq
+	return x.hold(ctx, w)
 }
 
 // flushHeld writes the batch's held tag and metadata writes; outside a
@@ -77,6 +98,22 @@ type kvKey struct {
 	key  string
 }
 
+// keyState is what a flush knows of one key it writes.
+type keyState struct {
+	// value is the key's value, stored or set by a write before; had is
+	// false while it has none.
+	value string
+	had   bool
+	// valueJSON is value as the history records it (JSON text), once
+	// known.
+	valueJSON any
+	// last is the index of the last write that changes the key, -1 while
+	// none does.
+	last int
+	// seq and key are the key's resource and name as bound.
+	seq, key any
+}
+
 // writeHeld writes the held writes (writeAll); a failure stays the
 // batch's (kvBuffer.err).
 func (x *txn) writeHeld(ctx context.Context) error {
@@ -90,61 +127,83 @@ func (x *txn) writeHeld(ctx context.Context) error {
 	return nil
 }
 
+// Kinds as bound, boxed once.
+var (
+	changeTagArg      any = ChangeTag
+	changeMetadataArg any = ChangeMetadata
+)
+
+// reusedInt boxes int64 arguments, reusing the box of the value before:
+// the consecutive calls of a flush mostly share their time and run, and
+// every box is an allocation.
+type reusedInt struct {
+	v   int64
+	box any
+}
+
+func (r *reusedInt) of(v int64) any {
+	if r.box == nil || r.v != v {
+		r.v, r.box = v, v
+	}
+	return r.box
+}
+
 // writeAll writes writes as the calls would have one by one: a value
 // equal to the one stored (or held before it) changes nothing and records
 // nothing; each other records its change with the value it replaced.
 func (x *txn) writeAll(ctx context.Context, writes []heldKV) error {
-	current := map[kvKey]string{}
-	if err := x.readHeld(ctx, writes, current); err != nil {
+	keys, order, err := x.readHeld(ctx, writes)
+	if err != nil {
 		return err
 	}
-	var history []any
+	history := make([]any, 0, 9*len(writes))
 	changes := 0
-	last := map[kvKey]int{} // the last write to each key that changes it
-	var order []kvKey
+	var at, run reusedInt
 	for i, w := range writes {
-		k := kvKey{w.kind, w.seq, w.key}
-		old, had := current[k]
-		if had && old == w.value {
+		k := keys[kvKey{w.kind, w.seq, w.key}]
+		if k.had && k.value == w.value {
 			continue
 		}
-		current[k] = w.value
-		if _, ok := last[k]; !ok {
-			order = append(order, k)
-		}
-		last[k] = i
-		var oldV, newV any
-		if w.kind == ChangeTag {
-			newV = w.value
-			if had {
-				oldV = old
+		var oldV, newV, kind any
+		if k.had {
+			if k.valueJSON == nil {
+				k.valueJSON = historyJSON(w.kind, k.value)
 			}
-		} else {
-			newV = json.RawMessage(w.value)
-			if had {
-				oldV = json.RawMessage(old)
-			}
+			oldV = k.valueJSON
 		}
-		o, err := jsonOrNull(oldV)
-		if err != nil {
-			return err
+		newV = historyJSON(w.kind, w.value)
+		kind = changeTagArg
+		if w.kind == ChangeMetadata {
+			kind = changeMetadataArg
 		}
-		n, err := jsonOrNull(newV)
-		if err != nil {
-			return err
+		k.value, k.had, k.valueJSON, k.last = w.value, true, newV, i
+		var runSeq, actor any
+		if w.runSeq != 0 {
+			runSeq = run.of(w.runSeq)
 		}
-		history = append(history, newID(), w.seq, w.at, w.runSeq, w.kind, w.key, o, n, w.actor)
+		if w.actor != "" {
+			actor = w.actor
+		}
+		history = append(history, newID(), k.seq, at.of(w.at), runSeq, kind, k.key, oldV, newV, actor)
 		changes++
 	}
 	var tags, meta []any
 	var nTags, nMeta int
-	for _, k := range order {
-		w := writes[last[k]]
-		if k.kind == ChangeTag {
-			tags = append(tags, w.seq, w.key, w.value, w.runSeq, w.at)
+	for _, kk := range order {
+		k := keys[kk]
+		if k.last < 0 {
+			continue
+		}
+		w := writes[k.last]
+		var runSeq any
+		if w.runSeq != 0 {
+			runSeq = run.of(w.runSeq)
+		}
+		if kk.kind == ChangeTag {
+			tags = append(tags, k.seq, k.key, w.value, runSeq, at.of(w.at))
 			nTags++
 		} else {
-			meta = append(meta, w.seq, w.key, w.value, w.num, w.str, w.runSeq, w.at)
+			meta = append(meta, k.seq, k.key, w.value, w.num, w.str, runSeq, at.of(w.at))
 			nMeta++
 		}
 	}
@@ -157,21 +216,33 @@ func (x *txn) writeAll(ctx context.Context, writes []heldKV) error {
 	return x.execRows(ctx, x.sql.InsertHistories, history, 9, changes)
 }
 
-// readHeld reads into current the stored value of every key the writes
-// set.
-func (x *txn) readHeld(ctx context.Context, writes []heldKV, current map[kvKey]string) error {
-	seen := map[kvKey]bool{}
+// historyJSON is a tag's or metadata value's text as the history records
+// it: a tag as a JSON string, a metadata value as its JSON text.
+func historyJSON(kind, value string) any {
+	if kind == ChangeTag {
+		return jsonString(value)
+	}
+	return value
+}
+
+// readHeld returns the state of every key the writes set, with its stored
+// value, and the keys in the order of their first write.
+func (x *txn) readHeld(ctx context.Context, writes []heldKV) (map[kvKey]*keyState, []kvKey, error) {
+	keys := map[kvKey]*keyState{}
+	var order []kvKey
 	var tags, meta []any
 	for _, w := range writes {
 		k := kvKey{w.kind, w.seq, w.key}
-		if seen[k] {
+		if _, ok := keys[k]; ok {
 			continue
 		}
-		seen[k] = true
+		st := &keyState{last: -1, seq: w.seq, key: w.key}
+		keys[k] = st
+		order = append(order, k)
 		if w.kind == ChangeTag {
-			tags = append(tags, w.seq, w.key)
+			tags = append(tags, st.seq, st.key)
 		} else {
-			meta = append(meta, w.seq, w.key)
+			meta = append(meta, st.seq, st.key)
 		}
 	}
 	for _, kind := range []struct {
@@ -188,16 +259,18 @@ func (x *txn) readHeld(ctx context.Context, writes []heldKV, current map[kvKey]s
 					Value string `db:"value"`
 				}
 				if err := x.sel(ctx, &rows, kind.query(n), rest[:2*n]...); err != nil {
-					return err
+					return nil, nil, err
 				}
 				for _, r := range rows {
-					current[kvKey{kind.name, r.Seq, r.Key}] = r.Value
+					if st, ok := keys[kvKey{kind.name, r.Seq, r.Key}]; ok {
+						st.value, st.had = r.Value, true
+					}
 				}
 				rest = rest[2*n:]
 			}
 		}
 	}
-	return nil
+	return keys, order, nil
 }
 
 // rowCounts are the row counts of the many-row statements run: a few

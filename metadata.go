@@ -30,6 +30,9 @@ func (t *Tracker) LogMetadata(ctx context.Context, res Resource, key string, val
 	if err != nil {
 		return err
 	}
+	if t.holding() && key != MetadataWinningExperimentID {
+		return t.holdWrite(ctx, res, heldKV{kind: ChangeMetadata, key: key, value: enc.json, num: enc.num, str: enc.str})
+	}
 	return t.writeBuffered(ctx, func(x *txn) error {
 		row, err := x.target(ctx, res)
 		if err != nil {

@@ -44,11 +44,8 @@ func (t *Tracker) flushBatch(ctx context.Context) error {
 // writeBuffered is write without first writing what the batch holds back
 // (flushBatch): for the calls that add to it.
 func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) error {
-	if err := t.checkOpen(); err != nil {
+	if err := t.writable(); err != nil {
 		return err
-	}
-	if t.cfg.readOnly {
-		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Location())
 	}
 	if t.tx != nil {
 		return fn(&txn{t: t, sql: t.sql, tx: t.tx, now: t.now().UnixMilli()})
@@ -56,6 +53,17 @@ func (t *Tracker) writeBuffered(ctx context.Context, fn func(x *txn) error) erro
 	return t.db.WriteTx(ctx, func(tx storage.Tx) error {
 		return fn(&txn{t: t, sql: t.sql, tx: tx, now: t.now().UnixMilli()})
 	})
+}
+
+// writable reports why t cannot write: closed, or opened read-only.
+func (t *Tracker) writable() error {
+	if err := t.checkOpen(); err != nil {
+		return err
+	}
+	if t.cfg.readOnly {
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, t.db.Location())
+	}
+	return nil
 }
 
 // read runs fn on the batch's transaction, or on one read snapshot.
@@ -145,14 +153,19 @@ func (x *txn) scanned(err error) error {
 }
 
 func (x *txn) runSeq() any {
+	if s := x.runSeqValue(); s != 0 {
+		return s
+	}
+	return nil
+}
+
+// runSeqValue is the seq of the run the writes are made in, 0 for none.
+func (x *txn) runSeqValue() int64 {
 	if x.t.view != nil {
 		return x.t.view.seq
 	}
 	x.t.shared.mu.Lock()
 	defer x.t.shared.mu.Unlock()
-	if x.t.shared.runSeq == 0 {
-		return nil
-	}
 	return x.t.shared.runSeq
 }
 
@@ -350,10 +363,35 @@ func jsonOrNull(v any) (any, error) {
 		return nil, nil
 	case json.RawMessage:
 		return string(v), nil
+	case string:
+		return jsonString(v), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return string(b), nil
+}
+
+// jsonString is s as a JSON string, as json.Marshal writes it.
+func jsonString(s string) string {
+	if plainJSON(s) {
+		return `"` + s + `"`
+	}
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
+}
+
+// plainJSON reports whether s is printable ASCII that json.Marshal writes
+// between quotes as it is (no quote, backslash or character it escapes for
+// HTML): the common tag value, encoded without json.Marshal's reflection
+// and copies.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

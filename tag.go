@@ -19,6 +19,9 @@ func (t *Tracker) LogTag(ctx context.Context, res Resource, key, value string) e
 	if err := rules.TagValue(value); err != nil {
 		return err
 	}
+	if t.holding() {
+		return t.holdWrite(ctx, res, heldKV{kind: ChangeTag, key: key, value: value})
+	}
 	return t.writeBuffered(ctx, func(x *txn) error {
 		row, err := x.target(ctx, res)
 		if err != nil {
