@@ -7,16 +7,19 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/metatrack/metatrack/storage"
 )
 
-// Read transactions (ReadTx) run on connections of their own, each held for
-// the life of the DB with the statements prepared on it: a read transaction
-// takes one, runs a prepared BEGIN, its statements as they are prepared on
-// that connection, and a prepared ROLLBACK. A pool statement run inside a
+// Read transactions (ReadTx) run on connections of their own, each kept with
+// the statements prepared on it until it has been idle for snapIdleTime: a
+// read transaction takes one (the most recently used), runs a prepared
+// BEGIN, its statements as they are prepared on that connection, and a
+// prepared ROLLBACK. A pool statement run inside a
 // database/sql transaction is bound to the transaction's connection again
 // on every call (Tx.Stmt), and its BEGIN and ROLLBACK are parsed each time:
 // on a walk of a few nodes that was a third of the call.
@@ -31,20 +34,50 @@ const (
 	snapPlanMax = 128
 )
 
+// snapIdleTime is how long a snapshot connection may sit idle before the
+// pool closes it. The pool hands out the most recently used connection
+// first, so under a steady load the connections in use stay at the top of
+// the stack and those a burst opened sink to the bottom and expire; a burst
+// that returns within the bound finds its connections, with their prepared
+// statements, still open. A minute is the bound of the reader pool too
+// (Readers' ConnMaxIdleTime): an idle connection costs its page cache, its
+// prepared statements and its memory map, and reopening one costs a few
+// milliseconds of preparation spread over its next calls, which a minute
+// of idleness repays.
+const snapIdleTime = time.Minute
+
 // snapshots is the pool of snapshot connections.
 type snapshots struct {
 	db *sqlx.DB
-	// free holds one entry per connection the pool may have: an idle
-	// connection, or nil for one not opened yet. Taking an entry is taking
-	// the right to a connection.
-	free chan *snapConn
-	done chan struct{} // closed by Close
+	// slots holds one token per connection the pool may have open: taking
+	// a token is taking the right to a connection, idle or new.
+	slots chan struct{}
+	done  chan struct{} // closed by Close
+
+	// maxIdle and now are snapIdleTime and time.Now (tests set them).
+	maxIdle time.Duration
+	now     func() time.Time
+
+	mu sync.Mutex
+	// idle are the connections nobody holds, the most recently used last.
+	idle []idleSnap
+	// sweep closes the connections idle longer than maxIdle; armed while
+	// idle is not empty.
+	sweep  *time.Timer
+	closed bool
+	// sweeping counts the running sweeps, which Close waits for.
+	sweeping sync.WaitGroup
+}
+
+type idleSnap struct {
+	sc    *snapConn
+	since time.Time
 }
 
 func newSnapshots(db *sqlx.DB, n int) *snapshots {
-	s := &snapshots{db: db, free: make(chan *snapConn, n), done: make(chan struct{})}
+	s := &snapshots{db: db, slots: make(chan struct{}, n), done: make(chan struct{}), maxIdle: snapIdleTime, now: time.Now}
 	for range n {
-		s.free <- nil
+		s.slots <- struct{}{}
 	}
 	return s
 }
@@ -68,34 +101,41 @@ type snapPlan struct {
 	stmt  *sqlx.Stmt
 }
 
-// take returns an idle snapshot connection, opening one when the pool has
-// room, or waits until ctx ends for one to come back.
+// take returns the most recently used idle snapshot connection, opening
+// one when there is none and the pool has room, or waits until ctx ends
+// for one to come back.
 func (s *snapshots) take(ctx context.Context) (*snapConn, error) {
-	var sc *snapConn
 	select {
 	case <-s.done:
 		return nil, sql.ErrConnDone
 	default:
 	}
 	select {
-	case sc = <-s.free:
+	case <-s.slots:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-s.done:
 		return nil, sql.ErrConnDone
 	}
-	select {
-	case <-s.done:
-		s.free <- sc // Close waits for every entry
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.slots <- struct{}{} // Close waits for every token
 		return nil, sql.ErrConnDone
-	default:
 	}
+	var sc *snapConn
+	if n := len(s.idle); n > 0 {
+		sc = s.idle[n-1].sc
+		s.idle[n-1] = idleSnap{}
+		s.idle = s.idle[:n-1]
+	}
+	s.mu.Unlock()
 	if sc != nil {
 		return sc, nil
 	}
 	sc, err := s.open(ctx)
 	if err != nil {
-		s.free <- nil
+		s.slots <- struct{}{}
 		return nil, err
 	}
 	return sc, nil
@@ -118,9 +158,9 @@ func (s *snapshots) open(ctx context.Context) (*snapConn, error) {
 	return sc, nil
 }
 
-// put gives sc back to the pool; a connection that may be broken or left
-// inside a transaction (ok false) is closed, and its place left for a new
-// one.
+// put gives sc back to the pool, on top of the idle connections; a
+// connection that may be broken or left inside a transaction (ok false) is
+// closed, and its place left for a new one.
 func (s *snapshots) put(sc *snapConn, ok bool) {
 	for _, st := range sc.evicted {
 		st.Close()
@@ -128,24 +168,87 @@ func (s *snapshots) put(sc *snapConn, ok bool) {
 	sc.evicted = nil
 	if !ok {
 		sc.discard()
-		sc = nil
+	} else {
+		s.mu.Lock()
+		s.idle = append(s.idle, idleSnap{sc: sc, since: s.now()})
+		if s.sweep == nil && !s.closed {
+			s.sweep = time.AfterFunc(s.maxIdle, s.closeIdle)
+		}
+		s.mu.Unlock()
 	}
-	s.free <- sc
+	s.slots <- struct{}{}
 }
 
-// close waits for every connection to come back and closes them.
-func (s *snapshots) close() error {
-	close(s.done)
-	for range cap(s.free) {
-		if sc := <-s.free; sc != nil {
-			sc.close()
-		}
+// closeIdle closes the connections idle for maxIdle or longer, and sets
+// the sweep for when the oldest of the others will be. The idle stack is
+// in the order the connections came back, so they are at its bottom.
+func (s *snapshots) closeIdle() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
 	}
+	s.sweeping.Add(1)
+	defer s.sweeping.Done()
+	now := s.now()
+	n := 0
+	for n < len(s.idle) && now.Sub(s.idle[n].since) >= s.maxIdle {
+		n++
+	}
+	expired := make([]*snapConn, n)
+	for i := range n {
+		expired[i] = s.idle[i].sc
+	}
+	s.idle = append(s.idle[:0], s.idle[n:]...)
+	clear(s.idle[len(s.idle):cap(s.idle)])
+	switch {
+	case len(s.idle) == 0:
+		if s.sweep != nil {
+			s.sweep.Stop()
+		}
+		s.sweep = nil
+	case s.sweep == nil:
+		s.sweep = time.AfterFunc(s.idle[0].since.Add(s.maxIdle).Sub(now), s.closeIdle)
+	default:
+		s.sweep.Reset(s.idle[0].since.Add(s.maxIdle).Sub(now))
+	}
+	s.mu.Unlock()
+	// Closed for good: the pool of s.db would otherwise keep each one.
+	for _, sc := range expired {
+		sc.discard()
+	}
+}
+
+// close stops the sweep, waits for every connection in use to come back,
+// and closes them all.
+func (s *snapshots) close() error {
+	s.mu.Lock()
+	s.closed = true
+	if s.sweep != nil {
+		s.sweep.Stop()
+		s.sweep = nil
+	}
+	s.mu.Unlock()
+	close(s.done)
+	s.sweeping.Wait()
+	for range cap(s.slots) {
+		<-s.slots
+	}
+	// Every token is here and no sweep runs: nothing else touches idle.
+	for _, e := range s.idle {
+		e.sc.close()
+	}
+	s.idle = nil
 	return s.db.Close()
 }
 
 // close closes sc's statements and returns its connection to its pool.
 func (sc *snapConn) close() {
+	sc.closeStmts()
+	sc.c.Close()
+}
+
+func (sc *snapConn) closeStmts() {
 	for _, st := range sc.fixed {
 		st.Close()
 	}
@@ -157,14 +260,15 @@ func (sc *snapConn) close() {
 			st.Close()
 		}
 	}
-	sc.c.Close()
 }
 
 // discard closes sc and the driver's connection under it, which database/sql
-// would otherwise keep in its pool.
+// would otherwise keep in its pool. The statements go first: the driver
+// finalizes them on the connection, which must still be open.
 func (sc *snapConn) discard() {
+	sc.closeStmts()
 	sc.c.Raw(func(any) error { return driver.ErrBadConn })
-	sc.close()
+	sc.c.Close()
 }
 
 // stmt returns the fixed statement of query prepared on sc, preparing it
