@@ -28,3 +28,9 @@ func MustOpen(tb testing.TB, opts ...metatrack.Option) *metatrack.Tracker {
 func TestConformanceSQLite(t *testing.T) {
 	metatracktest.Run(t, func(tb testing.TB) metatracktest.Tracker { return MustOpen(tb) })
 }
+
+// TestMetricSeriesSQLite runs the metric-series suite on SQLite files
+// (storage/postgres runs it on PostgreSQL).
+func TestMetricSeriesSQLite(t *testing.T) {
+	metatracktest.RunMetricSeries(t, MustOpen)
+}

@@ -21,3 +21,20 @@ func TestConformance(t *testing.T) {
 		return tr
 	})
 }
+
+// TestMetricSeries runs the metric-series suite against the tracker on
+// PostgreSQL, each test in a schema of its own.
+func TestMetricSeries(t *testing.T) {
+	metatracktest.RunMetricSeries(t, func(tb testing.TB, opts ...metatrack.Option) *metatrack.Tracker {
+		tr, err := metatrack.Open(context.Background(), pgtest.SchemaURL(tb), opts...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() {
+			if err := tr.Close(); err != nil {
+				tb.Error(err)
+			}
+		})
+		return tr
+	})
+}
