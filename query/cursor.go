@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -295,7 +296,13 @@ func (c *Compiled) cursorAfter(seq int64, keys []any, done int64) (string, error
 			case math.IsInf(k, -1):
 				cj.K[i] = json.Number("-1e999")
 			default:
-				cj.K[i] = k
+				// Shortest digits that read back as k, with an
+				// exponent where they end in zeros that stand for
+				// other digits: encoding/json writes 2^60 as
+				// 1152921504606847000, which decodes as another
+				// integer, and the next page started before the
+				// cursor's row, again and again.
+				cj.K[i] = json.Number(strconv.FormatFloat(k, 'g', -1, 64))
 			}
 		default:
 			return "", errorNoPos(nil, "cannot make a cursor from a sort value of type %T", k)
