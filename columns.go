@@ -193,19 +193,20 @@ func parseColumns(specs []string) ([]query.Column, columnSet, error) {
 	return cols, set, nil
 }
 
-// rowsBySeq loads the resources with the given seqs, in that order, with
-// the values want names: one statement for the resources and one for each
-// kind of column, each over all the seqs at once.
-func (x *txn) rowsBySeq(ctx context.Context, seqs []int64, want columnSet) ([]Row, error) {
-	rows, err := x.rowsOfSeqs(ctx, seqs)
-	if err != nil || len(rows) == 0 {
-		return nil, err
+// columnsOf returns the rows of the resources rows, in that order, with
+// the values want names: one statement for each kind of column, each over
+// all the rows at once.
+func (x *txn) columnsOf(ctx context.Context, rows []resourceRow, want columnSet) ([]Row, error) {
+	if len(rows) == 0 {
+		return nil, nil
 	}
 	out := make([]Row, len(rows))
 	index := make(map[int64]int, len(rows))
+	seqs := make([]int64, len(rows))
 	for i, r := range rows {
 		out[i].Resource = r.resource()
 		index[r.Seq] = i
+		seqs[i] = r.Seq
 	}
 	seqArr, err := json.Marshal(seqs)
 	if err != nil {

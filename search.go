@@ -2,10 +2,8 @@ package metatrack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/metatrack/metatrack/query"
 )
@@ -71,13 +69,20 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 			return Page{}, err
 		}
 	}
-	err = t.read(ctx, func(x *txn) error {
-		deletion := query.NotDeleted
-		if cfg.deleted {
-			deletion = query.OnlyDeleted
+	deletion := query.NotDeleted
+	if cfg.deleted {
+		deletion = query.OnlyDeleted
+	}
+	copts := query.Options{Dialect: t.dialect(), Now: t.cfg.now, Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion}
+	if cfg.columns == nil {
+		if page, ok, err := t.searchOne(ctx, filter, copts); ok {
+			return page, err
 		}
-		q, c, err := t.shared.plans.Compile(filter, query.Options{Dialect: t.dialect(), Now: t.cfg.now, Resolve: x.resolveSeq(ctx),
-			Limit: cfg.pageSize, Cursor: cfg.cursor, Deleted: deletion})
+	}
+	err = t.read(ctx, func(x *txn) error {
+		opts := copts
+		opts.Resolve = x.resolveSeq(ctx)
+		q, c, err := t.shared.plans.Compile(filter, opts)
 		if q == nil {
 			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
@@ -95,21 +100,21 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		if err != nil {
 			return invalidQuery(err)
 		}
-		seqs, next, err := c.Seqs(ctx, x.planned())
+		rows, next, err := x.pageRows(ctx, c)
 		if err != nil {
 			return err
 		}
-		if late && len(seqs) == 0 {
+		if late && len(rows) == 0 {
 			if err := x.checkQuery(ctx, q); err != nil {
 				return invalidQuery(err)
 			}
 		}
 		page.Next = next
 		if cfg.columns == nil {
-			page.Resources, err = x.resourcesBySeq(ctx, seqs)
-			return err
+			page.Resources = resourcesOf(rows)
+			return nil
 		}
-		page.Rows, err = x.rowsBySeq(ctx, seqs, want)
+		page.Rows, err = x.columnsOf(ctx, rows, want)
 		page.Resources = make([]Resource, len(page.Rows))
 		for i, r := range page.Rows {
 			page.Resources[i] = r.Resource
@@ -117,6 +122,47 @@ func (t *Tracker) Search(ctx context.Context, filter string, opts ...SearchOptio
 		return err
 	})
 	return page, err
+}
+
+// errNeedsStatements is what searchOne's resolver returns: the query
+// names a resource, which only a statement can resolve.
+var errNeedsStatements = errors.New("a reference to resolve")
+
+// searchOne runs a search without WithColumns outside a transaction, in one
+// statement on the engine's Reader (a single statement is its own
+// consistent snapshot), when it can: the query compiles without resolving
+// a reference (a cached query always does) and needs no check before its
+// page (see Search). A query that chooses between two forms by a count may
+// count first, in a statement of its own; a first page that comes back
+// empty is checked after it. ok is false when the search needs a
+// transaction, and then nothing has run.
+func (t *Tracker) searchOne(ctx context.Context, filter string, opts query.Options) (page Page, ok bool, err error) {
+	refs := false
+	opts.Resolve = func(string) (int64, error) { refs = true; return 0, errNeedsStatements }
+	q, c, err := t.shared.plans.Compile(filter, opts)
+	if q == nil {
+		return Page{}, true, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	check := opts.Cursor == ""
+	if err != nil || refs || (check && !satisfiedByRows(q)) {
+		// Errors too are reported by the transaction's path, which runs
+		// the checks first.
+		return Page{}, false, nil
+	}
+	err = t.readOne(ctx, func(x *txn) error {
+		rows, next, err := x.pageRows(ctx, c)
+		if err != nil {
+			return err
+		}
+		if check && len(rows) == 0 {
+			if err := x.checkQuery(ctx, q); err != nil {
+				return invalidQuery(err)
+			}
+		}
+		page.Resources, page.Next = resourcesOf(rows), next
+		return nil
+	})
+	return page, true, err
 }
 
 // satisfiedByRows reports whether every row of q satisfies each predicate
@@ -184,77 +230,43 @@ func (x *txn) resolveSeq(ctx context.Context) func(ref string) (int64, error) {
 	}
 }
 
-// resourcesBySeq loads the resources with the given seqs, in that order,
-// with one cached statement (the seqs travel as one JSON array).
-func (x *txn) resourcesBySeq(ctx context.Context, seqs []int64) ([]Resource, error) {
-	rows, err := x.rowsOfSeqs(ctx, seqs)
+// resourcesOf returns the resources of rows.
+func resourcesOf(rows []resourceRow) []Resource {
 	out := make([]Resource, len(rows))
 	for i, r := range rows {
 		out[i] = r.resource()
 	}
-	return out, err
+	return out
 }
 
-// resourceColumnOrder is the order of the columns of a statement that
-// reads resource rows (see storage.ResourceStatements), which resourceRows
-// scans by position.
+// resourceJoin is how a page of a search reads its resource rows: the
+// engine's resource columns (storage.ResourceStatements), in the order
+// resourceColumnOrder.
+func (x *txn) resourceJoin() query.Join {
+	return query.Join{Columns: x.sql.ResourceSelect, From: x.sql.ResourceJoins, Names: resourceColumnOrder}
+}
+
+// pageRows runs the page of c in one statement that returns its resource
+// rows, in order (query.Compiled.Rows), and returns them with the cursor
+// of the next page.
+func (x *txn) pageRows(ctx context.Context, c *query.Compiled) ([]resourceRow, string, error) {
+	var out []resourceRow
+	_, next, err := c.Rows(ctx, x.planned(), x.resourceJoin(), func() []any {
+		out = append(out, resourceRow{})
+		r := &out[len(out)-1]
+		return []any{&r.Seq, &r.ID, &r.Type, &r.Name, &r.Version, &r.ParentSeq, &r.ParentID, &r.Status, &r.Attrs,
+			&r.RunID, &r.CreatedAt, &r.UpdatedAt, &r.StartedAt, &r.EndedAt, &r.DeletedAt, &r.ParentRef}
+	})
+	if errors.Is(err, query.ErrScan) {
+		// As resourceRows says: a stored row that does not scan is a
+		// damaged store.
+		return nil, "", fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return out, next, err
+}
+
+// resourceColumnOrder is the order of the columns of a resource row as
+// the engine selects them (storage.ResourceStatements.ResourceSelect), which
+// pageRows scans by position.
 var resourceColumnOrder = []string{"seq", "id", "type", "name", "version", "parent_seq", "parent_id", "status", "attrs",
 	"run_id", "created_at", "updated_at", "started_at", "ended_at", "deleted_at", "parent_ref"}
-
-// resourceRows runs a statement that reads resource rows and scans them by
-// position, without the reflection of a struct scan (a search's page of
-// 1,000 rows took 4.9 ms instead of 5.3). A statement whose columns are
-// not resourceColumnOrder is an error, never a silent mix-up.
-func (x *txn) resourceRows(ctx context.Context, query string, args ...any) ([]resourceRow, error) {
-	rows, err := x.tx.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Equal(cols, resourceColumnOrder) {
-		return nil, fmt.Errorf("resource rows: the statement's columns are %v, want %v", cols, resourceColumnOrder)
-	}
-	var out []resourceRow
-	for rows.Next() {
-		var r resourceRow
-		if err := rows.Scan(&r.Seq, &r.ID, &r.Type, &r.Name, &r.Version, &r.ParentSeq, &r.ParentID, &r.Status, &r.Attrs,
-			&r.RunID, &r.CreatedAt, &r.UpdatedAt, &r.StartedAt, &r.EndedAt, &r.DeletedAt, &r.ParentRef); err != nil {
-			// As the engines' Get and Select say: a stored row that does
-			// not scan (a NULL id) is a damaged store.
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// rowsOfSeqs loads the rows with the given seqs, in that order, skipping
-// seqs that name no resource.
-func (x *txn) rowsOfSeqs(ctx context.Context, seqs []int64) ([]resourceRow, error) {
-	if len(seqs) == 0 {
-		return nil, nil
-	}
-	arr, err := json.Marshal(seqs)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := x.resourceRows(ctx, x.sql.ResourcesBySeqs, string(arr))
-	if err != nil {
-		return nil, err
-	}
-	bySeq := make(map[int64]resourceRow, len(rows))
-	for _, r := range rows {
-		bySeq[r.Seq] = r
-	}
-	out := make([]resourceRow, 0, len(seqs))
-	for _, s := range seqs {
-		if r, ok := bySeq[s]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}

@@ -118,6 +118,11 @@ type Compiled struct {
 	textsErr  error
 	sel, scan Statement
 	list      Statement
+	// keys are the sort-key columns in the page's order, and d the
+	// dialect, for the statements of Rows (joins).
+	keys  []pageKey
+	d     Dialect
+	joins joinedCache
 }
 
 // Compile compiles q into a SELECT of resource seqs. Errors are *Error and
@@ -165,7 +170,8 @@ func compile(q *Query, opts Options, slotted bool) (*Compiled, error) {
 	for _, k := range q.order {
 		width += c.sortWidth(k)
 	}
-	out := &Compiled{SortKeys: width, order: fingerprint(q.String() + "\x00" + strconv.Itoa(int(opts.Deleted)))}
+	out := &Compiled{SortKeys: width, order: fingerprint(q.String() + "\x00" + strconv.Itoa(int(opts.Deleted))),
+		keys: c.pageKeys(), d: c.d}
 	var cur *cursor
 	if opts.Cursor != "" {
 		cc, err := decodeCursor(opts.Cursor, out.order, width)

@@ -27,6 +27,10 @@ type sortCol struct {
 	// of this class, so that a cursor value of another class is compared
 	// in Go and the first such term can bound an index range.
 	class valueClass
+	// text says that the expression is text compared by Dialect.Ordered,
+	// so that a query that sorts the column again (Compiled.Rows) orders
+	// it the same way.
+	text bool
 }
 
 // valueClass is the class of a SQLite value in its sort order: NULL, then
@@ -156,15 +160,18 @@ func (c *compiler) sortCols(k sortKey) []sortCol {
 	var f fb
 	switch spec.kind {
 	case kindText:
-		s.frag, s.column = frag{sql: c.d.Ordered(spec.col), nullable: spec.nullable}, true
+		s.frag, s.column, s.text = frag{sql: c.d.Ordered(spec.col), nullable: spec.nullable}, true, true
 	case kindNumber, kindTime:
 		s.frag, s.column = frag{sql: spec.col, nullable: spec.nullable}, true
 	case kindRef:
+		s.text = true
 		s.frag = f.s(c.d.Ordered("(SELECT " + spec.refCol + " FROM " + spec.from + " WHERE " + spec.target + " = " + spec.col + ")")).done(true)
 	case kindTag:
+		s.text = true
 		s.frag = frag{sql: c.d.Ordered("(SELECT t.value FROM tags t WHERE t.resource_seq = r.seq AND t.key = ?)"),
 			args: []any{k.field.keys[0]}, nullable: true}
 	case kindAlias:
+		s.text = true
 		s.frag = f.s("(SELECT min(", c.d.Ordered("al.name"), ") FROM aliases al WHERE al.version_seq = r.seq)").done(true)
 	case kindMetric:
 		key, col := metricField(k.field.keys)
@@ -201,7 +208,7 @@ func (c *compiler) sortCols(k sortKey) []sortCol {
 			if i == 1 {
 				v.sql = c.d.Ordered(v.sql)
 			}
-			out = append(out, sortCol{frag: v, desc: k.desc})
+			out = append(out, sortCol{frag: v, desc: k.desc, text: i == 1})
 		}
 		return out
 	case kindAttr:
@@ -212,7 +219,7 @@ func (c *compiler) sortCols(k sortKey) []sortCol {
 		}
 		text := c.json("r.attrs", path, JSONText, true)
 		text.sql = c.d.Ordered(text.sql)
-		return append(out, sortCol{frag: c.json("r.attrs", path, JSONNumber, true), desc: k.desc}, sortCol{frag: text, desc: k.desc})
+		return append(out, sortCol{frag: c.json("r.attrs", path, JSONNumber, true), desc: k.desc}, sortCol{frag: text, desc: k.desc, text: true})
 	}
 	return []sortCol{s}
 }

@@ -428,7 +428,34 @@ func seqsOf(tb testing.TB, db *testDB, q *Query, opts Options) ([]int64, string)
 		text, args, _ := c.Select.ToSql()
 		tb.Fatalf("Seqs(%q): %v\n%s %v", q, err, text, args)
 	}
+	checkRows(tb, db, q, c, seqs, next)
 	return seqs, next
+}
+
+// checkRows fails tb unless the page statement joined with the resources
+// of its rows (Compiled.Rows, with the engine's resource columns) returns
+// the page that Seqs returned, seqs and next, every row the resource of
+// its seq, and the same cursor. Every test that reads pages through
+// seqsOf checks it so.
+func checkRows(tb testing.TB, db *testDB, q *Query, c *Compiled, seqs []int64, next string) {
+	tb.Helper()
+	var got []int64
+	n, gotNext, err := c.Rows(context.Background(), db, db.join, func() []any {
+		got = append(got, 0)
+		dest := []any{&got[len(got)-1]}
+		for range len(db.join.Names) - 1 {
+			dest = append(dest, new(any))
+		}
+		return dest
+	})
+	if err != nil {
+		st, _ := c.JoinedStatements(db.join)
+		tb.Fatalf("Rows(%q): %v\n%v", q, err, st)
+	}
+	if n != len(got) || !slices.Equal(got, seqs) || gotNext != next {
+		st, _ := c.JoinedStatements(db.join)
+		tb.Fatalf("Rows(%q) on %s returned %d rows %v, next %q; Seqs %v, next %q\n%v", q, db.dialect.Name(), n, got, gotNext, seqs, next, st)
+	}
 }
 
 // addDriveRows adds n resources after the fixture's with random tags,

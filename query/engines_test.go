@@ -18,6 +18,8 @@ import (
 type testDB struct {
 	*sqlx.DB
 	dialect Dialect
+	// join is the engine's resource columns, for Compiled.Rows.
+	join Join
 }
 
 // QueryContext makes testDB a Querier.
@@ -60,7 +62,7 @@ func openPostgres(tb testing.TB) *testDB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { x.Close() })
-	db := &testDB{DB: x, dialect: testPostgres}
+	db := &testDB{DB: x, dialect: testPostgres, join: testPostgresJoin}
 	for _, up := range migrations(tb, "postgres", ".up.sql") {
 		applyFile(tb, db, up)
 	}

@@ -10,3 +10,13 @@ func SetTestDialect(d Dialect) { testDialect = d }
 
 // SetTestPostgres sets the PostgreSQL dialect of the package's own tests.
 func SetTestPostgres(d Dialect) { testPostgres = d }
+
+// testJoin and testPostgresJoin are the engines' resource columns
+// (storage.ResourceStatements.ResourceSelect and ResourceJoins), with
+// which the tests run Compiled.Rows besides Seqs; dialect_test.go sets
+// them, as it sets the dialects.
+var testJoin, testPostgresJoin Join
+
+// SetTestJoins sets the resource columns of the package's own tests on
+// SQLite and on PostgreSQL.
+func SetTestJoins(lite, pg Join) { testJoin, testPostgresJoin = lite, pg }

@@ -44,7 +44,7 @@ func openSchema(tb testing.TB, last string) *testDB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { x.Close() })
-	db := &testDB{DB: x, dialect: testDialect}
+	db := &testDB{DB: x, dialect: testDialect, join: testJoin}
 	for _, up := range migrations(tb, "sqlite", ".up.sql") {
 		if last != "" && filepath.Base(up) > last {
 			break

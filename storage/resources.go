@@ -23,6 +23,14 @@ type ResourceStatements struct {
 	// ResourcesBySeqs reads the resources, deleted or not, whose seqs are in
 	// a JSON array as a resource rows. Args: the JSON array.
 	ResourcesBySeqs string
+	// ResourceSelect is the select list of a resource row over resources
+	// r and the tables ResourceJoins joins to it (the columns of
+	// ResourcesBySeqs), for a search that reads the rows of its page in
+	// the statement that finds them (query.Join). No placeholders.
+	ResourceSelect string
+	// ResourceJoins are the joins after resources r that ResourceSelect
+	// reads: the parent's and the run's rows. No placeholders.
+	ResourceJoins string
 	// PrevVersions lists the live members of a chain numbered below a
 	// version, newest first as a resource rows. Args: type, name, version,
 	// limit.
