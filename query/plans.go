@@ -274,7 +274,7 @@ func sameStatement(sb sq.SelectBuilder, text string, args []any) bool {
 // values of the cursor cur.
 func (s *Compiled) bind(cur cursor) *Compiled {
 	out := &Compiled{SortKeys: s.SortKeys, Limit: s.Limit, Total: s.Total, order: s.order, done: cur.done,
-		plans: s.plans, sortsets: s.sortsets}
+		plans: s.plans, sortsets: s.sortsets, keys: s.keys, d: s.d}
 	out.Select = s.shape.sel.with(bindSlots(s.shape.sel.args, cur))
 	if s.split != nil {
 		sp := *s.split
