@@ -937,3 +937,18 @@ func TestRootOpen(t *testing.T) {
 		t.Errorf("Open as an unknown role: %v, want ErrLoginRefused without the password", err)
 	}
 }
+
+// TestJITOff: the engine's sessions run without JIT, which compiled a
+// search's page of 1,000 rows for 20 times as long as it ran.
+func TestJITOff(t *testing.T) {
+	ctx := context.Background()
+	e := mustOpen(t, testURL(t), postgres.Options{})
+	var got string
+	if err := e.Reader().Get(ctx, &got, `SHOW jit`); err != nil || got != "off" {
+		t.Errorf("jit is %q (%v), want off", got, err)
+	}
+	err := e.ReadTx(ctx, func(tx storage.Tx) error { return tx.Get(ctx, &got, `SHOW jit`) })
+	if err != nil || got != "off" {
+		t.Errorf("in a read transaction jit is %q (%v), want off", got, err)
+	}
+}
