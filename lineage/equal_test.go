@@ -402,3 +402,66 @@ func bfs(edges []typedEdge, starts []int64, o Options) string {
 	}
 	return nodesString(nodes)
 }
+
+// TestDeletedAgree deletes resources in the middle of the runs of
+// consecutive seqs that the walks read as one range each (a model
+// version between its neighbours, experiments among their siblings, a
+// dataset version among the versions of its dataset), and checks on every
+// engine, with each strategy, that the walks neither reach them nor pass
+// through them: the graph is the reference walk's over the edges between
+// live resources.
+func TestDeletedAgree(t *testing.T) {
+	forEachEngine(t, testDeletedAgree)
+}
+
+func testDeletedAgree(t *testing.T, e storage.Engine) {
+	ctx := context.Background()
+	gen, err := lineagetest.Generate(ctx, e, smallSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := []int64{gen.ModelVersions[1], gen.Experiments[5], gen.Experiments[6], gen.DatasetVersions[1], gen.PredictionJobs[4]}
+	for _, s := range deleted {
+		mustExecOn(t, e, `UPDATE resources SET deleted_at = 1 WHERE seq = ?`, s)
+	}
+	db := onEngine(e)
+	var live []typedEdge
+	for _, ed := range loadEdges(t, db) {
+		if !slices.Contains(deleted, ed.Src) && !slices.Contains(deleted, ed.Dst) {
+			live = append(live, ed)
+		}
+	}
+	startSets := [][]int64{
+		{gen.Datasets[0]},
+		{gen.Datasets[0], gen.Datasets[1]},
+		{gen.ModelVersions[0], gen.ModelVersions[2]},
+		{gen.PredictionJobs[len(gen.PredictionJobs)-1]},
+		{gen.Models[0], gen.Models[1]},
+	}
+	for _, dir := range []Direction{Downstream, Upstream, Both} {
+		for _, depth := range []int{0, 1, 3} {
+			for si, starts := range startSets {
+				for _, types := range [][]string{nil, {"model_version", "prediction_job", "experiment"}} {
+					name := fmt.Sprintf("%v/depth%d/starts%d/types%d", dir, depth, si, len(types))
+					opts := Options{Direction: dir, MaxDepth: depth, Types: types}
+					want := bfs(live, starts, opts)
+					for _, s := range []Strategy{CTE, LevelWalk} {
+						opts.Strategy = s
+						g, err := Walk(ctx, db, starts, opts)
+						if err != nil {
+							t.Fatalf("%s/%v: %v", name, s, err)
+						}
+						for _, n := range g.Nodes {
+							if slices.Contains(deleted, n.Seq) {
+								t.Errorf("%s/%v: reached deleted resource %d", name, s, n.Seq)
+							}
+						}
+						if got := nodesString(g.Nodes); got != want {
+							t.Errorf("%s/%v: walk differs from the reference\n got %s\nwant %s", name, s, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

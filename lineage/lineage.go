@@ -317,10 +317,13 @@ func ParseCursor(s string) (Cursor, error) {
 	return Cursor{Depth: depth, Seq: seq}, nil
 }
 
-// before reports whether c sorts strictly before n.
-func (c Cursor) before(n Node) bool {
-	return n.Depth > c.Depth || n.Depth == c.Depth && n.Seq > c.Seq
+// before reports whether c sorts strictly before the place p.
+func (c Cursor) before(p Cursor) bool {
+	return p.Depth > c.Depth || p.Depth == c.Depth && p.Seq > c.Seq
 }
+
+// place returns n's place in the (depth, seq) order of a walk's nodes.
+func (n Node) place() Cursor { return Cursor{Depth: n.Depth, Seq: n.Seq} }
 
 // follow is the part of the options that decides which edges a traversal
 // takes; Walk and ShortestPath share it.
@@ -372,6 +375,45 @@ func jsonInts(seqs []int64) string {
 	}
 	return string(append(b, ']'))
 }
+
+// jsonRuns encodes seqs, sorted and without duplicates, as a set bound by
+// runs (see storage.LineageStatements): a JSON array of the seqs where each
+// run of at least minRun consecutive seqs is the pair [first, last].
+// 1,2,3,4,7,8 is [[1,4],7,8].
+func jsonRuns(seqs []int64) string {
+	b := make([]byte, 0, 2+len(seqs)*4)
+	b = append(b, '[')
+	for i := 0; i < len(seqs); {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if j-i+1 < minRun {
+			for k := i; k <= j; k++ {
+				if k > i {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, seqs[k], 10)
+			}
+		} else {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, seqs[i], 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, seqs[j], 10)
+			b = append(b, ']')
+		}
+		i = j + 1
+	}
+	return string(append(b, ']'))
+}
+
+// minRun is the shortest run that jsonRuns writes as a pair. A seq costs a
+// probe of the index; a pair costs one probe and parsing the pair, about
+// what a second probe costs (on SQLite), so two seqs stay two seqs.
+const minRun = 3
 
 // jsonStrings encodes ss as a JSON array of strings.
 func jsonStrings(ss []string) string {

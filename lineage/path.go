@@ -58,7 +58,11 @@ func ShortestPath(ctx context.Context, db DB, from, to int64, opts PathOptions) 
 	}
 	f := follow{dir: opts.Direction, maxDepth: opts.MaxDepth, include: opts.Relations, exclude: opts.ExcludeRelations}
 	args := f.args(nil)
-	levelQuery, done := repeated(ctx, db.Q, db.SQL.PathLevel(f.statement()), true)
+	query, byRuns := db.SQL.PathLevel, db.SQL.PathLevelRuns != nil
+	if byRuns {
+		query = db.SQL.PathLevelRuns
+	}
+	levelQuery, done := repeated(ctx, db.Q, query(f.statement()), true)
 	defer done()
 	// via maps every reached resource but from to the step that reached it.
 	via := map[int64]step{}
@@ -73,7 +77,12 @@ func ShortestPath(ctx context.Context, db DB, from, to int64, opts PathOptions) 
 			}
 			return nil, fmt.Errorf("%w: from resource seq %d %s to %d", ErrNoPath, from, opts.Direction, to)
 		}
-		args[0] = jsonInts(frontier)
+		if byRuns {
+			slices.Sort(frontier)
+			args[0] = jsonRuns(frontier)
+		} else {
+			args[0] = jsonInts(frontier)
+		}
 		frontier = frontier[:0]
 		rows, err := levelQuery(args...)
 		if err != nil {
@@ -156,7 +165,7 @@ func (a step) less(b step) bool {
 
 // checkEnds returns ErrNotFound when from or to is not in resources.
 func checkEnds(ctx context.Context, db DB, from, to int64) error {
-	ends, err := loadTypes(ctx, db, []Node{{Seq: from}, {Seq: to}})
+	ends, err := loadTypes(ctx, db, []Cursor{{Seq: from}, {Seq: to}})
 	if err != nil {
 		return err
 	}

@@ -59,10 +59,17 @@ func Impact(ctx context.Context, db DB, start int64, opts Options) (*ImpactRepor
 	}
 	r := &ImpactReport{Truncated: g.Truncated}
 	var versions []int64
+	jobs := 0
 	for _, n := range g.Nodes {
-		if n.Type == typeModelVersion {
+		switch n.Type {
+		case typeModelVersion:
 			versions = append(versions, n.Seq)
+		case typePredictionJob:
+			jobs++
 		}
+	}
+	if jobs > 0 {
+		r.PredictionJobs = make([]Node, 0, jobs)
 	}
 	envs, err := openDeployments(ctx, db, versions)
 	if err != nil {

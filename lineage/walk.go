@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -65,21 +66,22 @@ func walk(ctx context.Context, db DB, starts []int64, opts Options, withEdges bo
 // paged reports whether o asks for one page of the nodes.
 func (o Options) paged() bool { return o.After != nil || o.Offset > 0 || o.Limit > 0 }
 
-// page returns the page of nodes (sorted by (depth, seq), every node that
-// passed the type filter) that o asks for, and sets g.Next. (depth, seq)
-// is unique, so a cursor is an exact place, whether or not a node is still
-// there.
-func (o Options) page(g *Graph, nodes []Node) []Node {
+// page returns the bounds [lo, hi) of the page that o asks for among n
+// nodes sorted by (depth, seq), every node that passed the type filter,
+// the i-th at place at(i), and sets g.Next. (depth, seq) is unique, so a
+// cursor is an exact place, whether or not a node is still there.
+func (o Options) page(g *Graph, n int, at func(i int) Cursor) (lo, hi int) {
 	if c := o.After; c != nil {
-		nodes = nodes[sort.Search(len(nodes), func(i int) bool { return c.before(nodes[i]) }):]
+		lo = sort.Search(n, func(i int) bool { return c.before(at(i)) })
 	}
-	nodes = nodes[min(o.Offset, len(nodes)):]
-	if o.Limit > 0 && len(nodes) > o.Limit {
-		last := nodes[o.Limit-1]
-		g.Next = &Cursor{Depth: last.Depth, Seq: last.Seq}
-		nodes = nodes[:o.Limit]
+	lo += min(o.Offset, n-lo)
+	hi = n
+	if o.Limit > 0 && hi-lo > o.Limit {
+		hi = lo + o.Limit
+		last := at(hi - 1)
+		g.Next = &last
 	}
-	return slices.Clip(nodes)
+	return lo, hi
 }
 
 // keepTypes returns the set of o.Types, nil when there is no type filter.
@@ -169,7 +171,7 @@ func chooseFor(sql *storage.LineageStatements, o Options, starts int) Strategy {
 // it returns the edges among the nodes too and reports so.
 func walkLevels(ctx context.Context, db DB, starts []int64, f follow, opts Options, withEdges bool) (*Graph, bool, error) {
 	var (
-		reached []Node
+		reached []Cursor
 		err     error
 	)
 	if opts.Strategy == Auto && db.SQL.PreferRecursive && db.SQL.Depths != nil && opts.MaxNodes == 0 {
@@ -195,11 +197,12 @@ func walkLevels(ctx context.Context, db DB, starts []int64, f follow, opts Optio
 			if err := checkFound(starts, func(s int64) bool { _, ok := types[s]; return ok }); err != nil {
 				return nil, false, err
 			}
-			reached = slices.DeleteFunc(reached, func(n Node) bool { return !keep[types[n.Seq]] })
+			reached = slices.DeleteFunc(reached, func(c Cursor) bool { return !keep[types[c.Seq]] })
 			keep = nil
 		}
 		g.Total = len(reached)
-		load = opts.page(g, reached)
+		lo, hi := opts.page(g, len(reached), func(i int) Cursor { return reached[i] })
+		load = reached[lo:hi]
 	}
 	var types []string
 	if keep != nil {
@@ -225,13 +228,13 @@ func walkLevels(ctx context.Context, db DB, starts []int64, f follow, opts Optio
 	if err := checkFound(starts, func(s int64) bool { _, ok := bySeq[s]; return ok }); err != nil {
 		return nil, false, err
 	}
-	nodes := make([]Node, 0, len(load))
-	for _, n := range load {
-		r, ok := bySeq[n.Seq]
+	nodes := make([]Node, 0, len(rows))
+	for _, c := range load {
+		r, ok := bySeq[c.Seq]
 		if !ok || keep != nil && !keep[r.Type] {
 			continue
 		}
-		r.Depth = n.Depth
+		r.Depth = c.Depth
 		nodes = append(nodes, r)
 	}
 	if !opts.paged() {
@@ -247,7 +250,7 @@ func walkLevels(ctx context.Context, db DB, starts []int64, f follow, opts Optio
 // recursiveDepths is startDepths in one recursive statement (Depths), to
 // MaxDepth or, unlimited, to cteCap and level by level beyond it, as
 // walkCTE goes on.
-func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]Node, error) {
+func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]Cursor, error) {
 	depthCap := f.maxDepth
 	if depthCap == 0 {
 		depthCap = cteCap
@@ -260,16 +263,16 @@ func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]No
 	if err != nil {
 		return nil, fmt.Errorf("lineage: walk: %w", err)
 	}
-	var reached []Node
+	var reached []Cursor
 	deepest := 0
 	for rows.Next() {
-		var n Node
-		if err := rows.Scan(&n.Seq, &n.Depth); err != nil {
+		var c Cursor
+		if err := rows.Scan(&c.Seq, &c.Depth); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("lineage: walk: %w", err)
 		}
-		deepest = max(deepest, n.Depth)
-		reached = append(reached, n)
+		deepest = max(deepest, c.Depth)
+		reached = append(reached, c)
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("lineage: walk: %w", err)
@@ -277,10 +280,10 @@ func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]No
 	if f.maxDepth == 0 && deepest == cteCap {
 		seen := make(map[int64]struct{}, len(reached))
 		var frontier []int64
-		for _, n := range reached {
-			seen[n.Seq] = struct{}{}
-			if n.Depth == cteCap {
-				frontier = append(frontier, n.Seq)
+		for _, c := range reached {
+			seen[c.Seq] = struct{}{}
+			if c.Depth == cteCap {
+				frontier = append(frontier, c.Seq)
 			}
 		}
 		slices.Sort(frontier)
@@ -288,52 +291,80 @@ func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]No
 			return nil, err
 		}
 	}
-	sortNodes(reached)
+	slices.SortFunc(reached, func(a, b Cursor) int {
+		return cmp.Or(cmp.Compare(a.Depth, b.Depth), cmp.Compare(a.Seq, b.Seq))
+	})
 	return reached, nil
 }
 
 // startDepths walks breadth first from starts (levelDepths) and returns
-// every reached seq with its depth, the starts first, sorted by (depth, seq).
-func startDepths(ctx context.Context, db DB, starts []int64, f follow, maxNodes int) ([]Node, error) {
+// the place of every reached seq, its seq and depth, the starts first,
+// sorted by (depth, seq). (A Cursor is that pair, and small: the walk
+// makes a Node only for each resource whose row it reads.)
+func startDepths(ctx context.Context, db DB, starts []int64, f follow, maxNodes int) ([]Cursor, error) {
 	seen := make(map[int64]struct{}, 64)
-	reached := make([]Node, 0, 64)
+	reached := make([]Cursor, 0, 64)
 	for _, s := range starts {
 		seen[s] = struct{}{}
-		reached = append(reached, Node{Seq: s})
+		reached = append(reached, Cursor{Seq: s})
 	}
 	return levelDepths(ctx, db, f, maxNodes, seen, reached, slices.Clone(starts), 0)
 }
 
 // levelDepths walks breadth first from frontier, the resources at depth d
-// (sorted), one query per level that binds the whole frontier as one JSON
-// array, and appends the resources it reaches that are not in seen to
-// reached (Seq and Depth set), sorted by (depth, seq). It stops expanding
-// once reached holds more than maxNodes resources (0: no cap): every
-// resource at the depths expanded so far is then known with its shortest
-// depth, so the first maxNodes in (depth, seq) order are exact.
-func levelDepths(ctx context.Context, db DB, f follow, maxNodes int, seen map[int64]struct{}, reached []Node, frontier []int64, d int) ([]Node, error) {
+// (sorted, no duplicates), one query per level that binds the whole
+// frontier as one JSON array (of its runs when the engine has LevelRuns),
+// and appends the resources it reaches that are not in seen to reached (Seq
+// and Depth set), sorted by (depth, seq). It stops expanding once reached
+// holds more than maxNodes resources (0: no cap): every resource at the
+// depths expanded so far is then known with its shortest depth, so the
+// first maxNodes in (depth, seq) order are exact.
+func levelDepths(ctx context.Context, db DB, f follow, maxNodes int, seen map[int64]struct{}, reached []Cursor, frontier []int64, d int) ([]Cursor, error) {
 	args := f.args(nil)
-	level, done := repeated(ctx, db.Q, db.SQL.Level(f.statement()), f.maxDepth != 1)
+	byRuns := db.SQL.LevelRuns != nil
+	query := db.SQL.Level
+	if byRuns {
+		query = db.SQL.LevelRuns
+	}
+	level, done := repeated(ctx, db.Q, query(f.statement()), f.maxDepth != 1)
 	defer done()
+	// reach adds a seq the level reached to the next frontier.
+	reach := func(seq int64) {
+		if _, ok := seen[seq]; !ok {
+			seen[seq] = struct{}{}
+			frontier = append(frontier, seq)
+		}
+	}
+	var list sql.RawBytes
 	for ; len(frontier) > 0; d++ {
 		if f.maxDepth > 0 && d >= f.maxDepth || maxNodes > 0 && len(reached) > maxNodes {
 			break
 		}
-		args[0] = jsonInts(frontier)
+		if byRuns {
+			args[0] = jsonRuns(frontier)
+		} else {
+			args[0] = jsonInts(frontier)
+		}
 		frontier = frontier[:0]
 		rows, err := level(args...)
 		if err != nil {
 			return nil, fmt.Errorf("lineage: walk level %d: %w", d+1, err)
 		}
 		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
+			if byRuns {
+				err = rows.Scan(&list)
+				if err == nil {
+					err = eachSeq(list, reach)
+				}
+			} else {
+				var seq int64
+				if err = rows.Scan(&seq); err == nil {
+					reach(seq)
+				}
+			}
+			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("lineage: walk level %d: %w", d+1, err)
-			}
-			if _, ok := seen[seq]; !ok {
-				seen[seq] = struct{}{}
-				frontier = append(frontier, seq)
 			}
 		}
 		if err := closeRows(rows); err != nil {
@@ -341,10 +372,59 @@ func levelDepths(ctx context.Context, db DB, f follow, maxNodes int, seen map[in
 		}
 		slices.Sort(frontier)
 		for _, s := range frontier {
-			reached = append(reached, Node{Seq: s, Depth: d + 1})
+			reached = append(reached, Cursor{Seq: s, Depth: d + 1})
 		}
 	}
 	return reached, nil
+}
+
+// eachSeq calls fn with each seq of list, a comma-separated list of
+// integers (LevelRuns' row; empty or NULL when there are none).
+func eachSeq(list []byte, fn func(int64)) error {
+	if len(list) == 0 {
+		return nil
+	}
+	for rest := list; ; {
+		end := bytes.IndexByte(rest, ',')
+		if end < 0 {
+			end = len(rest)
+		}
+		seq, ok := parseSeq(rest[:end])
+		if !ok {
+			return fmt.Errorf("%w: a level's seqs are not a list of integers: %.40q", storage.ErrCorrupt, list)
+		}
+		fn(seq)
+		if end == len(rest) {
+			return nil
+		}
+		rest = rest[end+1:]
+	}
+}
+
+// parseSeq parses a decimal int64, as strconv.ParseInt does but without a
+// string to convert to.
+func parseSeq(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return int64(-u), true
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
 }
 
 // repeated returns a function that runs query, prepared once when q can
@@ -430,7 +510,8 @@ func walkCTE(ctx context.Context, db DB, starts []int64, f follow, opts Options,
 		nodes = slices.DeleteFunc(nodes, func(n Node) bool { return !keep[n.Type] })
 	}
 	g.Total = len(nodes)
-	g.Nodes = opts.page(g, nodes)
+	lo, hi := opts.page(g, len(nodes), func(i int) Cursor { return nodes[i].place() })
+	g.Nodes = slices.Clip(nodes[lo:hi])
 	if withEdges {
 		g.Edges = edgesOf(g.Nodes, edges)
 	}
@@ -524,17 +605,28 @@ func walkCTECapped(ctx context.Context, db DB, starts []int64, f follow, depthCa
 	return nodes, edges, deepest, nil
 }
 
-// loadNodes returns the resource rows of nodes and of starts, in no
-// particular order; seqs not in resources are missing from the result.
-// With types, only rows of those types and of starts are returned.
-func loadNodes(ctx context.Context, db DB, nodes []Node, starts []int64, types []string) ([]Node, error) {
+// loadNodes returns the resource rows of the seqs of nodes and of starts,
+// in no particular order; seqs not in resources are missing from the
+// result. With types, only rows of those types and of starts are returned.
+func loadNodes(ctx context.Context, db DB, nodes []Cursor, starts []int64, types []string) ([]Node, error) {
 	seqs := make([]int64, 0, len(nodes)+len(starts))
-	for _, n := range nodes {
-		seqs = append(seqs, n.Seq)
+	for _, c := range nodes {
+		seqs = append(seqs, c.Seq)
 	}
-	query, args := db.SQL.Nodes, []any{jsonInts(append(seqs, starts...))}
+	seqs = append(seqs, starts...)
+	query, byRuns := db.SQL.Nodes, db.SQL.NodesRuns
 	if len(types) > 0 {
-		query, args = db.SQL.NodesTyped, append(args, jsonStrings(types), jsonInts(starts))
+		query, byRuns = db.SQL.NodesTyped, db.SQL.NodesTypedRuns
+	}
+	var args []any
+	if byRuns != "" {
+		slices.Sort(seqs)
+		query, args = byRuns, []any{jsonRuns(slices.Compact(seqs))}
+	} else {
+		args = []any{jsonInts(seqs)}
+	}
+	if len(types) > 0 {
+		args = append(args, jsonStrings(types), jsonInts(starts))
 	}
 	rows, err := db.Q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -561,10 +653,10 @@ func loadNodes(ctx context.Context, db DB, nodes []Node, starts []int64, types [
 // loadNodesEdges is loadNodes without types, which also returns the edges
 // among nodes and starts that f allows, in no order, read in the same
 // statement (NodesEdges).
-func loadNodesEdges(ctx context.Context, db DB, nodes []Node, starts []int64, f follow) ([]Node, []Edge, error) {
+func loadNodesEdges(ctx context.Context, db DB, nodes []Cursor, starts []int64, f follow) ([]Node, []Edge, error) {
 	seqs := make([]int64, 0, len(nodes)+len(starts))
-	for _, n := range nodes {
-		seqs = append(seqs, n.Seq)
+	for _, c := range nodes {
+		seqs = append(seqs, c.Seq)
 	}
 	rows, err := db.Q.QueryContext(ctx, db.SQL.NodesEdges(f.statement()), f.args(jsonInts(append(seqs, starts...)))...)
 	if err != nil {
@@ -597,11 +689,11 @@ func loadNodesEdges(ctx context.Context, db DB, nodes []Node, starts []int64, f 
 	return out, edges, nil
 }
 
-// loadTypes returns the type of each of nodes that is in resources.
-func loadTypes(ctx context.Context, db DB, nodes []Node) (map[int64]string, error) {
+// loadTypes returns the type of each seq of nodes that is in resources.
+func loadTypes(ctx context.Context, db DB, nodes []Cursor) (map[int64]string, error) {
 	seqs := make([]int64, len(nodes))
-	for i, n := range nodes {
-		seqs[i] = n.Seq
+	for i, c := range nodes {
+		seqs[i] = c.Seq
 	}
 	rows, err := db.Q.QueryContext(ctx, db.SQL.NodeTypes, jsonInts(seqs))
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -629,6 +631,50 @@ func TestWalkInTransaction(t *testing.T) {
 		}
 		if got, want := nodesString(g.Nodes), "15:0 1:1 2:2 3:2"; got != want {
 			t.Errorf("%v: got %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestJSONRuns checks the runs that a set of seqs is bound as.
+func TestJSONRuns(t *testing.T) {
+	for _, c := range []struct {
+		seqs []int64
+		want string
+	}{
+		{nil, "[]"},
+		{[]int64{5}, "[5]"},
+		{[]int64{1, 2, 3, 7}, "[[1,3],7]"},
+		{[]int64{1, 2, 3, 4, 7, 8}, "[[1,4],7,8]"},
+		{[]int64{-2, -1, 0, 1, 9, 11, 12, 20, 21, 22}, "[[-2,1],9,11,12,[20,22]]"},
+		{[]int64{math.MaxInt64 - 2, math.MaxInt64 - 1, math.MaxInt64}, "[[9223372036854775805,9223372036854775807]]"},
+	} {
+		if got := jsonRuns(c.seqs); got != c.want {
+			t.Errorf("jsonRuns(%v) = %s, want %s", c.seqs, got, c.want)
+		}
+	}
+}
+
+// TestEachSeq checks the reading of a level's comma-separated seqs, and
+// that a list that is not one fails as corrupt data rather than giving
+// wrong seqs.
+func TestEachSeq(t *testing.T) {
+	for _, c := range []struct {
+		list string
+		want []int64
+	}{
+		{"", nil},
+		{"7", []int64{7}},
+		{"1,22,333,1", []int64{1, 22, 333, 1}},
+		{"-5,9223372036854775807,-9223372036854775808", []int64{-5, math.MaxInt64, math.MinInt64}},
+	} {
+		var got []int64
+		if err := eachSeq([]byte(c.list), func(s int64) { got = append(got, s) }); err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("eachSeq(%q) = %v, %v; want %v", c.list, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"1,,2", "1,", ",1", "x", "1.5", "-", "9223372036854775808", "-9223372036854775809", "12345678901234567890", " 1"} {
+		if err := eachSeq([]byte(bad), func(int64) {}); !errors.Is(err, storage.ErrCorrupt) {
+			t.Errorf("eachSeq(%q) = %v, want ErrCorrupt", bad, err)
 		}
 	}
 }

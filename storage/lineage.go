@@ -89,4 +89,28 @@ type LineageStatements struct {
 	// trip costs more than the recursive statement expanding a resource
 	// once per length of path that reaches it.
 	PreferRecursive bool `storage:"optional"`
+
+	// The run forms below are optional too, for an engine whose cost is
+	// the probes of its indexes (SQLite): one that sets them reads a set
+	// of seqs by its runs, and the walks then use them instead of Level,
+	// PathLevel, Nodes and NodesTyped. The set is bound as a JSON array, ascending, of its seqs
+	// where each run of three or more consecutive seqs is written as the
+	// pair [first, last] (the set 1,2,3,4,7,8 is [[1,4],7,8]); a pair is one
+	// range of an index. Resources created together (a model version and
+	// its experiments, a dataset and its versions) have consecutive seqs,
+	// so a level of a walk or the rows of the nodes it reached are a few
+	// ranges rather than one probe of the index per seq.
+
+	// LevelRuns is Level with ?1 the runs of the frontier, returning one
+	// row: the seqs reached, comma-separated (a seq may come more than
+	// once), or NULL when there are none. One row rather than a row a seq:
+	// the rows are most of what a level costs.
+	LevelRuns func(f LineageFollow) string `storage:"optional"`
+	// PathLevelRuns is PathLevel with ?1 the runs of the frontier.
+	PathLevelRuns func(f LineageFollow) string `storage:"optional"`
+	// NodesRuns is Nodes with ?1 the runs of the seqs.
+	NodesRuns string `storage:"optional"`
+	// NodesTypedRuns is NodesTyped with ?1 the runs of the seqs (?2 the
+	// types and ?3 the starts as in NodesTyped).
+	NodesTypedRuns string `storage:"optional"`
 }

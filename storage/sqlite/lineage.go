@@ -18,13 +18,19 @@ var lineageSQL = storage.LineageStatements{
 	Nodes:      lineageNodes,
 	// NodesTyped: + keeps the planner on the seqs rather than an index on
 	// type.
-	NodesTyped: lineageNodes + " AND (+r.type IN (SELECT value FROM json_each(?2)) OR r.seq IN (SELECT value FROM json_each(?3)))",
+	NodesTyped: lineageNodes + lineageTyped,
 	NodeTypes:  "SELECT seq, type FROM resources WHERE seq IN (SELECT value FROM json_each(?1))",
 	OpenDeployments: "SELECT model_version_seq, environment FROM deployments" +
 		" WHERE undeployed_at IS NULL AND model_version_seq IN (SELECT value FROM json_each(?1))" +
 		" ORDER BY model_version_seq, environment",
 	RunsOf: "SELECT r.seq, u.seq, u.id, u.name, u.status FROM resources AS r JOIN runs AS u ON u.seq = r.run_seq" +
 		" WHERE r.seq IN (SELECT value FROM json_each(?1))",
+	LevelRuns:     lineageLevelRuns,
+	PathLevelRuns: lineagePathLevelRuns,
+	NodesRuns:     lineageNodesRuns,
+	// NodesTypedRuns: reading a run of rows and dropping those of other
+	// types costs less than one probe of an index on type per row kept.
+	NodesTypedRuns: lineageNodesRuns + lineageTyped,
 }
 
 // The node rows: the columns of a node, from resources AS r with its parent
@@ -35,7 +41,21 @@ var (
 	lineageParentJoin = " LEFT JOIN resources AS p ON p.seq = r.parent_seq"
 	lineageNodes      = "SELECT " + lineageNodeCols + " FROM resources AS r" + lineageParentJoin +
 		" WHERE r.seq IN (SELECT value FROM json_each(?1))"
+	lineageTyped = " AND (+r.type IN (SELECT value FROM json_each(?2)) OR r.seq IN (SELECT value FROM json_each(?3)))"
+	// lineageNodesRuns reads each run of ?1 as one range of the table
+	// (CROSS JOIN keeps json_each the outer loop).
+	lineageNodesRuns = "SELECT " + lineageNodeCols + " FROM json_each(?1) AS j CROSS JOIN resources AS r" + lineageParentJoin +
+		" WHERE " + lineageInRun("r.seq", "j")
 )
+
+// lineageInRun is the condition that col is the seq of the row j of
+// json_each over a set bound by runs, or lies in its run [first, last]:
+// one range of an index on col. A seq is its own atom; a run's bounds are
+// read from its pair (atom is NULL for an array), which costs parsing it,
+// so a seq alone costs no more than in an IN list.
+func lineageInRun(col, j string) string {
+	return col + " BETWEEN coalesce(" + j + ".atom, " + j + ".value ->> 0) AND coalesce(" + j + ".atom, " + j + ".value ->> 1)"
+}
 
 // lineageLevel is LineageStatements.Level.
 func lineageLevel(f storage.LineageFollow) string {
@@ -46,6 +66,39 @@ func lineageLevel(f storage.LineageFollow) string {
 	}
 	if f.Upstream {
 		parts = append(parts, "SELECT e.src_seq FROM edges AS e WHERE e.dst_seq IN (SELECT value FROM json_each(?1))"+rel+lineageLive("e.src_seq"))
+	}
+	return strings.Join(parts, " UNION ALL ")
+}
+
+// lineageLevelRuns is LineageStatements.LevelRuns: each run of the frontier
+// is one range of the edges' primary key (downstream) or of edges_dst
+// (upstream), and group_concat makes the level one row.
+func lineageLevelRuns(f storage.LineageFollow) string {
+	rel := lineageRelations(f, "e.relation", 2)
+	var parts []string
+	if f.Downstream {
+		parts = append(parts, "SELECT e.dst_seq AS seq FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
+			lineageInRun("e.src_seq", "j")+rel+lineageLive("e.dst_seq"))
+	}
+	if f.Upstream {
+		parts = append(parts, "SELECT e.src_seq AS seq FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
+			lineageInRun("e.dst_seq", "j")+rel+lineageLive("e.src_seq"))
+	}
+	return "SELECT group_concat(seq) FROM (" + strings.Join(parts, " UNION ALL ") + ")"
+}
+
+// lineagePathLevelRuns is LineageStatements.PathLevelRuns: PathLevel's
+// rows, each run of the frontier one range of an index as in LevelRuns.
+func lineagePathLevelRuns(f storage.LineageFollow) string {
+	rel := lineageRelations(f, "e.relation", 2)
+	var parts []string
+	if f.Downstream {
+		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
+			lineageInRun("e.src_seq", "j")+rel+lineageLive("e.dst_seq"))
+	}
+	if f.Upstream {
+		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
+			lineageInRun("e.dst_seq", "j")+rel+lineageLive("e.src_seq"))
 	}
 	return strings.Join(parts, " UNION ALL ")
 }

@@ -56,6 +56,12 @@ func checkLineage(t testing.TB, engine string, s *storage.LineageStatements) {
 							built{"PathLevel", s.PathLevel(f), 1 + lists},
 							built{"Walk(one start)", s.Walk(f, true), 2 + lists},
 							built{"Walk", s.Walk(f, false), 2 + lists})
+						if s.LevelRuns != nil {
+							texts = append(texts, built{"LevelRuns", s.LevelRuns(f), 1 + lists})
+						}
+						if s.PathLevelRuns != nil {
+							texts = append(texts, built{"PathLevelRuns", s.PathLevelRuns(f), 1 + lists})
+						}
 						if s.Depths != nil {
 							texts = append(texts, built{"Depths(one start)", s.Depths(f, true), 2 + lists}, built{"Depths", s.Depths(f, false), 2 + lists})
 						}
@@ -73,6 +79,17 @@ func checkLineage(t testing.TB, engine string, s *storage.LineageStatements) {
 					}
 				}
 			}
+		}
+	}
+	for _, c := range []struct {
+		name, text string
+		args       int
+	}{{"NodesRuns", s.NodesRuns, 1}, {"NodesTypedRuns", s.NodesTypedRuns, 3}} {
+		if c.text == "" {
+			continue // optional
+		}
+		if msg := numbered(c.text, c.args); msg != "" {
+			t.Errorf("%s: LineageStatements.%s: %s", engine, c.name, msg)
 		}
 	}
 }
