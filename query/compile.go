@@ -117,7 +117,7 @@ type Compiled struct {
 	texts     sync.Once
 	textsErr  error
 	sel, scan Statement
-	list      Statement
+	lists     []Statement
 	// keys are the sort-key columns in the page's order, and d the
 	// dialect, for the statements of Rows (joins).
 	keys  []pageKey
@@ -157,8 +157,8 @@ func compile(q *Query, opts Options, slotted bool) (*Compiled, error) {
 			return nil, err
 		}
 		frags[i] = f
-		if c.sub != nil && c.probe == nil && isMembership(x) {
-			c.probe = &probe{i: i, sub: *c.sub}
+		if c.sub != nil && len(c.probes) < maxProbes && isMembership(x) {
+			c.probes = append(c.probes, probe{i: i, sub: *c.sub})
 		}
 	}
 	// The deletion condition comes after the conjuncts: it drives nothing,
@@ -269,12 +269,12 @@ func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next str
 	}
 	st := c.sel
 	if c.split != nil {
-		scan, err := c.split.choose(ctx, db, c.plans)
+		form, err := c.split.choose(ctx, db, c.plans)
 		if err != nil {
 			return nil, "", err
 		}
-		if st = c.list; scan {
-			st = c.scan
+		if st = c.scan; form >= 0 {
+			st = c.lists[form]
 		}
 	}
 	rows, err := db.QueryContext(ctx, st.SQL, st.Args...)
@@ -326,7 +326,11 @@ func (c *Compiled) buildTexts() {
 		return Statement{SQL: t, Args: args}
 	}
 	if c.split != nil {
-		c.scan, c.list = text(c.split.scan), text(c.split.list)
+		c.scan = text(c.split.scan)
+		c.lists = make([]Statement, len(c.split.lists))
+		for i, l := range c.split.lists {
+			c.lists[i] = text(l)
+		}
 		return
 	}
 	c.sel = text(c.Select)
@@ -346,16 +350,19 @@ type compiler struct {
 	// sub is the subquery of the last membership condition compiled
 	// (r.seq IN (sub)); see member.
 	sub *frag
-	// probe is the first top-level conjunct that is a membership
-	// condition, if any: see build.
-	probe *probe
-	split *split // set by probed
+	// probes are the first maxProbes top-level conjuncts that are
+	// membership conditions, if any: see build and probed.
+	probes []probe
+	split  *split // set by probed
 	// slotted writes the cursor's values as cursorSlots (see keyset).
 	slotted bool
 	// volatile is set when the compiler reads the clock or resolves a
 	// reference.
 	volatile bool
 }
+
+// maxProbes caps the membership conditions that a probed query counts.
+const maxProbes = 4
 
 // probe is a top-level conjunct r.seq IN (sub), the i-th.
 type probe struct {

@@ -52,7 +52,7 @@ func (c *compiler) pageKeys() []pageKey {
 type joinedTexts struct {
 	cols, from string
 	sel, scan  Statement
-	list       Statement
+	lists      []Statement
 }
 
 // joinedCache holds the statements of Rows for the last Join it was given
@@ -75,7 +75,10 @@ func (c *Compiled) joined(j Join) (*joinedTexts, error) {
 	}
 	t := &joinedTexts{cols: j.Columns, from: j.From}
 	if c.split != nil {
-		t.scan, t.list = c.joinStatement(c.scan, j), c.joinStatement(c.list, j)
+		t.scan = c.joinStatement(c.scan, j)
+		for _, l := range c.lists {
+			t.lists = append(t.lists, c.joinStatement(l, j))
+		}
 	} else {
 		t.sel = c.joinStatement(c.sel, j)
 	}
@@ -141,7 +144,7 @@ func (c *Compiled) joinStatement(st Statement, j Join) Statement {
 
 // JoinedStatements returns the statements Rows may run for j, as
 // Statements does for Seqs: the joined statement alone, or the count and
-// the two joined forms (the walk first). Unlike Statements, each has the
+// the joined forms (the walk first, then the lists). Unlike Statements, each has the
 // LIMIT that reads one row more than the page.
 func (c *Compiled) JoinedStatements(j Join) ([]Statement, error) {
 	t, err := c.joined(j)
@@ -149,7 +152,7 @@ func (c *Compiled) JoinedStatements(j Join) ([]Statement, error) {
 		return nil, err
 	}
 	if c.split != nil {
-		return []Statement{{SQL: c.split.count, Args: c.split.countArgs}, t.scan, t.list}, nil
+		return append([]Statement{{SQL: c.split.count, Args: c.split.countArgs}, t.scan}, t.lists...), nil
 	}
 	return []Statement{t.sel}, nil
 }
@@ -168,12 +171,12 @@ func (c *Compiled) Rows(ctx context.Context, db Querier, j Join, row func() []an
 	}
 	st := t.sel
 	if c.split != nil {
-		scan, err := c.split.choose(ctx, db, c.plans)
+		form, err := c.split.choose(ctx, db, c.plans)
 		if err != nil {
 			return 0, "", err
 		}
-		if st = t.list; scan {
-			st = t.scan
+		if st = t.scan; form >= 0 {
+			st = t.lists[form]
 		}
 	}
 	rows, err := db.QueryContext(ctx, st.SQL, st.Args...)

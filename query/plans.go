@@ -14,33 +14,39 @@ import (
 )
 
 // split is a probed query in separate statements: the count that chooses
-// between its forms (see probed), and each form, without a LIMIT.
+// between its forms (see probed), and each form, without a LIMIT: the
+// walk (scan), and the list of each sub (lists, in the order of
+// compiler.probes).
 type split struct {
-	count     string // SELECT count (capped at probeLimit), max(seq)
+	count     string // SELECT the count of each sub (capped at probeLimit), max(seq)
 	countArgs []any
 	page      int64
 	scan      sq.SelectBuilder
-	list      sq.SelectBuilder
+	lists     []sq.SelectBuilder
 }
 
-// choose reports whether the walk (scan) is the faster form, from the
-// count, or from the choice plans remembers for the same count statement
-// and arguments.
-func (s *split) choose(ctx context.Context, db Querier, plans *Plans) (bool, error) {
+// choose returns the faster form: -1 for the walk (scan), else the index
+// of the list of the smallest sub, from the counts, or from the choice
+// plans remembers for the same count statement and arguments.
+func (s *split) choose(ctx context.Context, db Querier, plans *Plans) (int, error) {
 	key := ""
 	if plans != nil {
 		key = plans.key(s.count, s.countArgs)
-		if scan, ok := plans.get(key); ok {
-			return scan, nil
+		if form, ok := plans.get(key); ok {
+			return form, nil
 		}
 	}
 	rows, err := db.QueryContext(ctx, s.count, s.countArgs...)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	var count, maxSeq int64
+	counts := make([]int64, len(s.lists)+1) // then max(seq)
 	if rows.Next() {
-		err = rows.Scan(&count, &maxSeq)
+		dest := make([]any, len(counts))
+		for i := range counts {
+			dest[i] = &counts[i]
+		}
+		err = rows.Scan(dest...)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -49,14 +55,22 @@ func (s *split) choose(ctx context.Context, db Querier, plans *Plans) (bool, err
 		err = rows.Err()
 	}
 	if err != nil {
-		return false, err
+		return 0, err
+	}
+	form, maxSeq := 0, counts[len(s.lists)]
+	for i, n := range counts[:len(s.lists)] {
+		if n < counts[form] {
+			form = i
+		}
 	}
 	// The overflow-safe form of count² >= scanFactor × page × resources.
-	scan := float64(count)*float64(count) >= float64(scanFactor)*float64(s.page)*float64(maxSeq)
-	if plans != nil {
-		plans.put(key, scan)
+	if count := counts[form]; float64(count)*float64(count) >= float64(scanFactor)*float64(s.page)*float64(maxSeq) {
+		form = -1
 	}
-	return scan, nil
+	if plans != nil {
+		plans.put(key, form)
+	}
+	return form, nil
 }
 
 // Plans remembers, for a bounded number of queries, the choice between
@@ -239,7 +253,8 @@ func (p *Plans) store(ce *compiledEntry) {
 // Select without its LIMIT, and the two forms of its split, if any, as
 // templates whose arguments hold cursorSlots.
 type shapeTexts struct {
-	sel, scan, list template
+	sel, scan template
+	lists     []template
 }
 
 // newShapeTexts returns the shapeTexts of s, or nil when a statement does
@@ -257,8 +272,12 @@ func newShapeTexts(s *Compiled) *shapeTexts {
 		if st.scan, ok = newTemplate(s.split.scan, 0); !ok {
 			return nil
 		}
-		if st.list, ok = newTemplate(s.split.list, 0); !ok {
-			return nil
+		for _, l := range s.split.lists {
+			t, ok := newTemplate(l, 0)
+			if !ok {
+				return nil
+			}
+			st.lists = append(st.lists, t)
 		}
 	}
 	return &st
@@ -279,7 +298,10 @@ func (s *Compiled) bind(cur cursor) *Compiled {
 	if s.split != nil {
 		sp := *s.split
 		sp.scan = s.shape.scan.with(bindSlots(s.shape.scan.args, cur))
-		sp.list = s.shape.list.with(bindSlots(s.shape.list.args, cur))
+		sp.lists = make([]sq.SelectBuilder, len(s.shape.lists))
+		for i, t := range s.shape.lists {
+			sp.lists[i] = t.with(bindSlots(t.args, cur))
+		}
 		out.split = &sp
 	}
 	return out
@@ -366,7 +388,7 @@ const (
 
 type choice struct {
 	key  string
-	scan bool
+	form int // see split.choose
 	at   time.Time
 	uses int
 }
@@ -397,25 +419,25 @@ func (p *Plans) clock() time.Time {
 	return time.Now()
 }
 
-func (p *Plans) get(key string) (scan, ok bool) {
+func (p *Plans) get(key string) (form int, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[key]
 	if !ok {
-		return false, false
+		return 0, false
 	}
 	ch := e.Value.(*choice)
 	ch.uses++
 	if ch.uses > PlanMaxUses || p.clock().Sub(ch.at) > PlanMaxAge {
 		p.lru.Remove(e)
 		delete(p.m, key)
-		return false, false
+		return 0, false
 	}
 	p.lru.MoveToFront(e)
-	return ch.scan, true
+	return ch.form, true
 }
 
-func (p *Plans) put(key string, scan bool) {
+func (p *Plans) put(key string, form int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.lru == nil {
@@ -424,7 +446,7 @@ func (p *Plans) put(key string, scan bool) {
 	if e, ok := p.m[key]; ok {
 		p.lru.Remove(e)
 	}
-	p.m[key] = p.lru.PushFront(&choice{key: key, scan: scan, at: p.clock()})
+	p.m[key] = p.lru.PushFront(&choice{key: key, form: form, at: p.clock()})
 	for p.lru.Len() > PlanCacheSize {
 		e := p.lru.Back()
 		p.lru.Remove(e)
@@ -449,13 +471,13 @@ type Statement struct {
 }
 
 // Statements returns the statements Seqs may run, each without the LIMIT
-// that Seqs adds: Select alone, or, for a query that chooses between two
-// forms by a count, the count and the two forms (the walk first). Plan
-// checks use them.
+// that Seqs adds: Select alone, or, for a query that chooses between its
+// forms by a count, the count and the forms (the walk first, then the
+// list of each membership condition). Plan checks use them.
 func (c *Compiled) Statements() ([]Statement, error) {
 	sbs := []sq.SelectBuilder{c.Select}
 	if c.split != nil {
-		sbs = []sq.SelectBuilder{c.split.scan, c.split.list}
+		sbs = append([]sq.SelectBuilder{c.split.scan}, c.split.lists...)
 	}
 	var out []Statement
 	if c.split != nil {

@@ -16,10 +16,12 @@ import (
 type countingQuerier struct {
 	q     Querier
 	count int
+	texts []string // the statements, in order
 }
 
 func (c *countingQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	c.count++
+	c.texts = append(c.texts, query)
 	return c.q.QueryContext(ctx, query, args...)
 }
 
@@ -279,5 +281,54 @@ func TestPlansCursorOtherQuery(t *testing.T) {
 	deleted.Deleted = OnlyDeleted
 	if _, c, err := plans.Compile("metadata.acc > 0.1 ORDER BY metadata.acc", deleted); c != nil || !errors.Is(err, ErrInvalid) {
 		t.Errorf("cursor of live resources for deleted ones: %v %v", c, err)
+	}
+}
+
+// TestProbeSmallest: a query with several membership conditions counts the
+// rows of each and drives from the list of the smallest, whichever comes
+// first, and returns the rows of the plain form.
+func TestProbeSmallest(t *testing.T) {
+	db := MustOpen(t)
+	addDriveRows(t, db, 250, false)
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'big', 'y', 0 FROM resources WHERE seq >= 10`)
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'small', 'y', 0 FROM resources WHERE seq IN (12, 100, 200)`)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		src  string
+		list int // the index of the list among the forms, after the walk
+	}{
+		{"tags.big = 'y' AND tags.small = 'y' ORDER BY created_at", 1},
+		{"tags.small = 'y' AND tags.big = 'y' ORDER BY created_at", 0},
+		{"type != 'x' AND tags.big = 'y' AND tags.big IN ('y', 'z') AND tags.small = 'y' ORDER BY name DESC", 2},
+		{"tags.small = 'y' AND type != 'x' AND tags.big = 'y' ORDER BY created_at DESC", 0},
+	} {
+		q, err := Parse(tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(q, Options{Dialect: testDialect, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Statements()
+		if err != nil || c.split == nil {
+			t.Fatalf("%q is not probed: %v", tt.src, err)
+		}
+		cq := &countingQuerier{q: db}
+		got, _, err := c.Seqs(ctx, cq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cq.texts) != 2 || cq.texts[1] != st[2+tt.list].SQL+" LIMIT 21" {
+			t.Errorf("%q ran %q, want the list of condition %d: %s", tt.src, cq.texts, tt.list, st[2+tt.list].SQL)
+		}
+		plain, err := Compile(q, Options{Dialect: testDialect, Limit: 20, NoDrive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := plain.Seqs(ctx, db)
+		if err != nil || !slices.Equal(got, want) || len(want) == 0 {
+			t.Errorf("%q: %v, want %v (%v)", tt.src, got, want, err)
+		}
 	}
 }
