@@ -407,6 +407,13 @@ func (c *compiler) ordersByIndex() bool {
 	return ok && o.OrdersByIndex() && !c.opts.NoDrive
 }
 
+// countsRows reports whether a query in its plain form chooses its form by
+// counting rows (see RowCounts and Options.NoDrive).
+func (c *compiler) countsRows() bool {
+	r, ok := c.d.(RowCounts)
+	return ok && r.CountsRows() && !c.opts.NoDrive && c.p == nil
+}
+
 // never is a condition that is always false.
 func (c *compiler) never() frag { return frag{sql: c.d.False()} }
 

@@ -84,6 +84,22 @@ type IndexOrder interface {
 	OrdersByIndex() bool
 }
 
+// RowCounts is an optional interface of a Dialect without a Planner. When
+// CountsRows reports true, a query in its plain form with membership
+// conditions (r.seq IN (SELECT ... FROM tags, metadata or attr_values))
+// counts the rows of each of them (capped, in one statement whose result
+// Plans remembers) and, when the smallest count is small, reads every
+// matching resource in a MATERIALIZED common table expression and sorts
+// them there, instead of running the plain form, whose plan rests on the
+// engine's estimate of those rows. PostgreSQL estimated 417 rows for
+// attrs.prediction_count > 999000 (attr_values.num holds the numbers of
+// every key) where 20 match, and walked the primary key of resources in
+// order to fill a page of 100. The rows and their order are those of the
+// plain form.
+type RowCounts interface {
+	CountsRows() bool
+}
+
 // Planner is the SQL that the forms of drive.go need besides a Dialect's:
 // they steer a planner without statistics (SQLite's) to the plan the
 // compiler chose.

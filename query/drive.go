@@ -498,6 +498,9 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 	if len(keep) == 1 && first.plain && limit > 0 && len(c.probes) > 0 && c.indexPlans() {
 		return c.probed(conj, frags, keep[0].after, limit)
 	}
+	if len(keep) == 1 && first.plain && limit > 0 && len(c.probes) > 0 && c.countsRows() {
+		return c.counted(first, keep[0].after, limit)
+	}
 	if len(keep) == 1 && !windowed {
 		sb := partSelect(first, keep[0].after, "r.seq")
 		if limit > 0 {
@@ -707,6 +710,46 @@ func (c *compiler) probed(conj []node, frags []frag, after []frag, limit int64) 
 		args = append(args, a...)
 	}
 	return c.outer(ctes, args, []string{"SELECT * FROM s", "SELECT * FROM l"}, limit)
+}
+
+// counted returns the SELECT of a query in its plain form p, with the
+// conditions after, for a Dialect that counts rows (RowCounts), and sets
+// c.split: the count of the rows of the smallest of the subs of c.probes
+// (each capped at probeLimit), then, as in probed, the plain form (scan)
+// when that count is large, else the list form: every resource of the
+// plain form, computed in full in a MATERIALIZED common table expression
+// and sorted there, which costs the few rows of the smallest sub whatever
+// the engine estimates of them.
+func (c *compiler) counted(p part, after []frag, limit int64) sq.SelectBuilder {
+	page := limit // Seqs reads one row more than the limit
+	if page < math.MaxInt64 {
+		page++
+	}
+	sb := partSelect(p, after, "r.seq")
+	sp := &split{page: page, scan: sb}
+	counts := make([]string, len(c.probes))
+	for i, pr := range c.probes {
+		counts[i] = "(SELECT count(*) FROM (SELECT 1 FROM (" + pr.sub.sql + ") AS s LIMIT " + strconv.Itoa(probeLimit) + ") AS n)"
+		sp.countArgs = append(sp.countArgs, pr.sub.args...)
+	}
+	sp.count = "SELECT LEAST(" + strings.Join(counts, ", ") + "), COALESCE((SELECT max(seq) FROM resources), 0)"
+	text, args, err := partSelect(p, after, "r.seq AS seq").ToSql()
+	if err != nil {
+		panic("query: " + err.Error()) // the builders always have columns
+	}
+	cols := []string{"seq"}
+	sorts := append([]sortCol(nil), p.sorts...)
+	for i := range sorts {
+		sorts[i].alias, sorts[i].column = "sort_"+strconv.Itoa(i), false
+		cols = append(cols, sorts[i].alias)
+	}
+	list := sq.Select(cols...).Prefix("WITH l AS MATERIALIZED ("+text+")", args...).From("l").PlaceholderFormat(sq.Question)
+	for _, s := range sorts {
+		list = list.OrderBy(s.orderBy())
+	}
+	sp.lists = []sq.SelectBuilder{list.OrderBy("seq")}
+	c.split = sp
+	return sb.Limit(uint64(limit))
 }
 
 // listForm is the list form of probed apart, driven by its k-th sub: the

@@ -332,3 +332,49 @@ func TestProbeSmallest(t *testing.T) {
 		}
 	}
 }
+
+// TestCountedPostgres: on PostgreSQL (RowCounts), a query with membership
+// conditions counts their rows, and reads the resources of a small one in
+// full (the list) or runs its plain form (the walk) when even the smallest
+// is large, with the rows of the plain form either way.
+func TestCountedPostgres(t *testing.T) {
+	db := openPostgres(t)
+	addDriveRows(t, db, 250, true)
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'big', 'y', 0 FROM resources WHERE seq >= 10`)
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'small', 'y', 0 FROM resources WHERE seq IN (12, 100, 200)`)
+	ctx := context.Background()
+	defer func(f int64) { scanFactor = f }(scanFactor)
+	for _, src := range []string{"tags.big = 'y' AND tags.small = 'y'", "tags.small = 'y' AND type != 'x' ORDER BY created_at DESC, name"} {
+		q, err := Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := Compile(q, Options{Dialect: db.dialect, Limit: 2, NoDrive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantNext, err := plain.Seqs(ctx, db)
+		if err != nil || len(want) == 0 {
+			t.Fatalf("%q: %v %v", src, want, err)
+		}
+		for form, f := range []int64{1 << 40, 0} { // the list, then the walk
+			scanFactor = f
+			c, err := Compile(q, Options{Dialect: db.dialect, Limit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := c.Statements()
+			if err != nil || c.split == nil || len(st) != 3 {
+				t.Fatalf("%q is not counted: %v %v", src, st, err)
+			}
+			cq := &countingQuerier{q: db}
+			got, next, err := c.Seqs(ctx, cq)
+			if err != nil || !slices.Equal(got, want) || (next == "") != (wantNext == "") {
+				t.Errorf("%q: %v %q %v, want %v", src, got, next, err, want)
+			}
+			if run := st[2-form].SQL + " LIMIT 3"; len(cq.texts) != 2 || cq.texts[1] != run {
+				t.Errorf("%q with scanFactor %d ran %q, want %s", src, f, cq.texts, run)
+			}
+		}
+	}
+}

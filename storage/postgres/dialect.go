@@ -49,7 +49,13 @@ func (Dialect) Planner() query.Planner { return nil }
 // OrdersByIndex returns true: see query.IndexOrder.
 func (Dialect) OrdersByIndex() bool { return true }
 
-var _ query.IndexOrder = Dialect{}
+// CountsRows returns true: see query.RowCounts.
+func (Dialect) CountsRows() bool { return true }
+
+var (
+	_ query.IndexOrder = Dialect{}
+	_ query.RowCounts  = Dialect{}
+)
 
 // False returns false.
 func (Dialect) False() string { return "false" }
