@@ -258,7 +258,7 @@ func (x *txn) pageRows(ctx context.Context, c *query.Compiled) ([]resourceRow, s
 			&r.RunID, &r.CreatedAt, &r.UpdatedAt, &r.StartedAt, &r.EndedAt, &r.DeletedAt, &r.ParentRef}
 	})
 	if errors.Is(err, query.ErrScan) {
-		// As resourceRows says: a stored row that does not scan is a
+		// As the engines' Get and Select say: a stored row that does not scan is a
 		// damaged store.
 		return nil, "", fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
