@@ -48,37 +48,7 @@ func TestMetricHistoryRanges(t *testing.T) {
 	exp := metricsExperiment(t, tr)
 	logged := randomSeries(t, tr, exp, "loss", 20000, 1)
 	want := sortedPoints(logged)
-	check := func(tr *metatrack.Tracker) {
-		got, err := tr.MetricHistory(ctx, exp, "loss")
-		metricsCheck(t, err)
-		samePoints(t, got, want)
-		from, to := int64(3000), int64(7777)
-		var inSteps []metatrack.MetricPoint
-		for _, p := range want {
-			if p.Step >= from && p.Step <= to {
-				inSteps = append(inSteps, p)
-			}
-		}
-		got, err = tr.MetricHistory(ctx, exp, "loss", metatrack.WithStepRange(from, to))
-		metricsCheck(t, err)
-		samePoints(t, got, inSteps)
-		tf, tt := want[5000].Time, want[12000].Time
-		var inTime []metatrack.MetricPoint
-		for _, p := range want {
-			if !p.Time.Before(tf) && !p.Time.After(tt) {
-				inTime = append(inTime, p)
-			}
-		}
-		got, err = tr.MetricHistory(ctx, exp, "loss", metatrack.WithTimeRange(tf, tt))
-		metricsCheck(t, err)
-		samePoints(t, got, inTime)
-		sums, err := tr.Metrics(ctx, exp)
-		metricsCheck(t, err)
-		last := want[len(want)-1]
-		if s := sums[0]; s.Count != int64(len(want)) || s.LastStep != last.Step || !sameValue(s.Last, last.Value) {
-			t.Errorf("summary = %+v, last point %+v", s, last)
-		}
-	}
+	check := func(tr *metatrack.Tracker) { metatracktest.CheckMetricHistory(t, tr, exp, "loss", want) }
 	check(tr)
 	metricsCheck(t, tr.Close())
 	// The points are in sealed blocks and a short tail, counted right.

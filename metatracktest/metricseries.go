@@ -488,9 +488,18 @@ func (m seriesSuite) testMetricHistoryRanges(t *testing.T) {
 	tr := m.open(t)
 	exp := seriesExperiment(t, tr)
 	want := SortedPoints(RandomSeries(t, tr, exp, "loss", 20000, 1))
-	got, err := tr.MetricHistory(ctx, exp, "loss")
-	noErr(t, err)
-	SamePoints(t, got, want)
+	CheckMetricHistory(t, tr, exp, "loss", want)
+}
+
+// CheckMetricHistory checks that the series key of res reads back as want
+// (sorted by step) whole, by the step range [3000, 7777] and by the time
+// range of want's points 5000 to 12000, and that its summary counts every
+// point and ends at want's last. want must hold more than 12,000 points.
+func CheckMetricHistory(tb testing.TB, tr *metatrack.Tracker, res metatrack.Resource, key string, want []metatrack.MetricPoint) {
+	tb.Helper()
+	got, err := tr.MetricHistory(ctx, res, key)
+	noErr(tb, err)
+	SamePoints(tb, got, want)
 	from, to := int64(3000), int64(7777)
 	var inSteps []metatrack.MetricPoint
 	for _, p := range want {
@@ -498,9 +507,9 @@ func (m seriesSuite) testMetricHistoryRanges(t *testing.T) {
 			inSteps = append(inSteps, p)
 		}
 	}
-	got, err = tr.MetricHistory(ctx, exp, "loss", metatrack.WithStepRange(from, to))
-	noErr(t, err)
-	SamePoints(t, got, inSteps)
+	got, err = tr.MetricHistory(ctx, res, key, metatrack.WithStepRange(from, to))
+	noErr(tb, err)
+	SamePoints(tb, got, inSteps)
 	tf, tt := want[5000].Time, want[12000].Time
 	var inTime []metatrack.MetricPoint
 	for _, p := range want {
@@ -508,14 +517,14 @@ func (m seriesSuite) testMetricHistoryRanges(t *testing.T) {
 			inTime = append(inTime, p)
 		}
 	}
-	got, err = tr.MetricHistory(ctx, exp, "loss", metatrack.WithTimeRange(tf, tt))
-	noErr(t, err)
-	SamePoints(t, got, inTime)
-	sums, err := tr.Metrics(ctx, exp)
-	noErr(t, err)
+	got, err = tr.MetricHistory(ctx, res, key, metatrack.WithTimeRange(tf, tt))
+	noErr(tb, err)
+	SamePoints(tb, got, inTime)
+	sums, err := tr.Metrics(ctx, res)
+	noErr(tb, err)
 	last := want[len(want)-1]
 	if s := sums[0]; s.Count != int64(len(want)) || s.LastStep != last.Step || !sameValue(s.Last, last.Value) {
-		t.Errorf("summary = %+v, last point %+v", s, last)
+		tb.Errorf("summary = %+v, last point %+v", s, last)
 	}
 }
 
