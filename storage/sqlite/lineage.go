@@ -74,33 +74,40 @@ func lineageLevel(f storage.LineageFollow) string {
 // is one range of the edges' primary key (downstream) or of edges_dst
 // (upstream), and group_concat makes the level one row.
 func lineageLevelRuns(f storage.LineageFollow) string {
-	rel := lineageRelations(f, "e.relation", 2)
-	var parts []string
-	if f.Downstream {
-		parts = append(parts, "SELECT e.dst_seq AS seq FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
-			lineageInRun("e.src_seq", "j")+rel+lineageLive("e.dst_seq"))
-	}
-	if f.Upstream {
-		parts = append(parts, "SELECT e.src_seq AS seq FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
-			lineageInRun("e.dst_seq", "j")+rel+lineageLive("e.src_seq"))
-	}
+	parts := lineageRunSteps(f, func(_, far string) string { return far + " AS seq" })
 	return "SELECT group_concat(seq) FROM (" + strings.Join(parts, " UNION ALL ") + ")"
 }
 
 // lineagePathLevelRuns is LineageStatements.PathLevelRuns: PathLevel's
 // rows, each run of the frontier one range of an index as in LevelRuns.
 func lineagePathLevelRuns(f storage.LineageFollow) string {
+	return strings.Join(lineageRunSteps(f, func(near, far string) string {
+		forward := "1"
+		if near == "e.dst_seq" {
+			forward = "0"
+		}
+		return near + ", " + far + ", e.relation, " + forward
+	}), " UNION ALL ")
+}
+
+// lineageRunSteps returns a SELECT for each direction of f: over the edges
+// whose near end lies in a run of the frontier ?1 (see lineageInRun) and
+// whose far end is live, under f's relation conditions (bound from ?2), the
+// columns sel(near end, far end).
+func lineageRunSteps(f storage.LineageFollow, sel func(near, far string) string) []string {
 	rel := lineageRelations(f, "e.relation", 2)
 	var parts []string
+	step := func(near, far string) {
+		parts = append(parts, "SELECT "+sel(near, far)+" FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
+			lineageInRun(near, "j")+rel+lineageLive(far))
+	}
 	if f.Downstream {
-		parts = append(parts, "SELECT e.src_seq, e.dst_seq, e.relation, 1 FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
-			lineageInRun("e.src_seq", "j")+rel+lineageLive("e.dst_seq"))
+		step("e.src_seq", "e.dst_seq")
 	}
 	if f.Upstream {
-		parts = append(parts, "SELECT e.dst_seq, e.src_seq, e.relation, 0 FROM json_each(?1) AS j CROSS JOIN edges AS e WHERE "+
-			lineageInRun("e.dst_seq", "j")+rel+lineageLive("e.src_seq"))
+		step("e.dst_seq", "e.src_seq")
 	}
-	return strings.Join(parts, " UNION ALL ")
+	return parts
 }
 
 // lineagePathLevel is LineageStatements.PathLevel.
