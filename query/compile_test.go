@@ -238,7 +238,8 @@ func TestCompileDrive(t *testing.T) {
 		}
 	}
 
-	// A cursor: the keyset is on the driving table, bounded for the index.
+	// A cursor: the keyset is on the driving table, bounded for the index,
+	// and the terms after the bound leave out the tie it implies.
 	q, _ := Parse("metadata.acc > 0.5 ORDER BY metadata.acc DESC")
 	c, _ := Compile(q, Options{Dialect: testDialect, Limit: 10})
 	cur, err := c.Cursor(7, []any{int64(0), 0.9})
@@ -250,8 +251,8 @@ func TestCompileDrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, args, _ := c.Select.ToSql()
-	want := "SELECT r.seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? AND (dm.num <= ? AND ((dm.num < ?) OR (dm.num = ? AND dm.resource_seq > ?)))) ORDER BY dm.num DESC, dm.resource_seq LIMIT 10"
-	if text != want || !reflect.DeepEqual(args, []any{"acc", 0.5, 0.9, 0.9, 0.9, int64(7)}) {
+	want := "SELECT r.seq, 0 AS sort_0, dm.num AS sort_1 FROM metadata dm JOIN resources r ON r.seq = dm.resource_seq WHERE (dm.key = ? AND dm.num IS NOT NULL AND dm.num > ? AND (dm.num <= ? AND ((dm.num < ?) OR dm.resource_seq > ?))) ORDER BY dm.num DESC, dm.resource_seq LIMIT 10"
+	if text != want || !reflect.DeepEqual(args, []any{"acc", 0.5, 0.9, 0.9, int64(7)}) {
 		t.Errorf("with a cursor:\n got %s %#v\nwant %s", text, args, want)
 	}
 	// A cursor among the strings drops the part of the numbers.
