@@ -24,7 +24,7 @@ import (
 // METATRACK_TEST_POSTGRES_URL names), each beside its baseline in
 // hand-written SQL through pgx on the same database: one connection of
 // pgx/v5 itself (not database/sql), every statement prepared once, the same
-// indexes (the store's own). The baselines are the SQLite baselines' texts
+// indexes (the store's own) and session settings (postgres.SessionSettings). The baselines are the SQLite baselines' texts
 // where those are standard SQL (placeholders renumbered), and PostgreSQL's
 // own texts where SQLite's differ (pgBareSQL): arrays bound as bigint[] for
 // = ANY where SQLite binds a JSON array for json_each, string_agg for
@@ -245,9 +245,17 @@ func pgValue(v any, typ string) any {
 	return v
 }
 
-// openPGBare opens the bare side on PostgreSQL: one pgx connection.
+// openPGBare opens the bare side on PostgreSQL: one pgx connection, with
+// the session settings of the tracker's (postgres.SessionSettings).
 func openPGBare(ctx context.Context, url string) (*bareDB, error) {
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range postgres.SessionSettings() {
+		cfg.RuntimeParams[k] = v
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

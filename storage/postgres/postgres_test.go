@@ -938,17 +938,21 @@ func TestRootOpen(t *testing.T) {
 	}
 }
 
-// TestJITOff: the engine's sessions run without JIT, which compiled a
-// search's page of 1,000 rows for 20 times as long as it ran.
-func TestJITOff(t *testing.T) {
+// TestSessionSettings: the engine's sessions run without JIT, which
+// compiled a search's page of 1,000 rows for 20 times as long as it ran,
+// and price a random page as the cached one it is (random_page_cost 1.1),
+// in reads outside and inside transactions.
+func TestSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	e := mustOpen(t, testURL(t), postgres.Options{})
-	var got string
-	if err := e.Reader().Get(ctx, &got, `SHOW jit`); err != nil || got != "off" {
-		t.Errorf("jit is %q (%v), want off", got, err)
-	}
-	err := e.ReadTx(ctx, func(tx storage.Tx) error { return tx.Get(ctx, &got, `SHOW jit`) })
-	if err != nil || got != "off" {
-		t.Errorf("in a read transaction jit is %q (%v), want off", got, err)
+	for _, want := range []struct{ name, value string }{{"jit", "off"}, {"random_page_cost", "1.1"}} {
+		var got string
+		if err := e.Reader().Get(ctx, &got, `SHOW `+want.name); err != nil || got != want.value {
+			t.Errorf("%s is %q (%v), want %s", want.name, got, err, want.value)
+		}
+		err := e.ReadTx(ctx, func(tx storage.Tx) error { return tx.Get(ctx, &got, `SHOW `+want.name) })
+		if err != nil || got != want.value {
+			t.Errorf("in a read transaction %s is %q (%v), want %s", want.name, got, err, want.value)
+		}
 	}
 }
