@@ -120,6 +120,12 @@ func (q plannedQueryer) QueryContext(ctx context.Context, query string, args ...
 	return q.tx.Planned(ctx, query, args...)
 }
 
+// QueryPrepared runs query as a generated statement whose plan the engine
+// may keep (query.PreparingQuerier).
+func (q plannedQueryer) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return q.tx.Prepared(ctx, query, args...)
+}
+
 // get runs a fixed statement that returns one row into dest.
 func (x *txn) get(ctx context.Context, dest any, query string, args ...any) error {
 	return x.tx.Get(ctx, dest, query, args...)

@@ -258,6 +258,30 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// PreparingQuerier is a Querier that can also run a statement through a
+// plan it keeps for the next call, whatever its arguments (PostgreSQL: a
+// named prepared statement, which PostgreSQL plans for its arguments for
+// five calls and then keeps one generic plan if that is estimated no
+// dearer). Seqs and Rows run through QueryPrepared the statements whose
+// plan does not turn on the values bound: the count of a RowCounts
+// dialect and the list it chooses when that count is small, read in full
+// with no LIMIT that a plan could hope to stop at early. Planned for its
+// arguments on every call, such a list spent 0.55 ms planning and 0.06 ms
+// running on 10k resources.
+type PreparingQuerier interface {
+	Querier
+	QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryRows runs text on db, through QueryPrepared when prepared and db is a
+// PreparingQuerier.
+func queryRows(ctx context.Context, db Querier, prepared bool, text string, args []any) (*sql.Rows, error) {
+	if p, ok := db.(PreparingQuerier); ok && prepared {
+		return p.QueryPrepared(ctx, text, args...)
+	}
+	return db.QueryContext(ctx, text, args...)
+}
+
 // Seqs runs the query and returns the seqs of one page of resources, in
 // order, and the cursor of the next page, which is empty when this page is
 // the last one: no rows follow, or the pages so far returned the query's
@@ -267,17 +291,17 @@ func (c *Compiled) Seqs(ctx context.Context, db Querier) (seqs []int64, next str
 	if c.textsErr != nil {
 		return nil, "", c.textsErr
 	}
-	st := c.sel
+	st, prepared := c.sel, false
 	if c.split != nil {
 		form, err := c.split.choose(ctx, db, c.plans)
 		if err != nil {
 			return nil, "", err
 		}
 		if st = c.scan; form >= 0 {
-			st = c.lists[form]
+			st, prepared = c.lists[form], c.split.prepared
 		}
 	}
-	rows, err := db.QueryContext(ctx, st.SQL, st.Args...)
+	rows, err := queryRows(ctx, db, prepared, st.SQL, st.Args)
 	if err != nil {
 		return nil, "", err
 	}

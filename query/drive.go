@@ -726,7 +726,7 @@ func (c *compiler) counted(p part, after []frag, limit int64) sq.SelectBuilder {
 		page++
 	}
 	sb := partSelect(p, after, "r.seq")
-	sp := &split{page: page, scan: sb}
+	sp := &split{page: page, scan: sb, prepared: true}
 	counts := make([]string, len(c.probes))
 	for i, pr := range c.probes {
 		counts[i] = "(SELECT count(*) FROM (SELECT 1 FROM (" + pr.sub.sql + ") AS s LIMIT " + strconv.Itoa(probeLimit) + ") AS n)"

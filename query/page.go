@@ -169,17 +169,17 @@ func (c *Compiled) Rows(ctx context.Context, db Querier, j Join, row func() []an
 	if err != nil {
 		return 0, "", err
 	}
-	st := t.sel
+	st, prepared := t.sel, false
 	if c.split != nil {
 		form, err := c.split.choose(ctx, db, c.plans)
 		if err != nil {
 			return 0, "", err
 		}
 		if st = t.scan; form >= 0 {
-			st = t.lists[form]
+			st, prepared = t.lists[form], c.split.prepared
 		}
 	}
-	rows, err := db.QueryContext(ctx, st.SQL, st.Args...)
+	rows, err := queryRows(ctx, db, prepared, st.SQL, st.Args)
 	if err != nil {
 		return 0, "", err
 	}

@@ -23,6 +23,9 @@ type split struct {
 	page      int64
 	scan      sq.SelectBuilder
 	lists     []sq.SelectBuilder
+	// prepared says that the count and the lists run prepared (see
+	// PreparingQuerier): those of a RowCounts dialect, read in full.
+	prepared bool
 }
 
 // choose returns the faster form: -1 for the walk (scan), else the index
@@ -36,7 +39,7 @@ func (s *split) choose(ctx context.Context, db Querier, plans *Plans) (int, erro
 			return form, nil
 		}
 	}
-	rows, err := db.QueryContext(ctx, s.count, s.countArgs...)
+	rows, err := queryRows(ctx, db, s.prepared, s.count, s.countArgs)
 	if err != nil {
 		return 0, err
 	}

@@ -25,6 +25,23 @@ func (c *countingQuerier) QueryContext(ctx context.Context, query string, args .
 	return c.q.QueryContext(ctx, query, args...)
 }
 
+// preparingQuerier is a countingQuerier that also takes prepared
+// statements (PreparingQuerier), and records which ones were.
+type preparingQuerier struct {
+	countingQuerier
+	prepared []bool // for each of texts
+}
+
+func (p *preparingQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	p.prepared = append(p.prepared, false)
+	return p.countingQuerier.QueryContext(ctx, query, args...)
+}
+
+func (p *preparingQuerier) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	p.prepared = append(p.prepared, true)
+	return p.countingQuerier.QueryContext(ctx, query, args...)
+}
+
 // TestPlansRemembered: a probed query counts its rows once, then runs only
 // the form it chose, with the same rows as a fresh count would give; the
 // choice is counted again once it is PlanMaxAge old, and Plans keeps at
@@ -374,6 +391,35 @@ func TestCountedPostgres(t *testing.T) {
 			}
 			if run := st[2-form].SQL + " LIMIT 3"; len(cq.texts) != 2 || cq.texts[1] != run {
 				t.Errorf("%q with scanFactor %d ran %q, want %s", src, f, cq.texts, run)
+			}
+			// Through a PreparingQuerier, the count and the list run
+			// prepared, the walk (its LIMIT a plan may count on) does not;
+			// Rows runs the same forms.
+			for _, rows := range []bool{false, true} {
+				c, err := Compile(q, Options{Dialect: db.dialect, Limit: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pq := &preparingQuerier{countingQuerier: countingQuerier{q: db}}
+				var got []int64
+				if rows {
+					_, next, err = c.Rows(ctx, pq, db.join, func() []any {
+						got = append(got, 0)
+						dest := []any{&got[len(got)-1]}
+						for range len(db.join.Names) - 1 {
+							dest = append(dest, new(any))
+						}
+						return dest
+					})
+				} else {
+					got, next, err = c.Seqs(ctx, pq)
+				}
+				if err != nil || !slices.Equal(got, want) || (next == "") != (wantNext == "") {
+					t.Errorf("%q prepared (rows %v): %v %q %v, want %v", src, rows, got, next, err, want)
+				}
+				if wantPrepared := []bool{true, form == 0}; !slices.Equal(pq.prepared, wantPrepared) {
+					t.Errorf("%q with scanFactor %d (rows %v): prepared %v, want %v", src, f, rows, pq.prepared, wantPrepared)
+				}
 			}
 		}
 	}

@@ -57,6 +57,11 @@ type Tx interface {
 	// Planned runs a generated statement (a compiled search, a lineage
 	// walk): the engine keeps a bounded cache of their plans.
 	Planned(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	// Prepared runs a generated statement whose best plan does not turn on
+	// the values of its arguments (see query.PreparingQuerier): the engine
+	// may plan it once and keep the plan, in a bounded cache, for calls
+	// with other arguments.
+	Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	// Writable reports whether the Tx is a write transaction.
 	Writable() bool
 }

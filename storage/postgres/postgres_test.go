@@ -956,3 +956,45 @@ func TestSessionSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedKeepsPlan: a generated statement run through Prepared is a
+// statement PostgreSQL keeps on the session, on its generic plan once it
+// has planned it for its arguments five times, while one run through
+// Planned is planned for its arguments every time and never kept.
+func TestPreparedKeepsPlan(t *testing.T) {
+	ctx := context.Background()
+	e := mustOpen(t, testURL(t), postgres.Options{})
+	const prepared = `SELECT count(*) FROM resources WHERE seq > ? AND type = 'prepared'`
+	const planned = `SELECT count(*) FROM resources WHERE seq > ? AND type = 'planned'`
+	err := e.ReadTx(ctx, func(tx storage.Tx) error {
+		for i := range 8 {
+			for _, run := range []struct {
+				query func(context.Context, string, ...any) (*sql.Rows, error)
+				text  string
+			}{{tx.Prepared, prepared}, {tx.Planned, planned}} {
+				rows, err := run.query(ctx, run.text, i)
+				if err != nil {
+					return err
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
+			}
+		}
+		var kept []struct {
+			Statement string `db:"statement"`
+			Generic   int64  `db:"generic_plans"`
+			Custom    int64  `db:"custom_plans"`
+		}
+		if err := tx.Select(ctx, &kept, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%type = ''p%'`); err != nil {
+			return err
+		}
+		if len(kept) != 1 || !strings.Contains(kept[0].Statement, "'prepared'") || kept[0].Generic < 1 || kept[0].Custom+kept[0].Generic != 8 {
+			t.Errorf("kept statements %+v, want the prepared one alone, on its generic plan after 5 custom ones", kept)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -269,6 +269,15 @@ func (t *pgTx) Planned(ctx context.Context, query string, args ...any) (*sql.Row
 	return t.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 }
 
+// Prepared runs a generated statement whose plan does not turn on its
+// arguments as a named prepared statement (QueryExecModeCacheStatement,
+// in pgx's bounded cache of each connection): PostgreSQL plans it for its
+// arguments for five calls, then keeps a generic plan when that is
+// estimated no dearer, and the statement costs no planning from then on.
+func (t *pgTx) Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+}
+
 // Writable reports whether t is a write transaction.
 func (t *pgTx) Writable() bool { return t.writable }
 

@@ -120,6 +120,12 @@ func (tx *Tx) Planned(ctx context.Context, query string, args ...any) (*sql.Rows
 	return tx.QueryContext(ctx, query, args...)
 }
 
+// Prepared runs as Planned does: SQLite plans a statement without
+// looking at the values bound to it.
+func (tx *Tx) Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.Planned(ctx, query, args...)
+}
+
 // Writable is true.
 func (tx *Tx) Writable() bool { return true }
 
@@ -181,6 +187,12 @@ func (r readTx) Planned(ctx context.Context, query string, args ...any) (*sql.Ro
 		return r.tx.QueryContext(ctx, query, args...)
 	}
 	return r.tx.StmtxContext(ctx, s).QueryContext(ctx, args...)
+}
+
+// Prepared runs as Planned does: SQLite plans a statement without
+// looking at the values bound to it.
+func (r readTx) Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.Planned(ctx, query, args...)
 }
 
 func (r readTx) Writable() bool { return false }
@@ -270,6 +282,12 @@ func (r reader) Planned(ctx context.Context, query string, args ...any) (*sql.Ro
 		return r.d.Readers.QueryContext(ctx, query, args...)
 	}
 	return s.QueryContext(ctx, args...)
+}
+
+// Prepared runs as Planned does: SQLite plans a statement without
+// looking at the values bound to it.
+func (r reader) Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.Planned(ctx, query, args...)
 }
 
 func (r reader) Writable() bool { return false }

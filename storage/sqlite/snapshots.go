@@ -450,4 +450,10 @@ func (t *snapTx) Planned(ctx context.Context, query string, args ...any) (*sql.R
 	return t.keep(s.QueryContext(ctx, args...))
 }
 
+// Prepared runs as Planned does: SQLite plans a statement without
+// looking at the values bound to it.
+func (t *snapTx) Prepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Planned(ctx, query, args...)
+}
+
 func (t *snapTx) Writable() bool { return false }
