@@ -2,8 +2,11 @@ package metatrack
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/metatrack/metatrack/query"
 )
@@ -262,7 +265,51 @@ func (x *txn) pageRows(ctx context.Context, c *query.Compiled) ([]resourceRow, s
 		// damaged store.
 		return nil, "", fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	if err == nil {
+		err = x.fillParentRefs(ctx, out)
+	}
 	return out, next, err
+}
+
+// fillParentRefs reads, in one statement, the parents' references that
+// the engine's ResourceSelect leaves NULL (ResourceStatements.ParentRefs):
+// those of unversioned children of nested children.
+func (x *txn) fillParentRefs(ctx context.Context, rows []resourceRow) error {
+	if x.sql.ParentRefs == "" {
+		return nil
+	}
+	var parents []int64
+	for _, r := range rows {
+		if !r.Version.Valid && r.ParentSeq.Valid && !r.ParentRef.Valid {
+			parents = append(parents, r.ParentSeq.Int64)
+		}
+	}
+	if len(parents) == 0 {
+		return nil
+	}
+	slices.Sort(parents)
+	seqs, err := json.Marshal(slices.Compact(parents))
+	if err != nil {
+		return err
+	}
+	var refs []struct {
+		Seq int64  `db:"seq"`
+		Ref string `db:"ref"`
+	}
+	if err := x.sel(ctx, &refs, x.sql.ParentRefs, string(seqs)); err != nil {
+		return err
+	}
+	bySeq := make(map[int64]string, len(refs))
+	for _, r := range refs {
+		bySeq[r.Seq] = r.Ref
+	}
+	for i := range rows {
+		r := &rows[i]
+		if ref, ok := bySeq[r.ParentSeq.Int64]; ok && !r.Version.Valid && r.ParentSeq.Valid && !r.ParentRef.Valid {
+			r.ParentRef = sql.NullString{String: ref, Valid: true}
+		}
+	}
+	return nil
 }
 
 // resourceColumnOrder is the order of the columns of a resource row as

@@ -223,6 +223,23 @@ func (s suite) testRefs(t *testing.T) {
 	if got := must(tr.GetResource(ctx, job.Ref(), "")).of(t); got.ID != job.ID {
 		t.Errorf("non-chain name with @digits: %s -> %s", job.Ref(), got.Ref())
 	}
+	// A search returns the reference of a child nested at any depth below
+	// a chain member as GetResource and CreateResource do.
+	deep, nested := job, []metatrack.Resource(nil)
+	for i := range 3 {
+		deep = must(tr.CreateResource(ctx, "shard", fmt.Sprintf("part-%d", i), metatrack.WithParent(deep.ID))).of(t)
+		nested = append(nested, deep)
+	}
+	page := must(tr.Search(ctx, "type = 'shard' ORDER BY created_at")).of(t)
+	if len(page.Resources) != len(nested) {
+		t.Fatalf("search found %d shards, want %d", len(page.Resources), len(nested))
+	}
+	for i, got := range page.Resources {
+		want := must(tr.GetResource(ctx, nested[i].ID, "")).of(t)
+		if got.Ref() != want.Ref() || got.Ref() != nested[i].Ref() || !strings.HasPrefix(got.Ref(), job.Ref()+"/shard/part-0") {
+			t.Errorf("search row %d is %s, want %s (GetResource: %s)", i, got.Ref(), nested[i].Ref(), want.Ref())
+		}
+	}
 	// A chain name that a reference would read as a version is refused.
 	_, err := tr.CreateResource(ctx, metatrack.TypeModelVersion, "m@2")
 	wantErr(t, err, metatrack.ErrInvalidArgument)

@@ -26,8 +26,16 @@ type ResourceStatements struct {
 	// ResourceSelect is the select list of a resource row over resources
 	// r and the tables ResourceJoins joins to it (the columns of
 	// ResourcesBySeqs), for a search that reads the rows of its page in
-	// the statement that finds them (query.Join). No placeholders.
+	// the statement that finds them (query.Join). No placeholders. An
+	// engine whose ParentRefs is set may leave parent_ref NULL where the
+	// parent is itself an unversioned child: two levels or more below a
+	// chain member or a root.
 	ResourceSelect string
+	// ParentRefs reads the references of the parents, by seq, that
+	// ResourceSelect left NULL: rows (seq, ref) for the parent seqs in a
+	// JSON array. Args: the JSON array. Empty when ResourceSelect reads
+	// every reference itself.
+	ParentRefs string `storage:"optional"`
 	// ResourceJoins are the joins after resources r that ResourceSelect
 	// reads: the parent's and the run's rows. No placeholders.
 	ResourceJoins string

@@ -18,7 +18,8 @@ var resourceSQL = storage.ResourceStatements{
 	ResourceLatestVersion: `SELECT r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, NULL::text AS parent_ref FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq WHERE r.deleted_at IS NULL AND r.type = ? AND r.name = ? AND r.version IS NOT NULL ORDER BY r.version DESC LIMIT 1`,
 	ResourceBare:          `SELECT r.seq, r.id, r.type, r.name, r.version, r.parent_seq, r.status, r.attrs, r.created_at, r.updated_at, r.started_at, r.ended_at FROM resources r WHERE r.id = ? AND r.deleted_at IS NULL`,
 	ResourcesBySeqs:       resourceColumns + ` WHERE r.seq IN (SELECT value::bigint FROM jsonb_array_elements_text(?::jsonb))`,
-	ResourceSelect:        resourceSelect,
+	ResourceSelect:        resourceSelectNear,
+	ParentRefs:            parentRefs,
 	ResourceJoins:         resourceJoins,
 	PrevVersions:          `SELECT r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, NULL::text AS parent_ref FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq WHERE r.deleted_at IS NULL AND r.type = ? AND r.name = ? AND r.version < ? ORDER BY r.version DESC LIMIT ?`,
 	PrevVersionsByID:      `SELECT r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, NULL::text AS parent_ref FROM resources r LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq JOIN resources c ON c.type = r.type AND c.name = r.name AND c.version > r.version WHERE r.deleted_at IS NULL AND c.id = ? AND c.deleted_at IS NULL ORDER BY r.version DESC LIMIT ?`,
@@ -45,9 +46,36 @@ var resourceSQL = storage.ResourceStatements{
 	SeqByID:               `SELECT seq FROM resources WHERE id = ? AND deleted_at IS NULL`,
 }
 
+// resourceHead is the select list of a resource row over resources r and
+// the tables of resourceJoins, up to its parent's reference.
+const resourceHead = `r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, `
+
+// nearParentRef is the reference of the parent p of an unversioned child
+// when p is a chain member or a root, else NULL.
+const nearParentRef = `CASE WHEN p.version IS NOT NULL THEN p.type || '/' || p.name || '@' || p.version WHEN p.parent_seq IS NULL THEN p.type || '/' || p.name END`
+
 // resourceSelect is the select list of a resource row over resources r
-// and the tables of resourceJoins.
-const resourceSelect = `r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id AS parent_id, r.status, r.attrs, run.id AS run_id, r.created_at, r.updated_at, r.started_at, r.ended_at, r.deleted_at, CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN COALESCE(CASE WHEN p.version IS NOT NULL THEN p.type || '/' || p.name || '@' || p.version WHEN p.parent_seq IS NULL THEN p.type || '/' || p.name END, (WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 UNION ALL SELECT x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64) SELECT ref FROM up WHERE NOT more)) END AS parent_ref`
+// and the tables of resourceJoins: the parent's reference is read up the
+// chain of parents by a recursive subquery where p is itself a nested
+// child.
+const resourceSelect = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN COALESCE(` + nearParentRef +
+	`, (WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 UNION ALL SELECT x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64) SELECT ref FROM up WHERE NOT more)) END AS parent_ref`
+
+// resourceSelectNear is resourceSelect without the recursive subquery,
+// for the generated statements of searches (ResourceStatements.
+// ResourceSelect), which PostgreSQL plans for their arguments on every
+// call: planning the subquery took 0.6 ms of a 1.2 ms plan for a page of
+// an ordered search at 10k resources, for a reference that only a child
+// two levels or more below a chain member or a root needs. The tracker
+// reads those with ParentRefs.
+const resourceSelectNear = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN ` + nearParentRef + ` END AS parent_ref`
+
+// parentRefs is ResourceStatements.ParentRefs: the walk of
+// resourceSelect's subquery, from every parent seq of a JSON array at once.
+const parentRefs = `WITH RECURSIVE up(start, s, ref, more, depth) AS (SELECT v::bigint, v::bigint, ''::text, true, 0 FROM jsonb_array_elements_text(?::jsonb) AS v` +
+	` UNION ALL SELECT up.start, x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END,` +
+	` x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64)` +
+	` SELECT start AS seq, ref FROM up WHERE NOT more`
 
 // resourceJoins are the joins after resources r that resourceSelect reads.
 const resourceJoins = `LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq`
