@@ -256,9 +256,7 @@ func (x *txn) pageRows(ctx context.Context, c *query.Compiled) ([]resourceRow, s
 	var out []resourceRow
 	_, next, err := c.Rows(ctx, x.planned(), x.resourceJoin(), func() []any {
 		out = append(out, resourceRow{})
-		r := &out[len(out)-1]
-		return []any{&r.Seq, &r.ID, &r.Type, &r.Name, &r.Version, &r.ParentSeq, &r.ParentID, &r.Status, &r.Attrs,
-			&r.RunID, &r.CreatedAt, &r.UpdatedAt, &r.StartedAt, &r.EndedAt, &r.DeletedAt, &r.ParentRef}
+		return out[len(out)-1].dests()
 	})
 	if errors.Is(err, query.ErrScan) {
 		// As the engines' Get and Select say: a stored row that does not scan is a
@@ -313,7 +311,8 @@ func (x *txn) fillParentRefs(ctx context.Context, rows []resourceRow) error {
 }
 
 // resourceColumnOrder is the order of the columns of a resource row as
-// the engine selects them (storage.ResourceStatements.ResourceSelect), which
-// pageRows scans by position.
+// the engine selects them (storage.ResourceStatements.ResourceSelect and
+// every statement that reads resource rows), which pageRows and
+// resourceRows scan by position.
 var resourceColumnOrder = []string{"seq", "id", "type", "name", "version", "parent_seq", "parent_id", "status", "attrs",
 	"run_id", "created_at", "updated_at", "started_at", "ended_at", "deleted_at", "parent_ref"}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -126,15 +128,99 @@ func (q plannedQueryer) QueryPrepared(ctx context.Context, query string, args ..
 	return q.tx.Prepared(ctx, query, args...)
 }
 
-// get runs a fixed statement that returns one row into dest.
+// get runs a fixed statement that returns one row into dest. A full
+// resource row is scanned by position (resourceRows).
 func (x *txn) get(ctx context.Context, dest any, query string, args ...any) error {
+	if r, ok := dest.(*resourceRow); ok && positional(query) {
+		var found bool
+		err := x.resourceRows(ctx, query, args, true, func() *resourceRow {
+			found = true
+			return r
+		})
+		if errors.Is(err, errNotPositional) {
+			return x.tx.Get(ctx, dest, query, args...)
+		}
+		if err == nil && !found {
+			err = sql.ErrNoRows
+		}
+		return err
+	}
 	return x.tx.Get(ctx, dest, query, args...)
 }
 
-// sel runs a fixed statement that returns rows into the slice dest.
+// sel runs a fixed statement that returns rows into the slice dest. Full
+// resource rows are scanned by position (resourceRows).
 func (x *txn) sel(ctx context.Context, dest any, query string, args ...any) error {
+	if rows, ok := dest.(*[]resourceRow); ok && positional(query) {
+		*rows = (*rows)[:0]
+		err := x.resourceRows(ctx, query, args, false, func() *resourceRow {
+			*rows = append(*rows, resourceRow{})
+			return &(*rows)[len(*rows)-1]
+		})
+		if errors.Is(err, errNotPositional) {
+			return x.tx.Select(ctx, dest, query, args...)
+		}
+		return err
+	}
 	return x.tx.Select(ctx, dest, query, args...)
 }
+
+// resourceRows runs a fixed statement that returns resource rows and
+// scans each (the first alone when one) into the row next returns, by
+// position. Most of the engine's statements select every column of a
+// resource row, in resourceColumnOrder; the first run of each text checks
+// that it does, and a statement that selects fewer (ResourceBare) fails
+// with errNotPositional and is scanned by name from then on. sqlx,
+// scanning by name, matched every column to its field by reflection on
+// every call.
+func (x *txn) resourceRows(ctx context.Context, query string, args []any, one bool, next func() *resourceRow) error {
+	rows, err := x.tx.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if _, checked := byPosition.Load(query); !checked {
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		ok := slices.Equal(cols, resourceColumnOrder)
+		byPosition.Store(query, ok)
+		if !ok {
+			return errNotPositional
+		}
+	}
+	for rows.Next() {
+		if err := rows.Scan(next().dests()...); err != nil {
+			// As the engines' Get and Select say: a stored row that does
+			// not scan is a damaged store.
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if one {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// byPosition records, for each statement text resourceRows has run, whether
+// it selects the columns of a resource row in resourceColumnOrder. The
+// texts are the engines' fixed statements: a bounded set.
+var byPosition sync.Map
+
+// positional reports whether query is not known to select other columns
+// than a resource row's.
+func positional(query string) bool {
+	ok, checked := byPosition.Load(query)
+	return !checked || ok.(bool)
+}
+
+// errNotPositional is resourceRows' error for a statement that does not
+// select a resource row's columns in order.
+var errNotPositional = errors.New("metatrack: the statement's columns are not a resource row's")
 
 // exec runs a fixed statement inside a write transaction.
 func (x *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -195,6 +281,13 @@ type resourceRow struct {
 	EndedAt   sql.NullInt64  `db:"ended_at"`
 	DeletedAt sql.NullInt64  `db:"deleted_at"`
 	ParentRef sql.NullString `db:"parent_ref"`
+}
+
+// dests returns the destinations of r's columns, in resourceColumnOrder,
+// for (*sql.Rows).Scan.
+func (r *resourceRow) dests() []any {
+	return []any{&r.Seq, &r.ID, &r.Type, &r.Name, &r.Version, &r.ParentSeq, &r.ParentID, &r.Status, &r.Attrs,
+		&r.RunID, &r.CreatedAt, &r.UpdatedAt, &r.StartedAt, &r.EndedAt, &r.DeletedAt, &r.ParentRef}
 }
 
 func (r resourceRow) resource() Resource {
