@@ -104,6 +104,10 @@ type Compiled struct {
 	order uint32 // fingerprint of the ORDER BY, checked by cursors
 	done  int64  // rows the pages before the cursor returned
 	split *split // Select's two forms apart, when it chooses by a count
+	// fused is the statement of a single part (Select, or the scan of
+	// split) with the columns and joins of Rows in it, for a dialect
+	// without a Planner (see fusedSelect).
+	fused *sq.SelectBuilder
 	plans *Plans
 	// volatile says the query read the clock or resolved a reference.
 	volatile bool
@@ -216,7 +220,7 @@ func compile(q *Query, opts Options, slotted bool) (*Compiled, error) {
 	// A window falls back to the plain form (see build).
 	out.sortsets = append(out.sortsets, c.plain(frags).sorts)
 	out.Select = c.build(parts, conj, frags, cur, out.Limit)
-	out.split, out.plans, out.volatile = c.split, opts.Plans, c.volatile
+	out.split, out.fused, out.plans, out.volatile = c.split, c.fused, opts.Plans, c.volatile
 	return out, nil
 }
 
@@ -377,7 +381,8 @@ type compiler struct {
 	// probes are the first maxProbes top-level conjuncts that are
 	// membership conditions, if any: see build and probed.
 	probes []probe
-	split  *split // set by probed
+	split  *split            // set by probed
+	fused  *sq.SelectBuilder // set by build and counted
 	// slotted writes the cursor's values as cursorSlots (see keyset).
 	slotted bool
 	// volatile is set when the compiler reads the clock or resolves a

@@ -506,6 +506,13 @@ func (c *compiler) build(parts []part, conj []node, frags []frag, cur *cursor, l
 		if limit > 0 {
 			sb = sb.Limit(uint64(limit))
 		}
+		if c.p == nil {
+			fb := *fusedSelect(first, keep[0].after)
+			if limit > 0 {
+				fb = fb.Limit(uint64(limit))
+			}
+			c.fused = &fb
+		}
 		return sb
 	}
 
@@ -727,6 +734,9 @@ func (c *compiler) counted(p part, after []frag, limit int64) sq.SelectBuilder {
 	}
 	sb := partSelect(p, after, "r.seq")
 	sp := &split{page: page, scan: sb, prepared: true}
+	if c.p == nil {
+		c.fused = fusedSelect(p, after) // of the scan, as build's of Select
+	}
 	counts := make([]string, len(c.probes))
 	for i, pr := range c.probes {
 		counts[i] = "(SELECT count(*) FROM (SELECT 1 FROM (" + pr.sub.sql + ") AS s LIMIT " + strconv.Itoa(probeLimit) + ") AS n)"
@@ -750,6 +760,21 @@ func (c *compiler) counted(p part, after []frag, limit int64) sq.SelectBuilder {
 	sp.lists = []sq.SelectBuilder{list.OrderBy("seq")}
 	c.split = sp
 	return sb.Limit(uint64(limit))
+}
+
+// fusedSelect returns the SELECT of part p with the conditions after, as
+// partSelect with the seq column, that also reads the columns and joins
+// of Compiled.Rows (fusedColumns, fusedJoins), for a dialect without a
+// Planner. PostgreSQL joined a page of seqs back to resources, and to the
+// parents' rows without the memo it gives a join over the part's own
+// rows: the page of tags.optimizer = 'adam' (1,001 rows at 100k) ran in
+// 6 ms, against 3 ms with the columns read in the page's own statement.
+// SQLite, steered by the forms of this file, keeps the page the outer
+// table of the join (joinStatement).
+func fusedSelect(p part, after []frag) *sq.SelectBuilder {
+	p.from += " " + fusedJoins
+	fb := partSelect(p, after, fusedColumns+", r.seq")
+	return &fb
 }
 
 // listForm is the list form of probed apart, driven by its k-th sub: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,17 +75,44 @@ func (c *Compiled) joined(j Join) (*joinedTexts, error) {
 		return t, nil
 	}
 	t := &joinedTexts{cols: j.Columns, from: j.From}
+	var fused Statement
+	if c.fused != nil {
+		// The statement of one part reads the rows' columns itself (see
+		// fusedSelect).
+		fb := *c.fused
+		if c.Limit > 0 && c.Limit < math.MaxInt64 {
+			fb = fb.Limit(uint64(c.Limit) + 1)
+		}
+		text, args, err := fb.ToSql()
+		if err != nil {
+			return nil, err
+		}
+		text = strings.Replace(strings.Replace(text, fusedColumns, j.Columns, 1), fusedJoins, j.From, 1)
+		fused = Statement{SQL: text, Args: args}
+	}
 	if c.split != nil {
-		t.scan = c.joinStatement(c.scan, j)
+		t.scan = fused
+		if c.fused == nil {
+			t.scan = c.joinStatement(c.scan, j)
+		}
 		for _, l := range c.lists {
 			t.lists = append(t.lists, c.joinStatement(l, j))
 		}
+	} else if c.fused != nil {
+		t.sel = fused
 	} else {
 		t.sel = c.joinStatement(c.sel, j)
 	}
 	c.joins.last = t
 	return t, nil
 }
+
+// fusedColumns and fusedJoins stand, in Compiled.fused, for a Join's
+// Columns and From: comments, which no filter compiles to.
+const (
+	fusedColumns = "/* join columns */"
+	fusedJoins   = "/* join tables */"
+)
 
 // joinStatement returns the page statement st (a statement of Seqs, with
 // its LIMIT) joined with the resources of its rows:

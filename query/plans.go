@@ -258,6 +258,7 @@ func (p *Plans) store(ce *compiledEntry) {
 type shapeTexts struct {
 	sel, scan template
 	lists     []template
+	fused     *template // of Compiled.fused, when there is one
 }
 
 // newShapeTexts returns the shapeTexts of s, or nil when a statement does
@@ -270,6 +271,21 @@ func newShapeTexts(s *Compiled) *shapeTexts {
 	}
 	if text, args, err := st.sel.with(st.sel.args).ToSql(); err != nil || !sameStatement(s.Select, text, args) {
 		return nil
+	}
+	if s.fused != nil {
+		// Like Select's, or like the scan's when there is a split.
+		sb, limit := s.fused.RemoveLimit(), s.Limit
+		if s.split != nil {
+			sb, limit = *s.fused, 0
+		}
+		f, ok := newTemplate(sb, limit)
+		if !ok {
+			return nil
+		}
+		if text, args, err := f.with(f.args).ToSql(); err != nil || !sameStatement(*s.fused, text, args) {
+			return nil
+		}
+		st.fused = &f
 	}
 	if s.split != nil {
 		if st.scan, ok = newTemplate(s.split.scan, 0); !ok {
@@ -298,6 +314,10 @@ func (s *Compiled) bind(cur cursor) *Compiled {
 	out := &Compiled{SortKeys: s.SortKeys, Limit: s.Limit, Total: s.Total, order: s.order, done: cur.done,
 		plans: s.plans, sortsets: s.sortsets, keys: s.keys, d: s.d}
 	out.Select = s.shape.sel.with(bindSlots(s.shape.sel.args, cur))
+	if f := s.shape.fused; f != nil {
+		fb := f.with(bindSlots(f.args, cur))
+		out.fused = &fb
+	}
 	if s.split != nil {
 		sp := *s.split
 		sp.scan = s.shape.scan.with(bindSlots(s.shape.scan.args, cur))

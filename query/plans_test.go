@@ -424,3 +424,54 @@ func TestCountedPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsFusedPostgres: on PostgreSQL, the page of a query read in one
+// part (alone, or the walk of a counted query) selects the columns of its
+// rows itself (Compiled.fused) instead of joining its seqs back to
+// resources, on every page, cursors' shapes included, and returns what
+// Seqs does.
+func TestRowsFusedPostgres(t *testing.T) {
+	db := openPostgres(t)
+	addDriveRows(t, db, 120, true)
+	ctx := context.Background()
+	plans := &Plans{}
+	defer func(f int64) { scanFactor = f }(scanFactor)
+	scanFactor = 0 // a counted query walks
+	counted := false
+	for _, src := range []string{"ORDER BY name DESC", "type = 'experiment' ORDER BY created_at, name",
+		"metadata.acc > 0.1 ORDER BY metadata.acc DESC", "tags.env != 'x' ORDER BY name"} {
+		cursor, pages := "", 0
+		for {
+			q, c, err := plans.Compile(src, Options{Dialect: db.dialect, Limit: 7, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := c.JoinedStatements(db.join)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := st[0]
+			if c.split != nil {
+				page, counted = st[1], true // after the count: the walk, then the lists
+			}
+			if strings.HasPrefix(page.SQL, "WITH page") || !strings.Contains(page.SQL, db.join.From) {
+				t.Fatalf("%q page %d: %v, want the page's own statement with the joins", src, pages, st)
+			}
+			seqs, next, err := c.Seqs(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, db, q, c, seqs, next)
+			pages++
+			if cursor = next; cursor == "" {
+				break
+			}
+		}
+		if pages < 3 {
+			t.Errorf("%q: %d pages, want several", src, pages)
+		}
+	}
+	if !counted {
+		t.Error("no query was counted")
+	}
+}
