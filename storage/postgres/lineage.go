@@ -46,13 +46,7 @@ func lineageSeqs(p string) string {
 // joined as p, so that a parent that is a chain member or a root gives its
 // reference without a walk up the tree (as in the rows of resources).
 var (
-	lineageNodeCols = `r.seq, r.id, r.type, r.name, r.version, r.status, ` +
-		`CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN COALESCE(` +
-		`CASE WHEN p.version IS NOT NULL THEN p.type || '/' || p.name || '@' || p.version WHEN p.parent_seq IS NULL THEN p.type || '/' || p.name END, ` +
-		`(WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 ` +
-		`UNION ALL SELECT x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || ` +
-		`CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 ` +
-		`FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64) SELECT ref FROM up WHERE NOT more)) END`
+	lineageNodeCols   = `r.seq, r.id, r.type, r.name, r.version, r.status, CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN ` + parentRef + ` END`
 	lineageParentJoin = ` LEFT JOIN resources AS p ON p.seq = r.parent_seq`
 	lineageNodes      = `SELECT ` + lineageNodeCols + ` FROM resources AS r` + lineageParentJoin + ` WHERE r.seq = ` + lineageSeqs("?1")
 )

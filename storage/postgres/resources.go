@@ -54,12 +54,22 @@ const resourceHead = `r.seq, r.id, r.type, r.name, r.version, r.parent_seq, p.id
 // when p is a chain member or a root, else NULL.
 const nearParentRef = `CASE WHEN p.version IS NOT NULL THEN p.type || '/' || p.name || '@' || p.version WHEN p.parent_seq IS NULL THEN p.type || '/' || p.name END`
 
+// parentRefStep is the recursive step of the walk up(s, ref, more, depth)
+// that builds a reference from a parent seq: one parent x more, its
+// type/name[@version] before the reference so far, until a chain member or
+// a root (more false), at most 64 levels.
+const parentRefStep = `x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, ` +
+	`x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64`
+
+// parentRef is the reference of the parent of an unversioned child r:
+// nearParentRef, else the walk up its parents.
+const parentRef = `COALESCE(` + nearParentRef + `, (WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 ` +
+	`UNION ALL SELECT x.parent_seq, ` + parentRefStep + `) SELECT ref FROM up WHERE NOT more))`
+
 // resourceSelect is the select list of a resource row over resources r
-// and the tables of resourceJoins: the parent's reference is read up the
-// chain of parents by a recursive subquery where p is itself a nested
-// child.
-const resourceSelect = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN COALESCE(` + nearParentRef +
-	`, (WITH RECURSIVE up(s, ref, more, depth) AS (SELECT r.parent_seq, ''::text, true, 0 UNION ALL SELECT x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END, x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64) SELECT ref FROM up WHERE NOT more)) END AS parent_ref`
+// and the tables of resourceJoins, the parent's reference walked up the
+// chain of parents where p is itself a nested child.
+const resourceSelect = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN ` + parentRef + ` END AS parent_ref`
 
 // resourceSelectNear is resourceSelect without the recursive subquery,
 // for the generated statements of searches (ResourceStatements.
@@ -70,12 +80,10 @@ const resourceSelect = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_
 // reads those with ParentRefs.
 const resourceSelectNear = resourceHead + `CASE WHEN r.version IS NULL AND r.parent_seq IS NOT NULL THEN ` + nearParentRef + ` END AS parent_ref`
 
-// parentRefs is ResourceStatements.ParentRefs: the walk of
-// resourceSelect's subquery, from every parent seq of a JSON array at once.
+// parentRefs is ResourceStatements.ParentRefs: parentRef's walk, from
+// every parent seq of a JSON array at once.
 const parentRefs = `WITH RECURSIVE up(start, s, ref, more, depth) AS (SELECT v::bigint, v::bigint, ''::text, true, 0 FROM jsonb_array_elements_text(?::jsonb) AS v` +
-	` UNION ALL SELECT up.start, x.parent_seq, x.type || '/' || x.name || CASE WHEN x.version IS NOT NULL THEN '@' || x.version ELSE '' END || CASE WHEN up.ref = '' THEN '' ELSE '/' || up.ref END,` +
-	` x.version IS NULL AND x.parent_seq IS NOT NULL, up.depth + 1 FROM resources x JOIN up ON x.seq = up.s WHERE up.more AND up.depth < 64)` +
-	` SELECT start AS seq, ref FROM up WHERE NOT more`
+	` UNION ALL SELECT up.start, x.parent_seq, ` + parentRefStep + `) SELECT start AS seq, ref FROM up WHERE NOT more`
 
 // resourceJoins are the joins after resources r that resourceSelect reads.
 const resourceJoins = `LEFT JOIN resources p ON p.seq = r.parent_seq LEFT JOIN runs run ON run.seq = r.run_seq`
