@@ -278,15 +278,7 @@ func recursiveDepths(ctx context.Context, db DB, starts []int64, f follow) ([]Cu
 		return nil, fmt.Errorf("lineage: walk: %w", err)
 	}
 	if f.maxDepth == 0 && deepest == cteCap {
-		seen := make(map[int64]struct{}, len(reached))
-		var frontier []int64
-		for _, c := range reached {
-			seen[c.Seq] = struct{}{}
-			if c.Depth == cteCap {
-				frontier = append(frontier, c.Seq)
-			}
-		}
-		slices.Sort(frontier)
+		seen, frontier := capFrontier(len(reached), func(i int) (int64, int) { return reached[i].Seq, reached[i].Depth })
 		if reached, err = levelDepths(ctx, db, f, 0, seen, reached, frontier, cteCap); err != nil {
 			return nil, err
 		}
@@ -521,19 +513,28 @@ func walkCTE(ctx context.Context, db DB, starts []int64, f follow, opts Options,
 // cteCap is the depth to which an unlimited CTE walk goes in one statement.
 const cteCap = 16
 
+// capFrontier returns the seqs of the n nodes of a walk capped at cteCap
+// (at(i) gives the i-th node's seq and depth), as a set, and those at
+// cteCap, sorted: the frontier the walk goes on from, level by level.
+func capFrontier(n int, at func(i int) (seq int64, depth int)) (map[int64]struct{}, []int64) {
+	seen := make(map[int64]struct{}, n)
+	var frontier []int64
+	for i := range n {
+		seq, depth := at(i)
+		seen[seq] = struct{}{}
+		if depth == cteCap {
+			frontier = append(frontier, seq)
+		}
+	}
+	slices.Sort(frontier)
+	return seen, frontier
+}
+
 // beyondCap continues a walk whose nodes are known exactly to depth cteCap
 // level by level from the nodes at that depth, and returns nodes with the
 // nodes beyond.
 func beyondCap(ctx context.Context, db DB, f follow, nodes []Node) ([]Node, error) {
-	seen := make(map[int64]struct{}, len(nodes))
-	var frontier []int64
-	for _, n := range nodes {
-		seen[n.Seq] = struct{}{}
-		if n.Depth == cteCap {
-			frontier = append(frontier, n.Seq)
-		}
-	}
-	slices.Sort(frontier)
+	seen, frontier := capFrontier(len(nodes), func(i int) (int64, int) { return nodes[i].Seq, nodes[i].Depth })
 	more, err := levelDepths(ctx, db, f, 0, seen, nil, frontier, cteCap)
 	if err != nil || len(more) == 0 {
 		return nodes, err
