@@ -278,7 +278,7 @@ func (x *txn) fillParentRefs(ctx context.Context, rows []resourceRow) error {
 	}
 	var parents []int64
 	for _, r := range rows {
-		if !r.Version.Valid && r.ParentSeq.Valid && !r.ParentRef.Valid {
+		if r.lacksParentRef() {
 			parents = append(parents, r.ParentSeq.Int64)
 		}
 	}
@@ -303,11 +303,17 @@ func (x *txn) fillParentRefs(ctx context.Context, rows []resourceRow) error {
 	}
 	for i := range rows {
 		r := &rows[i]
-		if ref, ok := bySeq[r.ParentSeq.Int64]; ok && !r.Version.Valid && r.ParentSeq.Valid && !r.ParentRef.Valid {
+		if ref, ok := bySeq[r.ParentSeq.Int64]; ok && r.lacksParentRef() {
 			r.ParentRef = sql.NullString{String: ref, Valid: true}
 		}
 	}
 	return nil
+}
+
+// lacksParentRef reports whether r is an unversioned child whose row came
+// without its parent's reference.
+func (r resourceRow) lacksParentRef() bool {
+	return !r.Version.Valid && r.ParentSeq.Valid && !r.ParentRef.Valid
 }
 
 // resourceColumnOrder is the order of the columns of a resource row as

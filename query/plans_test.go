@@ -301,14 +301,20 @@ func TestPlansCursorOtherQuery(t *testing.T) {
 	}
 }
 
+// addBigSmallTags tags every resource after the fixture's big = y, and
+// three of them small = y: a large and a small membership condition.
+func addBigSmallTags(db *testDB) {
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'big', 'y', 0 FROM resources WHERE seq >= 10`)
+	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'small', 'y', 0 FROM resources WHERE seq IN (12, 100, 200)`)
+}
+
 // TestProbeSmallest: a query with several membership conditions counts the
 // rows of each and drives from the list of the smallest, whichever comes
 // first, and returns the rows of the plain form.
 func TestProbeSmallest(t *testing.T) {
 	db := MustOpen(t)
 	addDriveRows(t, db, 250, false)
-	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'big', 'y', 0 FROM resources WHERE seq >= 10`)
-	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'small', 'y', 0 FROM resources WHERE seq IN (12, 100, 200)`)
+	addBigSmallTags(db)
 	ctx := context.Background()
 	for _, tt := range []struct {
 		src  string
@@ -357,8 +363,7 @@ func TestProbeSmallest(t *testing.T) {
 func TestCountedPostgres(t *testing.T) {
 	db := openPostgres(t)
 	addDriveRows(t, db, 250, true)
-	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'big', 'y', 0 FROM resources WHERE seq >= 10`)
-	db.MustExec(`INSERT INTO tags (resource_seq, key, value, updated_at) SELECT seq, 'small', 'y', 0 FROM resources WHERE seq IN (12, 100, 200)`)
+	addBigSmallTags(db)
 	ctx := context.Background()
 	defer func(f int64) { scanFactor = f }(scanFactor)
 	for _, src := range []string{"tags.big = 'y' AND tags.small = 'y'", "tags.small = 'y' AND type != 'x' ORDER BY created_at DESC, name"} {
